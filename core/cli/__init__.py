@@ -1,0 +1,61 @@
+"""`ledgerlink` sub-commands (no Textual here: `tui.cli` opens the TUI when no sub-command is given).
+
+Each area registers its own sub-commands from its module: ledger_cmds, sandbox_cmds, qbo_cmds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from core.errors import LedgerlinkError
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+AREAS = ("core.cli.ledger_cmds", "core.cli.sandbox_cmds", "core.cli.qbo_cmds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="ledgerlink",
+        description="Ledgerlink: a law-firm practice ledger bridged to QuickBooks Online. "
+        "With no command, opens the terminal app.",
+    )
+    parser.add_argument("--db", type=Path, help="firm database file (default: LEDGERLINK_DB or the platform data dir)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in AREAS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "db", None):
+        overrides["db"] = args.db
+    return Settings(**overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = settings_from_args(args)
+        from core.logs import setup_logging
+
+        setup_logging(settings.log_file)
+        return int(args.func(args, settings) or 0)
+    except LedgerlinkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        for problem in getattr(exc, "problems", [])[1:] if len(getattr(exc, "problems", [])) > 1 else []:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,35 @@
+"""Opening the firm database: one SQLite file, WAL mode, created 0600."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from core.errors import ConfigError
+
+
+def open_db(path: Path | str, *, memory: bool = False) -> sqlite_utils.Database:
+    """Open (creating if needed) a database file readable only by its owner."""
+    if memory:
+        db = sqlite_utils.Database(memory=True)
+    else:
+        path = Path(path).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+        except OSError as exc:
+            raise ConfigError(f"Cannot create the database file {path}: {exc.strerror}") from exc
+        try:
+            conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"Cannot open the database file {path}: {exc}") from exc
+        db = sqlite_utils.Database(conn)
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 30000")
+    return db

@@ -1,0 +1,105 @@
+"""Every error Ledgerlink raises on purpose.
+
+LedgerlinkError                    message written for the admin or bookkeeper
+ +-- ConfigError                   bad settings or paths
+ +-- PermissionDenied              the OS user lacks the role for this action
+ +-- LedgerError                   ledger writes and reads
+ |    +-- ValidationError          bad input; nothing was written (.problems lists each one)
+ |    +-- NotFound                 unknown account, client, document, ...
+ |    +-- Conflict                 duplicate number, editing a deleted document, ...
+ |    +-- ImportError_             a CSV file with bad rows (.problems: row, column, message)
+ +-- QBOError                      talking to QuickBooks Online
+ |    +-- AuthError                tokens missing, expired or revoked: reconnect
+ |    +-- ConnectError             the OAuth connect flow failed (state, consent, paste)
+ |    +-- TransientError           retry later (429, 5xx, network)
+ |    +-- PermanentError           QBO refused the request (fault code, element, intuit_tid)
+ +-- SyncError                     the sync engine
+      +-- Parked                   a document needs a fix by the user before it can be pushed
+"""
+
+from __future__ import annotations
+
+
+class LedgerlinkError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(LedgerlinkError):
+    pass
+
+
+class PermissionDenied(LedgerlinkError):
+    pass
+
+
+class LedgerError(LedgerlinkError):
+    pass
+
+
+class ValidationError(LedgerError):
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+class NotFound(LedgerError):
+    pass
+
+
+class Conflict(LedgerError):
+    pass
+
+
+class ImportError_(ValidationError):
+    """A CSV import refused as a whole; problems name row and column."""
+
+
+class QBOError(LedgerlinkError):
+    pass
+
+
+class AuthError(QBOError):
+    pass
+
+
+class ConnectError(QBOError):
+    pass
+
+
+class TransientError(QBOError):
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class PermanentError(QBOError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        element: str | None = None,
+        intuit_tid: str | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.element = element
+        self.intuit_tid = intuit_tid
+
+
+class SyncError(LedgerlinkError):
+    pass
+
+
+class Parked(SyncError):
+    pass

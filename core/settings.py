@@ -1,0 +1,167 @@
+"""One settings model: LEDGERLINK_* environment, then .env, then the TOML config file.
+
+Nested sections use `__`, e.g. LEDGERLINK_QBO__CLIENT_ID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core import paths
+
+Environment = Literal["production", "sandbox", "local"]
+
+# Intuit's published endpoints (reference/qbo-api.md sections 1.1 and 2.1).
+PRESETS: dict[str, dict[str, str]] = {
+    "production": {
+        "api_base": "https://quickbooks.api.intuit.com",
+        "authorize_url": "https://appcenter.intuit.com/connect/oauth2",
+        "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        "revoke_url": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+        "userinfo_url": "https://accounts.platform.intuit.com/v1/openid_connect/userinfo",
+    },
+    "sandbox": {
+        "api_base": "https://sandbox-quickbooks.api.intuit.com",
+        "authorize_url": "https://appcenter.intuit.com/connect/oauth2",
+        "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        "revoke_url": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+        "userinfo_url": "https://sandbox-accounts.platform.intuit.com/v1/openid_connect/userinfo",
+    },
+}
+
+# Paths the local sandbox serves below its base URL.
+LOCAL_PATHS = {
+    "api_base": "",
+    "authorize_url": "/connect/oauth2",
+    "token_url": "/oauth2/v1/tokens/bearer",
+    "revoke_url": "/v2/oauth2/tokens/revoke",
+    "userinfo_url": "/v1/openid_connect/userinfo",
+}
+
+LOCAL_CLIENT_ID = "ledgerlink-local"
+LOCAL_CLIENT_SECRET = "ledgerlink-local-secret"
+LOCAL_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    api_base: str
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    userinfo_url: str
+
+
+class QBOSettings(BaseModel):
+    environment: Environment | None = None
+    """production, sandbox (Intuit's) or local (the built-in sandbox). Unset: local when no client id."""
+    client_id: str | None = None
+    """The Intuit app's client id. Unset: the built-in sandbox is used."""
+    client_secret: SecretStr | None = None
+    """The Intuit app's client secret. Never logged or shown."""
+    redirect_uri: str | None = None
+    """Redirect URI registered with the Intuit app (HTTPS for production)."""
+    api_base: str | None = None
+    """Scheme and host of the Accounting API, without /v3. Wins over the environment preset."""
+    authorize_url: str | None = None
+    """Intuit OAuth authorization endpoint. Wins over the preset."""
+    token_url: str | None = None
+    """Intuit OAuth token endpoint. Wins over the preset."""
+    revoke_url: str | None = None
+    """Intuit OAuth revoke endpoint. Wins over the preset."""
+    userinfo_url: str | None = None
+    """OpenID userinfo endpoint. Wins over the preset."""
+    minor_version: int = 75
+    """QBO minorversion sent on every call."""
+    scope: str = "com.intuit.quickbooks.accounting openid profile email"
+    """OAuth scopes, space separated."""
+
+    def effective_environment(self) -> Environment:
+        if self.environment:
+            return self.environment
+        return "sandbox" if self.client_id else "local"
+
+    def endpoints(self, local_base: str | None = None) -> Endpoints:
+        """Resolve every endpoint: explicit setting, else the environment's preset."""
+        env = self.effective_environment()
+        if env == "local":
+            base = (local_base or "").rstrip("/")
+            preset = {k: base + p for k, p in LOCAL_PATHS.items()}
+        else:
+            preset = PRESETS[env]
+        return Endpoints(**{k: getattr(self, k) or preset[k] for k in LOCAL_PATHS})
+
+
+class LedgerSettings(BaseModel):
+    credit_prefix: str = "CR-"
+    """Identifier prefix of a credit note that reverses income."""
+    writeoff_prefix: str = "WO-"
+    """Identifier prefix of a credit note that writes a debt off."""
+    invoice_prefix: str = "INV-"
+    """Prefix of invoice numbers."""
+
+
+class SyncSettings(BaseModel):
+    requests_per_minute: int = 500
+    """QBO's limit of requests a minute per company."""
+    max_concurrent: int = 10
+    """QBO's limit of requests in flight per company."""
+    batch_size: int = 30
+    """Largest batch QBO accepts."""
+    batches_per_minute: int = 40
+    """QBO's limit of batch requests a minute per company and app."""
+    time_scale: float = 1.0
+    """Multiplies every limit's window (benchmarks scale time; 1.0 is real time)."""
+    default_retry_after: float = 60.0
+    """Seconds to wait after a 429 with no hint (QBO's advice)."""
+    max_backoff: float = 60.0
+    """Longest wait between retries, in seconds."""
+
+
+class UISettings(BaseModel):
+    theme: str = "textual-dark"
+    """Textual theme name."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGERLINK_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    db: Path = Field(default_factory=paths.default_db_path)
+    """The firm database file (LEDGERLINK_DB or --db)."""
+    log_file: Path = Field(default_factory=paths.log_file)
+    """Where logs go (the TUI owns the terminal)."""
+    qbo: QBOSettings = Field(default_factory=QBOSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=paths.config_file())
+        return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""Ledgerlink's Textual terminal app. Reaches core only through core.services."""
