@@ -24,3 +24,12 @@ def _isolated_env(tmp_path, monkeypatch):
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(_env_file=None, db=tmp_path / "firm.db", log_file=tmp_path / "ledgerlink.log")
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """A local QBO sandbox served over real HTTP on 127.0.0.1 (see core.sandbox.testing)."""
+    from core.sandbox.testing import running_sandbox
+
+    with running_sandbox(tmp_path / "sandbox.db") as sb:
+        yield sb
