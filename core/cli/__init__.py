@@ -15,7 +15,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-AREAS = ("core.cli.ledger_cmds", "core.cli.sandbox_cmds", "core.cli.qbo_cmds")
+AREAS = ("core.cli.ledger_cmds", "core.cli.sandbox_cmds", "core.cli.qbo_cmds", "core.cli.sync_cmds")
 
 
 def build_parser() -> argparse.ArgumentParser:
