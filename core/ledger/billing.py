@@ -1,0 +1,893 @@
+"""Billing writes: invoices, payments, credit notes and trust money, with edits and deletions.
+
+Each write validates everything first, then one `db.atomic()` transaction writes the document,
+its balanced journal entry (a reversal plus a new posting for an edit, a reversal for a deletion),
+its audit row and its sync-queue (outbox) row. Posted journal rows are never changed.
+
+Posting rules (accrual):
+  invoice      Dr receivable (total)            Cr income per line, Cr sales tax per rate account
+  payment      Dr operating bank                Cr receivable per allocated invoice
+  from trust   + Dr trust liability (client)    Cr trust bank (client)
+  credit       Dr income per line, Dr tax       Cr receivable (invoice)
+  write-off    Dr bad debts                     Cr receivable (invoice)
+  trust in     Dr trust bank (client)           Cr trust liability (client)
+  trust out    Dr trust liability (client)      Cr trust bank (client)
+
+Amounts: line amount = quantity x unit price, tax = amount x rate, each rounded once per line
+ROUND_HALF_UP to the currency's minor unit; document totals are sums of those, so they equal
+the sum of postings to the cent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from core.errors import Conflict, NotFound, ValidationError
+from core.ledger import queries
+from core.ledger.base import (
+    OUTBOX_SQL,
+    audit,
+    audit_many,
+    client_trust_balance,
+    firm_row,
+    half_up_div,
+    live_document,
+    mark_dirty,
+    next_id,
+    now,
+    one_account,
+    open_balance,
+    parse_date,
+    parse_quantity,
+    peek_sequence,
+    post_entry,
+    require_role,
+    reverse_version,
+    set_sequence,
+)
+from core.ledger.models import CreditNote, Invoice, Payment, TrustTransaction
+from core.ledger.schema import LINE_TYPES
+from core.money import format_minor, parse_amount
+
+if TYPE_CHECKING:
+    from core.services.context import Firm
+
+_KEEP: Any = object()
+
+
+def _fail(problems: list[str]) -> None:
+    if problems:
+        raise ValidationError(problems[0] if len(problems) == 1 else
+                              f"{len(problems)} problems: {problems[0]}", problems)
+
+
+class _Ctx:
+    """What one write needs to validate, loaded once (accounts, tax rates) or on demand (clients, balances)."""
+
+    def __init__(self, firm: "Firm"):
+        self.firm = firm
+        row = firm_row(firm)
+        self.currency = row["currency"]
+        self.accounts = {r["id"]: r for r in firm.db.query("SELECT * FROM accounts")}
+        self.tax_rates = {r["id"]: r for r in firm.db.query("SELECT * FROM tax_rates")}
+        self.banks = {r["id"]: r for r in firm.db.query("SELECT * FROM bank_accounts")}
+        self._contacts: dict[int, dict | None] = {}
+        self._matters: dict[int, dict | None] = {}
+        self.open: dict[int, int] = {}  # invoice id -> open balance as of the documents prepared so far
+        self.trust: dict[int, int] = {}  # client id -> trust balance as of the documents prepared so far
+
+    def money(self, value, field_name: str) -> int:
+        return parse_amount(value, self.currency, field=field_name)
+
+    def fmt(self, minor: int) -> str:
+        return f"{format_minor(minor, self.currency)} {self.currency}"
+
+    def label(self, account_id: int) -> str:
+        a = self.accounts[account_id]
+        return f"{a['code']} {a['name']}"
+
+    def client(self, client_id, problems: list[str], where: str = "client") -> dict | None:
+        if client_id not in self._contacts:
+            rows = list(self.firm.db.query("SELECT * FROM contacts WHERE id = ?", [client_id]))
+            self._contacts[client_id] = rows[0] if rows else None
+        row = self._contacts[client_id]
+        if row is None or row["kind"] != "client":
+            problems.append(f"{where}: there is no client with id {client_id}")
+            return None
+        return row
+
+    def matter(self, matter_id, client_id, problems: list[str]) -> None:
+        if matter_id is None:
+            return
+        if matter_id not in self._matters:
+            rows = list(self.firm.db.query("SELECT * FROM matters WHERE id = ?", [matter_id]))
+            self._matters[matter_id] = rows[0] if rows else None
+        row = self._matters[matter_id]
+        if row is None:
+            problems.append(f"matter: there is no matter with id {matter_id}")
+        elif row["client_id"] != client_id:
+            problems.append(f"matter: matter {row['reference']} belongs to another client")
+
+    def line_account(self, account_id, where: str, problems: list[str]) -> bool:
+        a = self.accounts.get(account_id)
+        if a is None:
+            problems.append(f"{where}account: there is no account with id {account_id}")
+        elif not a["active"]:
+            problems.append(f"{where}account {self.label(account_id)} is inactive")
+        elif a["type"] not in LINE_TYPES:
+            problems.append(
+                f"{where}account {self.label(account_id)} is a {a['type']} account; "
+                "lines need an income or expense-recovery account"
+            )
+        else:
+            return True
+        return False
+
+    def tax_rate(self, tax_rate_id, where: str, problems: list[str]) -> dict | None:
+        t = self.tax_rates.get(tax_rate_id)
+        if t is None:
+            problems.append(f"{where}tax rate: there is no tax rate with id {tax_rate_id}")
+        elif not t["active"]:
+            problems.append(f"{where}tax rate {t['name']} is inactive")
+        else:
+            return t
+        return None
+
+    def subtype_account(self, subtype: str, purpose: str) -> int:
+        for a in sorted(self.accounts.values(), key=lambda a: a["code"]):
+            if a["subtype"] == subtype and a["active"]:
+                return a["id"]
+        return one_account(self.firm, subtype, purpose)
+
+    def open_balance(self, invoice_id: int) -> int:
+        if invoice_id not in self.open:
+            self.open[invoice_id] = open_balance(self.firm, invoice_id)
+        return self.open[invoice_id]
+
+    def trust_balance(self, client_id: int) -> int:
+        if client_id not in self.trust:
+            self.trust[client_id] = client_trust_balance(self.firm, client_id)
+        return self.trust[client_id]
+
+
+def _field(spec, name: str, default=None):
+    return spec.get(name, default) if isinstance(spec, dict) else getattr(spec, name, default)
+
+
+# --- invoices -------------------------------------------------------------------------------------
+
+@dataclass
+class _InvoiceDraft:
+    client_id: int
+    matter_id: int | None
+    date: str
+    due_date: str
+    number: str | None
+    lines: list[tuple] = field(default_factory=list)  # (desc, account, tax_rate, qty_milli, price, amount, tax)
+
+    @property
+    def total(self) -> int:
+        return sum(line[5] + line[6] for line in self.lines)
+
+
+def _prepare_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = "") -> _InvoiceDraft | None:
+    before = len(problems)
+    client_id = _field(spec, "client_id")
+    ctx.client(client_id, problems, f"{where}client")
+    matter_id = _field(spec, "matter_id")
+    ctx.matter(matter_id, client_id, problems)
+    date = due = None
+    try:
+        date = parse_date(_field(spec, "date"), f"{where}date")
+        raw_due = _field(spec, "due_date")
+        due = (parse_date(raw_due, f"{where}due date") if raw_due
+               else (dt.date.fromisoformat(date) + dt.timedelta(days=30)).isoformat())
+        if due < date:
+            problems.append(f"{where}due date {due} is before the invoice date {date}")
+    except ValidationError as exc:
+        problems.append(exc.message)
+    number = _field(spec, "number")
+    lines = _field(spec, "lines") or []
+    if not lines:
+        problems.append(f"{where}an invoice needs at least one line")
+    draft = _InvoiceDraft(client_id, matter_id, date or "", due or "", str(number).strip() if number else None)
+    for n, line in enumerate(lines, 1):
+        at = f"{where}line {n}: "
+        account_id = _field(line, "account_id")
+        ok = ctx.line_account(account_id, at, problems)
+        rate = ctx.tax_rate(_field(line, "tax_rate_id"), at, problems)
+        try:
+            qty = parse_quantity(_field(line, "quantity", 1), f"{at}quantity")
+            price = ctx.money(_field(line, "unit_price"), f"{at}unit price")
+            if price < 0:
+                raise ValidationError(f"{at}unit price must not be negative")
+        except ValidationError as exc:
+            problems.append(exc.message)
+            continue
+        if not ok or rate is None:
+            continue
+        amount = half_up_div(qty * price, 1000)
+        tax = half_up_div(amount * rate["rate_ppm"], 1_000_000)
+        desc = str(_field(line, "description", "") or "").strip()
+        draft.lines.append((desc, account_id, rate["id"], qty, price, amount, tax))
+    return draft if len(problems) == before else None
+
+
+def _invoice_journal(ctx: _Ctx, draft: _InvoiceDraft, invoice_id: int, ar: int) -> list[tuple]:
+    c, m = draft.client_id, draft.matter_id
+    lines = [(ar, draft.total, c, m, invoice_id)]
+    taxes: dict[int, int] = {}
+    for _desc, account_id, rate_id, _q, _p, amount, tax in draft.lines:
+        lines.append((account_id, -amount, c, m, None))
+        if tax:
+            acc = ctx.tax_rates[rate_id]["tax_account_id"]
+            taxes[acc] = taxes.get(acc, 0) + tax
+    lines += [(acc, -tax, c, m, None) for acc, tax in taxes.items()]
+    return [line for line in lines if line[1]]
+
+
+def _number_problems(firm: "Firm", drafts: list[_InvoiceDraft], problems: list[str]) -> None:
+    wanted = [d.number for d in drafts if d.number]
+    seen: set[str] = set()
+    for number in wanted:
+        if number in seen:
+            problems.append(f"Duplicate invoice number {number} in this batch")
+        seen.add(number)
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        for number, id_ in firm.db.execute(
+            f"SELECT number, id FROM invoices WHERE number IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            problems.append(f"Duplicate invoice number: {number} is already used by invoice {id_}")
+
+
+def _assign_numbers(firm: "Firm", drafts: list[_InvoiceDraft]) -> None:
+    prefix = firm.settings.ledger.invoice_prefix
+    need = [d for d in drafts if not d.number]
+    if not need:
+        return
+    taken = {r[0] for r in firm.db.execute("SELECT number FROM invoices WHERE number LIKE ?", [prefix + "%"])}
+    taken |= {d.number for d in drafts if d.number}
+    n = peek_sequence(firm, "invoice")
+    for d in need:
+        while f"{prefix}{n:05d}" in taken:
+            n += 1
+        d.number = f"{prefix}{n:05d}"
+        n += 1
+    set_sequence(firm, "invoice", n)
+
+
+def post_invoices(firm: "Firm", specs: Iterable[dict]) -> list[int]:
+    """Post many invoices in one transaction (the bulk path of demo, import and the benchmark).
+
+    Each spec: client_id, matter_id (optional), date, due_date (optional: date + 30 days), number
+    (optional: next from the sequence with settings.ledger.invoice_prefix), lines: [{description,
+    account_id, quantity, unit_price, tax_rate_id}]. All or nothing; returns the new invoice ids.
+    """
+    require_role(firm, "bookkeeper", "post invoices")
+    ctx = _Ctx(firm)
+    problems: list[str] = []
+    specs = list(specs)
+    drafts = [_prepare_invoice(ctx, s, problems, f"invoice {i}: " if len(specs) > 1 else "")
+              for i, s in enumerate(specs, 1)]
+    _number_problems(firm, [d for d in drafts if d], problems)
+    _fail(problems)
+    ar = ctx.subtype_account("receivable", "an invoice")
+    stamp, user = now(), firm.user
+    with firm.db.atomic():
+        _assign_numbers(firm, drafts)
+        first_inv, first_entry = next_id(firm, "invoices"), next_id(firm, "journal_entries")
+        inv_rows, line_rows, entry_rows, jl_rows, queue_rows, audit_rows = [], [], [], [], [], []
+        for k, d in enumerate(drafts):
+            inv_id, entry_id = first_inv + k, first_entry + k
+            inv_rows.append((inv_id, d.number, d.client_id, d.matter_id, d.date, d.due_date, ctx.currency, stamp, stamp))
+            line_rows += [(inv_id, n, *line) for n, line in enumerate(d.lines, 1)]
+            entry_rows.append((entry_id, d.date, inv_id, stamp, user, f"Invoice {d.number}"))
+            jl_rows += [(entry_id, *line) for line in _invoice_journal(ctx, d, inv_id, ar)]
+            queue_rows.append(("invoice", inv_id, 1, "upsert", stamp))
+            audit_rows.append(("create_invoice", "invoice", inv_id, f"{d.number} {ctx.fmt(d.total)}"))
+        _insert_invoices(firm, inv_rows, line_rows, entry_rows, jl_rows, queue_rows)
+        audit_many(firm, audit_rows)
+        _check_entries_balance(firm, first_entry)
+    return [first_inv + k for k in range(len(drafts))]
+
+
+def _insert_invoices(firm: "Firm", inv_rows, line_rows, entry_rows, jl_rows, queue_rows) -> None:
+    c = firm.db.conn
+    c.executemany(
+        "INSERT INTO invoices (id, number, client_id, matter_id, date, due_date, currency, version, status, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, 'posted', ?, ?)", inv_rows)
+    c.executemany(
+        "INSERT INTO invoice_lines (invoice_id, version, line_no, description, account_id, tax_rate_id, "
+        "quantity_milli, unit_price_minor, amount_minor, tax_minor) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)", line_rows)
+    c.executemany(
+        "INSERT INTO journal_entries (id, date, doc_type, doc_id, doc_version, kind, created_at, user, memo) "
+        "VALUES (?, ?, 'invoice', ?, 1, 'post', ?, ?, ?)", entry_rows)
+    c.executemany(
+        "INSERT INTO journal_lines (entry_id, account_id, amount_minor, client_id, matter_id, invoice_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)", jl_rows)
+    c.executemany(OUTBOX_SQL, queue_rows)
+
+
+def _check_entries_balance(firm: "Firm", first_entry: int) -> None:
+    """Inside the write transaction: every entry written from `first_entry` on sums to zero."""
+    bad = firm.db.execute(
+        "SELECT entry_id, sum(amount_minor) FROM journal_lines WHERE entry_id >= ? GROUP BY entry_id "
+        "HAVING sum(amount_minor) != 0 LIMIT 1", [first_entry]).fetchone()
+    if bad:
+        raise ValidationError(f"Journal entry {bad[0]} does not balance (off by {bad[1]} minor units)")
+
+
+def create_invoice(firm: "Firm", *, client_id: int, date, lines: list[dict], matter_id: int | None = None,
+                   due_date=None, number: str | None = None) -> Invoice:
+    """Post one invoice (Dr receivable, Cr income per line, Cr sales tax) and queue it for QBO."""
+    spec = dict(client_id=client_id, matter_id=matter_id, date=date, due_date=due_date, number=number, lines=lines)
+    return queries.get_invoice(firm, post_invoices(firm, [spec])[0])
+
+
+def edit_invoice(firm: "Firm", invoice_id: int, *, lines: list[dict] | None = None, date=None, due_date=None,
+                 matter_id=_KEEP) -> Invoice:
+    """Replace an invoice's date, due date, matter or lines: reversal of the old posting plus a new one."""
+    require_role(firm, "bookkeeper", "edit invoices")
+    inv = live_document(firm, "invoices", invoice_id, "invoice", "number")
+    ctx = _Ctx(firm)
+    problems: list[str] = []
+    if lines is None:
+        draft = _keep_lines_draft(firm, ctx, inv, date, due_date, matter_id, problems)
+    else:
+        spec = dict(client_id=inv["client_id"], matter_id=inv["matter_id"] if matter_id is _KEEP else matter_id,
+                    date=date or inv["date"], due_date=due_date or (None if date else inv["due_date"]), lines=lines)
+        draft = _prepare_invoice(ctx, spec, problems)
+    _fail(problems)
+    old_total = firm.db.execute(
+        "SELECT sum(amount_minor + tax_minor) FROM invoice_lines WHERE invoice_id = ? AND version = ?",
+        [invoice_id, inv["version"]]).fetchone()[0]
+    settled = old_total - ctx.open_balance(invoice_id)
+    if draft.total < settled:
+        raise ValidationError(
+            f"Invoice {inv['number']} has {ctx.fmt(settled)} paid or credited; its total cannot become "
+            f"{ctx.fmt(draft.total)}. Edit or delete the payment or credit note first")
+    ar = ctx.subtype_account("receivable", "an invoice")
+    v = inv["version"] + 1
+    with firm.db.atomic():
+        reverse_version(firm, date=inv["date"], doc_type="invoice", doc_id=invoice_id, version=inv["version"],
+                        new_version=v, memo=f"Reversal of invoice {inv['number']} v{inv['version']}")
+        firm.db.execute(
+            "UPDATE invoices SET matter_id = ?, date = ?, due_date = ?, version = ?, updated_at = ? WHERE id = ?",
+            [draft.matter_id, draft.date, draft.due_date, v, now(), invoice_id])
+        firm.db.conn.executemany(
+            "INSERT INTO invoice_lines (invoice_id, version, line_no, description, account_id, tax_rate_id, "
+            "quantity_milli, unit_price_minor, amount_minor, tax_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(invoice_id, v, n, *line) for n, line in enumerate(draft.lines, 1)])
+        post_entry(firm, date=draft.date, doc_type="invoice", doc_id=invoice_id, doc_version=v, kind="post",
+                   memo=f"Invoice {inv['number']} v{v}", lines=_invoice_journal(ctx, draft, invoice_id, ar))
+        mark_dirty(firm, "invoice", invoice_id, v)
+        audit(firm, "edit_invoice", "invoice", invoice_id, f"{inv['number']} v{v} {ctx.fmt(draft.total)}")
+    return queries.get_invoice(firm, invoice_id)
+
+
+def _keep_lines_draft(firm, ctx: _Ctx, inv: dict, date, due_date, matter_id, problems: list[str]) -> _InvoiceDraft:
+    """An edit of the header only: the current lines are kept exactly as they were computed."""
+    matter = inv["matter_id"] if matter_id is _KEEP else matter_id
+    ctx.matter(matter, inv["client_id"], problems)
+    d = inv["date"]
+    due = inv["due_date"]
+    try:
+        if date:
+            d = parse_date(date)
+            due = (dt.date.fromisoformat(d) + dt.timedelta(days=30)).isoformat()
+        if due_date:
+            due = parse_date(due_date, "due date")
+        if due < d:
+            problems.append(f"due date {due} is before the invoice date {d}")
+    except ValidationError as exc:
+        problems.append(exc.message)
+    draft = _InvoiceDraft(inv["client_id"], matter, d, due, inv["number"])
+    draft.lines = [
+        (r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in firm.db.execute(
+            "SELECT description, account_id, tax_rate_id, quantity_milli, unit_price_minor, amount_minor, tax_minor "
+            "FROM invoice_lines WHERE invoice_id = ? AND version = ? ORDER BY line_no", [inv["id"], inv["version"]])
+    ]
+    return draft
+
+
+def delete_invoice(firm: "Firm", invoice_id: int) -> Invoice:
+    """Reverse an invoice's posting and mark it deleted; refused while payments or credits are applied to it."""
+    require_role(firm, "bookkeeper", "delete invoices")
+    inv = live_document(firm, "invoices", invoice_id, "invoice", "number")
+    paid = firm.db.execute(
+        "SELECT count(*) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id AND p.version = a.version "
+        "WHERE a.invoice_id = ? AND p.status = 'posted'", [invoice_id]).fetchone()[0]
+    credits = firm.db.execute(
+        "SELECT count(*) FROM credit_notes WHERE invoice_id = ? AND status = 'posted'", [invoice_id]).fetchone()[0]
+    if paid or credits:
+        raise Conflict(f"Invoice {inv['number']} has {paid} payment(s) and {credits} credit note(s) applied; "
+                       "delete those first")
+    _delete(firm, "invoices", "invoice", inv, inv["number"])
+    return queries.get_invoice(firm, invoice_id)
+
+
+def _delete(firm: "Firm", table: str, doc_type: str, row: dict, label: str) -> None:
+    v = row["version"] + 1
+    with firm.db.atomic():
+        reverse_version(firm, date=row["date"], doc_type=doc_type, doc_id=row["id"], version=row["version"],
+                        new_version=v, memo=f"Deletion of {doc_type.replace('_', ' ')} {label}")
+        firm.db.execute(f"UPDATE {table} SET status = 'deleted', version = ?, updated_at = ? WHERE id = ?",
+                        [v, now(), row["id"]])
+        mark_dirty(firm, doc_type, row["id"], v, "delete")
+        audit(firm, f"delete_{doc_type}", doc_type, row["id"], label)
+
+
+# --- payments -------------------------------------------------------------------------------------
+
+@dataclass
+class _PaymentDraft:
+    client_id: int
+    date: str
+    amount: int
+    bank_account_id: int
+    from_trust: bool
+    trust_bank_account_id: int | None
+    reference: str | None
+    allocations: list[tuple[int, int]]
+
+
+def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = "",
+                     editing: dict | None = None) -> _PaymentDraft | None:
+    before = len(problems)
+    client_id = _field(spec, "client_id")
+    client = ctx.client(client_id, problems, f"{where}client")
+    date, amount = "", 0
+    try:
+        date = parse_date(_field(spec, "date"), f"{where}date")
+    except ValidationError as exc:
+        problems.append(exc.message)
+    try:
+        amount = ctx.money(_field(spec, "amount"), f"{where}amount")
+        if amount <= 0:
+            problems.append(f"{where}amount must be more than zero")
+    except ValidationError as exc:
+        problems.append(exc.message)
+    bank_id = _field(spec, "bank_account_id")
+    bank = ctx.banks.get(bank_id)
+    if bank is None:
+        problems.append(f"{where}bank account: there is no bank account with id {bank_id}")
+    elif bank["kind"] != "operating":
+        problems.append(
+            f"{where}bank account {bank['name']} is a trust account: invoice payments are deposited to an "
+            "operating account (record client money with a trust receipt)")
+    from_trust = bool(_field(spec, "from_trust", False))
+    trust_id = _field(spec, "trust_bank_account_id")
+    if from_trust:
+        if trust_id is None:
+            trust_id = next((b["id"] for b in ctx.banks.values() if b["kind"] == "trust"), None)
+            if trust_id is None:
+                problems.append(f"{where}the firm has no trust bank account to pay from: add one in Setup › Trust")
+        elif trust_id not in ctx.banks or ctx.banks[trust_id]["kind"] != "trust":
+            problems.append(f"{where}trust bank account: there is no trust bank account with id {trust_id}")
+    else:
+        trust_id = None
+    if len(problems) > before or client is None:
+        return None
+    # What this payment already contributes (when editing) is available again.
+    if editing:
+        for inv_id, amt in editing["allocations"]:
+            ctx.open[inv_id] = ctx.open_balance(inv_id) + amt
+        if editing["from_trust"]:
+            ctx.trust[client_id] = ctx.trust_balance(client_id) + (editing["amount"] if editing["client_id"] == client_id else 0)
+    allocations = _allocate(ctx, client_id, client["name"], amount, _field(spec, "allocations"), problems, where)
+    if from_trust and allocations is not None and ctx.trust_balance(client_id) < amount:
+        problems.append(
+            f"{where}trust overdraw: {client['name']} holds {ctx.fmt(ctx.trust_balance(client_id))} in trust; "
+            f"{ctx.fmt(amount)} cannot be paid from trust")
+    if len(problems) > before:
+        return None
+    for inv_id, amt in allocations:
+        ctx.open[inv_id] -= amt
+    if from_trust:
+        ctx.trust[client_id] -= amount
+    return _PaymentDraft(client_id, date, amount, bank_id, from_trust, trust_id, _field(spec, "reference"), allocations)
+
+
+def _allocate(ctx: _Ctx, client_id: int, client_name: str, amount: int, allocations, problems: list[str],
+              where: str) -> list[tuple[int, int]] | None:
+    firm = ctx.firm
+    out: list[tuple[int, int]] = []
+    if allocations is None:
+        remaining = amount
+        for inv_id, number in firm.db.execute(
+                "SELECT id, number FROM invoices WHERE client_id = ? AND status = 'posted' ORDER BY date, id",
+                [client_id]):
+            take = min(remaining, ctx.open_balance(inv_id))
+            if take > 0:
+                out.append((inv_id, take))
+                remaining -= take
+            if not remaining:
+                return out
+        problems.append(f"{where}overpayment: {client_name} owes {ctx.fmt(amount - remaining)} on open invoices; "
+                        f"a payment of {ctx.fmt(amount)} is more than that")
+        return None
+    total = 0
+    for n, alloc in enumerate(allocations, 1):
+        inv_id, raw = (alloc if isinstance(alloc, (tuple, list)) else (_field(alloc, "invoice_id"), _field(alloc, "amount")))
+        at = f"{where}allocation {n}: "
+        rows = list(firm.db.query("SELECT id, number, client_id, status FROM invoices WHERE id = ?", [inv_id]))
+        if not rows:
+            problems.append(f"{at}there is no invoice with id {inv_id}")
+            continue
+        inv = rows[0]
+        if inv["status"] != "posted":
+            problems.append(f"{at}invoice {inv['number']} was deleted")
+            continue
+        if inv["client_id"] != client_id:
+            problems.append(f"{at}invoice {inv['number']} belongs to another client")
+            continue
+        try:
+            amt = ctx.money(raw, f"{at}amount")
+        except ValidationError as exc:
+            problems.append(exc.message)
+            continue
+        if amt <= 0:
+            problems.append(f"{at}amount must be more than zero")
+            continue
+        already = sum(a for i, a in out if i == inv_id)
+        if amt + already > ctx.open_balance(inv_id):
+            problems.append(f"{at}overpayment: invoice {inv['number']} has {ctx.fmt(ctx.open_balance(inv_id) - already)} "
+                            f"open; {ctx.fmt(amt)} cannot be allocated to it")
+            continue
+        out.append((inv_id, amt))
+        total += amt
+    if problems:
+        return None
+    if total != amount:
+        problems.append(f"{where}the allocations add up to {ctx.fmt(total)}, not the payment's {ctx.fmt(amount)}")
+        return None
+    return out
+
+
+def _merge_allocations(allocations: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: dict[int, int] = {}
+    for inv_id, amt in allocations:
+        merged[inv_id] = merged.get(inv_id, 0) + amt
+    return sorted(merged.items())
+
+
+def _payment_journal(ctx: _Ctx, d: _PaymentDraft) -> list[tuple]:
+    ar = ctx.subtype_account("receivable", "a payment")
+    lines = [(ctx.banks[d.bank_account_id]["gl_account_id"], d.amount, d.client_id, None, None)]
+    lines += [(ar, -amt, d.client_id, None, inv_id) for inv_id, amt in d.allocations]
+    if d.from_trust:
+        liability = ctx.subtype_account("trust_liability", "a payment from trust")
+        lines += [(liability, d.amount, d.client_id, None, None),
+                  (ctx.banks[d.trust_bank_account_id]["gl_account_id"], -d.amount, d.client_id, None, None)]
+    return lines
+
+
+def _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id, reference):
+    return dict(client_id=client_id, date=date, amount=amount, bank_account_id=bank_account_id,
+                allocations=allocations, from_trust=from_trust, trust_bank_account_id=trust_bank_account_id,
+                reference=reference)
+
+
+def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
+    """Record many payments in one transaction (bulk path). Spec keys as `record_payment`. All or nothing."""
+    require_role(firm, "bookkeeper", "record payments")
+    ctx = _Ctx(firm)
+    problems: list[str] = []
+    specs = list(specs)
+    drafts = [_prepare_payment(ctx, s, problems, f"payment {i}: " if len(specs) > 1 else "")
+              for i, s in enumerate(specs, 1)]
+    _fail(problems)
+    stamp, user = now(), firm.user
+    with firm.db.atomic():
+        first_pay, first_entry = next_id(firm, "payments"), next_id(firm, "journal_entries")
+        pay_rows, alloc_rows, entry_rows, jl_rows, queue_rows, audit_rows = [], [], [], [], [], []
+        for k, d in enumerate(drafts):
+            pid, eid = first_pay + k, first_entry + k
+            d.allocations = _merge_allocations(d.allocations)
+            pay_rows.append((pid, d.client_id, d.date, d.amount, ctx.currency, d.bank_account_id, int(d.from_trust),
+                             d.trust_bank_account_id, d.reference, stamp, stamp))
+            alloc_rows += [(pid, inv_id, amt) for inv_id, amt in d.allocations]
+            entry_rows.append((eid, d.date, pid, stamp, user, f"Payment {pid}"))
+            jl_rows += [(eid, *line) for line in _payment_journal(ctx, d)]
+            queue_rows.append(("payment", pid, 1, "upsert", stamp))
+            audit_rows.append(("record_payment", "payment", pid, ctx.fmt(d.amount)))
+        c = firm.db.conn
+        c.executemany(
+            "INSERT INTO payments (id, client_id, date, amount_minor, currency, bank_account_id, from_trust, "
+            "trust_bank_account_id, reference, version, status, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'posted', ?, ?)", pay_rows)
+        c.executemany("INSERT INTO payment_allocations (payment_id, version, invoice_id, amount_minor) "
+                      "VALUES (?, 1, ?, ?)", alloc_rows)
+        c.executemany(
+            "INSERT INTO journal_entries (id, date, doc_type, doc_id, doc_version, kind, created_at, user, memo) "
+            "VALUES (?, ?, 'payment', ?, 1, 'post', ?, ?, ?)", entry_rows)
+        c.executemany("INSERT INTO journal_lines (entry_id, account_id, amount_minor, client_id, matter_id, invoice_id) "
+                      "VALUES (?, ?, ?, ?, ?, ?)", jl_rows)
+        c.executemany(OUTBOX_SQL, queue_rows)
+        audit_many(firm, audit_rows)
+        _check_entries_balance(firm, first_entry)
+    return [first_pay + k for k in range(len(drafts))]
+
+
+def record_payment(firm: "Firm", *, client_id: int, date, amount, bank_account_id: int,
+                   allocations: list | None = None, from_trust: bool = False,
+                   trust_bank_account_id: int | None = None, reference: str | None = None) -> Payment:
+    """A client's payment into an operating account, allocated to invoices [(invoice_id, amount), ...]
+    (None: oldest open invoices first). from_trust pays out of the client's trust money."""
+    spec = _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id,
+                         reference)
+    return queries.get_payment(firm, post_payments(firm, [spec])[0])
+
+
+def edit_payment(firm: "Firm", payment_id: int, *, date=None, amount=None, bank_account_id=None,
+                 allocations=_KEEP, reference=_KEEP) -> Payment:
+    require_role(firm, "bookkeeper", "edit payments")
+    row = live_document(firm, "payments", payment_id, "payment", "id")
+    current = queries.get_payment(firm, payment_id)
+    ctx = _Ctx(firm)
+    problems: list[str] = []
+    old_allocs = [(a.invoice_id, a.amount_minor) for a in current.allocations]
+    if allocations is _KEEP:  # a new amount is re-allocated oldest first; otherwise keep the allocations
+        allocations = [(i, _minor_text(ctx, a)) for i, a in old_allocs] if amount is None else None
+    spec = _payment_spec(row["client_id"], date or row["date"],
+                         amount if amount is not None else _minor_text(ctx, row["amount_minor"]),
+                         bank_account_id or row["bank_account_id"], allocations, bool(row["from_trust"]),
+                         row["trust_bank_account_id"], row["reference"] if reference is _KEEP else reference)
+    editing = dict(allocations=old_allocs, from_trust=bool(row["from_trust"]), amount=row["amount_minor"],
+                   client_id=row["client_id"])
+    d = _prepare_payment(ctx, spec, problems, editing=editing)
+    _fail(problems)
+    d.allocations = _merge_allocations(d.allocations)
+    v = row["version"] + 1
+    with firm.db.atomic():
+        reverse_version(firm, date=row["date"], doc_type="payment", doc_id=payment_id, version=row["version"],
+                        new_version=v, memo=f"Reversal of payment {payment_id} v{row['version']}")
+        firm.db.execute(
+            "UPDATE payments SET date = ?, amount_minor = ?, bank_account_id = ?, reference = ?, version = ?, "
+            "updated_at = ? WHERE id = ?",
+            [d.date, d.amount, d.bank_account_id, d.reference, v, now(), payment_id])
+        firm.db.conn.executemany(
+            "INSERT INTO payment_allocations (payment_id, version, invoice_id, amount_minor) VALUES (?, ?, ?, ?)",
+            [(payment_id, v, i, a) for i, a in d.allocations])
+        post_entry(firm, date=d.date, doc_type="payment", doc_id=payment_id, doc_version=v, kind="post",
+                   memo=f"Payment {payment_id} v{v}", lines=_payment_journal(ctx, d))
+        mark_dirty(firm, "payment", payment_id, v)
+        audit(firm, "edit_payment", "payment", payment_id, f"v{v} {ctx.fmt(d.amount)}")
+    return queries.get_payment(firm, payment_id)
+
+
+def _minor_text(ctx: _Ctx, minor: int) -> str:
+    return format_minor(minor, ctx.currency, grouping=False)
+
+
+def delete_payment(firm: "Firm", payment_id: int) -> Payment:
+    require_role(firm, "bookkeeper", "delete payments")
+    row = live_document(firm, "payments", payment_id, "payment", "id")
+    _delete(firm, "payments", "payment", row, str(payment_id))
+    return queries.get_payment(firm, payment_id)
+
+
+# --- credit notes ---------------------------------------------------------------------------------
+
+@dataclass
+class _CreditDraft:
+    invoice: dict
+    kind: str
+    date: str
+    lines: list[tuple]  # (description, account_id, tax_rate_id, amount, tax)
+
+    @property
+    def total(self) -> int:
+        return sum(line[3] + line[4] for line in self.lines)
+
+
+def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, problems: list[str],
+                    editing_total: int = 0) -> _CreditDraft | None:
+    if kind not in ("credit", "writeoff"):
+        raise ValidationError(f"kind: '{kind}' is not 'credit' or 'writeoff'")
+    inv = live_document(ctx.firm, "invoices", invoice_id, "invoice", "number")
+    try:
+        date = parse_date(date)
+    except ValidationError as exc:
+        problems.append(exc.message)
+    draft = _CreditDraft(inv, kind, date, [])
+    if kind == "writeoff":
+        if lines:
+            problems.append("A write-off takes an amount, not lines")
+            return None
+        try:
+            minor = ctx.money(amount, "amount")
+        except ValidationError as exc:
+            problems.append(exc.message)
+            return None
+        if minor <= 0:
+            problems.append("amount must be more than zero")
+            return None
+        draft.lines.append((f"Write-off of invoice {inv['number']}",
+                            ctx.subtype_account("bad_debt", "a write-off"), None, minor, 0))
+    else:
+        if lines is None:
+            if amount is None:
+                problems.append("A credit note needs an amount or lines")
+                return None
+            first = ctx.firm.db.execute(
+                "SELECT account_id, tax_rate_id FROM invoice_lines WHERE invoice_id = ? AND version = ? "
+                "ORDER BY line_no LIMIT 1", [invoice_id, inv["version"]]).fetchone()
+            lines = [dict(description=f"Credit against invoice {inv['number']}", account_id=first[0],
+                          tax_rate_id=first[1], amount=amount)]
+        for n, line in enumerate(lines, 1):
+            at = f"line {n}: "
+            account_id = _field(line, "account_id")
+            ok = ctx.line_account(account_id, at, problems)
+            rate = ctx.tax_rate(_field(line, "tax_rate_id"), at, problems)
+            try:
+                minor = ctx.money(_field(line, "amount"), f"{at}amount")
+            except ValidationError as exc:
+                problems.append(exc.message)
+                continue
+            if minor <= 0:
+                problems.append(f"{at}amount must be more than zero")
+                continue
+            if ok and rate is not None:
+                tax = half_up_div(minor * rate["rate_ppm"], 1_000_000)
+                draft.lines.append((str(_field(line, "description", "") or ""), account_id, rate["id"], minor, tax))
+    if problems:
+        return None
+    available = ctx.open_balance(invoice_id) + editing_total
+    if draft.total > available:
+        problems.append(f"Credit larger than the open balance: invoice {inv['number']} has {ctx.fmt(available)} "
+                        f"open; a {'write-off' if kind == 'writeoff' else 'credit'} of {ctx.fmt(draft.total)} "
+                        "is not allowed")
+        return None
+    return draft
+
+
+def _credit_journal(ctx: _Ctx, d: _CreditDraft) -> list[tuple]:
+    c, m, inv_id = d.invoice["client_id"], d.invoice["matter_id"], d.invoice["id"]
+    lines = [(ctx.subtype_account("receivable", "a credit note"), -d.total, c, m, inv_id)]
+    taxes: dict[int, int] = {}
+    for _desc, account_id, rate_id, amount, tax in d.lines:
+        lines.append((account_id, amount, c, m, None))
+        if tax:
+            acc = ctx.tax_rates[rate_id]["tax_account_id"]
+            taxes[acc] = taxes.get(acc, 0) + tax
+    return lines + [(acc, tax, c, m, None) for acc, tax in taxes.items()]
+
+
+def _insert_credit_lines(firm: "Firm", credit_id: int, version: int, d: _CreditDraft) -> None:
+    firm.db.conn.executemany(
+        "INSERT INTO credit_note_lines (credit_note_id, version, line_no, description, account_id, tax_rate_id, "
+        "amount_minor, tax_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(credit_id, version, n, *line) for n, line in enumerate(d.lines, 1)])
+
+
+def issue_credit_note(firm: "Firm", *, invoice_id: int, date, kind: str = "credit", amount=None,
+                      lines: list[dict] | None = None) -> CreditNote:
+    """A credit (reverses income and tax; lines [{description, account_id, amount, tax_rate_id}] or an
+    amount before tax on the invoice's first line's account and rate) or a write-off (amount, to bad debts).
+    Never more than the invoice's open balance."""
+    require_role(firm, "bookkeeper", "issue credit notes")
+    ctx = _Ctx(firm)
+    problems: list[str] = []
+    d = _prepare_credit(ctx, invoice_id, kind, amount, lines, date, problems)
+    _fail(problems)
+    prefix = firm.settings.ledger.writeoff_prefix if kind == "writeoff" else firm.settings.ledger.credit_prefix
+    seq = f"credit_note:{kind}"
+    with firm.db.atomic():
+        n = peek_sequence(firm, seq)
+        while firm.db.execute("SELECT 1 FROM credit_notes WHERE number = ?", [f"{prefix}{n:05d}"]).fetchone():
+            n += 1
+        number = f"{prefix}{n:05d}"
+        set_sequence(firm, seq, n + 1)
+        stamp = now()
+        cur = firm.db.execute(
+            "INSERT INTO credit_notes (number, kind, invoice_id, client_id, date, currency, version, status, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, 'posted', ?, ?)",
+            [number, kind, invoice_id, d.invoice["client_id"], d.date, ctx.currency, stamp, stamp])
+        cid = cur.lastrowid
+        _insert_credit_lines(firm, cid, 1, d)
+        post_entry(firm, date=d.date, doc_type="credit_note", doc_id=cid, doc_version=1, kind="post",
+                   memo=f"Credit note {number}", lines=_credit_journal(ctx, d))
+        mark_dirty(firm, "credit_note", cid, 1)
+        audit(firm, "issue_credit_note", "credit_note", cid, f"{number} {ctx.fmt(d.total)}")
+    return queries.get_credit_note(firm, cid)
+
+
+def edit_credit_note(firm: "Firm", credit_note_id: int, *, date=None, amount=None,
+                     lines: list[dict] | None = None) -> CreditNote:
+    require_role(firm, "bookkeeper", "edit credit notes")
+    row = live_document(firm, "credit_notes", credit_note_id, "credit note", "number")
+    current = queries.get_credit_note(firm, credit_note_id)
+    ctx = _Ctx(firm)
+    problems: list[str] = []
+    if amount is None and lines is None:
+        lines = None if row["kind"] == "writeoff" else [
+            dict(description=ln.description, account_id=ln.account_id, tax_rate_id=ln.tax_rate_id,
+                 amount=_minor_text(ctx, ln.amount_minor)) for ln in current.lines]
+        if row["kind"] == "writeoff":
+            amount = _minor_text(ctx, current.amount_minor)
+    d = _prepare_credit(ctx, row["invoice_id"], row["kind"], amount, lines, date or row["date"], problems,
+                        editing_total=current.total_minor)
+    _fail(problems)
+    v = row["version"] + 1
+    with firm.db.atomic():
+        reverse_version(firm, date=row["date"], doc_type="credit_note", doc_id=credit_note_id, version=row["version"],
+                        new_version=v, memo=f"Reversal of credit note {row['number']} v{row['version']}")
+        firm.db.execute("UPDATE credit_notes SET date = ?, version = ?, updated_at = ? WHERE id = ?",
+                        [d.date, v, now(), credit_note_id])
+        _insert_credit_lines(firm, credit_note_id, v, d)
+        post_entry(firm, date=d.date, doc_type="credit_note", doc_id=credit_note_id, doc_version=v, kind="post",
+                   memo=f"Credit note {row['number']} v{v}", lines=_credit_journal(ctx, d))
+        mark_dirty(firm, "credit_note", credit_note_id, v)
+        audit(firm, "edit_credit_note", "credit_note", credit_note_id, f"{row['number']} v{v} {ctx.fmt(d.total)}")
+    return queries.get_credit_note(firm, credit_note_id)
+
+
+def delete_credit_note(firm: "Firm", credit_note_id: int) -> CreditNote:
+    require_role(firm, "bookkeeper", "delete credit notes")
+    row = live_document(firm, "credit_notes", credit_note_id, "credit note", "number")
+    _delete(firm, "credit_notes", "credit_note", row, row["number"])
+    return queries.get_credit_note(firm, credit_note_id)
+
+
+# --- trust money ----------------------------------------------------------------------------------
+
+def _trust_move(firm: "Firm", kind: str, client_id: int, amount, date, matter_id, bank_account_id, memo: str
+                ) -> TrustTransaction:
+    require_role(firm, "bookkeeper", "record trust money")
+    ctx = _Ctx(firm)
+    problems: list[str] = []
+    client = ctx.client(client_id, problems)
+    ctx.matter(matter_id, client_id, problems)
+    minor = 0
+    try:
+        date = parse_date(date)
+        minor = ctx.money(amount, "amount")
+        if minor <= 0:
+            problems.append("amount must be more than zero")
+    except ValidationError as exc:
+        problems.append(exc.message)
+    if bank_account_id is None:
+        bank_account_id = next((b["id"] for b in ctx.banks.values() if b["kind"] == "trust"), None)
+        if bank_account_id is None:
+            problems.append("The firm has no trust bank account: add one in Setup › Trust")
+    bank = ctx.banks.get(bank_account_id)
+    if bank_account_id is not None and bank is None:
+        problems.append(f"bank account: there is no bank account with id {bank_account_id}")
+    elif bank is not None and bank["kind"] != "trust":
+        problems.append(f"bank account {bank['name']} is an operating account; client money goes through a "
+                        "trust bank account")
+    _fail(problems)
+    held = ctx.trust_balance(client_id)
+    if kind == "disbursement" and minor > held:
+        raise ValidationError(f"Trust overdraw: {client['name']} holds {ctx.fmt(held)} in trust; "
+                              f"{ctx.fmt(minor)} cannot be paid out")
+    liability = ctx.subtype_account("trust_liability", "trust money")
+    sign = 1 if kind == "receipt" else -1
+    with firm.db.atomic():
+        cur = firm.db.execute(
+            "INSERT INTO trust_transactions (kind, client_id, matter_id, bank_account_id, date, amount_minor, memo, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [kind, client_id, matter_id, bank_account_id, date, minor, memo or "", now()])
+        tid = cur.lastrowid
+        post_entry(firm, date=date, doc_type="trust", doc_id=tid, doc_version=1, kind="post",
+                   memo=f"Trust {kind}: {client['name']}",
+                   lines=[(bank["gl_account_id"], sign * minor, client_id, matter_id, None),
+                          (liability, -sign * minor, client_id, matter_id, None)])
+        audit(firm, f"trust_{kind}", "trust", tid, f"{client['name']} {ctx.fmt(minor)}")
+    return next(t for t in queries.list_trust_transactions(firm, client_id) if t.id == tid)
+
+
+def trust_receipt(firm: "Firm", *, client_id: int, amount, date, matter_id: int | None = None,
+                  bank_account_id: int | None = None, memo: str = "") -> TrustTransaction:
+    """Client money received into a trust bank account (default: the firm's first)."""
+    return _trust_move(firm, "receipt", client_id, amount, date, matter_id, bank_account_id, memo)
+
+
+def trust_disbursement(firm: "Firm", *, client_id: int, amount, date, matter_id: int | None = None,
+                       bank_account_id: int | None = None, memo: str = "") -> TrustTransaction:
+    """Client money paid out of trust; never more than the client holds."""
+    return _trust_move(firm, "disbursement", client_id, amount, date, matter_id, bank_account_id, memo)

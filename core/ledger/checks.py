@@ -1,0 +1,111 @@
+"""One check per ledger-side step of the setup checklist (core.checks.LEDGER_STEPS).
+
+Each returns a StepResult: ok or not, and a sentence saying what is missing and where to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from core.checks import StepResult, done, missing
+from core.ledger.queries import firm_exists
+
+if TYPE_CHECKING:
+    from core.services.context import Firm
+
+NO_FIRM = "There is no firm yet: run `ledgerlink init --country XX` or open Setup: Billing"
+
+
+def _firm(firm: "Firm") -> dict:
+    return next(iter(firm.db.query("SELECT * FROM firm WHERE id = 1")))
+
+
+def accounting_system(firm: "Firm") -> StepResult:
+    if _firm(firm)["accounting_system"] == "builtin":
+        return done("accounting_system", "The firm keeps its books in the built-in accounting system")
+    return missing("accounting_system", "The firm is set to an external accounting system; switch to the built-in "
+                   "one in Setup › Billing")
+
+
+def chart_of_accounts(firm: "Firm") -> StepResult:
+    cc = _firm(firm)["chart_template"]
+    if cc:
+        n = firm.db.execute("SELECT count(*) FROM accounts").fetchone()[0]
+        return done("chart_of_accounts", f"Chart of accounts from the {cc} template ({n} accounts)")
+    return missing("chart_of_accounts", "No chart of accounts yet: create one from a country template in "
+                   "Setup › Billing")
+
+
+def accrual_method(firm: "Firm") -> StepResult:
+    if _firm(firm)["method"] == "accrual":
+        return done("accrual_method", "The accounting method is Accrual")
+    return missing("accrual_method", "The accounting method is Cash, which blocks the QBO integration: invoices are "
+                   "posted when created, not when paid (QBO itself may still report on a cash basis). "
+                   "Switch to Accrual in Setup › Accounting preferences")
+
+
+def bank_account(firm: "Firm") -> StepResult:
+    rows = firm.db.execute(
+        "SELECT b.name FROM bank_accounts b JOIN contacts c ON c.id = b.bank_contact_id AND c.kind = 'bank' "
+        "JOIN accounts a ON a.id = b.gl_account_id AND a.type = 'Bank' AND a.active = 1 "
+        "WHERE b.kind = 'operating' ORDER BY b.id").fetchall()
+    if rows:
+        return done("bank_account", f"Operating bank account: {', '.join(r[0] for r in rows)}")
+    return missing("bank_account", "No operating bank account linked to a bank contact and a Bank GL account: "
+                   "add one in Setup › Bank accounts")
+
+
+def trust_accounting(firm: "Firm") -> StepResult:
+    rows = firm.db.execute(
+        "SELECT b.name FROM bank_accounts b JOIN accounts a ON a.id = b.gl_account_id AND a.subtype = 'trust_bank' "
+        "WHERE b.kind = 'trust' ORDER BY b.id").fetchall()
+    if rows:
+        return done("trust_accounting", f"Trust bank account: {', '.join(r[0] for r in rows)}")
+    if _firm(firm)["no_client_money"]:
+        return done("trust_accounting", "The firm states it holds no client money, so it needs no trust account")
+    return missing("trust_accounting", "No trust bank account: add one in Setup › Trust, or state there that the "
+                   "firm holds no client money")
+
+
+def income_accounts(firm: "Firm") -> StepResult:
+    have = {r[0] for r in firm.db.execute(
+        "SELECT DISTINCT subtype FROM accounts WHERE active = 1 AND subtype IN ('fee_income','expense_recovery')")}
+    lack = [label for sub, label in (("fee_income", "fee-income"), ("expense_recovery", "expense-recovery"))
+            if sub not in have]
+    if not lack:
+        return done("income_accounts", "Fee-income and expense-recovery accounts exist")
+    return missing("income_accounts", f"No active {' or '.join(lack)} account: add one in Setup › Accounts")
+
+
+def sales_tax(firm: "Firm") -> StepResult:
+    rows = firm.db.execute("SELECT name, rate_ppm FROM tax_rates WHERE active = 1").fetchall()
+    if not any(ppm == 0 for _, ppm in rows):
+        return missing("sales_tax", "No 0% tax rate: add one in Setup › Sales tax (QBO needs a zero rate for "
+                       "untaxed lines)")
+    return done("sales_tax", f"{len(rows)} tax rate(s), including 0%")
+
+
+def feature_preview(firm: "Firm") -> StepResult:
+    row = firm.db.execute("SELECT enabled FROM feature_previews WHERE name = 'qbo_integration_upgrade'").fetchone()
+    if row and row[0]:
+        return done("feature_preview", "The QBO integration upgrade preview is on")
+    return missing("feature_preview", "Switch on the \"QBO integration upgrade\" preview in Setup › Feature preview")
+
+
+CHECKS: dict[str, Callable[["Firm"], StepResult]] = {
+    "accounting_system": accounting_system,
+    "chart_of_accounts": chart_of_accounts,
+    "accrual_method": accrual_method,
+    "bank_account": bank_account,
+    "trust_accounting": trust_accounting,
+    "income_accounts": income_accounts,
+    "sales_tax": sales_tax,
+    "feature_preview": feature_preview,
+}
+
+
+def ledger_steps(firm: "Firm") -> list[StepResult]:
+    """The 8 ledger-side steps in checklist order (all missing, with the same hint, when there is no firm)."""
+    if not firm_exists(firm):
+        return [missing(step, NO_FIRM) for step in CHECKS]
+    return [check(firm) for check in CHECKS.values()]

@@ -1,0 +1,325 @@
+"""Frozen dataclasses returned by the ledger's read API (never sqlite rows).
+
+Money is integer minor units of `currency` (the firm's home currency). Quantities are given twice:
+`quantity` as a decimal string ("1.5") and `quantity_milli` as integer thousandths (1500).
+Tax rates are given as `rate_percent` (a decimal string, "13" or "9.975") and `rate_ppm`
+(parts per million of the amount: 13% is 130000).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Status = str  # 'posted' | 'deleted'
+
+
+@dataclass(frozen=True)
+class FirmInfo:
+    name: str
+    country: str
+    currency: str
+    accounting_system: str  # 'builtin' | 'external'
+    method: str  # 'accrual' | 'cash'
+    fiscal_year_start: int
+    chart_template: str | None
+    no_client_money: bool
+    feature_previews: dict = field(default_factory=dict)
+    created_at: str = ""
+    created_by: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    code: str
+    name: str
+    type: str  # QBO AccountType spelling: 'Bank', 'Income', 'Other Current Liability', ...
+    subtype: str  # ledger role: 'operating_bank', 'trust_bank', 'fee_income', 'expense_recovery', ...
+    active: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+@dataclass(frozen=True)
+class TemplateAccount:
+    code: str
+    name: str
+    type: str
+    subtype: str
+
+
+@dataclass(frozen=True)
+class TemplateTaxRate:
+    name: str
+    rate_percent: str
+    exempt: bool
+    tax_account_code: str | None
+
+
+@dataclass(frozen=True)
+class ChartTemplate:
+    country: str
+    currency: str
+    accounts: tuple[TemplateAccount, ...]
+    tax_rates: tuple[TemplateTaxRate, ...]
+
+
+@dataclass(frozen=True)
+class TaxRate:
+    id: int
+    name: str
+    rate_percent: str
+    rate_ppm: int
+    exempt: bool
+    tax_account_id: int | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    name: str
+    kind: str  # 'client' | 'bank'
+    email: str | None
+    phone: str | None
+    address: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class Matter:
+    id: int
+    client_id: int
+    reference: str
+    name: str
+    open: bool
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    id: int
+    name: str
+    kind: str  # 'operating' | 'trust'
+    bank_contact_id: int
+    gl_account_id: int
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    id: int
+    line_no: int
+    description: str
+    account_id: int
+    tax_rate_id: int
+    quantity: str
+    quantity_milli: int
+    unit_price_minor: int
+    amount_minor: int
+    tax_minor: int
+
+
+@dataclass(frozen=True)
+class Invoice:
+    id: int
+    number: str
+    client_id: int
+    matter_id: int | None
+    date: str
+    due_date: str
+    currency: str
+    version: int
+    status: Status
+    lines: tuple[InvoiceLine, ...]
+    subtotal_minor: int
+    tax_minor: int
+    total_minor: int
+    open_balance_minor: int
+
+
+@dataclass(frozen=True)
+class InvoiceSummary:
+    """One row of `list_invoices` (no lines)."""
+
+    id: int
+    number: str
+    client_id: int
+    client_name: str
+    matter_id: int | None
+    date: str
+    due_date: str
+    currency: str
+    version: int
+    status: Status
+    total_minor: int
+    open_balance_minor: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    invoice_id: int
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: int
+    client_id: int
+    date: str
+    amount_minor: int
+    currency: str
+    bank_account_id: int
+    from_trust: bool
+    trust_bank_account_id: int | None
+    reference: str | None
+    allocations: tuple[Allocation, ...]
+    version: int
+    status: Status
+
+
+@dataclass(frozen=True)
+class CreditNoteLine:
+    id: int
+    line_no: int
+    description: str
+    account_id: int
+    tax_rate_id: int | None
+    amount_minor: int
+    tax_minor: int
+
+
+@dataclass(frozen=True)
+class CreditNote:
+    id: int
+    number: str  # with its prefix: CR-00001 (credit) or WO-00001 (write-off)
+    kind: str  # 'credit' | 'writeoff'
+    invoice_id: int
+    client_id: int
+    date: str
+    currency: str
+    lines: tuple[CreditNoteLine, ...]
+    amount_minor: int  # before tax
+    tax_minor: int
+    total_minor: int
+    version: int
+    status: Status
+
+
+@dataclass(frozen=True)
+class TrustTransaction:
+    id: int
+    kind: str  # 'receipt' | 'disbursement'
+    client_id: int
+    matter_id: int | None
+    bank_account_id: int
+    date: str
+    amount_minor: int
+    memo: str
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    account_id: int
+    code: str
+    name: str
+    type: str
+    debit_minor: int
+    credit_minor: int
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    currency: str
+    rows: tuple[TrialBalanceRow, ...]
+    total_debit_minor: int
+    total_credit_minor: int
+
+    def as_json(self) -> dict:
+        return {
+            "currency": self.currency,
+            "accounts": [
+                {"code": r.code, "name": r.name, "debit_minor": r.debit_minor, "credit_minor": r.credit_minor}
+                for r in self.rows
+            ],
+            "total_debit_minor": self.total_debit_minor,
+            "total_credit_minor": self.total_credit_minor,
+        }
+
+
+AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "over_90")
+
+
+@dataclass(frozen=True)
+class AgingRow:
+    client_id: int
+    client_name: str
+    buckets: dict  # bucket name (AGING_BUCKETS) -> minor units
+    total_minor: int
+
+
+@dataclass(frozen=True)
+class Aging:
+    currency: str
+    as_of: str
+    rows: tuple[AgingRow, ...]
+    totals: dict
+    total_minor: int
+
+    def as_json(self) -> dict:
+        return {
+            "currency": self.currency,
+            "as_of": self.as_of,
+            "clients": [
+                {"client_id": r.client_id, "name": r.client_name, **{f"{b}_minor": r.buckets[b] for b in AGING_BUCKETS},
+                 "total_minor": r.total_minor}
+                for r in self.rows
+            ],
+            "totals": {f"{b}_minor": self.totals[b] for b in AGING_BUCKETS},
+            "total_minor": self.total_minor,
+        }
+
+
+@dataclass(frozen=True)
+class TrustBalance:
+    client_id: int
+    client_name: str
+    balance_minor: int
+
+
+@dataclass(frozen=True)
+class TrustLedger:
+    currency: str
+    balances: tuple[TrustBalance, ...]  # per client with any trust activity
+    client_total_minor: int  # sum of every client's trust balance
+    trust_bank_minor: int  # balance of the trust bank GL accounts (always equals client_total_minor)
+
+    def as_json(self) -> dict:
+        return {
+            "currency": self.currency,
+            "balances": [
+                {"client_id": b.client_id, "name": b.client_name, "balance_minor": b.balance_minor}
+                for b in self.balances
+            ],
+            "client_total_minor": self.client_total_minor,
+            "trust_bank_minor": self.trust_bank_minor,
+        }
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: str
+    user: str
+    action: str
+    entity: str
+    entity_id: int | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    granted_by: str
+    granted_at: str

@@ -1,0 +1,400 @@
+"""The ledger's read side: frozen dataclasses from core.ledger.models, never sqlite rows.
+
+Balances (open balance of an invoice, trust balance of a client, the trial balance) are sums of
+journal postings, never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Iterable
+
+from core.errors import NotFound
+from core.ledger.base import firm_row, format_quantity, format_rate, get_row
+from core.ledger.models import (
+    AGING_BUCKETS,
+    Account,
+    Aging,
+    AgingRow,
+    Allocation,
+    AuditEntry,
+    BankAccount,
+    Contact,
+    CreditNote,
+    CreditNoteLine,
+    FirmInfo,
+    Invoice,
+    InvoiceLine,
+    InvoiceSummary,
+    Matter,
+    Payment,
+    TaxRate,
+    TrialBalance,
+    TrialBalanceRow,
+    TrustBalance,
+    TrustLedger,
+    TrustTransaction,
+    User,
+)
+from core.ledger.schema import DEBIT_TYPES
+
+if TYPE_CHECKING:
+    from core.services.context import Firm
+
+
+def firm_exists(firm: "Firm") -> bool:
+    return firm.db.execute("SELECT count(*) FROM firm").fetchone()[0] == 1
+
+
+def get_firm_info(firm: "Firm") -> FirmInfo:
+    row = firm_row(firm)
+    previews = {r[0]: bool(r[1]) for r in firm.db.execute("SELECT name, enabled FROM feature_previews")}
+    return FirmInfo(
+        name=row["name"], country=row["country"], currency=row["currency"],
+        accounting_system=row["accounting_system"], method=row["method"],
+        fiscal_year_start=row["fiscal_year_start"], chart_template=row["chart_template"],
+        no_client_money=bool(row["no_client_money"]), feature_previews=previews,
+        created_at=row["created_at"], created_by=row["created_by"],
+    )
+
+
+def _account(r: dict) -> Account:
+    return Account(r["id"], r["code"], r["name"], r["type"], r["subtype"], bool(r["active"]))
+
+
+def list_accounts(firm: "Firm", *, types: Iterable[str] | None = None, subtypes: Iterable[str] | None = None,
+                  active_only: bool = False) -> list[Account]:
+    sql, params = "SELECT * FROM accounts WHERE 1", []
+    if types is not None:
+        types = list(types)
+        sql += f" AND type IN ({','.join('?' * len(types))})"
+        params += types
+    if subtypes is not None:
+        subtypes = list(subtypes)
+        sql += f" AND subtype IN ({','.join('?' * len(subtypes))})"
+        params += subtypes
+    if active_only:
+        sql += " AND active = 1"
+    return [_account(r) for r in firm.db.query(sql + " ORDER BY code", params)]
+
+
+def get_account(firm: "Firm", account_id: int) -> Account:
+    return _account(get_row(firm, "accounts", account_id, "account"))
+
+
+def get_account_by_code(firm: "Firm", code: str) -> Account:
+    rows = list(firm.db.query("SELECT * FROM accounts WHERE code = ?", [str(code).strip()]))
+    if not rows:
+        raise NotFound(f"There is no account with code {code}")
+    return _account(rows[0])
+
+
+def _tax_rate(r: dict) -> TaxRate:
+    return TaxRate(r["id"], r["name"], format_rate(r["rate_ppm"]), r["rate_ppm"], bool(r["exempt"]),
+                   r["tax_account_id"], bool(r["active"]))
+
+
+def list_tax_rates(firm: "Firm", *, active_only: bool = False) -> list[TaxRate]:
+    sql = "SELECT * FROM tax_rates" + (" WHERE active = 1" if active_only else "") + " ORDER BY id"
+    return [_tax_rate(r) for r in firm.db.query(sql)]
+
+
+def get_tax_rate(firm: "Firm", tax_rate_id: int) -> TaxRate:
+    return _tax_rate(get_row(firm, "tax_rates", tax_rate_id, "tax rate"))
+
+
+def _contact(r: dict) -> Contact:
+    return Contact(r["id"], r["name"], r["kind"], r["email"], r["phone"], r["address"], bool(r["active"]))
+
+
+def list_contacts(firm: "Firm", kind: str | None = None) -> list[Contact]:
+    if kind:
+        return [_contact(r) for r in firm.db.query("SELECT * FROM contacts WHERE kind = ? ORDER BY name", [kind])]
+    return [_contact(r) for r in firm.db.query("SELECT * FROM contacts ORDER BY kind, name")]
+
+
+def list_clients(firm: "Firm") -> list[Contact]:
+    return list_contacts(firm, "client")
+
+
+def get_contact(firm: "Firm", contact_id: int) -> Contact:
+    return _contact(get_row(firm, "contacts", contact_id, "contact"))
+
+
+def get_client(firm: "Firm", client_id: int) -> Contact:
+    contact = get_contact(firm, client_id)
+    if contact.kind != "client":
+        raise NotFound(f"Contact {contact.name} is a {contact.kind} contact, not a client")
+    return contact
+
+
+def _matter(r: dict) -> Matter:
+    return Matter(r["id"], r["client_id"], r["reference"], r["name"], bool(r["open"]))
+
+
+def list_matters(firm: "Firm", client_id: int | None = None) -> list[Matter]:
+    if client_id is None:
+        return [_matter(r) for r in firm.db.query("SELECT * FROM matters ORDER BY reference")]
+    return [_matter(r) for r in firm.db.query("SELECT * FROM matters WHERE client_id = ? ORDER BY reference", [client_id])]
+
+
+def get_matter(firm: "Firm", matter_id: int) -> Matter:
+    return _matter(get_row(firm, "matters", matter_id, "matter"))
+
+
+def _bank(r: dict) -> BankAccount:
+    return BankAccount(r["id"], r["name"], r["kind"], r["bank_contact_id"], r["gl_account_id"])
+
+
+def list_bank_accounts(firm: "Firm", kind: str | None = None) -> list[BankAccount]:
+    if kind:
+        return [_bank(r) for r in firm.db.query("SELECT * FROM bank_accounts WHERE kind = ? ORDER BY id", [kind])]
+    return [_bank(r) for r in firm.db.query("SELECT * FROM bank_accounts ORDER BY id")]
+
+
+def get_bank_account(firm: "Firm", bank_account_id: int) -> BankAccount:
+    return _bank(get_row(firm, "bank_accounts", bank_account_id, "bank account"))
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+_OPEN_SQL = (
+    "SELECT l.invoice_id, sum(l.amount_minor) FROM journal_lines l JOIN accounts a ON a.id = l.account_id "
+    "WHERE a.subtype = 'receivable' AND l.invoice_id IS NOT NULL"
+)
+
+
+def _open_balances(firm: "Firm", invoice_ids: list[int] | None = None) -> dict[int, int]:
+    if invoice_ids is None:
+        rows = firm.db.execute(_OPEN_SQL + " GROUP BY l.invoice_id")
+    else:
+        rows = firm.db.execute(
+            _OPEN_SQL + f" AND l.invoice_id IN ({','.join('?' * len(invoice_ids))}) GROUP BY l.invoice_id",
+            invoice_ids,
+        )
+    return dict(rows.fetchall())
+
+
+def get_invoice(firm: "Firm", invoice_id: int) -> Invoice:
+    h = get_row(firm, "invoices", invoice_id, "invoice")
+    lines = tuple(
+        InvoiceLine(r["id"], r["line_no"], r["description"], r["account_id"], r["tax_rate_id"],
+                    format_quantity(r["quantity_milli"]), r["quantity_milli"], r["unit_price_minor"],
+                    r["amount_minor"], r["tax_minor"])
+        for r in firm.db.query(
+            "SELECT * FROM invoice_lines WHERE invoice_id = ? AND version = ? ORDER BY line_no",
+            [invoice_id, h["version"]],
+        )
+    )
+    subtotal = sum(line.amount_minor for line in lines)
+    tax = sum(line.tax_minor for line in lines)
+    return Invoice(
+        id=h["id"], number=h["number"], client_id=h["client_id"], matter_id=h["matter_id"], date=h["date"],
+        due_date=h["due_date"], currency=h["currency"], version=h["version"], status=h["status"], lines=lines,
+        subtotal_minor=subtotal, tax_minor=tax, total_minor=subtotal + tax,
+        open_balance_minor=_open_balances(firm, [invoice_id]).get(invoice_id, 0),
+    )
+
+
+def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | None = None,
+                  open_only: bool = False, limit: int | None = None, offset: int = 0) -> list[InvoiceSummary]:
+    """Invoices newest first, with totals and open balances (status 'posted' or 'deleted'; None: both)."""
+    sql = (
+        "SELECT i.*, c.name AS client_name, "
+        "(SELECT coalesce(sum(amount_minor + tax_minor), 0) FROM invoice_lines l "
+        " WHERE l.invoice_id = i.id AND l.version = i.version) AS total_minor "
+        "FROM invoices i JOIN contacts c ON c.id = i.client_id WHERE 1"
+    )
+    params: list = []
+    if client_id is not None:
+        sql += " AND i.client_id = ?"
+        params.append(client_id)
+    if status is not None:
+        sql += " AND i.status = ?"
+        params.append(status)
+    sql += " ORDER BY i.date DESC, i.id DESC"
+    if limit is not None and not open_only:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    rows = list(firm.db.query(sql, params))
+    balances = _open_balances(firm, [r["id"] for r in rows]) if len(rows) < 500 else _open_balances(firm)
+    out = [
+        InvoiceSummary(r["id"], r["number"], r["client_id"], r["client_name"], r["matter_id"], r["date"],
+                       r["due_date"], r["currency"], r["version"], r["status"], r["total_minor"],
+                       balances.get(r["id"], 0))
+        for r in rows
+    ]
+    if open_only:
+        out = [i for i in out if i.open_balance_minor]
+        if limit is not None:
+            out = out[offset:offset + limit]
+    return out
+
+
+def _allocations(firm: "Firm", payment_id: int, version: int) -> tuple[Allocation, ...]:
+    return tuple(
+        Allocation(r[0], r[1])
+        for r in firm.db.execute(
+            "SELECT invoice_id, amount_minor FROM payment_allocations WHERE payment_id = ? AND version = ? "
+            "ORDER BY invoice_id",
+            [payment_id, version],
+        )
+    )
+
+
+def _payment(firm: "Firm", r: dict) -> Payment:
+    return Payment(
+        id=r["id"], client_id=r["client_id"], date=r["date"], amount_minor=r["amount_minor"],
+        currency=r["currency"], bank_account_id=r["bank_account_id"], from_trust=bool(r["from_trust"]),
+        trust_bank_account_id=r["trust_bank_account_id"], reference=r["reference"],
+        allocations=_allocations(firm, r["id"], r["version"]), version=r["version"], status=r["status"],
+    )
+
+
+def get_payment(firm: "Firm", payment_id: int) -> Payment:
+    return _payment(firm, get_row(firm, "payments", payment_id, "payment"))
+
+
+def list_payments(firm: "Firm", *, client_id: int | None = None, status: str | None = None,
+                  limit: int | None = None, offset: int = 0) -> list[Payment]:
+    sql, params = "SELECT * FROM payments WHERE 1", []
+    if client_id is not None:
+        sql += " AND client_id = ?"
+        params.append(client_id)
+    if status is not None:
+        sql += " AND status = ?"
+        params.append(status)
+    sql += " ORDER BY date DESC, id DESC"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    return [_payment(firm, r) for r in firm.db.query(sql, params)]
+
+
+def _credit_note(firm: "Firm", h: dict) -> CreditNote:
+    lines = tuple(
+        CreditNoteLine(r["id"], r["line_no"], r["description"], r["account_id"], r["tax_rate_id"],
+                       r["amount_minor"], r["tax_minor"])
+        for r in firm.db.query(
+            "SELECT * FROM credit_note_lines WHERE credit_note_id = ? AND version = ? ORDER BY line_no",
+            [h["id"], h["version"]],
+        )
+    )
+    amount = sum(line.amount_minor for line in lines)
+    tax = sum(line.tax_minor for line in lines)
+    return CreditNote(
+        id=h["id"], number=h["number"], kind=h["kind"], invoice_id=h["invoice_id"], client_id=h["client_id"],
+        date=h["date"], currency=h["currency"], lines=lines, amount_minor=amount, tax_minor=tax,
+        total_minor=amount + tax, version=h["version"], status=h["status"],
+    )
+
+
+def get_credit_note(firm: "Firm", credit_note_id: int) -> CreditNote:
+    return _credit_note(firm, get_row(firm, "credit_notes", credit_note_id, "credit note"))
+
+
+def list_credit_notes(firm: "Firm", *, invoice_id: int | None = None, client_id: int | None = None,
+                      status: str | None = None) -> list[CreditNote]:
+    sql, params = "SELECT * FROM credit_notes WHERE 1", []
+    for column, value in (("invoice_id", invoice_id), ("client_id", client_id), ("status", status)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return [_credit_note(firm, r) for r in firm.db.query(sql + " ORDER BY date DESC, id DESC", params)]
+
+
+def list_trust_transactions(firm: "Firm", client_id: int | None = None) -> list[TrustTransaction]:
+    sql, params = "SELECT * FROM trust_transactions", []
+    if client_id is not None:
+        sql += " WHERE client_id = ?"
+        params.append(client_id)
+    return [
+        TrustTransaction(r["id"], r["kind"], r["client_id"], r["matter_id"], r["bank_account_id"], r["date"],
+                         r["amount_minor"], r["memo"])
+        for r in firm.db.query(sql + " ORDER BY date, id", params)
+    ]
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+def trial_balance(firm: "Firm") -> TrialBalance:
+    """Every account with a non-zero balance, as a debit or a credit; the two totals are equal."""
+    cur = firm_row(firm)["currency"]
+    sums = dict(firm.db.execute("SELECT account_id, sum(amount_minor) FROM journal_lines GROUP BY account_id"))
+    rows = []
+    for r in firm.db.query("SELECT id, code, name, type FROM accounts ORDER BY code"):
+        balance = sums.get(r["id"])
+        if not balance:
+            continue
+        rows.append(TrialBalanceRow(r["id"], r["code"], r["name"], r["type"], max(balance, 0), max(-balance, 0)))
+    return TrialBalance(cur, tuple(rows), sum(r.debit_minor for r in rows), sum(r.credit_minor for r in rows))
+
+
+def account_balance(firm: "Firm", account_id: int) -> int:
+    """The balance of one account, positive in its normal direction (debit for assets and expenses)."""
+    acc = get_row(firm, "accounts", account_id, "account")
+    total = firm.db.execute(
+        "SELECT coalesce(sum(amount_minor), 0) FROM journal_lines WHERE account_id = ?", [account_id]
+    ).fetchone()[0]
+    return total if acc["type"] in DEBIT_TYPES else -total
+
+
+def _bucket(days_overdue: int) -> str:
+    if days_overdue <= 0:
+        return "current"
+    if days_overdue <= 30:
+        return "1-30"
+    if days_overdue <= 60:
+        return "31-60"
+    if days_overdue <= 90:
+        return "61-90"
+    return "over_90"
+
+
+def aging(firm: "Firm", as_of: str | dt.date | None = None) -> Aging:
+    """Accounts-receivable aging by client, bucketed by days past the due date."""
+    cur = firm_row(firm)["currency"]
+    day = dt.date.fromisoformat(str(as_of)) if as_of else dt.date.today()
+    balances = _open_balances(firm)
+    per_client: dict[int, dict] = {}
+    names: dict[int, str] = {}
+    for r in firm.db.query(
+        "SELECT i.id, i.client_id, i.due_date, c.name FROM invoices i JOIN contacts c ON c.id = i.client_id"
+    ):
+        balance = balances.get(r["id"], 0)
+        if not balance:
+            continue
+        names[r["client_id"]] = r["name"]
+        buckets = per_client.setdefault(r["client_id"], dict.fromkeys(AGING_BUCKETS, 0))
+        buckets[_bucket((day - dt.date.fromisoformat(r["due_date"])).days)] += balance
+    rows = tuple(
+        AgingRow(cid, names[cid], b, sum(b.values())) for cid, b in sorted(per_client.items(), key=lambda kv: names[kv[0]])
+    )
+    totals = {b: sum(r.buckets[b] for r in rows) for b in AGING_BUCKETS}
+    return Aging(cur, day.isoformat(), rows, totals, sum(totals.values()))
+
+
+def trust_ledger(firm: "Firm") -> TrustLedger:
+    """Client trust balances, beside the trust bank balance they must equal."""
+    cur = firm_row(firm)["currency"]
+    rows = firm.db.execute(
+        "SELECT l.client_id, c.name, -sum(l.amount_minor) FROM journal_lines l "
+        "JOIN accounts a ON a.id = l.account_id JOIN contacts c ON c.id = l.client_id "
+        "WHERE a.subtype = 'trust_liability' GROUP BY l.client_id ORDER BY c.name"
+    ).fetchall()
+    balances = tuple(TrustBalance(*r) for r in rows)
+    bank = firm.db.execute(
+        "SELECT coalesce(sum(l.amount_minor), 0) FROM journal_lines l JOIN accounts a ON a.id = l.account_id "
+        "WHERE a.subtype = 'trust_bank'"
+    ).fetchone()[0]
+    return TrustLedger(cur, balances, sum(b.balance_minor for b in balances), bank)
+
+
+def list_users(firm: "Firm") -> list[User]:
+    return [User(r["name"], r["role"], r["granted_by"], r["granted_at"])
+            for r in firm.db.query("SELECT * FROM users ORDER BY name")]
+
+
+def list_audit(firm: "Firm", *, limit: int = 100) -> list[AuditEntry]:
+    return [AuditEntry(r["id"], r["at"], r["user"], r["action"], r["entity"], r["entity_id"], r["detail"])
+            for r in firm.db.query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [limit])]

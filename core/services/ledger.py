@@ -1,0 +1,89 @@
+"""The ledger's service API for the TUI, the CLI and the sync engine (see core.ledger.models).
+
+Reads return frozen dataclasses. Writes validate first, run in one transaction with their journal
+entries, audit row and sync-queue row, and raise core.errors (ValidationError with .problems,
+NotFound, Conflict, PermissionDenied) with messages written for the user. Amounts are given as
+strings, Decimal or int (whole currency units) and stored as integer minor units.
+"""
+
+from __future__ import annotations
+
+from core.ledger.billing import (
+    create_invoice,
+    delete_credit_note,
+    delete_invoice,
+    delete_payment,
+    edit_credit_note,
+    edit_invoice,
+    edit_payment,
+    issue_credit_note,
+    post_invoices,
+    post_payments,
+    record_payment,
+    trust_disbursement,
+    trust_receipt,
+)
+from core.ledger.firm import (
+    FEATURE_PREVIEWS,
+    add_account,
+    add_bank_account,
+    add_client,
+    add_contact,
+    add_matter,
+    add_tax_rate,
+    apply_chart_template,
+    create_firm,
+    grant_role,
+    preview_chart_template,
+    set_account_active,
+    set_accounting_method,
+    set_accounting_system,
+    set_feature_preview,
+    set_fiscal_year_start,
+    set_no_client_money,
+)
+from core.ledger.queries import (
+    account_balance,
+    aging,
+    firm_exists,
+    get_account,
+    get_account_by_code,
+    get_bank_account,
+    get_client,
+    get_contact,
+    get_credit_note,
+    get_firm_info,
+    get_invoice,
+    get_matter,
+    get_payment,
+    get_tax_rate,
+    list_accounts,
+    list_audit,
+    list_bank_accounts,
+    list_clients,
+    list_contacts,
+    list_credit_notes,
+    list_invoices,
+    list_matters,
+    list_payments,
+    list_tax_rates,
+    list_trust_transactions,
+    list_users,
+    trial_balance,
+    trust_ledger,
+)
+from core.ledger.templates import COUNTRIES
+
+__all__ = [
+    "COUNTRIES", "FEATURE_PREVIEWS",
+    "account_balance", "add_account", "add_bank_account", "add_client", "add_contact", "add_matter", "add_tax_rate",
+    "aging", "apply_chart_template", "create_firm", "create_invoice", "delete_credit_note", "delete_invoice",
+    "delete_payment", "edit_credit_note", "edit_invoice", "edit_payment", "firm_exists", "get_account",
+    "get_account_by_code", "get_bank_account", "get_client", "get_contact", "get_credit_note", "get_firm_info",
+    "get_invoice", "get_matter", "get_payment", "get_tax_rate", "grant_role", "issue_credit_note", "list_accounts",
+    "list_audit", "list_bank_accounts", "list_clients", "list_contacts", "list_credit_notes", "list_invoices",
+    "list_matters", "list_payments", "list_tax_rates", "list_trust_transactions", "list_users", "post_invoices",
+    "post_payments", "preview_chart_template", "record_payment", "set_account_active", "set_accounting_method",
+    "set_accounting_system", "set_feature_preview", "set_fiscal_year_start", "set_no_client_money",
+    "trial_balance", "trust_disbursement", "trust_ledger", "trust_receipt",
+]
