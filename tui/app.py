@@ -1,0 +1,114 @@
+"""The Ledgerlink Textual app: one factory (create_app) used by the CLI and the tests."""
+
+from __future__ import annotations
+
+import logging
+
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from core.services import ledger
+from core.services import setup as setup_service
+from core.services.context import Firm, open_firm
+from core.settings import Settings
+from tui.commands import LedgerlinkCommands
+from tui.modals.help import HelpScreen, collect_bindings
+from tui.screens.checklist import ChecklistScreen
+from tui.widgets.header import HeaderInfo
+
+log = logging.getLogger(__name__)
+
+# Screens reachable from anywhere: mode name, title, palette help, key.
+NAVIGATION = (
+    ("setup", "Setup checklist", "Every set-up step with its state", "f2"),
+)
+
+
+class LedgerlinkApp(App[int]):
+    """Setup checklist, mapper, sync monitor, billing and reports for one firm."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Ledgerlink"
+    COMMANDS = App.COMMANDS | {LedgerlinkCommands}
+    MODES = {"setup": ChecklistScreen}
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", id="app.help", tooltip="List every key binding"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Ledgerlink"),
+        *(Binding(key, f"open('{mode}')", title, id=f"app.{mode}", tooltip=help_text)
+          for mode, title, help_text, key in NAVIGATION),
+    ]
+
+    header_info: reactive[HeaderInfo] = reactive(HeaderInfo, always_update=True)
+
+    def __init__(self, settings: Settings, firm: Firm | None = None, *, still: bool = False) -> None:
+        super().__init__()
+        self.settings = settings
+        self._firm = firm
+        self._owns_firm = firm is None
+        self.still = still
+        """Snapshot runs: no blinking cursors, no clocks."""
+        if settings.ui.theme in self.available_themes:
+            self.theme = settings.ui.theme
+
+    @property
+    def firm(self) -> Firm:
+        if self._firm is None:
+            self._firm = open_firm(self.settings)
+        return self._firm
+
+    def palette_navigation(self) -> list[tuple[str, str, str]]:
+        """(title, help, action) of every screen the palette can open."""
+        return [(f"Open {title}", help_text, f"open('{mode}')") for mode, title, help_text, _ in NAVIGATION]
+
+    def on_mount(self) -> None:
+        self.refresh_header()
+        steps = setup_service.checklist(self.firm)
+        finished = all(step.ok for step in steps)
+        self.switch_mode("sync" if finished and "sync" in self.MODES else "setup")
+
+    def on_unmount(self) -> None:
+        if self._owns_firm and self._firm is not None:
+            self._firm.close()
+
+    def refresh_header(self) -> None:
+        """Re-read the firm and the QBO connection for the header."""
+        qbo = self.settings.qbo
+        name = ledger.get_firm_info(self.firm).name if ledger.firm_exists(self.firm) else "New firm (set-up needed)"
+        self.header_info = HeaderInfo(firm=name, environment=qbo.effective_environment())
+
+    def open_step(self, step_id: str) -> None:
+        """Open the screen that fixes checklist step `step_id` (on the setup stack)."""
+        from tui.screens import steps
+
+        target = steps.screen_for(step_id)
+        if isinstance(target, str):
+            self.action_open(target)
+        else:
+            if self.current_mode != "setup":
+                self.switch_mode("setup")
+            self.push_screen(target())
+
+    def action_open(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(collect_bindings(self.screen), self.screen.__class__.__name__))
+
+
+def create_app(settings: Settings, firm: Firm | None = None, *, still: bool = False) -> LedgerlinkApp:
+    """Build the app for `settings` (and an already-open firm, in tests)."""
+    return LedgerlinkApp(settings, firm, still=still)
+
+
+def run(settings: Settings) -> int:
+    """Open the TUI on the firm database of `settings`; the exit status for the console script."""
+    from core.logs import setup_logging
+
+    setup_logging(settings.log_file)
+    app = create_app(settings)
+    result = app.run()
+    return result or 0

@@ -1,0 +1,1 @@
+"""Modal screens: each returns a typed result with dismiss(value)."""
