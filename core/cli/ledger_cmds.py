@@ -1,9 +1,186 @@
-"""`ledgerlink` sub-commands of the ledger area."""
+"""`ledgerlink` sub-commands of the ledger area: init, demo, import, report, status, users."""
 
 from __future__ import annotations
 
 import argparse
+import json
+
+from core.ledger.models import AGING_BUCKETS
+from core.ledger.templates import COUNTRIES
+from core.money import format_minor
+from core.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the parser."""
+    p = sub.add_parser("init", help="create a firm from a country's chart-of-accounts template")
+    p.add_argument("--country", required=True, type=str.upper, choices=COUNTRIES + ("GB",))
+    p.add_argument("--name", default="My Law Firm", help="the firm's name")
+    p.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("demo", help="fill a firm with realistic, deterministic demo data")
+    p.add_argument("--country", type=str.upper, default="US", choices=COUNTRIES + ("GB",),
+                   help="template when the database has no firm yet")
+    p.add_argument("--clients", type=int, default=20)
+    p.add_argument("--invoices", type=int, default=200)
+    p.add_argument("--payments", type=int, default=120)
+    p.add_argument("--credits", type=int, default=20)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("import", help="import a CSV file (all or nothing; bad rows are listed)")
+    p.add_argument("kind", choices=("accounts", "clients", "invoices", "payments"))
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("report", help="trial balance, AR aging or client trust ledger")
+    p.add_argument("name", choices=("trial-balance", "aging", "trust"))
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--as-of", help="aging date (default: today)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("status", help="setup checklist, connection and sync queue")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("users", help="who may do what (roles admin and bookkeeper)")
+    users = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    g = users.add_parser("grant", help="give an operating-system user a role")
+    g.add_argument("user")
+    g.add_argument("role", choices=("admin", "bookkeeper"))
+    g.set_defaults(func=cmd_users_grant)
+    ls = users.add_parser("list", help="list users and roles")
+    ls.set_defaults(func=cmd_users_list)
+
+
+def _firm(settings: Settings):
+    from core.services.context import open_firm
+
+    return open_firm(settings)
+
+
+def cmd_init(args, settings: Settings) -> int:
+    from core.services.ledger import create_firm, list_accounts, list_tax_rates
+
+    firm = create_firm(settings, args.country, name=args.name, fiscal_year_start=args.fiscal_year_start)
+    try:
+        print(f"Created {args.name} ({args.country}) in {settings.db}: {len(list_accounts(firm))} accounts, "
+              f"{len(list_tax_rates(firm))} tax rates; {firm.user} is admin.")
+        print("Next: `ledgerlink status` shows what is left to set up.")
+    finally:
+        firm.close()
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from core.ledger.demo import build_demo
+
+    s = build_demo(settings, country=args.country, clients=args.clients, invoices=args.invoices,
+                   payments=args.payments, credits=args.credits, seed=args.seed)
+    print(f"Demo data in {settings.db}: {s.clients} clients, {s.matters} matters, {s.invoices} invoices, "
+          f"{s.payments} payments, {s.credit_notes} credit notes, {s.trust_moves} trust moves, "
+          f"{s.edits} edits, {s.deletions} deletions.")
+    return 0
+
+
+def cmd_import(args, settings: Settings) -> int:
+    from core.ledger.importer import import_csv
+
+    firm = _firm(settings)
+    try:
+        count = import_csv(firm, args.kind, args.file)
+    finally:
+        firm.close()
+    print(f"Imported {count} {args.kind} from {args.file}.")
+    return 0
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    fmt = lambda cells: "  ".join(c.rjust(w) if i in right else c.ljust(w)  # noqa: E731
+                                  for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "\n".join([fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+
+
+def cmd_report(args, settings: Settings) -> int:
+    from core.services import ledger
+
+    firm = _firm(settings)
+    try:
+        if args.name == "trial-balance":
+            report = ledger.trial_balance(firm)
+            cur = report.currency
+            rows = [[r.code, r.name, format_minor(r.debit_minor, cur) if r.debit_minor else "",
+                     format_minor(r.credit_minor, cur) if r.credit_minor else ""] for r in report.rows]
+            rows.append(["", "Total", format_minor(report.total_debit_minor, cur),
+                         format_minor(report.total_credit_minor, cur)])
+            text = f"Trial balance ({cur})\n" + _table(["Code", "Account", "Debit", "Credit"], rows, {2, 3})
+        elif args.name == "aging":
+            report = ledger.aging(firm, args.as_of)
+            cur = report.currency
+            rows = [[r.client_name] + [format_minor(r.buckets[b], cur) for b in AGING_BUCKETS]
+                    + [format_minor(r.total_minor, cur)] for r in report.rows]
+            rows.append(["Total"] + [format_minor(report.totals[b], cur) for b in AGING_BUCKETS]
+                        + [format_minor(report.total_minor, cur)])
+            text = f"Accounts receivable aging as of {report.as_of} ({cur}), days past due\n" + _table(
+                ["Client", "Current", "1-30", "31-60", "61-90", "Over 90", "Total"], rows, set(range(1, 7)))
+        else:
+            report = ledger.trust_ledger(firm)
+            cur = report.currency
+            rows = [[b.client_name, format_minor(b.balance_minor, cur)] for b in report.balances]
+            rows.append(["Total held for clients", format_minor(report.client_total_minor, cur)])
+            rows.append(["Trust bank balance", format_minor(report.trust_bank_minor, cur)])
+            text = f"Client trust ledger ({cur})\n" + _table(["Client", "Balance"], rows, {1})
+        print(json.dumps(report.as_json(), indent=2) if args.json else text)
+    finally:
+        firm.close()
+    return 0
+
+
+def cmd_status(args, settings: Settings) -> int:
+    from core.services.setup import status_json
+
+    firm = _firm(settings)
+    try:
+        status = status_json(firm)
+    finally:
+        firm.close()
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    f = status["firm"]
+    print(f"{f['name']} ({f['country']}, {f['currency']}, {f['method']})" if f else f"No firm in {settings.db}")
+    for step in status["steps"]:
+        mark = {"done": "[x]", "warning": "[!]"}.get(step["state"], "[ ]")
+        print(f"{mark} {step['title']}: {step['message']}")
+    conn = status["connection"]
+    print(f"QuickBooks: {conn.get('company_name') or conn.get('realm_id')} ({conn.get('environment')})"
+          if conn else "QuickBooks: not connected")
+    print("Sync queue: " + ", ".join(f"{n} {state}" for state, n in status["queue"].items()))
+    return 0
+
+
+def cmd_users_grant(args, settings: Settings) -> int:
+    from core.services.ledger import grant_role
+
+    firm = _firm(settings)
+    try:
+        user = grant_role(firm, args.user, args.role)
+    finally:
+        firm.close()
+    print(f"{user.name} is now {user.role} (granted by {user.granted_by}).")
+    return 0
+
+
+def cmd_users_list(args, settings: Settings) -> int:
+    from core.services.ledger import list_users
+
+    firm = _firm(settings)
+    try:
+        users = list_users(firm)
+    finally:
+        firm.close()
+    print(_table(["User", "Role", "Granted by", "Since"], [[u.name, u.role, u.granted_by, u.granted_at] for u in users],
+                 set()))
+    return 0
