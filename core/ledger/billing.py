@@ -228,8 +228,8 @@ def _invoice_journal(ctx: _Ctx, draft: _InvoiceDraft, invoice_id: int, ar: int) 
     return [line for line in lines if line[1]]
 
 
-def _number_problems(firm: "Firm", drafts: list[_InvoiceDraft], problems: list[str]) -> None:
-    wanted = [d.number for d in drafts if d.number]
+def _number_problems(firm: "Firm", specs: list[dict], problems: list[str]) -> None:
+    wanted = [str(_field(s, "number")).strip() for s in specs if _field(s, "number")]
     seen: set[str] = set()
     for number in wanted:
         if number in seen:
@@ -272,7 +272,7 @@ def post_invoices(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     specs = list(specs)
     drafts = [_prepare_invoice(ctx, s, problems, f"invoice {i}: " if len(specs) > 1 else "")
               for i, s in enumerate(specs, 1)]
-    _number_problems(firm, [d for d in drafts if d], problems)
+    _number_problems(firm, specs, problems)
     _fail(problems)
     ar = ctx.subtype_account("receivable", "an invoice")
     stamp, user = now(), firm.user

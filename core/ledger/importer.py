@@ -34,7 +34,7 @@ _COLUMN_WORDS = {
     "invoices": (("invoice number", "number"), ("unit price", "unit_price"), ("quantity", "quantity"),
                  ("tax rate", "tax_rate"), ("account", "account_code"), ("due date", "due_date"),
                  ("matter", "matter"), ("client", "client"), ("date", "date")),
-    "payments": (("bank account", "bank_account"), ("invoice", "invoice_number"), ("client", "client"),
+    "payments": (("overpayment", "amount"), ("trust", "amount"), ("bank account", "bank_account"), ("invoice", "invoice_number"), ("client", "client"),
                  ("date", "date"), ("", "amount")),
     "accounts": (("subtype", "subtype"), ("type", "type"), ("name", "name"), ("", "code")),
     "clients": (("matter", "matter"), ("", "name")),
