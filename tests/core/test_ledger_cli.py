@@ -1,0 +1,100 @@
+"""`ledgerlink init/demo/import/report/status/users` as an admin or a script would run them."""
+
+from __future__ import annotations
+
+import json
+
+from core.cli import main
+
+
+def run(capsys, db, *args) -> tuple[int, str, str]:
+    code = main(["--db", str(db), *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_init_then_status_lists_what_is_left(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    code, out, _ = run(capsys, db, "init", "--country", "CA", "--name", "Tremblay Avocats")
+    assert code == 0 and "Created Tremblay Avocats (CA)" in out and "alice is admin" in out
+    code, out, _ = run(capsys, db, "status")
+    assert "[ ] Operating bank account" in out and "[x] Accounting method is Accrual" in out
+    code, _, err = run(capsys, db, "init", "--country", "CA")
+    assert code == 1 and "already holds a firm" in err
+
+
+def test_demo_is_deterministic_and_completes_the_ledger_steps(capsys, tmp_path):
+    reports = []
+    for name in ("a.db", "b.db"):
+        code, out, _ = run(capsys, tmp_path / name, "demo", "--country", "NZ", "--clients", "6", "--invoices", "60",
+                           "--payments", "30", "--credits", "6", "--seed", "7")
+        assert code == 0 and "60 invoices" in out
+        reports.append(run(capsys, tmp_path / name, "report", "trial-balance", "--json")[1])
+    assert reports[0] == reports[1]
+    _, out, _ = run(capsys, tmp_path / "a.db", "status", "--json")
+    status = json.loads(out)
+    assert set(status) == {"firm", "steps", "connection", "queue"}
+    assert all(s["ok"] for s in status["steps"][:8])
+    assert status["queue"]["queued"] > 60
+
+
+def test_report_json_shapes(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "demo", "--clients", "4", "--invoices", "20", "--payments", "8", "--credits", "2")
+    tb = json.loads(run(capsys, db, "report", "trial-balance", "--json")[1])
+    assert set(tb) == {"currency", "accounts", "total_debit_minor", "total_credit_minor"}
+    assert tb["currency"] == "USD" and tb["total_debit_minor"] == tb["total_credit_minor"] > 0
+    assert all(set(a) == {"code", "name", "debit_minor", "credit_minor"} for a in tb["accounts"])
+    assert all(isinstance(a["debit_minor"], int) for a in tb["accounts"])
+    aging = json.loads(run(capsys, db, "report", "aging", "--json", "--as-of", "2026-12-31")[1])
+    receivable = next(a for a in tb["accounts"] if a["code"] == "1200")
+    assert aging["total_minor"] == receivable["debit_minor"]
+    trust = json.loads(run(capsys, db, "report", "trust", "--json")[1])
+    assert trust["trust_bank_minor"] == trust["client_total_minor"] == sum(b["balance_minor"] for b in trust["balances"])
+    code, out, _ = run(capsys, db, "report", "trial-balance")
+    assert code == 0 and "Total" in out and "Accounts Receivable" in out
+
+
+def test_import_is_all_or_nothing_and_names_every_bad_row(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "US")
+    clients = tmp_path / "clients.csv"
+    clients.write_text("name,email,matter\nAcme Widgets Inc.,ap@acme.example,Acme v. Bolt\n"
+                       "Acme Widgets Inc.,,Lease review\n,nobody@example.com,\n")
+    code, _, err = run(capsys, db, "import", "clients", str(clients))
+    assert code == 1 and "row 4, column name: name: a contact needs a name" in err
+    clients.write_text("name,email,matter\nAcme Widgets Inc.,ap@acme.example,Acme v. Bolt\n"
+                       "Acme Widgets Inc.,,Lease review\nJane Roe,jane@example.com,\n")
+    code, out, _ = run(capsys, db, "import", "clients", str(clients))
+    assert code == 0 and "Imported 2 clients" in out
+    invoices = tmp_path / "invoices.csv"
+    invoices.write_text(
+        "number,client,matter,date,due_date,description,account_code,quantity,unit_price,tax_rate\n"
+        "B-1,Acme Widgets Inc.,0001-001,2026-03-01,2026-03-31,Advice,4000,2.5,300,No Sales Tax (0%)\n"
+        "B-1,Acme Widgets Inc.,0001-001,2026-03-01,2026-03-31,Courier,4100,1,25.50,No Sales Tax (0%)\n"
+        "B-2,Jane Roe,,2026-03-02,,Will,4040,1,abc,No Sales Tax (0%)\n")
+    code, _, err = run(capsys, db, "import", "invoices", str(invoices))
+    assert code == 1 and "row 4, column unit_price: line 1: unit price: 'abc' is not a number" in err
+    invoices.write_text(invoices.read_text().replace("abc", "450"))
+    assert run(capsys, db, "import", "invoices", str(invoices))[0] == 0
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("code,name,type,subtype\n4070,Legal Fees - Immigration,Income,fee_income\n"
+                        "4000,Dup,Income,\n4080,Odd,Planet,\n")
+    code, _, err = run(capsys, db, "import", "accounts", str(accounts))
+    assert code == 1
+    assert "row 3, column code: Account code 4000 is already used" in err
+    assert "row 4, column type: type: 'Planet' is not an account type" in err
+    tb = json.loads(run(capsys, db, "report", "trial-balance", "--json")[1])
+    assert tb["total_debit_minor"] == 75000 + 2550 + 45000
+
+
+def test_users_grant_and_list(capsys, tmp_path, monkeypatch):
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "US")
+    code, out, _ = run(capsys, db, "users", "grant", "bob", "bookkeeper")
+    assert code == 0 and "bob is now bookkeeper (granted by alice)" in out
+    out = run(capsys, db, "users", "list")[1]
+    assert "alice" in out and "bookkeeper" in out
+    monkeypatch.setenv("LEDGERLINK_USER", "bob")
+    code, _, err = run(capsys, db, "users", "grant", "bob", "admin")
+    assert code == 1 and "Only an admin can grant roles" in err
