@@ -1,0 +1,390 @@
+"""The sync engine's tables, beside the ledger's outbox (`sync_queue`), and every write to them.
+
+Exactly once rests on three rules kept here:
+
+1. A request is written to `sync_pending` (its requestid and its exact body) in the same transaction
+   that marks its documents `sending`, BEFORE it goes on the wire. After a crash, a timeout or a
+   dropped connection, the same body is sent again with the same requestid, so QBO answers with its
+   first response instead of creating a second copy.
+2. QBO's answer (Id, SyncToken, the pushed version) is stored in `sync_links` in one transaction with
+   the queue state change and the removal of the pending request.
+3. A requestid is built from the document, its version, a generation counter (bumped when QBO lost the
+   object) and a try counter (bumped after QBO refused a request, so that a fixed document is not
+   answered with the old refusal). See `request_id`.
+
+Tables (all STRICT):
+  sync_meta      key/value: this database's requestid salt, the batch sequence
+  sync_links     ledger document -> QBO object (and a credit note's application payment)
+  sync_customers ledger client -> QBO Customer
+  sync_pending   requests written before sending, removed with their outcome
+  sync_records   one row per request outcome: request/response (secrets removed), fault, intuit_tid
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+from core.logs import redact
+
+DOC_TYPES = ("invoice", "payment", "credit_note")
+# One letter per document kind in a requestid (c is a customer, a a credit note's application payment).
+KIND_LETTER = {"invoice": "i", "payment": "p", "credit_note": "n", "customer": "c", "apply": "a"}
+# Operation letters in a requestid.
+OP_LETTER = {"create": "C", "update": "U", "delete": "D", "query": "Q"}
+MAX_REQUEST_ID = 50
+MAX_BATCH_REQUEST_ID = 36
+MAX_BID = 10
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sync_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS sync_links (
+  doc_type TEXT NOT NULL CHECK (doc_type IN ('invoice','payment','credit_note')),
+  doc_id INTEGER NOT NULL,
+  generation INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),
+  tries INTEGER NOT NULL DEFAULT 0 CHECK (tries >= 0),
+  qbo_type TEXT CHECK (qbo_type IN ('Invoice','Payment','CreditMemo')),
+  qbo_id TEXT,
+  sync_token TEXT,
+  pushed_version INTEGER,
+  pushed_action TEXT CHECK (pushed_action IN ('upsert','delete')),
+  apply_id TEXT,
+  apply_sync_token TEXT,
+  apply_version INTEGER,
+  ledger_total_minor INTEGER,
+  qbo_total_minor INTEGER,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (doc_type, doc_id),
+  CHECK ((qbo_id IS NULL) = (sync_token IS NULL))
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS sync_links_qbo ON sync_links(qbo_type, qbo_id) WHERE qbo_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS sync_customers (
+  client_id INTEGER PRIMARY KEY,
+  qbo_id TEXT,
+  display_name TEXT NOT NULL,
+  generation INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS sync_pending (
+  request_id TEXT PRIMARY KEY,
+  is_batch INTEGER NOT NULL CHECK (is_batch IN (0,1)),
+  body TEXT NOT NULL,
+  items TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS sync_records (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  doc_type TEXT NOT NULL,
+  doc_id INTEGER NOT NULL,
+  version INTEGER,
+  operation TEXT NOT NULL,
+  request_id TEXT,
+  outcome TEXT NOT NULL CHECK (outcome IN ('ok','parked','retry','gone','stale')),
+  request TEXT,
+  response TEXT,
+  fault_code TEXT,
+  fault_message TEXT,
+  intuit_tid TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS sync_records_doc ON sync_records(doc_type, doc_id, id);
+
+CREATE TABLE IF NOT EXISTS sync_parked (
+  doc_type TEXT NOT NULL,
+  doc_id INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('local','qbo')),
+  reason TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  record_id INTEGER,
+  parked_at TEXT NOT NULL,
+  PRIMARY KEY (doc_type, doc_id)
+) STRICT;
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create the sync tables (idempotent) and this database's requestid salt."""
+    db.conn.executescript(SCHEMA)
+    if not db.execute("SELECT 1 FROM sync_meta WHERE key = 'salt'").fetchone():
+        db.execute("INSERT OR IGNORE INTO sync_meta (key, value) VALUES ('salt', ?)", [_new_salt()])
+
+
+def salt(db: sqlite_utils.Database) -> str:
+    return db.execute("SELECT value FROM sync_meta WHERE key = 'salt'").fetchone()[0]
+
+
+# ---------------------------------------------------------------- requestids
+
+
+def request_id(salt_: str, kind: str, doc_id: int, version: int, generation: int, tries: int, op: str) -> str:
+    """The requestid of one write: `<salt>-<kind><id>v<version>g<generation>t<tries><op>`.
+
+    Same document, version, generation, try and operation -> same id, so a retry is answered from
+    QBO's memory. At most 36 characters for any realistic id (a batch's limit), 50 at worst.
+    """
+    rid = f"{salt_}-{KIND_LETTER[kind]}{doc_id}v{version}g{generation}t{tries}{OP_LETTER[op]}"
+    if len(rid) > MAX_REQUEST_ID:
+        raise ValueError(f"requestid {rid!r} is longer than {MAX_REQUEST_ID} characters")
+    return rid
+
+
+def batch_request_id(db: sqlite_utils.Database) -> str:
+    """A fresh requestid for one batch (`<salt>-b<sequence>`), at most 36 characters.
+
+    A batch is not a function of one document, so its id comes from a counter; the batch body is
+    stored with it in `sync_pending` before sending, and that exact pair is what is replayed.
+    """
+    with db.atomic():
+        row = db.execute("SELECT value FROM sync_meta WHERE key = 'batch_seq'").fetchone()
+        seq = int(row[0]) + 1 if row else 1
+        db.execute(
+            "INSERT INTO sync_meta (key, value) VALUES ('batch_seq', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [str(seq)],
+        )
+    rid = f"{salt(db)}-b{seq}"
+    assert len(rid) <= MAX_BATCH_REQUEST_ID
+    return rid
+
+
+# ---------------------------------------------------------------- links
+
+
+@dataclass(frozen=True)
+class Link:
+    doc_type: str
+    doc_id: int
+    generation: int = 0
+    tries: int = 0
+    qbo_type: str | None = None
+    qbo_id: str | None = None
+    sync_token: str | None = None
+    pushed_version: int | None = None
+    pushed_action: str | None = None
+    apply_id: str | None = None
+    apply_sync_token: str | None = None
+    apply_version: int | None = None
+    ledger_total_minor: int | None = None
+    qbo_total_minor: int | None = None
+
+    @property
+    def in_qbo(self) -> bool:
+        return self.qbo_id is not None
+
+
+_LINK_FIELDS = tuple(Link.__dataclass_fields__)
+
+
+def get_link(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> Link:
+    row = db.execute(
+        f"SELECT {', '.join(_LINK_FIELDS)} FROM sync_links WHERE doc_type = ? AND doc_id = ?", [doc_type, doc_id]
+    ).fetchone()
+    if row is None:
+        return Link(doc_type, doc_id)
+    return Link(*row)
+
+
+def all_links(db: sqlite_utils.Database) -> list[Link]:
+    return [Link(*r) for r in db.execute(f"SELECT {', '.join(_LINK_FIELDS)} FROM sync_links ORDER BY doc_type, doc_id")]
+
+
+def put_link(db: sqlite_utils.Database, link: Link) -> None:
+    """Insert or replace a link (call inside the caller's transaction)."""
+    cols = _LINK_FIELDS + ("updated_at",)
+    values = [getattr(link, f) for f in _LINK_FIELDS] + [now()]
+    db.execute(
+        f"INSERT INTO sync_links ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+        f"ON CONFLICT(doc_type, doc_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in cols[2:]),
+        values,
+    )
+
+
+def forget_links(db: sqlite_utils.Database) -> int:
+    """Forget every document and customer link (disconnect --purge); returns how many links were forgotten.
+
+    The queue goes back to 'queued' so a later connection pushes everything again, and the requestid
+    salt changes so no requestid used with the old company is ever reused. Safe inside the caller's
+    transaction (no DDL, no commit).
+    """
+    with db.atomic():
+        n = db.execute("SELECT count(*) FROM sync_links WHERE qbo_id IS NOT NULL").fetchone()[0]
+        n += db.execute("SELECT count(*) FROM sync_customers WHERE qbo_id IS NOT NULL").fetchone()[0]
+        db.execute("DELETE FROM sync_links")
+        db.execute("DELETE FROM sync_customers")
+        db.execute("DELETE FROM sync_pending")
+        db.execute("DELETE FROM sync_parked")
+        db.execute("UPDATE sync_queue SET state = 'queued', reason = NULL, attempts = 0, next_attempt_at = NULL "
+                   "WHERE NOT (action = 'delete' AND state = 'done')")
+        db.execute("UPDATE sync_meta SET value = ? WHERE key = 'salt'", [_new_salt()])
+    return n
+
+
+def _new_salt() -> str:
+    # 6 random letters/digits: two firm databases pushing to one company never share a requestid.
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+# ---------------------------------------------------------------- customers
+
+
+@dataclass(frozen=True)
+class CustomerLink:
+    client_id: int
+    qbo_id: str | None
+    display_name: str
+    generation: int = 0
+
+
+def get_customer(db: sqlite_utils.Database, client_id: int) -> CustomerLink | None:
+    row = db.execute(
+        "SELECT client_id, qbo_id, display_name, generation FROM sync_customers WHERE client_id = ?", [client_id]
+    ).fetchone()
+    return CustomerLink(*row) if row else None
+
+
+def put_customer(db: sqlite_utils.Database, link: CustomerLink) -> None:
+    db.execute(
+        "INSERT INTO sync_customers (client_id, qbo_id, display_name, generation, updated_at) VALUES (?,?,?,?,?) "
+        "ON CONFLICT(client_id) DO UPDATE SET qbo_id = excluded.qbo_id, display_name = excluded.display_name, "
+        "generation = excluded.generation, updated_at = excluded.updated_at",
+        [link.client_id, link.qbo_id, link.display_name, link.generation, now()],
+    )
+
+
+# ---------------------------------------------------------------- pending requests
+
+
+@dataclass(frozen=True)
+class Pending:
+    request_id: str
+    is_batch: bool
+    body: dict
+    items: list  # list of dicts: kind, doc_type, doc_id, version, op, entity, bid
+
+
+def add_pending(db: sqlite_utils.Database, pending: Pending) -> None:
+    db.execute(
+        "INSERT INTO sync_pending (request_id, is_batch, body, items, created_at) VALUES (?,?,?,?,?)",
+        [pending.request_id, int(pending.is_batch), dumps(pending.body), json.dumps(pending.items), now()],
+    )
+
+
+def remove_pending(db: sqlite_utils.Database, rid: str) -> None:
+    db.execute("DELETE FROM sync_pending WHERE request_id = ?", [rid])
+
+
+def list_pending(db: sqlite_utils.Database) -> list[Pending]:
+    from decimal import Decimal
+
+    out = []
+    for rid, is_batch, body, items in db.execute(
+        "SELECT request_id, is_batch, body, items FROM sync_pending ORDER BY created_at, request_id"
+    ):
+        out.append(Pending(rid, bool(is_batch), json.loads(body, parse_float=Decimal), json.loads(items)))
+    return out
+
+
+def pending_docs(db: sqlite_utils.Database) -> set[tuple[str, int]]:
+    """(doc_type or 'customer', id) of every document with a request written but not yet answered."""
+    docs = set()
+    for (items,) in db.execute("SELECT items FROM sync_pending"):
+        for item in json.loads(items):
+            docs.add((item["doc_type"], item["doc_id"]))
+    return docs
+
+
+# ---------------------------------------------------------------- records
+
+
+def add_record(
+    db: sqlite_utils.Database,
+    *,
+    doc_type: str,
+    doc_id: int,
+    version: int | None,
+    operation: str,
+    request_id: str | None,
+    outcome: str,
+    request: dict | None = None,
+    response: dict | None = None,
+    fault_code: str | None = None,
+    fault_message: str | None = None,
+    intuit_tid: str | None = None,
+) -> int:
+    """Keep one request's outcome for support (secrets removed)."""
+    cur = db.execute(
+        "INSERT INTO sync_records (at, doc_type, doc_id, version, operation, request_id, outcome, request, response, "
+        "fault_code, fault_message, intuit_tid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            now(), doc_type, doc_id, version, operation, request_id, outcome,
+            scrub(dumps(request)) if request is not None else None,
+            scrub(dumps(response)) if response is not None else None,
+            fault_code, scrub(fault_message) if fault_message else None, intuit_tid,
+        ],
+    )
+    return cur.lastrowid
+
+
+def records(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> list[dict]:
+    cur = db.execute(
+        "SELECT id, at, version, operation, request_id, outcome, request, response, fault_code, fault_message, "
+        "intuit_tid FROM sync_records WHERE doc_type = ? AND doc_id = ? ORDER BY id",
+        [doc_type, doc_id],
+    )
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def scrub(text: str) -> str:
+    """Remove anything that looks like a token, a secret or an Authorization header."""
+    return redact(text)
+
+
+# ---------------------------------------------------------------- JSON with exact decimals
+
+_DEC = "\u0000dec:"
+
+
+def _default(obj):
+    from decimal import Decimal
+
+    if isinstance(obj, Decimal):
+        return f"{_DEC}{obj}\u0000"
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def dumps(obj) -> str:
+    """JSON text with every Decimal written as an exact number (never through float)."""
+    text = json.dumps(obj, default=_default, separators=(",", ":"))
+    marker = json.dumps(_DEC)[1:-1]
+    end = json.dumps("\u0000")[1:-1]
+    out = []
+    pos = 0
+    while True:
+        start = text.find('"' + marker, pos)
+        if start < 0:
+            out.append(text[pos:])
+            break
+        stop = text.find(end + '"', start)
+        out.append(text[pos:start])
+        out.append(text[start + 1 + len(marker):stop])
+        pos = stop + len(end) + 1
+    return "".join(out)

@@ -1,0 +1,283 @@
+"""The sync engine's service API for the TUI and the CLI: plain values in, frozen dataclasses out.
+
+    queue_counts(firm) -> QueueCounts
+    await run_sync(firm, *, once=True, progress=callback) -> SyncSummary   (progress: Progress events)
+    parked(firm) -> list[ParkedDoc]
+    parked_detail(firm, doc_type, doc_id) -> ParkedDetail
+    retry(firm, doc_type, doc_id) -> bool,  retry_all(firm) -> int
+    await dry_run(firm, limit=None) -> list[PayloadPreview]
+    await reconcile(firm) -> ReconcileResult
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from core.errors import AuthError, NotFound, Parked
+from core.qbo import payloads as P
+from core.qbo import sync_store as S
+from core.qbo.sync import (
+    ENTITY, Progress, QueueCounts, Row, SyncEngine, SyncSummary, TotalDifference, build_step, doc_label, next_op,
+)
+from core.qbo.sync import queue_counts as _queue_counts
+from core.qbo.sync import requeue_parked
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ParkedDetail", "ParkedDoc", "PayloadPreview", "Progress", "QueueCounts", "SyncSummary", "TotalDifference",
+    "dry_run", "parked", "parked_detail", "queue_counts", "reconcile", "retry", "retry_all", "run_sync",
+]
+
+
+# ---------------------------------------------------------------- the ledger and maps as the engine sees them
+
+
+class FirmSources:
+    """core.qbo.sync.Sources over a firm database: ledger reads, maps, switch and company facts."""
+
+    def __init__(self, firm):
+        self.firm = firm
+
+    def switch(self) -> tuple[bool, str | None]:
+        from core.qbo import store
+
+        return store.sync_settings_row(self.firm.db)
+
+    def context(self) -> P.PushContext:
+        from core.ledger import queries
+        from core.qbo import maps
+
+        db = self.firm.db
+        info = queries.get_firm_info(self.firm)
+        company = db.execute("SELECT country FROM qbo_company WHERE id = 1").fetchone()
+        country = (company[0] if company and company[0] else info.country) or "US"
+        mapped: dict[str, dict] = {"sales": {}, "gl": {}, "tax": {}}
+        messages: dict = {}
+        for kind in mapped:
+            for row in maps.list_map(db, kind):
+                if row.status == "mapped":
+                    mapped[kind][row.ledger_id] = P.Ref(value=row.qbo_id, name=row.qbo_name)
+                elif row.status in ("inactive", "gone"):
+                    messages[(kind, row.ledger_id)] = row.message
+        accounts = {a.id: a for a in queries.list_accounts(self.firm, active_only=False)}
+        extra = _writeoff_items(db, accounts, mapped["gl"])
+        return P.PushContext(
+            us=country.upper() in ("US", "USA"),
+            currency=info.currency,
+            sales=mapped["sales"], gl=mapped["gl"], tax=mapped["tax"],
+            accounts=accounts,
+            tax_rates={r.id: r for r in queries.list_tax_rates(self.firm)},
+            bank_accounts={b.id: b for b in queries.list_bank_accounts(self.firm)},
+            client_names={c.id: c.name for c in queries.list_clients(self.firm)},
+            invoice_numbers=dict(db.execute("SELECT id, number FROM invoices").fetchall()),
+            extra_items=extra,
+            map_messages=messages,
+        )
+
+    def document(self, doc_type: str, doc_id: int):
+        from core.ledger import queries
+
+        get = {"invoice": queries.get_invoice, "payment": queries.get_payment,
+               "credit_note": queries.get_credit_note}[doc_type]
+        try:
+            return get(self.firm, doc_id)
+        except NotFound:
+            return None
+
+    def client(self, client_id: int):
+        from core.ledger import queries
+
+        try:
+            return queries.get_client(self.firm, client_id)
+        except NotFound:
+            return None
+
+
+def _writeoff_items(db, accounts: dict, gl: dict) -> dict:
+    """For each bad-debt account mapped in the GL map, an active QBO Item posting to that QBO account."""
+    out = {}
+    targets = {acc_id: ref.value for acc_id, ref in gl.items()
+               if acc_id in accounts and accounts[acc_id].subtype == "bad_debt"}
+    if not targets:
+        return out
+    items = db.execute("SELECT id, name, json FROM qbo_items WHERE active = 1 AND present = 1 ORDER BY id").fetchall()
+    for acc_id, qbo_account in targets.items():
+        for item_id, name, raw in items:
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                continue
+            refs = [(obj.get(k) or {}).get("value") for k in ("IncomeAccountRef", "ExpenseAccountRef")]
+            if qbo_account in refs:
+                out[acc_id] = P.Ref(value=item_id, name=name)
+                break
+    return out
+
+
+# ---------------------------------------------------------------- queue and parking
+
+
+@dataclass(frozen=True)
+class ParkedDoc:
+    doc_type: str
+    doc_id: int
+    label: str
+    version: int
+    reason: str
+    kind: str  # 'local' (a map, a customer, a dependency) or 'qbo' (QuickBooks refused it)
+    parked_at: str
+
+
+@dataclass(frozen=True)
+class ParkedDetail:
+    doc: ParkedDoc
+    fault_code: str | None
+    fault_message: str | None
+    intuit_tid: str | None
+    request: str | None
+    response: str | None
+    records: tuple[dict, ...]
+
+
+def queue_counts(firm) -> QueueCounts:
+    return _queue_counts(firm.db)
+
+
+def _label(firm, doc_type: str, doc_id: int) -> str:
+    return doc_label(doc_type, FirmSources(firm).document(doc_type, doc_id))
+
+
+def parked(firm) -> list[ParkedDoc]:
+    rows = firm.db.execute(
+        "SELECT q.doc_type, q.doc_id, q.version, q.reason, coalesce(p.kind, 'local'), coalesce(p.parked_at, "
+        "q.updated_at) FROM sync_queue q LEFT JOIN sync_parked p ON p.doc_type = q.doc_type AND p.doc_id = q.doc_id "
+        "WHERE q.state = 'parked' ORDER BY q.doc_type, q.doc_id").fetchall()
+    return [ParkedDoc(t, i, _label(firm, t, i), v, r or "", k, at) for t, i, v, r, k, at in rows]
+
+
+def parked_detail(firm, doc_type: str, doc_id: int) -> ParkedDetail:
+    doc = next((p for p in parked(firm) if p.doc_type == doc_type and p.doc_id == doc_id), None)
+    if doc is None:
+        raise NotFound(f"{doc_type.replace('_', ' ')} {doc_id} is not parked")
+    records = tuple(S.records(firm.db, doc_type, doc_id))
+    last_fault = next((r for r in reversed(records) if r["fault_code"] or r["fault_message"]), None)
+    return ParkedDetail(
+        doc=doc,
+        fault_code=last_fault["fault_code"] if last_fault else None,
+        fault_message=last_fault["fault_message"] if last_fault else None,
+        intuit_tid=last_fault["intuit_tid"] if last_fault else None,
+        request=last_fault["request"] if last_fault else None,
+        response=last_fault["response"] if last_fault else None,
+        records=records,
+    )
+
+
+def retry(firm, doc_type: str, doc_id: int) -> bool:
+    """Put one parked document back in the queue (the next sync sends it)."""
+    return requeue_parked(firm.db, doc_type, doc_id) > 0
+
+
+def retry_all(firm) -> int:
+    return requeue_parked(firm.db)
+
+
+# ---------------------------------------------------------------- running
+
+
+async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], None] | None = None,
+                   client=None, poll_seconds: float = 30.0) -> SyncSummary:
+    """Push what is queued. once=False keeps running, waking every poll_seconds, until cancelled.
+
+    A rejected refresh token ends the run with `stopped` = "Reconnect to QuickBooks: ..." and loses nothing.
+    """
+    own = client is None
+    if own:
+        from core.qbo.connect import open_client
+
+        try:
+            client = await open_client(firm)
+        except AuthError as exc:
+            return SyncSummary(0, _queue_counts(firm.db).parked, 0, 0, 0, 0.0, stopped=f"Reconnect to QuickBooks: {exc}"
+                               if "Reconnect" not in str(exc) else str(exc), counts=_queue_counts(firm.db))
+    sync = firm.settings.sync
+    try:
+        while True:
+            engine = SyncEngine(firm.db, client, FirmSources(firm), max_concurrent=sync.max_concurrent,
+                                batch_size=sync.batch_size, max_backoff=sync.max_backoff * sync.time_scale,
+                                progress=progress, limiter=getattr(client, "limiter", None))
+            summary = await engine.run()
+            if once or summary.stopped:
+                return summary
+            await asyncio.sleep(poll_seconds)
+    finally:
+        if own:
+            await client.aclose()
+
+
+@dataclass(frozen=True)
+class PayloadPreview:
+    doc_type: str
+    doc_id: int
+    label: str
+    operation: str  # e.g. 'create Invoice', 'update Payment', 'delete CreditMemo'
+    body: dict | None
+    problem: str | None  # why it would be parked instead
+
+    def as_json(self) -> dict:
+        return {"doc_type": self.doc_type, "doc_id": self.doc_id, "label": self.label, "operation": self.operation,
+                "body": json.loads(S.dumps(self.body)) if self.body is not None else None, "problem": self.problem}
+
+
+async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
+    """The exact payloads the next sync would send first for each queued or parked document (nothing is sent).
+
+    Customers not yet linked show as 'QBO-Customer-<client id>' references.
+    """
+    sources = FirmSources(firm)
+    ctx = sources.context()
+    salt = S.salt(firm.db)
+    customers = dict(firm.db.execute("SELECT client_id, qbo_id FROM sync_customers WHERE qbo_id IS NOT NULL"))
+    invoices = dict(firm.db.execute(
+        "SELECT doc_id, qbo_id FROM sync_links WHERE doc_type = 'invoice' AND qbo_id IS NOT NULL"))
+    rows = [Row(*r) for r in firm.db.execute(
+        "SELECT doc_type, doc_id, version, action, state, reason, attempts, next_attempt_at FROM sync_queue "
+        "WHERE state IN ('queued','sending','parked') ORDER BY CASE doc_type WHEN 'invoice' THEN 0 ELSE 1 END, "
+        "doc_id").fetchall()]
+    out = []
+    for row in rows[:limit] if limit else rows:
+        doc = sources.document(row.doc_type, row.doc_id)
+        label = doc_label(row.doc_type, doc)
+        link = S.get_link(firm.db, row.doc_type, row.doc_id)
+        nxt = next_op(row, link)
+        if doc is None or nxt is None:
+            continue
+        placeholder_c = {**{doc.client_id: f"QBO-Customer-{doc.client_id}"}, **customers}
+        placeholder_i = {**{k: f"QBO-Invoice-{k}" for k in ctx.invoice_numbers}, **invoices}
+        try:
+            step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i)
+        except Parked as exc:
+            out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{nxt[1]} {ENTITY[nxt[0]]}", None, str(exc)))
+            continue
+        out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{step.op} {step.entity}", step.body, None))
+    return out
+
+
+async def reconcile(firm, client=None):
+    """Compare the ledger with what QBO holds, by reading QBO back (core.qbo.reconcile)."""
+    from core.qbo.reconcile import reconcile as _reconcile
+
+    own = client is None
+    if own:
+        from core.qbo.connect import open_client
+
+        client = await open_client(firm)
+    try:
+        return await _reconcile(firm, client, FirmSources(firm))
+    finally:
+        if own:
+            await client.aclose()

@@ -1,0 +1,158 @@
+"""An in-memory stand-in for QBO's write API, for unit tests of the sync engine's state machine.
+
+It keeps QBO's rules that matter to exactly-once: a requestid seen before is answered with the first
+answer (success or fault) without running again; updates and deletes check the SyncToken (5010);
+unknown ids are 610; a DocNumber is unique per entity (6140). Faults are injected per call.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter
+from decimal import Decimal
+
+from core.errors import AuthError, PermanentError, TransientError
+
+
+class SimulatedCrash(BaseException):
+    """The process dies right after QBO committed a write (not an Exception: nothing may catch it)."""
+
+
+class FakeQBO:
+    def __init__(self):
+        self.objects: dict[tuple[str, str], dict] = {}
+        self.memory: dict[str, object] = {}
+        self.performed = Counter()  # (op, entity) -> writes actually performed
+        self.calls = 0
+        self.next_id = 100
+        self.inject = None  # callable(op, entity, body) -> None | 'drop_before' | 'drop_after' | 'auth' | 'crash'
+
+    # -- helpers for tests
+    def add_customer(self, name: str) -> str:
+        return self._do("create", "Customer", {"DisplayName": name})["Id"]
+
+    def of(self, entity: str) -> list[dict]:
+        return [o for (e, _), o in self.objects.items() if e == entity]
+
+    # -- the Wire protocol
+    async def create(self, entity, body, *, requestid):
+        return await self._write("create", entity, body, requestid)
+
+    async def sparse_update(self, entity, body, *, requestid):
+        return await self._write("update", entity, body, requestid)
+
+    async def delete(self, entity, id, sync_token, *, requestid):
+        return await self._write("delete", entity, {"Id": id, "SyncToken": sync_token}, requestid)
+
+    async def read(self, entity, id):
+        self.calls += 1
+        obj = self.objects.get((entity, id))
+        if obj is None:
+            raise PermanentError("Object Not Found", code="610", status=400)
+        return copy.deepcopy(obj)
+
+    async def batch(self, items, *, requestid=None):
+        self.calls += 1
+        if requestid and requestid in self.memory:
+            return copy.deepcopy(self.memory[requestid])
+        action = self.inject("batch", "batch", items) if self.inject else None
+        self._before(action)
+        out = []
+        for item in items:
+            bid = item["bId"]
+            if "Query" in item:
+                m = re.search(r"DisplayName = '((?:[^'\\]|\\.)*)'", item["Query"])
+                name = m.group(1).replace("\\'", "'").replace("\\\\", "\\") if m else None
+                found = [copy.deepcopy(o) for o in self.of("Customer") if o["DisplayName"] == name]
+                out.append({"bId": bid, "QueryResponse": {"Customer": found} if found else {}})
+                continue
+            entity = next(k for k in item if k not in ("bId", "operation"))
+            try:
+                result = self._do(item["operation"], entity, item[entity])
+                out.append({"bId": bid, entity: result})
+            except PermanentError as exc:
+                out.append({"bId": bid, "Fault": {"type": "ValidationFault", "Error": [
+                    {"Message": exc.message, "Detail": exc.detail or exc.message, "code": exc.code}]}})
+        if requestid:
+            self.memory[requestid] = copy.deepcopy(out)
+        self._after(action)
+        return out
+
+    # -- internals
+    def _before(self, action):
+        if action == "drop_before":
+            raise TransientError("connection dropped before QBO received the request")
+        if action == "auth":
+            raise AuthError("Reconnect to QuickBooks: the refresh token was rejected")
+
+    def _after(self, action):
+        if action == "drop_after":
+            raise TransientError("connection dropped after QBO committed")
+        if action == "crash":
+            raise SimulatedCrash("simulated crash after QBO committed")
+
+    async def _write(self, op, entity, body, rid):
+        self.calls += 1
+        assert rid and len(rid) <= 50
+        if rid in self.memory:
+            answer = self.memory[rid]
+            if isinstance(answer, Exception):
+                raise answer
+            return copy.deepcopy(answer)
+        action = self.inject(op, entity, body) if self.inject else None
+        self._before(action)
+        try:
+            result = self._do(op, entity, body)
+        except PermanentError as exc:
+            self.memory[rid] = exc
+            raise
+        self.memory[rid] = copy.deepcopy(result)
+        self._after(action)
+        return copy.deepcopy(result)
+
+    def _do(self, op, entity, body):
+        if op == "create":
+            if entity != "Customer":
+                self._check_refs(entity, body)
+            if entity == "Customer" and any(o["DisplayName"] == body["DisplayName"] for o in self.of("Customer")):
+                raise PermanentError("Duplicate Name Exists Error", code="6240", status=400)
+            if "DocNumber" in body and any(o.get("DocNumber") == body["DocNumber"] for o in self.of(entity)):
+                raise PermanentError("Duplicate Document Number Error", code="6140", status=400)
+            self.next_id += 1
+            obj = {**copy.deepcopy(body), "Id": str(self.next_id), "SyncToken": "0"}
+            self._totals(entity, obj)
+            self.objects[(entity, obj["Id"])] = obj
+            self.performed[(op, entity)] += 1
+            return copy.deepcopy(obj)
+        key = (entity, body["Id"])
+        obj = self.objects.get(key)
+        if obj is None:
+            raise PermanentError("Object Not Found", code="610", status=400)
+        if obj["SyncToken"] != body["SyncToken"]:
+            raise PermanentError("Stale Object Error", code="5010", status=400)
+        self.performed[(op, entity)] += 1
+        if op == "delete":
+            del self.objects[key]
+            return {"Id": body["Id"], "status": "Deleted"}
+        self._check_refs(entity, body)
+        obj.update({k: copy.deepcopy(v) for k, v in body.items() if k not in ("Id", "SyncToken", "sparse")})
+        obj["SyncToken"] = str(int(obj["SyncToken"]) + 1)
+        self._totals(entity, obj)
+        return copy.deepcopy(obj)
+
+    def _check_refs(self, entity, body):
+        cust = (body.get("CustomerRef") or {}).get("value")
+        if cust is not None and ("Customer", cust) not in self.objects:
+            raise PermanentError("Invalid Reference Id", code="2500", element="CustomerRef", status=400)
+        for line in body.get("Line", []):
+            for linked in line.get("LinkedTxn", []):
+                if (linked["TxnType"], linked["TxnId"]) not in self.objects:
+                    raise PermanentError("Invalid Reference Id", code="2500", element="LinkedTxn", status=400)
+
+    @staticmethod
+    def _totals(entity, obj):
+        if entity in ("Invoice", "CreditMemo"):
+            lines = sum((Decimal(str(l["Amount"])) for l in obj.get("Line", [])), Decimal(0))
+            tax = Decimal(str((obj.get("TxnTaxDetail") or {}).get("TotalTax", 0)))
+            obj["TotalAmt"] = lines + tax
