@@ -1,0 +1,200 @@
+"""Reference pull and its diff, the three maps (used once, invalid pairs, suggestions, CSV round trip),
+the sync settings and the six QBO checklist steps."""
+
+import pytest
+
+from core.errors import Conflict, ImportError_, NotFound, ValidationError
+from core.qbo.connect import begin_connect, complete_connect_async
+from core.services import qbo as svc
+from core.services.setup import checklist
+from tests.qbo.fakeqbo import FakeQBO, account_id, make_firm, tax_rate_id
+
+
+@pytest.fixture
+def firm(settings):
+    f = make_firm(settings)
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def fake():
+    return FakeQBO()
+
+
+@pytest.fixture
+async def pulled(firm, fake):
+    app = fake.app()
+    pending = begin_connect(firm, app)
+    await complete_connect_async(firm, fake.approve(pending.url), app)
+    diff = await svc.pull_reference_async(firm, app=app)
+    return diff
+
+
+async def test_first_pull_fills_the_cache(firm, pulled):
+    assert dict(pulled.counts) == {"Account": 5, "Item": 4, "TaxCode": 4, "TaxRate": 3, "Customer": 3}
+    assert pulled.company_name == "Fake Law Co"
+    assert not pulled.changed and pulled.flagged == ()
+    assert svc.connection(firm).company_name == "Fake Law Co"
+
+
+async def test_refresh_diff_keeps_maps_and_flags_broken_ones(firm, fake, pulled):
+    svc.set_mapping(firm, "sales", account_id(firm, "4100"), "2")
+    svc.set_mapping(firm, "sales", account_id(firm, "4020"), "4")
+    svc.set_mapping(firm, "sales", account_id(firm, "4000"), "1")
+    items = {i["Id"]: i for i in fake.ref["Item"]}
+    items["1"]["Name"] = "Litigation Fees"
+    items["2"]["Active"] = False
+    items["2"]["Name"] = "Reimbursed Client Costs (deleted)"
+    fake.ref["Item"] = [i for i in fake.ref["Item"] if i["Id"] != "4"]
+    fake.ref["Item"].append({"Id": "9", "Name": "Mediation", "Type": "Service", "Active": True})
+    diff = await svc.pull_reference_async(firm, app=fake.app())
+    assert [(c.qbo_id, c.old_name, c.name) for c in diff.renamed] == [("1", "Legal Fees - Litigation", "Litigation Fees")]
+    assert [c.qbo_id for c in diff.inactive] == ["2"]  # the " (deleted)" suffix is not a rename
+    assert [c.qbo_id for c in diff.gone] == ["4"]
+    assert [(c.entity, c.qbo_id) for c in diff.new] == [("Item", "9")]
+    assert {(f.qbo_id, f.problem) for f in diff.flagged} == {("2", "inactive"), ("4", "gone")}
+    rows = {r.ledger_key: r for r in svc.list_map(firm, "sales")}
+    assert rows["4000"].status == "mapped" and rows["4000"].qbo_name == "Litigation Fees"
+    assert rows["4100"].status == "inactive" and rows["4020"].status == "gone"
+    assert "no longer exists" in rows["4020"].message
+
+
+async def test_a_qbo_reference_is_used_at_most_once(firm, pulled):
+    svc.set_mapping(firm, "sales", account_id(firm, "4000"), "1")
+    with pytest.raises(Conflict, match="already used by Legal Fees - Litigation"):
+        svc.set_mapping(firm, "sales", account_id(firm, "4010"), "1")
+    options = {o.qbo_id: o for o in svc.list_options(firm, "sales", account_id(firm, "4010"))}
+    assert options["1"].used_by == "Legal Fees - Litigation"  # shown struck through
+    assert options["3"].valid is False and "Category" in options["3"].reason
+    svc.set_mapping(firm, "sales", account_id(firm, "4000"), "4")  # remapping frees item 1
+    svc.set_mapping(firm, "sales", account_id(firm, "4010"), "1")
+    assert svc.unset_mapping(firm, "sales", account_id(firm, "4010"))
+    assert not svc.unset_mapping(firm, "sales", account_id(firm, "4010"))
+
+
+async def test_invalid_pairs_are_refused_with_the_reason(firm, pulled):
+    with pytest.raises(ValidationError, match="cannot be used on invoice lines"):
+        svc.set_mapping(firm, "sales", account_id(firm, "4000"), "3")  # a Category
+    with pytest.raises(ValidationError, match="Income account and cannot be mapped to Checking, a QuickBooks Bank"):
+        svc.set_mapping(firm, "gl", account_id(firm, "4200"), "35")  # income (discount) to a bank account
+    with pytest.raises(ValidationError, match="pick a QuickBooks account of type Bank"):
+        svc.set_mapping(firm, "gl", account_id(firm, "1000"), "79")  # bank to income
+    zero = tax_rate_id(firm, "No Sales Tax (0%)")
+    state = tax_rate_id(firm, "Sample State Sales Tax (6.25%)")
+    with pytest.raises(ValidationError, match="0% rate and cannot be mapped to TAX, a taxable code"):
+        svc.set_mapping(firm, "tax", zero, "TAX")
+    with pytest.raises(ValidationError, match="zero-rate code"):
+        svc.set_mapping(firm, "tax", state, "NON")
+    with pytest.raises(ValidationError, match="totals in QuickBooks would differ"):
+        svc.set_mapping(firm, "tax", state, "2")  # 8% code
+    assert svc.set_mapping(firm, "tax", zero, "NON").status == "mapped"
+    assert svc.set_mapping(firm, "tax", state, "6").status == "mapped"
+    with pytest.raises(NotFound, match="refresh"):
+        svc.set_mapping(firm, "sales", account_id(firm, "4000"), "999")
+    with pytest.raises(NotFound):
+        svc.set_mapping(firm, "sales", account_id(firm, "1000"), "1")  # a bank account is not on the sales map
+    with pytest.raises(ValidationError, match="Unknown map"):
+        svc.list_map(firm, "nope")
+
+
+async def test_suggestions_by_name_and_type(firm, pulled):
+    sales = {s.ledger_name: s.qbo_name for s in svc.suggest(firm, "sales")}
+    assert sales["Legal Fees - Litigation"] == "Legal Fees - Litigation"
+    assert sales["Reimbursed Client Costs"] == "Reimbursed Client Costs"
+    assert sales["Legal Fees - Real Estate"] == "Legal Fees - Real Estate"
+    assert "Fees" not in sales.values()  # the Category is never suggested
+    assert len(set(sales.values())) == len(sales)  # each reference suggested once
+    gl = {s.ledger_name: s.qbo_name for s in svc.suggest(firm, "gl")}
+    assert gl["Operating Checking"] == "Checking"
+    tax = {s.ledger_name: s.qbo_id for s in svc.suggest(firm, "tax")}
+    assert tax == {"No Sales Tax (0%)": "NON", "Sample State Sales Tax (6.25%)": "6"}
+    applied = svc.apply_suggestions(firm, svc.suggest(firm, "tax"))
+    assert all(r.status == "mapped" for r in applied)
+    assert svc.suggest(firm, "tax") == ()
+
+
+async def test_export_import_round_trip_and_all_or_nothing(firm, pulled, tmp_path):
+    svc.apply_suggestions(firm, svc.suggest(firm, "sales") + svc.suggest(firm, "gl") + svc.suggest(firm, "tax"))
+    before = {k: [(r.ledger_id, r.qbo_id) for r in svc.list_map(firm, k)] for k in svc.KINDS}
+    path = tmp_path / "maps.csv"
+    written = svc.export_map(firm, path)
+    assert written == sum(1 for k in before for _, q in before[k] if q)
+    assert path.read_text().splitlines()[0] == "kind,ledger_key,ledger_name,qbo_id,qbo_name"
+    for kind in svc.KINDS:
+        for row in svc.list_map(firm, kind):
+            svc.unset_mapping(firm, kind, row.ledger_id)
+    assert svc.import_map(firm, path) == written
+    assert {k: [(r.ledger_id, r.qbo_id) for r in svc.list_map(firm, k)] for k in svc.KINDS} == before
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "kind,ledger_key,ledger_name,qbo_id,qbo_name\n"
+        "sales,4000,x,3,Fees\n"
+        "sales,9999,x,1,\n"
+        "banana,4000,x,1,\n"
+        "gl,1000,x,35,Checking\n"
+    )
+    with pytest.raises(ImportError_) as info:
+        svc.import_map(firm, bad)
+    problems = info.value.problems
+    assert len(problems) == 3
+    assert problems[0].startswith("row 2:") and "Category" in problems[0]
+    assert problems[1].startswith("row 3, column ledger_key") and problems[2].startswith("row 4, column kind")
+    assert {k: [(r.ledger_id, r.qbo_id) for r in svc.list_map(firm, k)] for k in svc.KINDS} == before
+
+
+async def test_sync_settings(firm):
+    assert svc.sync_settings(firm) == svc.SyncSettingsInfo(False, None)
+    assert svc.set_sync_enabled(firm, True, "2026-01-01") == svc.SyncSettingsInfo(True, "2026-01-01")
+    assert svc.set_sync_enabled(firm, False) == svc.SyncSettingsInfo(False, "2026-01-01")
+    with pytest.raises(ValidationError, match="YYYY-MM-DD"):
+        svc.set_sync_enabled(firm, True, "1st of May")
+
+
+def step_map(firm):
+    return {s.id: s for s in checklist(firm) if s.id.startswith(("qbo_", "map_", "sync_"))}
+
+
+async def test_the_six_checks_walk_from_missing_to_done(firm, fake):
+    steps = step_map(firm)
+    assert list(steps) == ["qbo_connected", "qbo_zero_tax", "map_sales", "map_gl", "map_tax", "sync_enabled"]
+    assert not any(s.ok for s in steps.values())
+    assert "ledgerlink connect" in steps["qbo_connected"].message
+
+    app = fake.app()
+    pending = begin_connect(firm, app)
+    await complete_connect_async(firm, fake.approve(pending.url), app)
+    assert "not pulled" in step_map(firm)["qbo_connected"].message
+    await svc.pull_reference_async(firm, app=app)
+    steps = step_map(firm)
+    assert steps["qbo_connected"].ok and steps["qbo_zero_tax"].ok and "NON" in steps["qbo_zero_tax"].message
+
+    svc.set_mapping(firm, "sales", account_id(firm, "4000"), "1")
+    assert "one expense account" in step_map(firm)["map_sales"].message
+    svc.set_mapping(firm, "sales", account_id(firm, "4100"), "2")
+    assert step_map(firm)["map_sales"].ok
+
+    assert "Operating Checking" in step_map(firm)["map_gl"].message
+    svc.set_mapping(firm, "gl", account_id(firm, "1000"), "35")
+    assert step_map(firm)["map_gl"].ok
+
+    assert not step_map(firm)["map_tax"].ok
+    svc.apply_suggestions(firm, svc.suggest(firm, "tax"))
+    assert step_map(firm)["map_tax"].ok
+
+    svc.set_sync_enabled(firm, True)
+    steps = step_map(firm)
+    assert all(s.ok and s.state == "done" for s in steps.values()), [s.message for s in steps.values() if not s.ok]
+
+    # a mapped item made inactive in QBO breaks the sales map again, with the reason
+    for item in fake.ref["Item"]:
+        if item["Id"] == "2":
+            item["Active"] = False
+    await svc.pull_reference_async(firm, app=app)
+    assert not step_map(firm)["map_sales"].ok
+
+    fake.ref["TaxCode"] = [c for c in fake.ref["TaxCode"] if c["Id"] != "NON"]
+    fake.ref["TaxRate"] = [r for r in fake.ref["TaxRate"] if r["Id"] != "5"]
+    await svc.pull_reference_async(firm, app=app)
+    assert "no zero-rate tax code" in step_map(firm)["qbo_zero_tax"].message
