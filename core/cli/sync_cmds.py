@@ -1,9 +1,149 @@
-"""`ledgerlink` sub-commands of the sync area."""
+"""`ledgerlink` sub-commands of the sync area: sync [--once] [--json] [--dry-run], sync enable/disable, reconcile."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import sys
+
+from core.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the parser."""
+    p = sub.add_parser("sync", help="push queued invoices, payments and credit notes to QuickBooks")
+    p.add_argument("--once", action="store_true", help="push what is queued and stop (the default for scripts)")
+    p.add_argument("--watch", action="store_true", help="keep running, pushing new documents as they are queued")
+    p.add_argument("--json", action="store_true", help="machine-readable summary")
+    p.add_argument("--dry-run", action="store_true", help="print the exact payloads it would send; send nothing")
+    p.add_argument("--limit", type=int, help="with --dry-run: at most this many documents")
+    p.set_defaults(func=cmd_sync)
+    actions = p.add_subparsers(dest="sync_command", metavar="ACTION")
+    e = actions.add_parser("enable", help='switch "Sales invoices" synchronisation on')
+    e.add_argument("--from", dest="from_date", metavar="DATE", help="push only documents dated on or after DATE")
+    e.set_defaults(func=cmd_enable)
+    d = actions.add_parser("disable", help='switch "Sales invoices" synchronisation off (documents wait queued)')
+    d.set_defaults(func=cmd_disable)
+
+    r = sub.add_parser("reconcile", help="compare the ledger with what QuickBooks holds")
+    r.add_argument("--json", action="store_true", help="machine-readable output")
+    r.set_defaults(func=cmd_reconcile)
+
+
+def _firm(settings: Settings):
+    from core.services.context import open_firm
+
+    return open_firm(settings)
+
+
+class _Bar:
+    """A one-line progress bar on a terminal; each event replaces the previous line."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def __call__(self, event) -> None:
+        if not self.tty:
+            return
+        width = 30
+        done = min(width, int(width * event.sent / max(event.total, 1)))
+        current = (event.current or "")[:30]
+        line = (f"\r[{'#' * done}{'.' * (width - done)}] {event.sent}/{event.total} "
+                f"{event.docs_per_minute:6.0f}/min  {event.counts.parked} parked  {current}")
+        self.stream.write(line[:120].ljust(120))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_sync(args, settings: Settings) -> int:
+    from core.services import sync
+
+    firm = _firm(settings)
+    try:
+        if args.dry_run:
+            previews = asyncio.run(sync.dry_run(firm, limit=args.limit))
+            if args.json:
+                print(json.dumps([p.as_json() for p in previews], indent=2))
+            else:
+                for p in previews:
+                    print(f"== {p.label}: {p.operation}")
+                    print(f"   parked: {p.problem}" if p.problem else json.dumps(p.as_json()["body"], indent=2))
+            return 0
+        bar = _Bar(sys.stderr) if not args.json else None
+        try:
+            summary = asyncio.run(sync.run_sync(firm, once=not args.watch, progress=bar))
+        finally:
+            if bar:
+                bar.close()
+        if args.json:
+            print(json.dumps(summary.as_json(), indent=2))
+        else:
+            print(summary.stopped or summary.message)
+            for d in summary.differences:
+                print(f"  total differs: {d.label}: ledger {d.ledger_minor} vs QuickBooks {d.qbo_minor} (minor units)")
+            for p in sync.parked(firm):
+                print(f"  parked: {p.label}: {p.reason}")
+        return 0 if summary.ok else 1
+    finally:
+        firm.close()
+
+
+def cmd_enable(args, settings: Settings) -> int:
+    from core.services.qbo import set_sync_enabled
+
+    firm = _firm(settings)
+    try:
+        info = set_sync_enabled(firm, True, args.from_date)
+        since = f" for documents dated on or after {info.sync_from}" if info.sync_from else ""
+        print(f"Sales invoices synchronisation is on{since}.")
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_disable(args, settings: Settings) -> int:
+    from core.services.qbo import set_sync_enabled
+
+    firm = _firm(settings)
+    try:
+        set_sync_enabled(firm, False)
+        print("Sales invoices synchronisation is off: new documents wait in the queue.")
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_reconcile(args, settings: Settings) -> int:
+    from core.services import sync
+
+    firm = _firm(settings)
+    try:
+        result = asyncio.run(sync.reconcile(firm))
+        if args.json:
+            print(json.dumps(result.as_json(), indent=2))
+        else:
+            print(f"Checked {result.checked} documents: "
+                  + ("the ledger and QuickBooks agree." if result.ok else "differences found."))
+            for m in result.missing_in_qbo:
+                print(f"  missing in QuickBooks: {m['label']}")
+            for e in result.extra_in_qbo:
+                print(f"  extra in QuickBooks: {e['entity']} {e['qbo_id']} {e['doc_number'] or ''}".rstrip())
+            for d in result.different:
+                print(f"  different ({', '.join(d['fields'])}): {d['label']}")
+            for a in result.ar:
+                print(f"  receivable differs for client {a['client_id']}: ledger {a['ledger_minor']} vs "
+                      f"QuickBooks {a['qbo_minor']}")
+            for i in result.income:
+                print(f"  income differs for item {i['qbo_item_id']}: ledger {i['ledger_minor']} vs "
+                      f"QuickBooks {i['qbo_minor']}")
+            for note in result.notes:
+                print(f"  note: {note}")
+        return 0 if result.ok else 1
+    finally:
+        firm.close()

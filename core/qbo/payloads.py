@@ -183,7 +183,10 @@ def _tax_ref(ctx: PushContext, tax_rate_id: int) -> Ref:
         raise Parked(ctx.map_messages[("tax", tax_rate_id)])
     if ref is None:
         rate = ctx.tax_rates.get(tax_rate_id)
-        label = f"{rate.name} ({rate.rate_percent}%)" if rate else f"#{tax_rate_id}"
+        if rate is None:
+            label = f"#{tax_rate_id}"
+        else:
+            label = rate.name if f"{rate.rate_percent}%" in rate.name else f"{rate.name} ({rate.rate_percent}%)"
         raise Parked(f"Tax rate {label} is not mapped to a QuickBooks tax code: {TAX_MAP_WHERE}")
     return ref
 

@@ -52,6 +52,10 @@ class FakeQBO:
             raise PermanentError("Object Not Found", code="610", status=400)
         return copy.deepcopy(obj)
 
+    async def query_all(self, entity, where="", order_by=""):
+        self.calls += 1
+        return [copy.deepcopy(o) for o in self.of(entity)]
+
     async def batch(self, items, *, requestid=None):
         self.calls += 1
         if requestid and requestid in self.memory:

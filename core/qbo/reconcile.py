@@ -1,0 +1,174 @@
+"""Reconcile: compare the ledger with what QBO holds, by reading QBO back (never from our own links alone).
+
+Checks, each listed in the result:
+  missing_in_qbo  a live ledger document that should be in QBO (not dated before the sync-from date) but
+                  is not (never pushed, parked, or deleted in QBO)
+  extra_in_qbo    a QBO Invoice, CreditMemo or Payment written by Ledgerlink (PrivateNote marker) or
+                  carrying a ledger number, that no live ledger document accounts for (a duplicate, or a
+                  document deleted in the ledger but not in QBO)
+  different       a document in both whose total, date or customer differ
+  ar              open receivable per customer: the ledger's open invoice balances against QBO's invoice
+                  balances (when QBO reports them)
+  income          net sales per mapped Product/Service: ledger invoice lines less credit lines against
+                  the QBO lines that use the item
+Money is integer minor units with the firm's currency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from core.money import decimal_to_minor
+from core.qbo import sync_store as S
+
+ENTITIES = (("invoice", "Invoice", "invoices"), ("credit_note", "CreditMemo", "credit_notes"),
+            ("payment", "Payment", "payments"))
+MARKER = "Ledgerlink "
+APPLY_MARKER = "Ledgerlink applies "
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    currency: str
+    checked: int
+    missing_in_qbo: tuple[dict, ...] = ()
+    extra_in_qbo: tuple[dict, ...] = ()
+    different: tuple[dict, ...] = ()
+    ar: tuple[dict, ...] = ()
+    income: tuple[dict, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_in_qbo or self.extra_in_qbo or self.different or self.ar or self.income)
+
+    def as_json(self) -> dict:
+        return {"ok": self.ok, "currency": self.currency, "checked": self.checked,
+                "missing_in_qbo": list(self.missing_in_qbo), "extra_in_qbo": list(self.extra_in_qbo),
+                "different": list(self.different), "ar": list(self.ar), "income": list(self.income),
+                "notes": list(self.notes)}
+
+
+def _minor(value, currency: str) -> int:
+    return decimal_to_minor(Decimal(str(value if value is not None else 0)), currency)
+
+
+async def reconcile(firm, client, sources) -> ReconcileResult:
+    """`client` is a QBOClient (query_all); `sources` a core.qbo.sync.Sources for the ledger."""
+    db = firm.db
+    ctx = sources.context()
+    cur = ctx.currency
+    _enabled, from_date = sources.switch()
+    qbo = {entity: await client.query_all(entity) for _, entity, _ in ENTITIES}
+    by_id = {entity: {o["Id"]: o for o in objs} for entity, objs in qbo.items()}
+    links = {(l.doc_type, l.doc_id): l for l in S.all_links(db)}
+    customers = dict(db.execute("SELECT client_id, qbo_id FROM sync_customers WHERE qbo_id IS NOT NULL").fetchall())
+    missing, extra, different = [], [], []
+    claimed: dict[str, set] = defaultdict(set)
+    checked = 0
+    for doc_type, entity, table in ENTITIES:
+        numbered = doc_type != "payment"
+        sql = f"SELECT id, {'number' if numbered else 'reference'}, date, client_id, status FROM {table} ORDER BY id"
+        for doc_id, number, date, client_id, status in db.execute(sql).fetchall():
+            link = links.get((doc_type, doc_id))
+            if link and link.apply_id:
+                claimed["Payment"].add(link.apply_id)
+            if status != "posted":
+                continue
+            if from_date and date < from_date and not (link and link.qbo_id):
+                continue
+            checked += 1
+            label = f"{doc_type.replace('_', ' ')} {number or doc_id}"
+            obj = by_id[entity].get(link.qbo_id) if link and link.qbo_id else None
+            if obj is None:
+                missing.append({"doc_type": doc_type, "doc_id": doc_id, "label": label,
+                                "qbo_id": link.qbo_id if link else None})
+                continue
+            claimed[entity].add(obj["Id"])
+            doc = sources.document(doc_type, doc_id)
+            ledger_total = doc.amount_minor if doc_type == "payment" else doc.total_minor
+            qbo_total = _minor(obj.get("TotalAmt"), cur)
+            problems = []
+            if qbo_total != ledger_total:
+                problems.append("total")
+            if obj.get("TxnDate") and obj["TxnDate"] != doc.date:
+                problems.append("date")
+            if customers.get(doc.client_id) and (obj.get("CustomerRef") or {}).get("value") != customers[doc.client_id]:
+                problems.append("customer")
+            if problems:
+                different.append({"doc_type": doc_type, "doc_id": doc_id, "label": label, "qbo_id": obj["Id"],
+                                  "fields": problems, "ledger_total_minor": ledger_total,
+                                  "qbo_total_minor": qbo_total})
+    numbers = {r[0] for r in db.execute("SELECT number FROM invoices UNION SELECT number FROM credit_notes")}
+    for _, entity, _ in ENTITIES:
+        for obj in qbo[entity]:
+            if obj["Id"] in claimed[entity]:
+                continue
+            ours = str(obj.get("PrivateNote") or "").startswith(MARKER)
+            if ours or (entity != "Payment" and obj.get("DocNumber") in numbers):
+                extra.append({"entity": entity, "qbo_id": obj["Id"], "doc_number": obj.get("DocNumber"),
+                              "total_minor": _minor(obj.get("TotalAmt"), cur),
+                              "note": str(obj.get("PrivateNote") or "")})
+    ar, notes = _ar(firm, qbo, links, customers, cur, from_date)
+    income = _income(firm, qbo, claimed, ctx, cur)
+    return ReconcileResult(cur, checked, tuple(missing), tuple(extra), tuple(different), tuple(ar), tuple(income),
+                           tuple(notes))
+
+
+def _ar(firm, qbo, links, customers, cur, from_date) -> tuple[list, list]:
+    """Open receivable per customer, ledger against QBO invoice balances."""
+    from core.ledger import queries
+
+    invoices = qbo["Invoice"]
+    if any("Balance" not in o for o in invoices):
+        return [], ["QuickBooks did not report invoice balances: receivables per customer were not compared"]
+    qbo_ar: dict[str, int] = defaultdict(int)
+    linked_ids = {l.qbo_id for (t, _), l in links.items() if t == "invoice" and l.qbo_id}
+    for o in invoices:
+        if o["Id"] in linked_ids:
+            qbo_ar[(o.get("CustomerRef") or {}).get("value")] += _minor(o.get("Balance"), cur)
+    ledger_ar: dict[int, int] = defaultdict(int)
+    for inv in queries.list_invoices(firm, status="posted"):
+        link = links.get(("invoice", inv.id))
+        if link and link.qbo_id:
+            ledger_ar[inv.client_id] += inv.open_balance_minor
+    out = []
+    for client_id, qbo_id in sorted(customers.items()):
+        ledger, theirs = ledger_ar.get(client_id, 0), qbo_ar.get(qbo_id, 0)
+        if ledger != theirs:
+            out.append({"client_id": client_id, "qbo_customer_id": qbo_id, "ledger_minor": ledger, "qbo_minor": theirs})
+    return out, []
+
+
+def _income(firm, qbo, claimed, ctx, cur) -> list:
+    """Net sales per mapped item: ledger lines (invoices less credit notes in QBO) against QBO lines."""
+    db = firm.db
+    item_of = {acc: ref.value for acc, ref in {**ctx.extra_items, **ctx.sales}.items()}
+    ledger: dict[str, int] = defaultdict(int)
+    linked = {(t, i) for t, i, q in db.execute(
+        "SELECT doc_type, doc_id, qbo_id FROM sync_links WHERE qbo_id IS NOT NULL").fetchall()}
+    for doc_type, sql, sign in (
+        ("invoice", "SELECT i.id, l.account_id, l.amount_minor FROM invoices i JOIN invoice_lines l ON "
+                    "l.invoice_id = i.id AND l.version = i.version WHERE i.status = 'posted'", 1),
+        ("credit_note", "SELECT c.id, l.account_id, l.amount_minor FROM credit_notes c JOIN credit_note_lines l ON "
+                        "l.credit_note_id = c.id AND l.version = c.version WHERE c.status = 'posted'", -1),
+    ):
+        for doc_id, account_id, amount in db.execute(sql).fetchall():
+            if (doc_type, doc_id) in linked and account_id in item_of:
+                ledger[item_of[account_id]] += sign * amount
+    theirs: dict[str, int] = defaultdict(int)
+    for entity, sign in (("Invoice", 1), ("CreditMemo", -1)):
+        for obj in qbo[entity]:
+            if obj["Id"] not in claimed[entity]:
+                continue
+            for line in obj.get("Line", []):
+                detail = line.get("SalesItemLineDetail")
+                if detail:
+                    theirs[(detail.get("ItemRef") or {}).get("value")] += sign * _minor(line.get("Amount"), cur)
+    out = []
+    for item in sorted(set(ledger) | set(theirs), key=str):
+        if ledger.get(item, 0) != theirs.get(item, 0):
+            out.append({"qbo_item_id": item, "ledger_minor": ledger.get(item, 0), "qbo_minor": theirs.get(item, 0)})
+    return out
