@@ -1,9 +1,272 @@
-"""`ledgerlink` sub-commands of the qbo area."""
+"""`ledgerlink` sub-commands of the qbo area: connect, disconnect, pull and map.
+
+(`ledgerlink sync enable|disable` belongs to core.cli.sync_cmds, which calls core.services.qbo.set_sync_enabled.)
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import sys
+import threading
+from dataclasses import asdict
+
+from core.errors import ConnectError, ImportError_, NotFound
+from core.qbo import maps as maps_mod
+from core.services import qbo as svc
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the parser."""
+    p = sub.add_parser("connect", help="connect to a QuickBooks Online company (OAuth)")
+    p.add_argument("--url-only", action="store_true", help="print the authorization URL and stop (finish with --complete)")
+    p.add_argument("--complete", metavar="REDIRECT_URL", help="finish a started connect with the redirect URL")
+    p.add_argument("--no-listen", action="store_true", help="do not listen for the loopback callback; paste only")
+    p.add_argument("--no-pull", action="store_true", help="do not pull the reference data after connecting")
+    p.set_defaults(func=cmd_connect)
+
+    p = sub.add_parser("disconnect", help="revoke the QuickBooks tokens and forget them")
+    p.add_argument("--purge", action="store_true", help="also forget the links between ledger documents and QBO ids")
+    p.set_defaults(func=cmd_disconnect)
+
+    p = sub.add_parser("pull", help="refresh the QuickBooks reference data and show what changed")
+    p.add_argument("--json", action="store_true", help="print the diff as JSON")
+    p.set_defaults(func=cmd_pull)
+
+    p = sub.add_parser("map", help="show and edit the sales, GL and tax maps")
+    msub = p.add_subparsers(dest="map_command", metavar="ACTION", required=True)
+    m = msub.add_parser("show", help="show a map (all three by default)")
+    m.add_argument("kind", nargs="?", choices=svc.KINDS)
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_map_show)
+    m = msub.add_parser("set", help="map a ledger account or tax rate to a QBO reference")
+    m.add_argument("kind", choices=svc.KINDS)
+    m.add_argument("ledger", help="account code, or tax rate name")
+    m.add_argument("qbo", help="QBO id or exact name")
+    m.set_defaults(func=cmd_map_set)
+    m = msub.add_parser("unset", help="remove one mapping")
+    m.add_argument("kind", choices=svc.KINDS)
+    m.add_argument("ledger", help="account code, or tax rate name")
+    m.set_defaults(func=cmd_map_unset)
+    m = msub.add_parser("suggest", help="suggest mappings by name and type")
+    m.add_argument("kind", nargs="?", choices=svc.KINDS)
+    m.add_argument("--apply", action="store_true", help="apply the suggestions")
+    m.set_defaults(func=cmd_map_suggest)
+    m = msub.add_parser("export", help="write the maps to a CSV file")
+    m.add_argument("file")
+    m.set_defaults(func=cmd_map_export)
+    m = msub.add_parser("import", help="replace the maps named in a CSV file (all rows or none)")
+    m.add_argument("file")
+    m.set_defaults(func=cmd_map_import)
+
+
+def _firm(settings):
+    from core.services.context import open_firm
+
+    return open_firm(settings)
+
+
+# -- connect ---------------------------------------------------------------------------------------
+async def _wait_for_redirect(pending, listen: bool) -> str:
+    """The redirect URL: pasted on stdin or received on the loopback listener, whichever comes first."""
+    loop = asyncio.get_running_loop()
+    pasted: asyncio.Future[str] = loop.create_future()
+
+    def read_stdin() -> None:
+        line = sys.stdin.readline()
+        loop.call_soon_threadsafe(lambda: pasted.done() or pasted.set_result(line))
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+    waiters: set[asyncio.Future] = {pasted}
+    if listen:
+        waiters.add(asyncio.ensure_future(svc.wait_for_callback(pending.redirect_uri)))
+    try:
+        while True:
+            done, waiters = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not pasted and task.exception() is not None:
+                    print(f"note: {task.exception()}", file=sys.stderr)
+                    continue
+                text = task.result()
+                if task is pasted and not text.strip():
+                    raise ConnectError("Nothing was pasted: run `ledgerlink connect` again and paste the address.")
+                return text
+            if not waiters:
+                raise ConnectError("Nothing was pasted: run `ledgerlink connect` again and paste the address.")
+    finally:
+        for task in waiters:
+            task.cancel()
+
+
+def _print_connected(info) -> None:
+    print(f"Connected to {info.company_name or 'QuickBooks company'} (realm {info.realm_id}, {info.environment}).")
+    if info.probe is not None:
+        print(info.probe.message)
+
+
+def _print_diff(diff) -> None:
+    counts = ", ".join(f"{n} {entity}" for entity, n in diff.counts)
+    print(f"Reference data of {diff.company_name or 'the company'}: {counts}.")
+    for title, changes in (("New", diff.new), ("Renamed", diff.renamed), ("Made inactive", diff.inactive), ("Gone", diff.gone)):
+        for c in changes:
+            extra = f" (was {c.old_name})" if c.old_name else ""
+            print(f"  {title}: {c.entity} {c.name}{extra} [id {c.qbo_id}]")
+    for f in diff.flagged:
+        print(f"  Check the {maps_mod.KIND_TITLES[f.kind]}: {f.qbo_name} is {f.problem} in QuickBooks")
+    if not diff.changed and not diff.flagged:
+        print("Nothing changed since the last refresh." if diff.counts else "")
+
+
+async def _connect(firm, args) -> int:
+    if args.complete:
+        info = await svc.complete_connect_async(firm, args.complete)
+    else:
+        pending = svc.begin_connect(firm)
+        print("Open this address in a browser and approve access as a QuickBooks admin:")
+        print()
+        print(pending.url)
+        print()
+        if sys.stdout.isatty():
+            print(pending.qr_text)
+        if args.url_only:
+            print("Then run: ledgerlink connect --complete '<the address your browser was sent to>'")
+            return 0
+        how = "the browser comes back here by itself, or " if pending.loopback and not args.no_listen else ""
+        print(f"When done, {how}paste the address your browser was sent to (the whole line) and press Enter:")
+        sys.stdout.flush()
+        redirect = await _wait_for_redirect(pending, pending.loopback and not args.no_listen)
+        info = await svc.complete_connect_async(firm, redirect)
+    _print_connected(info)
+    if not args.no_pull:
+        _print_diff(await svc.pull_reference_async(firm))
+    return 0 if info.probe is None or info.probe.ok else 1
+
+
+def cmd_connect(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        return asyncio.run(_connect(firm, args))
+    finally:
+        firm.close()
+
+
+def cmd_disconnect(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        print(svc.disconnect(firm, purge=args.purge).message)
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_pull(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        diff = svc.pull_reference(firm, progress=None if args.json else (lambda m: print(m + "...", file=sys.stderr)))
+        if args.json:
+            print(json.dumps(asdict(diff), indent=2))
+        else:
+            _print_diff(diff)
+        return 0
+    finally:
+        firm.close()
+
+
+# -- map -------------------------------------------------------------------------------------------
+def _ledger_id(firm, kind: str, text: str) -> int:
+    items = maps_mod.ledger_items(firm.db, kind)
+    for item in items:
+        if text in (item.key, str(item.ledger_id)) or text.lower() == item.name.lower():
+            return item.ledger_id
+    raise NotFound(f"No ledger item {text!r} in the {maps_mod.KIND_TITLES[kind]}: see `ledgerlink map show {kind}`")
+
+
+def _qbo_id(firm, kind: str, text: str) -> str:
+    refs = maps_mod.qbo_refs(firm.db, kind)
+    for ref in refs:
+        if ref.qbo_id == text:
+            return ref.qbo_id
+    matches = [r for r in refs if r.name.lower() == text.lower() and r.present]
+    if len(matches) == 1:
+        return matches[0].qbo_id
+    raise NotFound(f"No single QuickBooks reference {text!r} in the {maps_mod.KIND_TITLES[kind]}: use its id")
+
+
+def cmd_map_show(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        kinds = [args.kind] if args.kind else list(svc.KINDS)
+        if args.json:
+            print(json.dumps({k: [asdict(r) for r in svc.list_map(firm, k)] for k in kinds}, indent=2))
+            return 0
+        for kind in kinds:
+            print(maps_mod.KIND_TITLES[kind])
+            for r in svc.list_map(firm, kind):
+                need = "*" if r.required else " "
+                target = f"{r.qbo_name} [{r.qbo_id}]" if r.qbo_id else "-"
+                flag = "" if r.status in ("mapped", "unmapped") else f"  ({r.status} in QuickBooks)"
+                print(f" {need} {r.ledger_key:<12} {r.ledger_name[:40]:<40} {r.ledger_detail:<12} -> {target}{flag}")
+            print()
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_map_set(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        row = svc.set_mapping(firm, args.kind, _ledger_id(firm, args.kind, args.ledger), _qbo_id(firm, args.kind, args.qbo))
+        print(row.message)
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_map_unset(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        removed = svc.unset_mapping(firm, args.kind, _ledger_id(firm, args.kind, args.ledger))
+        print("Mapping removed." if removed else "It was not mapped.")
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_map_suggest(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        suggestions = tuple(s for k in ([args.kind] if args.kind else svc.KINDS) for s in svc.suggest(firm, k))
+        for s in suggestions:
+            print(f"{s.kind:<5} {s.ledger_name[:40]:<40} -> {s.qbo_name} [{s.qbo_id}]  ({s.score:.2f})")
+        if not suggestions:
+            print("No suggestions: everything is mapped, or nothing looks alike.")
+        if args.apply and suggestions:
+            svc.apply_suggestions(firm, suggestions)
+            print(f"Applied {len(suggestions)} suggestion(s).")
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_map_export(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        print(f"Wrote {svc.export_map(firm, args.file)} mapping(s) to {args.file}.")
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_map_import(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        print(f"Imported {svc.import_map(firm, args.file)} mapping(s) from {args.file}.")
+        return 0
+    except ImportError_ as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    finally:
+        firm.close()
