@@ -1,4 +1,4 @@
-"""Fixtures for the sync engine's unit tests: a real ledger firm and the in-memory FakeQBO."""
+"""Fixtures for the sync engine's unit tests: a real ledger firm and the in-memory MemQBO."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from core.ledger.firm import create_firm
 from core.qbo import payloads as P
 from core.services.sync import FirmSources
 
-from .fakeqbo import FakeQBO
+from .memqbo import MemQBO
 
 
 class MappedSources(FirmSources):
@@ -57,4 +57,4 @@ def demo_firm(firm):
 
 @pytest.fixture
 def qbo():
-    return FakeQBO()
+    return MemQBO()

@@ -11,7 +11,7 @@ from core.qbo import sync_store as S
 from core.qbo.sync import Row, SyncEngine, next_op, queue_counts
 
 from .conftest import MappedSources
-from .fakeqbo import SimulatedCrash
+from .memqbo import SimulatedCrash
 
 
 def engine(firm, qbo, **kw):

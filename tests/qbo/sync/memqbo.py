@@ -19,7 +19,7 @@ class SimulatedCrash(BaseException):
     """The process dies right after QBO committed a write (not an Exception: nothing may catch it)."""
 
 
-class FakeQBO:
+class MemQBO:
     def __init__(self):
         self.objects: dict[tuple[str, str], dict] = {}
         self.memory: dict[str, object] = {}
