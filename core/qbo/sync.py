@@ -601,7 +601,7 @@ class SyncEngine:
             return await coro
         except AuthError as exc:
             self._stopped = True
-            raise StopRun(f"Reconnect to QuickBooks: {exc}") from None
+            raise StopRun(reconnect_message(exc)) from None
 
     async def _send(self, steps: list[Step]) -> None:
         """Send steps: batches of up to 30 and single requests side by side, within the limiter."""
@@ -976,6 +976,12 @@ def refusal_reason(label: str, fault) -> str:
     else:
         hint = "correct the document or the maps (Mapping), then retry it"
     return f"QuickBooks refused {label}: {what}. To fix: {hint}"
+
+
+def reconnect_message(exc: Exception) -> str:
+    """The run's stop message: always leads with "Reconnect to QuickBooks"."""
+    text = str(exc)
+    return text if text.startswith("Reconnect to QuickBooks") else f"Reconnect to QuickBooks. {text}"
 
 
 def customer_reason(name: str, fault) -> str:

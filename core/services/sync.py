@@ -22,6 +22,7 @@ from core.qbo import payloads as P
 from core.qbo import sync_store as S
 from core.qbo.sync import (
     ENTITY, Progress, QueueCounts, Row, SyncEngine, SyncSummary, TotalDifference, build_step, doc_label, next_op,
+    reconnect_message,
 )
 from core.qbo.sync import queue_counts as _queue_counts
 from core.qbo.sync import requeue_parked
@@ -202,8 +203,9 @@ async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], No
         try:
             client = await open_client(firm)
         except AuthError as exc:
-            return SyncSummary(0, _queue_counts(firm.db).parked, 0, 0, 0, 0.0, stopped=f"Reconnect to QuickBooks: {exc}"
-                               if "Reconnect" not in str(exc) else str(exc), counts=_queue_counts(firm.db))
+            counts = _queue_counts(firm.db)
+            return SyncSummary(0, counts.parked, counts.queued + counts.sending, 0, 0, 0.0,
+                               stopped=reconnect_message(exc), counts=counts)
     sync = firm.settings.sync
     try:
         while True:
