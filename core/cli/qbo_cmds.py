@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 from core.errors import ConnectError, ImportError_, NotFound
 from core.qbo import maps as maps_mod
+from core.qbo.embedded import uses_embedded
 from core.services import qbo as svc
 
 
@@ -68,8 +69,9 @@ def _firm(settings):
 
 
 # -- connect ---------------------------------------------------------------------------------------
-async def _wait_for_redirect(pending, listen: bool) -> str:
-    """The redirect URL: pasted on stdin or received on the loopback listener, whichever comes first."""
+async def _wait_for_redirect(pending, listen: bool, on_empty=None) -> str:
+    """The redirect URL: pasted on stdin or received on the loopback listener, whichever comes first.
+    An empty line calls `on_empty()` (the built-in sandbox approves by itself) when given."""
     loop = asyncio.get_running_loop()
     pasted: asyncio.Future[str] = loop.create_future()
 
@@ -90,6 +92,8 @@ async def _wait_for_redirect(pending, listen: bool) -> str:
                     continue
                 text = task.result()
                 if task is pasted and not text.strip():
+                    if on_empty is not None:
+                        return on_empty()
                     raise ConnectError("Nothing was pasted: run `ledgerlink connect` again and paste the address.")
                 return text
             if not waiters:
@@ -134,8 +138,12 @@ async def _connect(firm, args) -> int:
             return 0
         how = "the browser comes back here by itself, or " if pending.loopback and not args.no_listen else ""
         print(f"When done, {how}paste the address your browser was sent to (the whole line) and press Enter:")
+        on_empty = None
+        if uses_embedded(firm.settings):
+            print("(This is the built-in sandbox: just press Enter to approve it here.)")
+            on_empty = lambda: svc.approve_locally(firm, pending)  # noqa: E731
         sys.stdout.flush()
-        redirect = await _wait_for_redirect(pending, pending.loopback and not args.no_listen)
+        redirect = await _wait_for_redirect(pending, pending.loopback and not args.no_listen, on_empty)
         info = await svc.complete_connect_async(firm, redirect)
     _print_connected(info)
     if not args.no_pull:

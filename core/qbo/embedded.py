@@ -52,6 +52,14 @@ def embedded_sandbox(settings: Settings):
         return _running[path]
 
 
+def approve_locally(settings: Settings, auth_url: str) -> str | None:
+    """On the built-in sandbox, approve the consent screen as its admin would and return the redirect
+    URL; None when the firm talks to a real Intuit app (there a person must approve)."""
+    if not uses_embedded(settings):
+        return None
+    return embedded_sandbox(settings).approve(auth_url)
+
+
 def stop_all() -> None:
     with _lock:
         for handle in _running.values():

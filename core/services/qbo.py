@@ -38,7 +38,7 @@ from core.qbo.reference import RefreshDiff, apply_reference, fetch_reference, fl
 __all__ = [
     "ConnectionInfo", "DisconnectResult", "PendingConnect", "ProbeResult", "RefreshDiff", "MapRow", "QBOOption",
     "Suggestion", "SyncSettingsInfo", "begin_connect", "latest_pending", "complete_connect", "complete_connect_async",
-    "parse_redirect", "wait_for_callback", "disconnect", "disconnect_async", "open_client", "probe", "probe_async",
+    "parse_redirect", "wait_for_callback", "approve_locally", "disconnect", "disconnect_async", "open_client", "probe", "probe_async",
     "probe_permissions", "pull_reference", "pull_reference_async", "connection", "connection_info", "qbo_steps",
     "list_map", "list_options", "set_mapping", "unset_mapping", "suggest", "apply_suggestions", "export_map",
     "import_map", "set_sync_enabled", "sync_settings", "flagged_maps", "KINDS",
@@ -57,6 +57,13 @@ def _run(coro):
 
 
 # -- connection -------------------------------------------------------------------------------
+def approve_locally(firm, pending: PendingConnect) -> str | None:
+    """The built-in sandbox only: approve `pending` at once and return its redirect URL (else None)."""
+    from core.qbo.embedded import approve_locally as _approve
+
+    return _approve(firm.settings, pending.url)
+
+
 def complete_connect(firm, redirect_url_or_params, app=None) -> ConnectionInfo:
     return _run(complete_connect_async(firm, redirect_url_or_params, app))
 
