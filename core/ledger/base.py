@@ -7,7 +7,9 @@ document, its journal entry, its audit row and its outbox row.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Iterable
 
@@ -89,6 +91,39 @@ def parse_rate_percent(value, field: str = "rate") -> int:
 
 def format_rate(ppm: int) -> str:
     return _plain(Decimal(ppm).scaleb(-4))
+
+
+# --- transactions ----------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def transaction(firm: "Firm"):
+    """A write transaction taken with BEGIN IMMEDIATE, so validation reads and writes see one state even
+    when the TUI and a headless `ledgerlink sync` share the file; nested use becomes a savepoint."""
+    conn = firm.db.conn
+    if conn.in_transaction:
+        with firm.db.atomic():
+            yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def writes(fn):
+    """Run a ledger write (its validation included) inside one `transaction`; its first argument is the firm."""
+
+    @functools.wraps(fn)
+    def wrapper(firm, *args, **kwargs):
+        with transaction(firm):
+            return fn(firm, *args, **kwargs)
+
+    return wrapper
 
 
 # --- the firm, users and roles -------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from core.errors import Conflict, NotFound, ValidationError
 from core.ledger import queries
 from core.ledger.base import (
+    writes,
     OUTBOX_SQL,
     audit,
     audit_many,
@@ -259,6 +260,7 @@ def _assign_numbers(firm: "Firm", drafts: list[_InvoiceDraft]) -> None:
     set_sequence(firm, "invoice", n)
 
 
+@writes
 def post_invoices(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     """Post many invoices in one transaction (the bulk path of demo, import and the benchmark).
 
@@ -320,6 +322,7 @@ def _check_entries_balance(firm: "Firm", first_entry: int) -> None:
         raise ValidationError(f"Journal entry {bad[0]} does not balance (off by {bad[1]} minor units)")
 
 
+@writes
 def create_invoice(firm: "Firm", *, client_id: int, date, lines: list[dict], matter_id: int | None = None,
                    due_date=None, number: str | None = None) -> Invoice:
     """Post one invoice (Dr receivable, Cr income per line, Cr sales tax) and queue it for QBO."""
@@ -327,6 +330,7 @@ def create_invoice(firm: "Firm", *, client_id: int, date, lines: list[dict], mat
     return queries.get_invoice(firm, post_invoices(firm, [spec])[0])
 
 
+@writes
 def edit_invoice(firm: "Firm", invoice_id: int, *, lines: list[dict] | None = None, date=None, due_date=None,
                  matter_id=_KEEP) -> Invoice:
     """Replace an invoice's date, due date, matter or lines: reversal of the old posting plus a new one."""
@@ -393,6 +397,7 @@ def _keep_lines_draft(firm, ctx: _Ctx, inv: dict, date, due_date, matter_id, pro
     return draft
 
 
+@writes
 def delete_invoice(firm: "Firm", invoice_id: int) -> Invoice:
     """Reverse an invoice's posting and mark it deleted; refused while payments or credits are applied to it."""
     require_role(firm, "bookkeeper", "delete invoices")
@@ -571,6 +576,7 @@ def _payment_spec(client_id, date, amount, bank_account_id, allocations, from_tr
                 reference=reference)
 
 
+@writes
 def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     """Record many payments in one transaction (bulk path). Spec keys as `record_payment`. All or nothing."""
     require_role(firm, "bookkeeper", "record payments")
@@ -612,6 +618,7 @@ def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     return [first_pay + k for k in range(len(drafts))]
 
 
+@writes
 def record_payment(firm: "Firm", *, client_id: int, date, amount, bank_account_id: int,
                    allocations: list | None = None, from_trust: bool = False,
                    trust_bank_account_id: int | None = None, reference: str | None = None) -> Payment:
@@ -622,6 +629,7 @@ def record_payment(firm: "Firm", *, client_id: int, date, amount, bank_account_i
     return queries.get_payment(firm, post_payments(firm, [spec])[0])
 
 
+@writes
 def edit_payment(firm: "Firm", payment_id: int, *, date=None, amount=None, bank_account_id=None,
                  allocations=_KEEP, reference=_KEEP) -> Payment:
     require_role(firm, "bookkeeper", "edit payments")
@@ -663,6 +671,7 @@ def _minor_text(ctx: _Ctx, minor: int) -> str:
     return format_minor(minor, ctx.currency, grouping=False)
 
 
+@writes
 def delete_payment(firm: "Firm", payment_id: int) -> Payment:
     require_role(firm, "bookkeeper", "delete payments")
     row = live_document(firm, "payments", payment_id, "payment", "id")
@@ -764,6 +773,7 @@ def _insert_credit_lines(firm: "Firm", credit_id: int, version: int, d: _CreditD
         [(credit_id, version, n, *line) for n, line in enumerate(d.lines, 1)])
 
 
+@writes
 def issue_credit_note(firm: "Firm", *, invoice_id: int, date, kind: str = "credit", amount=None,
                       lines: list[dict] | None = None) -> CreditNote:
     """A credit (reverses income and tax; lines [{description, account_id, amount, tax_rate_id}] or an
@@ -796,6 +806,7 @@ def issue_credit_note(firm: "Firm", *, invoice_id: int, date, kind: str = "credi
     return queries.get_credit_note(firm, cid)
 
 
+@writes
 def edit_credit_note(firm: "Firm", credit_note_id: int, *, date=None, amount=None,
                      lines: list[dict] | None = None) -> CreditNote:
     require_role(firm, "bookkeeper", "edit credit notes")
@@ -826,6 +837,7 @@ def edit_credit_note(firm: "Firm", credit_note_id: int, *, date=None, amount=Non
     return queries.get_credit_note(firm, credit_note_id)
 
 
+@writes
 def delete_credit_note(firm: "Firm", credit_note_id: int) -> CreditNote:
     require_role(firm, "bookkeeper", "delete credit notes")
     row = live_document(firm, "credit_notes", credit_note_id, "credit note", "number")
@@ -881,12 +893,14 @@ def _trust_move(firm: "Firm", kind: str, client_id: int, amount, date, matter_id
     return next(t for t in queries.list_trust_transactions(firm, client_id) if t.id == tid)
 
 
+@writes
 def trust_receipt(firm: "Firm", *, client_id: int, amount, date, matter_id: int | None = None,
                   bank_account_id: int | None = None, memo: str = "") -> TrustTransaction:
     """Client money received into a trust bank account (default: the firm's first)."""
     return _trust_move(firm, "receipt", client_id, amount, date, matter_id, bank_account_id, memo)
 
 
+@writes
 def trust_disbursement(firm: "Firm", *, client_id: int, amount, date, matter_id: int | None = None,
                        bank_account_id: int | None = None, memo: str = "") -> TrustTransaction:
     """Client money paid out of trust; never more than the client holds."""

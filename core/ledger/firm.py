@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from core.errors import Conflict, NotFound, ValidationError
 from core.ledger import queries
 from core.ledger.base import (
+    writes,
     COUNTRY_CURRENCY,
     ROLES,
     audit,
@@ -97,6 +98,7 @@ def _apply_template(firm: "Firm", template: ChartTemplate) -> int:
     return len(new)
 
 
+@writes
 def apply_chart_template(firm: "Firm", country: str | None = None) -> int:
     """Add the template's accounts and tax rates that the firm lacks; returns how many accounts were added."""
     require_role(firm, "admin", "apply a chart of accounts template")
@@ -112,6 +114,7 @@ def _set_firm(firm: "Firm", column: str, value, action: str) -> None:
         audit(firm, f"set_{column}", "firm", 1, str(value))
 
 
+@writes
 def set_accounting_system(firm: "Firm", system: str) -> None:
     """'builtin' (Ledgerlink keeps the books; needed for the QBO link) or 'external'."""
     if system not in ("builtin", "external"):
@@ -119,23 +122,27 @@ def set_accounting_system(firm: "Firm", system: str) -> None:
     _set_firm(firm, "accounting_system", system, "change the accounting system")
 
 
+@writes
 def set_accounting_method(firm: "Firm", method: str) -> None:
     if method not in ("accrual", "cash"):
         raise ValidationError(f"accounting method: '{method}' is not 'accrual' or 'cash'")
     _set_firm(firm, "method", method, "change the accounting method")
 
 
+@writes
 def set_fiscal_year_start(firm: "Firm", month: int) -> None:
     if not isinstance(month, int) or not 1 <= month <= 12:
         raise ValidationError(f"fiscal year start: {month} is not a month number (1-12)")
     _set_firm(firm, "fiscal_year_start", month, "change the fiscal year")
 
 
+@writes
 def set_no_client_money(firm: "Firm", no_client_money: bool) -> None:
     """The firm states it holds no client money (then it needs no trust bank account)."""
     _set_firm(firm, "no_client_money", int(bool(no_client_money)), "change trust accounting")
 
 
+@writes
 def set_feature_preview(firm: "Firm", name: str, enabled: bool) -> None:
     if name not in FEATURE_PREVIEWS:
         raise ValidationError(f"feature preview: '{name}' is not one of {', '.join(FEATURE_PREVIEWS)}")
@@ -149,6 +156,7 @@ def set_feature_preview(firm: "Firm", name: str, enabled: bool) -> None:
         audit(firm, "set_feature_preview", "feature_preview", None, f"{name}={'on' if enabled else 'off'}")
 
 
+@writes
 def add_account(firm: "Firm", *, code: str, name: str, type: str, subtype: str = "general") -> Account:
     require_role(firm, "admin", "add accounts")
     code, name = str(code or "").strip(), str(name or "").strip()
@@ -176,6 +184,7 @@ def add_account(firm: "Firm", *, code: str, name: str, type: str, subtype: str =
     return queries.get_account(firm, cur.lastrowid)
 
 
+@writes
 def set_account_active(firm: "Firm", account_id: int, active: bool) -> Account:
     require_role(firm, "admin", "change accounts")
     get_row(firm, "accounts", account_id, "account")
@@ -185,6 +194,7 @@ def set_account_active(firm: "Firm", account_id: int, active: bool) -> Account:
     return queries.get_account(firm, account_id)
 
 
+@writes
 def add_contact(firm: "Firm", name: str, kind: str = "client", *, email: str | None = None,
                 phone: str | None = None, address: str | None = None) -> Contact:
     require_role(firm, "admin" if kind == "bank" else "bookkeeper", f"add a {kind} contact")
@@ -204,10 +214,12 @@ def add_contact(firm: "Firm", name: str, kind: str = "client", *, email: str | N
     return queries.get_contact(firm, cur.lastrowid)
 
 
+@writes
 def add_client(firm: "Firm", name: str, **details) -> Contact:
     return add_contact(firm, name, "client", **details)
 
 
+@writes
 def add_matter(firm: "Firm", client_id: int, name: str, *, reference: str | None = None) -> Matter:
     require_role(firm, "bookkeeper", "open a matter")
     client = get_row(firm, "contacts", client_id, "contact")
@@ -229,6 +241,7 @@ def add_matter(firm: "Firm", client_id: int, name: str, *, reference: str | None
     return queries.get_matter(firm, cur.lastrowid)
 
 
+@writes
 def add_bank_account(firm: "Firm", *, name: str, kind: str, bank_contact_id: int, gl_account_id: int) -> BankAccount:
     """An operating or trust bank account, linked to a bank contact and a GL Bank account of the right subtype."""
     require_role(firm, "admin", "add bank accounts")
@@ -263,6 +276,7 @@ def add_bank_account(firm: "Firm", *, name: str, kind: str, bank_contact_id: int
     return queries.get_bank_account(firm, cur.lastrowid)
 
 
+@writes
 def add_tax_rate(firm: "Firm", name: str, rate_percent: str, *, exempt: bool = False,
                  tax_account_id: int | None = None) -> TaxRate:
     """A sales tax rate; a non-zero rate posts to a sales-tax payable account (the first one if not given)."""
@@ -293,6 +307,7 @@ def add_tax_rate(firm: "Firm", name: str, rate_percent: str, *, exempt: bool = F
     return queries.get_tax_rate(firm, cur.lastrowid)
 
 
+@writes
 def grant_role(firm: "Firm", user: str, role: str) -> User:
     """Give an OS user a role ('admin' or 'bookkeeper'); needs an admin."""
     if role not in ROLES:

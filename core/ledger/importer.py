@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable
 
 from core.errors import ImportError_, LedgerError
 from core.ledger import billing, firm as firm_ops
+from core.ledger.base import transaction
 
 if TYPE_CHECKING:
     from core.services.context import Firm
@@ -86,7 +87,7 @@ def import_csv(firm: "Firm", kind: str, path: Path | str) -> int:
     """Import one file; returns how many records were created. Raises ImportError_ listing every bad row."""
     rows = read_csv(path, kind)
     report = _Report(kind)
-    with firm.db.atomic():
+    with transaction(firm):
         count = IMPORTERS[kind](firm, rows, report)
         if report.problems:
             raise ImportError_(f"{path}: nothing was imported, {len(report.problems)} problem(s); "
