@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# A deleted document keeps the lines (allocations) of its last posted version, so that the sync engine and
+# the TUI can still show what was deleted; its open balance is zero once the reversal is posted.
+
 Status = str  # 'posted' | 'deleted'
 
 

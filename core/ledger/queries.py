@@ -182,8 +182,9 @@ def get_invoice(firm: "Firm", invoice_id: int) -> Invoice:
                     format_quantity(r["quantity_milli"]), r["quantity_milli"], r["unit_price_minor"],
                     r["amount_minor"], r["tax_minor"])
         for r in firm.db.query(
-            "SELECT * FROM invoice_lines WHERE invoice_id = ? AND version = ? ORDER BY line_no",
-            [invoice_id, h["version"]],
+            "SELECT * FROM invoice_lines WHERE invoice_id = ? AND version = "
+            "(SELECT max(version) FROM invoice_lines WHERE invoice_id = ?) ORDER BY line_no",
+            [invoice_id, invoice_id],
         )
     )
     subtotal = sum(line.amount_minor for line in lines)
@@ -202,7 +203,8 @@ def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | N
     sql = (
         "SELECT i.*, c.name AS client_name, "
         "(SELECT coalesce(sum(amount_minor + tax_minor), 0) FROM invoice_lines l "
-        " WHERE l.invoice_id = i.id AND l.version = i.version) AS total_minor "
+        " WHERE l.invoice_id = i.id AND l.version = "
+        " (SELECT max(version) FROM invoice_lines m WHERE m.invoice_id = i.id)) AS total_minor "
         "FROM invoices i JOIN contacts c ON c.id = i.client_id WHERE 1"
     )
     params: list = []
@@ -231,13 +233,13 @@ def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | N
     return out
 
 
-def _allocations(firm: "Firm", payment_id: int, version: int) -> tuple[Allocation, ...]:
+def _allocations(firm: "Firm", payment_id: int) -> tuple[Allocation, ...]:
     return tuple(
         Allocation(r[0], r[1])
         for r in firm.db.execute(
-            "SELECT invoice_id, amount_minor FROM payment_allocations WHERE payment_id = ? AND version = ? "
-            "ORDER BY invoice_id",
-            [payment_id, version],
+            "SELECT invoice_id, amount_minor FROM payment_allocations WHERE payment_id = ? AND version = "
+            "(SELECT max(version) FROM payment_allocations WHERE payment_id = ?) ORDER BY invoice_id",
+            [payment_id, payment_id],
         )
     )
 
@@ -247,7 +249,7 @@ def _payment(firm: "Firm", r: dict) -> Payment:
         id=r["id"], client_id=r["client_id"], date=r["date"], amount_minor=r["amount_minor"],
         currency=r["currency"], bank_account_id=r["bank_account_id"], from_trust=bool(r["from_trust"]),
         trust_bank_account_id=r["trust_bank_account_id"], reference=r["reference"],
-        allocations=_allocations(firm, r["id"], r["version"]), version=r["version"], status=r["status"],
+        allocations=_allocations(firm, r["id"]), version=r["version"], status=r["status"],
     )
 
 
@@ -276,8 +278,9 @@ def _credit_note(firm: "Firm", h: dict) -> CreditNote:
         CreditNoteLine(r["id"], r["line_no"], r["description"], r["account_id"], r["tax_rate_id"],
                        r["amount_minor"], r["tax_minor"])
         for r in firm.db.query(
-            "SELECT * FROM credit_note_lines WHERE credit_note_id = ? AND version = ? ORDER BY line_no",
-            [h["id"], h["version"]],
+            "SELECT * FROM credit_note_lines WHERE credit_note_id = ? AND version = "
+            "(SELECT max(version) FROM credit_note_lines WHERE credit_note_id = ?) ORDER BY line_no",
+            [h["id"], h["id"]],
         )
     )
     amount = sum(line.amount_minor for line in lines)

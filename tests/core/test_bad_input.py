@@ -180,3 +180,19 @@ def test_csv_missing_column_and_bad_payment_rows(ready, refused, tmp_path):
         "row 4, column date: date: 'yesterday' is not a date (use YYYY-MM-DD)",
         "row 4, column amount: amount: 1.001 has more than 2 decimal places, which USD does not allow",
     ]
+
+
+def test_bulk_batches_are_all_or_nothing_and_track_balances_across_the_batch(ready, refused):
+    good = dict(client_id=ready.client, date="2026-02-01", lines=[line(ready)])
+    bad = dict(client_id=ready.client, date="2026-02-01", lines=[line(ready, quantity="0")])
+    refused(lambda: L.post_invoices(ready.firm, [good, good, bad]), ValidationError,
+            "invoice 3: line 1: quantity: 0 must be more than zero")
+    a, b = L.post_invoices(ready.firm, [good, good])
+    L.trust_receipt(ready.firm, client_id=ready.client, amount="150", date="2026-01-02")
+    pay = lambda inv: dict(client_id=ready.client, date="2026-02-03", amount="100",  # noqa: E731
+                           bank_account_id=ready.operating, allocations=[(inv, "100")], from_trust=True)
+    refused(lambda: L.post_payments(ready.firm, [pay(a), pay(b)]), ValidationError,
+            "payment 2: trust overdraw: Acme Widgets Inc. holds 50.00 USD in trust")
+    twice = dict(pay(a), from_trust=False)
+    refused(lambda: L.post_payments(ready.firm, [twice, twice]), ValidationError,
+            "payment 2: allocation 1: overpayment: invoice INV-00001 has 0.00 USD open")

@@ -115,6 +115,8 @@ def test_delete_reverses_and_queues_a_delete(ready):
     inv = ready.invoice()
     gone = L.delete_invoice(ready.firm, inv.id)
     assert (gone.status, gone.version, gone.open_balance_minor) == ("deleted", 2, 0)
+    assert (gone.total_minor, len(gone.lines)) == (31875, 1)  # what was deleted stays readable
+    assert [i.total_minor for i in L.list_invoices(ready.firm, status="deleted")] == [31875]
     assert _queue(ready.firm)[("invoice", inv.id)] == (2, "delete", "queued")
     assert L.trial_balance(ready.firm).rows == ()
 
@@ -126,7 +128,8 @@ def test_edit_and_delete_payment_restore_the_invoice_balance(ready):
     pay = L.edit_payment(ready.firm, pay.id, amount="150")
     assert (pay.version, pay.amount_minor, pay.allocations[0].amount_minor) == (2, 15000, 15000)
     assert L.get_invoice(ready.firm, inv.id).open_balance_minor == 31875 - 15000
-    L.delete_payment(ready.firm, pay.id)
+    gone = L.delete_payment(ready.firm, pay.id)
+    assert (gone.status, gone.allocations[0].amount_minor) == ("deleted", 15000)
     assert L.get_invoice(ready.firm, inv.id).open_balance_minor == 31875
     assert _queue(ready.firm)[("payment", pay.id)] == (3, "delete", "queued")
 
