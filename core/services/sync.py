@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "ParkedDetail", "ParkedDoc", "PayloadPreview", "Progress", "QueueCounts", "SyncSummary", "TotalDifference",
-    "dry_run", "parked", "parked_detail", "queue_counts", "reconcile", "retry", "retry_all", "run_sync",
+    "dry_run", "history", "parked", "parked_detail", "queue_counts", "reconcile", "retry", "retry_all", "run_sync",
 ]
 
 
@@ -100,7 +100,7 @@ class FirmSources:
 
 
 def _writeoff_items(db, accounts: dict, gl: dict) -> dict:
-    """For each bad-debt account mapped in the GL map, an active QBO Item posting to that QBO account."""
+    """For each bad-debt account mapped in the GL map, an active QBO Item whose sales post to that QBO account."""
     out = {}
     targets = {acc_id: ref.value for acc_id, ref in gl.items()
                if acc_id in accounts and accounts[acc_id].subtype == "bad_debt"}
@@ -113,8 +113,7 @@ def _writeoff_items(db, accounts: dict, gl: dict) -> dict:
                 obj = json.loads(raw)
             except ValueError:
                 continue
-            refs = [(obj.get(k) or {}).get("value") for k in ("IncomeAccountRef", "ExpenseAccountRef")]
-            if qbo_account in refs:
+            if (obj.get("IncomeAccountRef") or {}).get("value") == qbo_account:
                 out[acc_id] = P.Ref(value=item_id, name=name)
                 break
     return out
@@ -176,6 +175,11 @@ def parked_detail(firm, doc_type: str, doc_id: int) -> ParkedDetail:
         response=last_fault["response"] if last_fault else None,
         records=records,
     )
+
+
+def history(firm, doc_type: str, doc_id: int) -> list[dict]:
+    """Every request outcome kept for a document (secrets removed), oldest first."""
+    return S.records(firm.db, doc_type, doc_id)
 
 
 def retry(firm, doc_type: str, doc_id: int) -> bool:
