@@ -237,3 +237,28 @@ async def test_switch_off_leaves_documents_waiting_and_sync_from_skips_older_one
     dates = [i["TxnDate"] for i in qbo.of("Invoice")]
     assert dates and min(dates) >= "2026-06-01"
     assert summary.skipped > 0
+
+
+async def test_an_edit_while_its_push_is_in_flight_is_pushed_after_it(firm, qbo):
+    fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
+    rate = queries.list_tax_rates(firm)[0]
+    client = billing_client(firm)
+    billing.create_invoice(firm, client_id=client, date="2026-03-01", lines=[
+        dict(description="Advice", account_id=fee.id, quantity="1", unit_price="99.00", tax_rate_id=rate.id)])
+    inv = queries.list_invoices(firm)[0]
+    edited = {"done": False}
+
+    def inject(op, entity, body):
+        if entity == "Invoice" and not edited["done"]:
+            edited["done"] = True  # the bookkeeper saves an edit while the create is on the wire
+            billing.edit_invoice(firm, inv.id, due_date="2026-12-24")
+        return None
+
+    qbo.inject = inject
+    summary = await engine(firm, qbo).run()
+    assert summary.ok
+    link = S.get_link(firm.db, "invoice", inv.id)
+    assert link.pushed_version == queries.get_invoice(firm, inv.id).version == 2
+    [obj] = qbo.of("Invoice")
+    assert obj["DueDate"] == "2026-12-24"
+    assert queue_counts(firm.db).done == 1
