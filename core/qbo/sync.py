@@ -610,6 +610,10 @@ class SyncEngine:
 
         async def batch_worker():
             while len(work) >= self.batch_min and not self._stopped:
+                if not self._batch_slot_free():
+                    # Leave the work to single requests while the batch budget is spent.
+                    await asyncio.sleep(self._batch_poll())
+                    continue
                 chunk = [work.popleft() for _ in range(min(self.batch_size, len(work)))]
                 await self._send_batch(chunk)
 
@@ -628,6 +632,17 @@ class SyncEngine:
                 raise result
             if isinstance(result, BaseException):
                 raise result
+
+    def _batch_slot_free(self) -> bool:
+        """Whether the company's limiter would let a batch go now (True when there is no limiter to ask)."""
+        lim = self.limiter
+        if lim is None or not hasattr(lim, "stats") or not hasattr(lim, "batches_per_minute"):
+            return True
+        return lim.stats().batches_this_minute < lim.batches_per_minute
+
+    def _batch_poll(self) -> float:
+        """How long a batch worker waits before asking again: a fiftieth of the limiter's minute."""
+        return 60.0 * getattr(self.limiter, "time_scale", 1.0) / 50
 
     def _write_pending(self, pending: S.Pending) -> None:
         with self.db.atomic():
