@@ -190,8 +190,10 @@ class QBOClient:
         body = await self.request("GET", "query", params={"query": statement})
         return body.get("QueryResponse", {})
 
-    async def query_all(self, entity: str, where: str = "", order_by: str = "") -> list[dict]:
-        """Every row of `entity` matching `where`, paged 1000 at a time with STARTPOSITION/MAXRESULTS."""
+    async def query_all(self, entity: str, where: str = "", order_by: str = "", *, page_size: int = QUERY_PAGE) -> list[dict]:
+        """Every row of `entity` matching `where`, paged (1000 at a time by default) with STARTPOSITION/MAXRESULTS."""
+        if not 1 <= page_size <= QUERY_PAGE:
+            raise ValueError(f"QBO pages hold 1 to {QUERY_PAGE} rows")
         rows: list[dict] = []
         start = 1
         base = f"SELECT * FROM {entity}"
@@ -200,12 +202,12 @@ class QBOClient:
         if order_by:
             base += f" ORDERBY {order_by}"
         while True:
-            page = await self.query(f"{base} STARTPOSITION {start} MAXRESULTS {QUERY_PAGE}")
+            page = await self.query(f"{base} STARTPOSITION {start} MAXRESULTS {page_size}")
             items = page.get(entity, [])
             rows.extend(items)
-            if len(items) < QUERY_PAGE:
+            if len(items) < page_size:
                 return rows
-            start += QUERY_PAGE
+            start += page_size
 
     async def count(self, entity: str, where: str = "") -> int:
         statement = f"SELECT COUNT(*) FROM {entity}" + (f" WHERE {where}" if where else "")
