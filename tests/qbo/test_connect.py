@@ -178,3 +178,22 @@ async def test_connecting_another_company_forgets_the_old_maps(firm, fake):
     await complete_connect_async(firm, fake.approve(pending.url, realm="555"), app)
     assert firm.db.execute("SELECT count(*) FROM qbo_maps").fetchone()[0] == 0
     assert firm.db.execute("SELECT count(*) FROM qbo_items").fetchone()[0] == 0
+
+
+async def test_token_health_in_status_and_an_expiring_authorization_warns(firm, fake):
+    from core.services.setup import status_json
+
+    await connect(firm, fake)
+    await svc.pull_reference_async(firm, app=fake.app())
+    connection = status_json(firm)["connection"]
+    assert connection["realm_id"] == fake.realm and connection["company_name"] == "Fake Law Co"
+    assert connection["access_token_expires_at"] and connection["refresh_token_expires_at"]
+    assert connection["last_refresh_at"]
+    import time
+
+    firm.db.execute("UPDATE qbo_connection SET refresh_expires_at = ?", [int(time.time()) + 3 * 86400])
+    step = svc.qbo_steps(firm)[0]
+    assert step.ok and step.state == "warning" and "authorization expires in" in step.message
+    firm.db.execute("UPDATE qbo_connection SET refresh_expires_at = ?", [int(time.time()) - 1])
+    step = svc.qbo_steps(firm)[0]
+    assert not step.ok and "expired" in step.message
