@@ -45,10 +45,12 @@ LABEL = {"invoice": "Invoice", "payment": "Payment", "credit_note": "Credit note
 # Codes meaning the object is gone from QBO (deleted there, or never existed under that Id).
 GONE_CODES = {"610", "2030"}
 STALE_CODE = "5010"
+# Deletions of payments and credit notes go first (QBO refuses to delete an invoice with payments applied);
+# then invoices, payments and credit notes in one pipeline: a payment or credit note is sent as soon as the
+# invoice it applies to is in QBO.
 PHASES = (
     ("remove", (("payment", "delete"), ("credit_note", "delete"))),
-    ("invoices", (("invoice", "upsert"), ("invoice", "delete"))),
-    ("payments", (("payment", "upsert"), ("credit_note", "upsert"))),
+    ("documents", (("invoice", "upsert"), ("invoice", "delete"), ("payment", "upsert"), ("credit_note", "upsert"))),
 )
 TRANSIENT_ATTEMPTS_PER_RUN = 5
 
@@ -373,6 +375,7 @@ class SyncEngine:
         self.blocked_customers: dict[int, str] = {}
         self.run_state = _RunState(time.monotonic())
         self._stopped = False
+        self._waiters: dict[int, set] = {}  # invoice id -> documents waiting for it to reach QBO
 
     # -- public -------------------------------------------------------------------------------
 
@@ -448,24 +451,15 @@ class SyncEngine:
         st = self.run_state
         deferred_before: set = set()
         while True:
+            self._waiters = {}
             await self._replay_due()
             rows = self._due_rows(kinds)
             docs = {(r.doc_type, r.doc_id): self.sources.document(r.doc_type, r.doc_id) for r in rows}
             await self._ensure_customers(rows, docs)
-            invoices = self._invoice_links()
-            customers = self._customer_links()
-            waiting_on = self._in_flight_invoices() | {("customer", c) for _, c in self._pending_customers()}
-            steps, deferred = [], set()
-            for row in rows:
-                doc = docs[(row.doc_type, row.doc_id)]
-                if self._must_wait(row, doc, waiting_on):
-                    deferred.add((row.doc_type, row.doc_id))
-                    continue
-                step = self._plan(row, doc, customers, invoices)
-                if step is not None:
-                    steps.append(step)
+            steps = self._plan_rows(rows, docs)
+            deferred = {k for keys in self._waiters.values() for k in keys}
             if steps:
-                await self._send(steps)
+                await self._send(steps, kinds)
             elif st.retry_later:
                 await asyncio.sleep(max(0.0, min(w for w, _ in st.retry_later) - time.time()))
             elif not deferred or deferred == deferred_before:
@@ -603,24 +597,65 @@ class SyncEngine:
             self._stopped = True
             raise StopRun(reconnect_message(exc)) from None
 
-    async def _send(self, steps: list[Step]) -> None:
-        """Send steps: batches of up to 30 and single requests side by side, within the limiter."""
+    async def _send(self, steps: list[Step], kinds=()) -> None:
+        """Send steps: batches of up to 30 and single requests side by side, within the limiter.
+
+        Steps that become ready while this runs (a payment whose invoice just reached QBO, a credit memo's
+        application, a retry after a stale SyncToken) join the same work queue.
+        """
         work = deque(steps)
+        busy = {"n": 0}
+        batches = {"n": 0}  # batches taken from the queue and not yet answered
+        cond = asyncio.Condition()
         use_batches = len(steps) >= self.batch_min
 
+        async def finished(new_steps: list[Step]) -> None:
+            async with cond:
+                busy["n"] -= 1
+                work.extend(new_steps)
+                cond.notify_all()
+
         async def batch_worker():
-            while len(work) >= self.batch_min and not self._stopped:
-                if not self._batch_slot_free():
+            while not self._stopped:
+                async with cond:
+                    await cond.wait_for(lambda: self._stopped or len(work) >= self.batch_min or busy["n"] == 0)
+                    if self._stopped or len(work) < self.batch_min:
+                        return  # nothing in flight can add work: the singles take what is left
+                    if self._batch_slot_free(batches["n"]):
+                        chunk = [work.popleft() for _ in range(min(self.batch_size, len(work)))]
+                        busy["n"] += 1
+                        batches["n"] += 1
+                    else:
+                        chunk = None
+                if chunk is None:
                     # Leave the work to single requests while the batch budget is spent.
                     await asyncio.sleep(self._batch_poll())
                     continue
-                chunk = [work.popleft() for _ in range(min(self.batch_size, len(work)))]
-                await self._send_batch(chunk)
+                try:
+                    await self._send_batch(chunk)
+                finally:
+                    batches["n"] -= 1
+                    await finished(self._follow_up(chunk, kinds))
 
         async def single_worker():
-            while work and not self._stopped:
-                step = work.pop() if use_batches else work.popleft()
-                await self._send_single(step)
+            while not self._stopped:
+                async with cond:
+                    await cond.wait_for(lambda: self._stopped or work or busy["n"] == 0)
+                    if self._stopped or not work:
+                        return
+                    yield_to_batches = (use_batches and len(work) >= self.batch_min
+                                        and not self._single_slot_free(batches["n"]))
+                    if not yield_to_batches:
+                        step = work.pop() if use_batches else work.popleft()
+                        busy["n"] += 1
+                if yield_to_batches:
+                    # A batch carries 30 documents per request: keep the request budget it still needs.
+                    await asyncio.sleep(self._batch_poll())
+                    continue
+                try:
+                    await self._send_single(step)
+                finally:
+                    await finished(self._follow_up([step], kinds))
 
         workers = []
         if use_batches:
@@ -628,17 +663,74 @@ class SyncEngine:
         workers += [single_worker() for _ in range(self.max_concurrent)]
         results = await asyncio.gather(*workers, return_exceptions=True)
         for result in results:
-            if isinstance(result, StopRun):
-                raise result
             if isinstance(result, BaseException):
                 raise result
 
-    def _batch_slot_free(self) -> bool:
-        """Whether the company's limiter would let a batch go now (True when there is no limiter to ask)."""
+    def _follow_up(self, sent: list[Step], kinds) -> list[Step]:
+        """The next steps that became ready now that `sent` has an outcome (only within this phase)."""
+        if not kinds or self._stopped:
+            return []
+        keys = {(s.doc_type, s.doc_id) for s in sent if s.doc_type in S.DOC_TYPES}
+        for s in sent:
+            if s.doc_type == "invoice":
+                keys |= self._waiters.pop(s.doc_id, set())
+        if not keys:
+            return []
+        allowed = set(kinds)
+        pending = S.pending_docs(self.db)
+        rows = [r for r in (_row(self.db, t, i) for t, i in sorted(keys))
+                if r is not None and r.state == "queued" and (r.doc_type, r.action) in allowed
+                and (r.doc_type, r.doc_id) not in pending]
+        if not rows:
+            return []
+        docs = {(r.doc_type, r.doc_id): self.sources.document(r.doc_type, r.doc_id) for r in rows}
+        return self._plan_rows(rows, docs)
+
+    def _plan_rows(self, rows: list[Row], docs: dict) -> list[Step]:
+        """Steps for the rows that can go now; the others wait for their invoice (see _waiters)."""
+        invoices = self._invoice_links()
+        customers = self._customer_links()
+        waiting_on = self._in_flight_invoices() | {("customer", c) for _, c in self._pending_customers()}
+        steps = []
+        for row in rows:
+            doc = docs[(row.doc_type, row.doc_id)]
+            if self._must_wait(row, doc, waiting_on):
+                for dep in self._dependencies(row, doc):
+                    self._waiters.setdefault(dep, set()).add((row.doc_type, row.doc_id))
+                continue
+            step = self._plan(row, doc, customers, invoices)
+            if step is not None:
+                steps.append(step)
+        return steps
+
+    @staticmethod
+    def _dependencies(row: Row, doc) -> list[int]:
+        if row.doc_type == "payment":
+            return [a.invoice_id for a in doc.allocations]
+        if row.doc_type == "credit_note":
+            return [doc.invoice_id]
+        return []
+
+    def _batch_slot_free(self, outstanding: int = 0) -> bool:
+        """Whether the company's limiter would let one more batch go now (True when there is no limiter).
+
+        `outstanding` batches were taken but may not be counted by the limiter yet: they count too.
+        """
         lim = self.limiter
         if lim is None or not hasattr(lim, "stats") or not hasattr(lim, "batches_per_minute"):
             return True
-        return lim.stats().batches_this_minute < lim.batches_per_minute
+        stats = lim.stats()
+        return (stats.batches_this_minute + outstanding < lim.batches_per_minute
+                and stats.requests_this_minute + outstanding < lim.requests_per_minute)
+
+    def _single_slot_free(self, outstanding: int = 0) -> bool:
+        """Whether a single request leaves room in this minute's request budget for the batches still allowed."""
+        lim = self.limiter
+        if lim is None or not hasattr(lim, "stats") or not hasattr(lim, "batches_per_minute"):
+            return True
+        stats = lim.stats()
+        batch_room = max(0, lim.batches_per_minute - stats.batches_this_minute - outstanding)
+        return stats.requests_this_minute + outstanding + batch_room < lim.requests_per_minute
 
     def _batch_poll(self) -> float:
         """How long a batch worker waits before asking again: a fiftieth of the limiter's minute."""
