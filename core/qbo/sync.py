@@ -53,6 +53,7 @@ PHASES = (
     ("documents", (("invoice", "upsert"), ("invoice", "delete"), ("payment", "upsert"), ("credit_note", "upsert"))),
 )
 TRANSIENT_ATTEMPTS_PER_RUN = 5
+CUSTOMER_QUERY_NAMES = 40  # DisplayNames per `IN (...)` query
 
 
 # ---------------------------------------------------------------- what the engine is given
@@ -65,6 +66,7 @@ class Wire(Protocol):
     async def sparse_update(self, entity: str, body: dict, *, requestid: str | None) -> dict: ...
     async def delete(self, entity: str, id: str, sync_token: str, *, requestid: str | None) -> dict: ...
     async def read(self, entity: str, id: str) -> dict: ...
+    async def query_all(self, entity: str, where: str = "", order_by: str = "") -> list[dict]: ...
     async def batch(self, items: list[dict], *, requestid: str | None = None) -> list[dict]: ...
 
 
@@ -557,17 +559,16 @@ class SyncEngine:
             return
         ids = list(needed)
         found: dict[int, str] = {}
-        for start in range(0, len(ids), self.batch_size):
-            chunk = ids[start:start + self.batch_size]
-            items = [{"bId": str(i), "Query": "select * from Customer where DisplayName = '"
-                      + _escape(needed[cid]) + "'"} for i, cid in enumerate(chunk)]
-            answers = await self._call(self.wire.batch(items))
-            by_bid = {a.get("bId"): a for a in answers}
-            for i, cid in enumerate(chunk):
-                rows_ = (by_bid.get(str(i)) or {}).get("QueryResponse", {}).get("Customer", [])
-                exact = [c for c in rows_ if c.get("DisplayName") == needed[cid]]
-                if exact:
-                    found[cid] = exact[0]["Id"]
+        for start in range(0, len(ids), CUSTOMER_QUERY_NAMES):
+            chunk = ids[start:start + CUSTOMER_QUERY_NAMES]
+            names = ", ".join("'" + _escape(needed[cid]) + "'" for cid in chunk)
+            rows_ = await self._call(self.wire.query_all("Customer", where=f"DisplayName IN ({names})"))
+            by_name = {}
+            for c in rows_:
+                by_name.setdefault(c.get("DisplayName"), c["Id"])
+            for cid in chunk:
+                if needed[cid] in by_name:
+                    found[cid] = by_name[needed[cid]]
         with self.db.atomic():
             for cid, qbo_id in found.items():
                 old = S.get_customer(self.db, cid)

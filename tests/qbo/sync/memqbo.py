@@ -54,7 +54,13 @@ class MemQBO:
 
     async def query_all(self, entity, where="", order_by=""):
         self.calls += 1
-        return [copy.deepcopy(o) for o in self.of(entity)]
+        rows = [copy.deepcopy(o) for o in self.of(entity)]
+        m = re.fullmatch(r"DisplayName IN \((.*)\)", where or "")
+        if m:
+            names = {v.replace("\\'", "'").replace("\\\\", "\\")
+                     for v in re.findall(r"'((?:[^'\\]|\\.)*)'", m.group(1))}
+            rows = [o for o in rows if o["DisplayName"] in names]
+        return rows
 
     async def batch(self, items, *, requestid=None):
         self.calls += 1
@@ -65,12 +71,6 @@ class MemQBO:
         out = []
         for item in items:
             bid = item["bId"]
-            if "Query" in item:
-                m = re.search(r"DisplayName = '((?:[^'\\]|\\.)*)'", item["Query"])
-                name = m.group(1).replace("\\'", "'").replace("\\\\", "\\") if m else None
-                found = [copy.deepcopy(o) for o in self.of("Customer") if o["DisplayName"] == name]
-                out.append({"bId": bid, "QueryResponse": {"Customer": found} if found else {}})
-                continue
             entity = next(k for k in item if k not in ("bId", "operation"))
             try:
                 result = self._do(item["operation"], entity, item[entity])
