@@ -229,6 +229,16 @@ def _invoice_journal(ctx: _Ctx, draft: _InvoiceDraft, invoice_id: int, ar: int) 
     return [line for line in lines if line[1]]
 
 
+def _taken(firm: "Firm", numbers: list[str]) -> dict[str, int]:
+    """Which of these invoice numbers exist already: {number: invoice id}."""
+    found: dict[str, int] = {}
+    for i in range(0, len(numbers), 500):
+        chunk = numbers[i:i + 500]
+        found.update(firm.db.execute(
+            f"SELECT number, id FROM invoices WHERE number IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+    return found
+
+
 def _number_problems(firm: "Firm", specs: list[dict], problems: list[str]) -> None:
     wanted = [str(_field(s, "number")).strip() for s in specs if _field(s, "number")]
     seen: set[str] = set()
@@ -236,28 +246,30 @@ def _number_problems(firm: "Firm", specs: list[dict], problems: list[str]) -> No
         if number in seen:
             problems.append(f"Duplicate invoice number {number} in this batch")
         seen.add(number)
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i:i + 500]
-        for number, id_ in firm.db.execute(
-            f"SELECT number, id FROM invoices WHERE number IN ({','.join('?' * len(chunk))})", chunk
-        ):
-            problems.append(f"Duplicate invoice number: {number} is already used by invoice {id_}")
+    for number, id_ in _taken(firm, wanted).items():
+        problems.append(f"Duplicate invoice number: {number} is already used by invoice {id_}")
 
 
 def _assign_numbers(firm: "Firm", drafts: list[_InvoiceDraft]) -> None:
+    """Number the drafts without one from the sequence, skipping numbers already used."""
     prefix = firm.settings.ledger.invoice_prefix
     need = [d for d in drafts if not d.number]
-    if not need:
-        return
-    taken = {r[0] for r in firm.db.execute("SELECT number FROM invoices WHERE number LIKE ?", [prefix + "%"])}
-    taken |= {d.number for d in drafts if d.number}
+    given = {d.number for d in drafts if d.number}
+    numbers: list[str] = []
     n = peek_sequence(firm, "invoice")
-    for d in need:
-        while f"{prefix}{n:05d}" in taken:
-            n += 1
-        d.number = f"{prefix}{n:05d}"
-        n += 1
-    set_sequence(firm, "invoice", n)
+    while len(numbers) < len(need):
+        candidates = [(k, f"{prefix}{k:05d}") for k in range(n, n + len(need) - len(numbers) + 16)]
+        taken = given | set(_taken(firm, [c for _, c in candidates]))
+        for k, number in candidates:
+            if len(numbers) == len(need):
+                break
+            n = k + 1
+            if number not in taken:
+                numbers.append(number)
+    for d, number in zip(need, numbers):
+        d.number = number
+    if need:
+        set_sequence(firm, "invoice", n)
 
 
 @writes
