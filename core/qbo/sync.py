@@ -360,6 +360,7 @@ class SyncEngine:
         max_backoff: float = 60.0,
         progress: Callable[[Progress], None] | None = None,
         limiter=None,
+        owner: str = "ledgerlink sync",
     ):
         self.db = db
         self.wire = wire
@@ -370,6 +371,8 @@ class SyncEngine:
         self.max_backoff = max_backoff
         self.progress = progress
         self.limiter = limiter
+        self.owner = owner
+        self._touched = 0.0
         self.salt = S.salt(db)
         self.ctx: P.PushContext | None = None
         self.fp = ""
@@ -389,6 +392,9 @@ class SyncEngine:
             return self._summary(message=(
                 f"The Sales invoices synchronisation is off: {counts.queued + counts.parked} documents wait in "
                 "the queue. Switch it on in Mapping > Synchronisation (or `ledgerlink sync enable`)."))
+        busy = S.acquire_engine_lock(self.db, self.owner)
+        if busy:
+            return self._summary(message=busy)
         self.ctx = self.sources.context()
         self.fp = fingerprint(self.ctx)
         try:
@@ -404,6 +410,8 @@ class SyncEngine:
         except StopRun as stop:
             self._release_sending()
             return self._summary(stopped=str(stop))
+        finally:
+            S.release_engine_lock(self.db)
         return self._summary()
 
     # -- recovery and parking -------------------------------------------------------------------
@@ -1002,6 +1010,9 @@ class SyncEngine:
     # -- progress -------------------------------------------------------------------------------
 
     def _emit(self, message: str) -> None:
+        if time.monotonic() - self._touched > 30:
+            self._touched = time.monotonic()
+            S.touch_engine_lock(self.db)
         if self.progress is None:
             return
         st = self.run_state

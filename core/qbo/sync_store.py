@@ -163,6 +163,69 @@ def batch_request_id(db: sqlite_utils.Database) -> str:
     return rid
 
 
+# ---------------------------------------------------------------- one engine at a time
+
+LOCK_STALE_SECONDS = 600.0
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def acquire_engine_lock(db: sqlite_utils.Database, owner: str) -> str | None:
+    """Take the firm's sync lock for `owner`; returns None, or a sentence naming the engine holding it.
+
+    The TUI and a headless `ledgerlink sync` may run side by side; only one of them pushes at a time.
+    A lock whose process is gone (same machine) or silent for 10 minutes is taken over.
+    """
+    import os
+    import socket
+    import time
+
+    mine = json.dumps({"owner": owner, "pid": os.getpid(), "host": socket.gethostname(), "at": time.time()})
+    db.execute("INSERT OR IGNORE INTO sync_meta (key, value) VALUES ('engine_lock', '')")
+    current = db.execute("SELECT value FROM sync_meta WHERE key = 'engine_lock'").fetchone()[0]
+    if current:
+        holder = json.loads(current)
+        same_host = holder.get("host") == socket.gethostname()
+        fresh = time.time() - float(holder.get("at", 0)) < LOCK_STALE_SECONDS
+        if holder.get("pid") == os.getpid() and same_host:
+            pass
+        elif fresh and (not same_host or _alive(int(holder.get("pid", 0)))):
+            return (f"Another sync is running ({holder.get('owner', 'sync')}, process {holder.get('pid')} on "
+                    f"{holder.get('host')}): it pushes the queue; try again when it has finished")
+    won = db.execute("UPDATE sync_meta SET value = ? WHERE key = 'engine_lock' AND value = ?", [mine, current]).rowcount
+    return None if won == 1 else "Another sync started at the same moment: try again when it has finished"
+
+
+def touch_engine_lock(db: sqlite_utils.Database) -> None:
+    import os
+    import time
+
+    row = db.execute("SELECT value FROM sync_meta WHERE key = 'engine_lock'").fetchone()
+    if row and row[0]:
+        holder = json.loads(row[0])
+        if holder.get("pid") == os.getpid():
+            holder["at"] = time.time()
+            db.execute("UPDATE sync_meta SET value = ? WHERE key = 'engine_lock'", [json.dumps(holder)])
+
+
+def release_engine_lock(db: sqlite_utils.Database) -> None:
+    import os
+
+    row = db.execute("SELECT value FROM sync_meta WHERE key = 'engine_lock'").fetchone()
+    if row and row[0] and json.loads(row[0]).get("pid") == os.getpid():
+        db.execute("UPDATE sync_meta SET value = '' WHERE key = 'engine_lock'")
+
+
 # ---------------------------------------------------------------- links
 
 

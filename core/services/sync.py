@@ -195,9 +195,11 @@ def retry_all(firm) -> int:
 
 
 async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], None] | None = None,
-                   client=None, poll_seconds: float = 30.0) -> SyncSummary:
+                   client=None, poll_seconds: float = 30.0, owner: str = "ledgerlink sync") -> SyncSummary:
     """Push what is queued. once=False keeps running, waking every poll_seconds, until cancelled.
 
+    Only one engine pushes a firm at a time (the TUI passes owner="Ledgerlink TUI"); another one
+    returns at once with a message naming the running one.
     A rejected refresh token ends the run with `stopped` = "Reconnect to QuickBooks: ..." and loses nothing.
     """
     own = client is None
@@ -215,7 +217,7 @@ async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], No
         while True:
             engine = SyncEngine(firm.db, client, FirmSources(firm), max_concurrent=sync.max_concurrent,
                                 batch_size=sync.batch_size, max_backoff=sync.max_backoff * sync.time_scale,
-                                progress=progress, limiter=getattr(client, "limiter", None))
+                                progress=progress, limiter=getattr(client, "limiter", None), owner=owner)
             summary = await engine.run()
             if once or summary.stopped:
                 return summary

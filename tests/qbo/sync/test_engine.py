@@ -262,3 +262,22 @@ async def test_an_edit_while_its_push_is_in_flight_is_pushed_after_it(firm, qbo)
     [obj] = qbo.of("Invoice")
     assert obj["DueDate"] == "2026-12-24"
     assert queue_counts(firm.db).done == 1
+
+
+async def test_only_one_engine_pushes_at_a_time(demo_firm, qbo):
+    import json
+    import os
+
+    from core.qbo.sync_store import acquire_engine_lock, release_engine_lock
+
+    other = json.dumps({"owner": "Ledgerlink TUI", "pid": os.getppid(), "host": os.uname().nodename, "at": 9e12})
+    demo_firm.db.execute("INSERT OR REPLACE INTO sync_meta (key, value) VALUES ('engine_lock', ?)", [other])
+    summary = await engine(demo_firm, qbo).run()
+    assert summary.message.startswith("Another sync is running (Ledgerlink TUI") and qbo.calls == 0
+    # a lock left by a process that is gone (a crash) is taken over
+    dead = json.dumps({"owner": "ledgerlink sync", "pid": 2 ** 22 + 12345, "host": os.uname().nodename, "at": 9e12})
+    demo_firm.db.execute("UPDATE sync_meta SET value = ? WHERE key = 'engine_lock'", [dead])
+    summary = await engine(demo_firm, qbo).run()
+    assert summary.ok and qbo.calls > 0
+    assert acquire_engine_lock(demo_firm.db, "test") is None  # released at the end of the run
+    release_engine_lock(demo_firm.db)
