@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 
 from core.ledger.models import AGING_BUCKETS
@@ -54,10 +55,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=cmd_users_list)
 
 
+@contextlib.contextmanager
 def _firm(settings: Settings):
     from core.services.context import open_firm
 
-    return open_firm(settings)
+    firm = open_firm(settings)
+    try:
+        yield firm
+    finally:
+        firm.close()
 
 
 def cmd_init(args, settings: Settings) -> int:
@@ -87,11 +93,8 @@ def cmd_demo(args, settings: Settings) -> int:
 def cmd_import(args, settings: Settings) -> int:
     from core.ledger.importer import import_csv
 
-    firm = _firm(settings)
-    try:
+    with _firm(settings) as firm:
         count = import_csv(firm, args.kind, args.file)
-    finally:
-        firm.close()
     print(f"Imported {count} {args.kind} from {args.file}.")
     return 0
 
@@ -106,8 +109,7 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
 def cmd_report(args, settings: Settings) -> int:
     from core.services import ledger
 
-    firm = _firm(settings)
-    try:
+    with _firm(settings) as firm:
         if args.name == "trial-balance":
             report = ledger.trial_balance(firm)
             cur = report.currency
@@ -133,19 +135,14 @@ def cmd_report(args, settings: Settings) -> int:
             rows.append(["Trust bank balance", format_minor(report.trust_bank_minor, cur)])
             text = f"Client trust ledger ({cur})\n" + _table(["Client", "Balance"], rows, {1})
         print(json.dumps(report.as_json(), indent=2) if args.json else text)
-    finally:
-        firm.close()
     return 0
 
 
 def cmd_status(args, settings: Settings) -> int:
     from core.services.setup import status_json
 
-    firm = _firm(settings)
-    try:
+    with _firm(settings) as firm:
         status = status_json(firm)
-    finally:
-        firm.close()
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -164,11 +161,8 @@ def cmd_status(args, settings: Settings) -> int:
 def cmd_users_grant(args, settings: Settings) -> int:
     from core.services.ledger import grant_role
 
-    firm = _firm(settings)
-    try:
+    with _firm(settings) as firm:
         user = grant_role(firm, args.user, args.role)
-    finally:
-        firm.close()
     print(f"{user.name} is now {user.role} (granted by {user.granted_by}).")
     return 0
 
@@ -176,11 +170,8 @@ def cmd_users_grant(args, settings: Settings) -> int:
 def cmd_users_list(args, settings: Settings) -> int:
     from core.services.ledger import list_users
 
-    firm = _firm(settings)
-    try:
+    with _firm(settings) as firm:
         users = list_users(firm)
-    finally:
-        firm.close()
     print(_table(["User", "Role", "Granted by", "Since"], [[u.name, u.role, u.granted_by, u.granted_at] for u in users],
                  set()))
     return 0

@@ -136,6 +136,12 @@ class _Ctx:
             return t
         return None
 
+    def line_refs(self, line, at: str, problems: list[str]) -> tuple[int, dict | None]:
+        """The account (checked as a line account) and tax rate of an invoice or credit-note line."""
+        account_id = _field(line, "account_id")
+        ok = self.line_account(account_id, at, problems)
+        return (account_id if ok else None), self.tax_rate(_field(line, "tax_rate_id"), at, problems)
+
     def subtype_account(self, subtype: str, purpose: str) -> int:
         for a in sorted(self.accounts.values(), key=lambda a: a["code"]):
             if a["subtype"] == subtype and a["active"]:
@@ -196,9 +202,7 @@ def _prepare_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
     draft = _InvoiceDraft(client_id, matter_id, date or "", due or "", str(number).strip() if number else None)
     for n, line in enumerate(lines, 1):
         at = f"{where}line {n}: "
-        account_id = _field(line, "account_id")
-        ok = ctx.line_account(account_id, at, problems)
-        rate = ctx.tax_rate(_field(line, "tax_rate_id"), at, problems)
+        account_id, rate = ctx.line_refs(line, at, problems)
         try:
             qty = parse_quantity(_field(line, "quantity", 1), f"{at}quantity")
             price = ctx.money(_field(line, "unit_price"), f"{at}unit price")
@@ -207,7 +211,7 @@ def _prepare_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
         except ValidationError as exc:
             problems.append(exc.message)
             continue
-        if not ok or rate is None:
+        if account_id is None or rate is None:
             continue
         amount = half_up_div(qty * price, 1000)
         tax = half_up_div(amount * rate["rate_ppm"], 1_000_000)
@@ -741,9 +745,7 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
                           tax_rate_id=first[1], amount=amount)]
         for n, line in enumerate(lines, 1):
             at = f"line {n}: "
-            account_id = _field(line, "account_id")
-            ok = ctx.line_account(account_id, at, problems)
-            rate = ctx.tax_rate(_field(line, "tax_rate_id"), at, problems)
+            account_id, rate = ctx.line_refs(line, at, problems)
             try:
                 minor = ctx.money(_field(line, "amount"), f"{at}amount")
             except ValidationError as exc:
@@ -752,7 +754,7 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
             if minor <= 0:
                 problems.append(f"{at}amount must be more than zero")
                 continue
-            if ok and rate is not None:
+            if account_id is not None and rate is not None:
                 tax = half_up_div(minor * rate["rate_ppm"], 1_000_000)
                 draft.lines.append((str(_field(line, "description", "") or ""), account_id, rate["id"], minor, tax))
     if problems:

@@ -164,6 +164,15 @@ _OPEN_SQL = (
 )
 
 
+def _filter(sql: str, params: list, **equal) -> str:
+    """Append `AND column = ?` for every filter that is not None (column names are ours, never user input)."""
+    for column, value in equal.items():
+        if value is not None:
+            sql += f" AND {column.replace('__', '.')} = ?"
+            params.append(value)
+    return sql
+
+
 def _open_balances(firm: "Firm", invoice_ids: list[int] | None = None) -> dict[int, int]:
     if invoice_ids is None:
         rows = firm.db.execute(_OPEN_SQL + " GROUP BY l.invoice_id")
@@ -208,13 +217,7 @@ def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | N
         "FROM invoices i JOIN contacts c ON c.id = i.client_id WHERE 1"
     )
     params: list = []
-    if client_id is not None:
-        sql += " AND i.client_id = ?"
-        params.append(client_id)
-    if status is not None:
-        sql += " AND i.status = ?"
-        params.append(status)
-    sql += " ORDER BY i.date DESC, i.id DESC"
+    sql = _filter(sql, params, i__client_id=client_id, i__status=status) + " ORDER BY i.date DESC, i.id DESC"
     if limit is not None and not open_only:
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
@@ -259,13 +262,8 @@ def get_payment(firm: "Firm", payment_id: int) -> Payment:
 
 def list_payments(firm: "Firm", *, client_id: int | None = None, status: str | None = None,
                   limit: int | None = None, offset: int = 0) -> list[Payment]:
-    sql, params = "SELECT * FROM payments WHERE 1", []
-    if client_id is not None:
-        sql += " AND client_id = ?"
-        params.append(client_id)
-    if status is not None:
-        sql += " AND status = ?"
-        params.append(status)
+    params: list = []
+    sql = _filter("SELECT * FROM payments WHERE 1", params, client_id=client_id, status=status)
     sql += " ORDER BY date DESC, id DESC"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -298,11 +296,9 @@ def get_credit_note(firm: "Firm", credit_note_id: int) -> CreditNote:
 
 def list_credit_notes(firm: "Firm", *, invoice_id: int | None = None, client_id: int | None = None,
                       status: str | None = None) -> list[CreditNote]:
-    sql, params = "SELECT * FROM credit_notes WHERE 1", []
-    for column, value in (("invoice_id", invoice_id), ("client_id", client_id), ("status", status)):
-        if value is not None:
-            sql += f" AND {column} = ?"
-            params.append(value)
+    params: list = []
+    sql = _filter("SELECT * FROM credit_notes WHERE 1", params, invoice_id=invoice_id, client_id=client_id,
+                  status=status)
     return [_credit_note(firm, r) for r in firm.db.query(sql + " ORDER BY date DESC, id DESC", params)]
 
 
