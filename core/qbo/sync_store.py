@@ -23,9 +23,13 @@ Tables (all STRICT):
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import sqlite_utils
 
@@ -169,8 +173,6 @@ LOCK_STALE_SECONDS = 600.0
 
 
 def _alive(pid: int) -> bool:
-    import os
-
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -186,10 +188,6 @@ def acquire_engine_lock(db: sqlite_utils.Database, owner: str) -> str | None:
     The TUI and a headless `ledgerlink sync` may run side by side; only one of them pushes at a time.
     A lock whose process is gone (same machine) or silent for 10 minutes is taken over.
     """
-    import os
-    import socket
-    import time
-
     mine = json.dumps({"owner": owner, "pid": os.getpid(), "host": socket.gethostname(), "at": time.time()})
     db.execute("INSERT OR IGNORE INTO sync_meta (key, value) VALUES ('engine_lock', '')")
     current = db.execute("SELECT value FROM sync_meta WHERE key = 'engine_lock'").fetchone()[0]
@@ -207,9 +205,6 @@ def acquire_engine_lock(db: sqlite_utils.Database, owner: str) -> str | None:
 
 
 def touch_engine_lock(db: sqlite_utils.Database) -> None:
-    import os
-    import time
-
     row = db.execute("SELECT value FROM sync_meta WHERE key = 'engine_lock'").fetchone()
     if row and row[0]:
         holder = json.loads(row[0])
@@ -219,8 +214,6 @@ def touch_engine_lock(db: sqlite_utils.Database) -> None:
 
 
 def release_engine_lock(db: sqlite_utils.Database) -> None:
-    import os
-
     row = db.execute("SELECT value FROM sync_meta WHERE key = 'engine_lock'").fetchone()
     if row and row[0] and json.loads(row[0]).get("pid") == os.getpid():
         db.execute("UPDATE sync_meta SET value = '' WHERE key = 'engine_lock'")
@@ -355,8 +348,6 @@ def remove_pending(db: sqlite_utils.Database, rid: str) -> None:
 
 
 def list_pending(db: sqlite_utils.Database) -> list[Pending]:
-    from decimal import Decimal
-
     out = []
     for rid, is_batch, body, items in db.execute(
         "SELECT request_id, is_batch, body, items FROM sync_pending ORDER BY created_at, request_id"
@@ -427,8 +418,6 @@ _DEC = "\u0000dec:"
 
 
 def _default(obj):
-    from decimal import Decimal
-
     if isinstance(obj, Decimal):
         return f"{_DEC}{obj}\u0000"
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
