@@ -183,3 +183,29 @@ def test_aging_buckets_by_days_past_due(ready):
     (row,) = report.rows
     assert row.buckets == {"current": 0, "1-30": 31875, "31-60": 0, "61-90": 31875, "over_90": 0}
     assert report.total_minor == 63750
+
+
+def test_validation_and_write_share_one_transaction_against_other_writers(ready, settings, monkeypatch):
+    """Another process (a headless sync) cannot write between a posting's checks and its rows."""
+    import sqlite3
+
+    from core.ledger import billing
+
+    other = sqlite3.connect(settings.db, timeout=0)
+    seen = []
+    checks = billing._Ctx.__init__
+
+    def meddle(self, firm):
+        checks(self, firm)
+        try:
+            other.execute("UPDATE sync_queue SET state = 'done'")
+            other.commit()
+            seen.append("other wrote")
+        except sqlite3.OperationalError as exc:
+            seen.append(str(exc))
+
+    monkeypatch.setattr(billing._Ctx, "__init__", meddle)
+    inv = ready.invoice()
+    assert seen == ["database is locked"]
+    assert inv.status == "posted"
+    other.close()
