@@ -149,3 +149,36 @@ def test_random_sequences_keep_every_invariant(ops, template_db, tmp_path_factor
         _check_invariants(firm, changed)
     finally:
         firm.close()
+
+
+LINE = st.tuples(st.integers(1, 40_000), st.integers(0, 10_000_000), st.integers(0, 4))
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(LINE, min_size=1, max_size=6))
+def test_tax_is_rounded_half_up_once_per_line_and_totals_equal_postings(lines, template_db, tmp_path_factory,
+                                                                         monkeypatch):
+    from decimal import ROUND_HALF_UP, Decimal
+
+    monkeypatch.setenv("LEDGERLINK_USER", "alice")
+    path = tmp_path_factory.mktemp("tax") / "firm.db"
+    shutil.copy(template_db, path)
+    firm = open_firm(Settings(_env_file=None, db=path))
+    try:
+        rates = L.list_tax_rates(firm)
+        fee = L.get_account_by_code(firm, "4000").id
+        client = L.list_clients(firm)[0].id
+        inv = L.create_invoice(firm, client_id=client, date="2026-04-01", lines=[
+            dict(description="x", account_id=fee, quantity=str(Decimal(q) / 1000), unit_price=_money(p),
+                 tax_rate_id=rates[r % len(rates)].id) for q, p, r in lines])
+        cent = Decimal("0.01")
+        for (q, p, r), got in zip(lines, inv.lines):
+            amount = (Decimal(q) / 1000 * Decimal(p) / 100).quantize(cent, ROUND_HALF_UP)
+            tax = (amount * Decimal(rates[r % len(rates)].rate_percent) / 100).quantize(cent, ROUND_HALF_UP)
+            assert (got.amount_minor, got.tax_minor) == (int(amount * 100), int(tax * 100))
+        posted = firm.db.execute(
+            "SELECT sum(amount_minor) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id "
+            "WHERE e.doc_id = ? AND e.doc_type = 'invoice' AND l.amount_minor > 0", [inv.id]).fetchone()[0] or 0
+        assert inv.total_minor == inv.subtotal_minor + inv.tax_minor == posted == inv.open_balance_minor
+    finally:
+        firm.close()
