@@ -31,6 +31,14 @@ GL_MAP_WHERE = "open Mapping > GL account map"
 TAX_MAP_WHERE = "open Mapping > Sales tax map"
 
 
+class WaitsForInvoice(Parked):
+    """A payment or credit note whose invoice is not in QBO: the engine adds why (e.g. it is parked)."""
+
+    def __init__(self, message: str, invoice_id: int):
+        super().__init__(message)
+        self.invoice_id = invoice_id
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -304,7 +312,7 @@ def _invoice_ref(invoice_id: int, invoices: dict, ctx: PushContext, what: str) -
     qbo_id = invoices.get(invoice_id)
     if qbo_id is None:
         number = ctx.invoice_numbers.get(invoice_id, f"#{invoice_id}")
-        raise Parked(f"{what} waits for invoice {number}, which is not in QuickBooks yet")
+        raise WaitsForInvoice(f"{what} waits for invoice {number}, which is not in QuickBooks yet", invoice_id)
     return qbo_id
 
 

@@ -525,6 +525,8 @@ class SyncEngine:
                 return self._park_local(row, blocked)
         try:
             step = build_step(self.salt, row, link, doc, self.ctx, customers, invoices)
+        except P.WaitsForInvoice as exc:
+            return self._park_local(row, self._why_invoice_missing(exc))
         except Parked as exc:
             return self._park_local(row, str(exc))
         if step is None:
@@ -532,6 +534,16 @@ class SyncEngine:
                 _finish(self.db, row.doc_type, row.doc_id, row.version, "done")
             st.pushed += 1
         return step
+
+    def _why_invoice_missing(self, exc: P.WaitsForInvoice) -> str:
+        inv = _row(self.db, "invoice", exc.invoice_id)
+        if inv is not None and inv.state == "parked" and inv.reason:
+            return f"{str(exc).removesuffix(', which is not in QuickBooks yet')}, which is parked: {inv.reason}"
+        if inv is not None and inv.state == "done" and self.from_date:
+            return (f"{str(exc).removesuffix(', which is not in QuickBooks yet')}, which is dated before the "
+                    f"sync-from date {self.from_date} and so is not in QuickBooks: record this in QuickBooks by "
+                    "hand, or move the sync-from date (Mapping > Synchronisation)")
+        return str(exc)
 
     def _park_local(self, row: Row, reason: str) -> None:
         with self.db.atomic():

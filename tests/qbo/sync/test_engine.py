@@ -281,3 +281,21 @@ async def test_only_one_engine_pushes_at_a_time(demo_firm, qbo):
     assert summary.ok and qbo.calls > 0
     assert acquire_engine_lock(demo_firm.db, "test") is None  # released at the end of the run
     release_engine_lock(demo_firm.db)
+
+
+async def test_a_payment_for_a_parked_invoice_says_why_the_invoice_is_parked(firm, qbo):
+    fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
+    rate = queries.list_tax_rates(firm)[0]
+    client = billing_client(firm)
+    billing.create_invoice(firm, client_id=client, date="2026-03-01", lines=[
+        dict(description="Advice", account_id=fee.id, quantity="1", unit_price="99.00", tax_rate_id=rate.id)])
+    inv = queries.list_invoices(firm)[0]
+    bank = queries.list_bank_accounts(firm, "operating")[0]
+    billing.record_payment(firm, client_id=client, date="2026-03-05", amount="10.00", bank_account_id=bank.id,
+                           allocations=[(inv.id, "10.00")])
+    summary = await engine(firm, qbo, sources=MappedSources(firm, unmapped=(fee.id,))).run()
+    assert summary.counts.parked == 2
+    reason = firm.db.execute("SELECT reason FROM sync_queue WHERE doc_type = 'payment'").fetchone()[0]
+    assert reason.startswith(f"The payment waits for invoice {inv.number}, which is parked: Account {fee.code}")
+    summary = await engine(firm, qbo).run()  # the map is fixed: both go, invoice first
+    assert summary.ok and len(qbo.of("Payment")) == 1
