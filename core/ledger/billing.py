@@ -358,7 +358,7 @@ def edit_invoice(firm: "Firm", invoice_id: int, *, lines: list[dict] | None = No
         draft = _keep_lines_draft(firm, ctx, inv, date, due_date, matter_id, problems)
     else:
         spec = dict(client_id=inv["client_id"], matter_id=inv["matter_id"] if matter_id is _KEEP else matter_id,
-                    date=date or inv["date"], due_date=due_date or (None if date else inv["due_date"]), lines=lines)
+                    date=date or inv["date"], due_date=due_date or _same_terms(inv, date), lines=lines)
         draft = _prepare_invoice(ctx, spec, problems)
     _fail(problems)
     old_total = firm.db.execute(
@@ -388,6 +388,18 @@ def edit_invoice(firm: "Firm", invoice_id: int, *, lines: list[dict] | None = No
     return queries.get_invoice(firm, invoice_id)
 
 
+def _same_terms(inv: dict, new_date) -> str:
+    """The due date that keeps an invoice's payment terms when its date moves."""
+    if not new_date:
+        return inv["due_date"]
+    try:
+        day = dt.date.fromisoformat(parse_date(new_date))
+    except ValidationError:
+        return inv["due_date"]  # the bad date itself is reported by the date check
+    terms = dt.date.fromisoformat(inv["due_date"]) - dt.date.fromisoformat(inv["date"])
+    return (day + terms).isoformat()
+
+
 def _keep_lines_draft(firm, ctx: _Ctx, inv: dict, date, due_date, matter_id, problems: list[str]) -> _InvoiceDraft:
     """An edit of the header only: the current lines are kept exactly as they were computed."""
     matter = inv["matter_id"] if matter_id is _KEEP else matter_id
@@ -397,7 +409,7 @@ def _keep_lines_draft(firm, ctx: _Ctx, inv: dict, date, due_date, matter_id, pro
     try:
         if date:
             d = parse_date(date)
-            due = (dt.date.fromisoformat(d) + dt.timedelta(days=30)).isoformat()
+            due = _same_terms(inv, d)
         if due_date:
             due = parse_date(due_date, "due date")
         if due < d:

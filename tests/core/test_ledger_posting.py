@@ -109,6 +109,8 @@ def test_edit_posts_reversal_and_new_version_without_touching_old_rows(ready):
         + [("post", 2, ready.ar, 30000), ("post", 2, ready.fees2, -30000)])
     assert _queue(ready.firm)[("invoice", inv.id)] == (2, "upsert", "queued")
     assert L.account_balance(ready.firm, ready.fees) == 0
+    moved = L.edit_invoice(ready.firm, inv.id, date="2026-02-11")  # same 30-day terms, same lines
+    assert (moved.version, moved.due_date, moved.total_minor) == (3, "2026-03-13", 30000)
 
 
 def test_delete_reverses_and_queues_a_delete(ready):
