@@ -25,6 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=cmd_enable)
     d = actions.add_parser("disable", help='switch "Sales invoices" synchronisation off (documents wait queued)')
     d.set_defaults(func=cmd_disable)
+    k = actions.add_parser("parked", help="list parked documents with what to fix")
+    k.add_argument("--json", action="store_true", help="machine-readable output")
+    k.set_defaults(func=cmd_parked)
+    t = actions.add_parser("retry", help="put parked documents back in the queue")
+    t.add_argument("doc_type", nargs="?", choices=("invoice", "payment", "credit_note"))
+    t.add_argument("doc_id", nargs="?", type=int)
+    t.add_argument("--all", action="store_true", help="every parked document")
+    t.set_defaults(func=cmd_retry)
 
     r = sub.add_parser("reconcile", help="compare the ledger with what QuickBooks holds")
     r.add_argument("--json", action="store_true", help="machine-readable output")
@@ -115,6 +123,39 @@ def cmd_disable(args, settings: Settings) -> int:
         set_sync_enabled(firm, False)
         print("Sales invoices synchronisation is off: new documents wait in the queue.")
         return 0
+    finally:
+        firm.close()
+
+
+def cmd_parked(args, settings: Settings) -> int:
+    from core.services import sync
+
+    firm = _firm(settings)
+    try:
+        rows = sync.parked(firm)
+        if args.json:
+            print(json.dumps([{"doc_type": p.doc_type, "doc_id": p.doc_id, "label": p.label, "version": p.version,
+                               "kind": p.kind, "reason": p.reason, "parked_at": p.parked_at} for p in rows], indent=2))
+        else:
+            for p in rows:
+                print(f"{p.doc_type} {p.doc_id}  {p.label}: {p.reason}")
+            print(f"{len(rows)} parked")
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_retry(args, settings: Settings) -> int:
+    from core.services import sync
+
+    if not args.all and (args.doc_type is None or args.doc_id is None):
+        print("error: name a document (e.g. `sync retry invoice 12`) or use --all", file=sys.stderr)
+        return 2
+    firm = _firm(settings)
+    try:
+        n = sync.retry_all(firm) if args.all else int(sync.retry(firm, args.doc_type, args.doc_id))
+        print(f"{n} document(s) back in the queue: they go with the next sync.")
+        return 0 if n or args.all else 1
     finally:
         firm.close()
 

@@ -40,3 +40,25 @@ def test_sync_without_a_connection_says_reconnect_and_fails(firm, settings, caps
     assert code == 1
     summary = json.loads(out)
     assert summary["ok"] is False and summary["stopped"].startswith("Reconnect to QuickBooks")
+
+
+async def test_parked_documents_are_listed_and_put_back_by_hand(firm, settings, capsys, qbo):
+    from core.ledger import billing, queries
+    from core.ledger.firm import add_client
+    from core.qbo.sync import SyncEngine
+
+    from .conftest import MappedSources
+
+    fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
+    client = add_client(firm, "Parked Client").id
+    billing.create_invoice(firm, client_id=client, date="2026-03-01", lines=[dict(
+        description="Advice", account_id=fee.id, quantity="1", unit_price="10.00",
+        tax_rate_id=queries.list_tax_rates(firm)[0].id)])
+    await SyncEngine(firm.db, qbo, MappedSources(firm, unmapped=(fee.id,))).run()
+    db = str(settings.db)
+    code, out, _ = run(capsys, "--db", db, "sync", "parked", "--json")
+    [p] = json.loads(out)
+    assert code == 0 and p["kind"] == "local" and "Sales invoice account map" in p["reason"]
+    code, out, _ = run(capsys, "--db", db, "sync", "retry", "invoice", str(p["doc_id"]))
+    assert code == 0 and out.startswith("1 document")
+    assert firm.db.execute("SELECT state FROM sync_queue").fetchone()[0] == "queued"
