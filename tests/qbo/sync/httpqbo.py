@@ -14,6 +14,7 @@ from collections import Counter
 import re
 import socket
 import threading
+import time
 
 import httpx
 
@@ -57,6 +58,9 @@ class WireQBO(FakeQBO):
         self.p500, self.p429, self.p_drop_before, self.p_drop_after = p500, p429, drop_before, drop_after
         self.expire_every = expire_every
 
+    latency = 0.0
+    """Seconds each API write takes (QBO's own processing time; the server answers nothing meanwhile)."""
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         with self.lock:
             return super().handle(request)
@@ -82,6 +86,8 @@ class WireQBO(FakeQBO):
         if is_write and self.rng.random() < self.p_drop_before:
             self.injected["drop_before"] += 1
             raise httpx.ReadError("connection dropped before the request reached QBO")
+        if is_write and self.latency:
+            time.sleep(self.latency)
         rid = request.url.params.get("requestid")
         if rid and rid in self.replies:
             self.injected["replayed"] += 1
