@@ -8,9 +8,10 @@ handler over real HTTP on 127.0.0.1 (for a `ledgerlink sync` subprocess).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
-from collections import Counter
+from collections import Counter, deque
 import re
 import socket
 import threading
@@ -59,7 +60,30 @@ class WireQBO(FakeQBO):
         self.expire_every = expire_every
 
     latency = 0.0
-    """Seconds each API write takes (QBO's own processing time; the server answers nothing meanwhile)."""
+    """Seconds each API request takes over real HTTP (`served`): a QBO round trip. Requests overlap."""
+
+    def limits(self, rpm: int = 500, batches_per_minute: int = 40, window: float = 60.0) -> None:
+        """QBO's throttles on the API (429 with the XML throttle fault when exceeded); window = a 'minute'."""
+        self.rpm, self.bpm, self.window = rpm, batches_per_minute, window
+        self._starts: deque = deque()
+        self._batch_starts: deque = deque()
+
+    rpm = 0
+
+    def _throttled(self, is_batch: bool) -> bool:
+        if not self.rpm:
+            return False
+        now = time.monotonic()
+        for q in (self._starts, self._batch_starts):
+            while q and q[0] <= now - self.window:
+                q.popleft()
+        if len(self._starts) >= self.rpm or (is_batch and len(self._batch_starts) >= self.bpm):
+            self.injected["throttled"] += 1
+            return True
+        self._starts.append(now)
+        if is_batch:
+            self._batch_starts.append(now)
+        return False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         with self.lock:
@@ -86,8 +110,8 @@ class WireQBO(FakeQBO):
         if is_write and self.rng.random() < self.p_drop_before:
             self.injected["drop_before"] += 1
             raise httpx.ReadError("connection dropped before the request reached QBO")
-        if is_write and self.latency:
-            time.sleep(self.latency)
+        if self._throttled(head == "batch"):
+            return httpx.Response(429, text=THROTTLE_XML, headers={"Content-Type": "application/xml"})
         rid = request.url.params.get("requestid")
         if rid and rid in self.replies:
             self.injected["replayed"] += 1
@@ -175,6 +199,8 @@ def served(fake: WireQBO):
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode()
         headers = [(k.decode(), v.decode()) for k, v in scope["headers"]]
+        if fake.latency:
+            await asyncio.sleep(fake.latency)
         try:
             response = fake.handle(httpx.Request(scope["method"], url, headers=headers, content=body))
         except httpx.TransportError:

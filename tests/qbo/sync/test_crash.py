@@ -30,7 +30,7 @@ async def test_sigkill_at_random_moments_then_restart_until_done(settings):
         await connect_and_map(firm, wire, None)
         demo.fill(firm, clients=15, invoices=120, payments=70, credits=12, seed=5)
         firm.close()
-        wire.latency = 0.12  # each write takes a moment, so kills land in the middle of runs
+        wire.latency = 0.4  # each request takes a moment, so kills land in the middle of runs
         env = {**os.environ, "LEDGERLINK_DB": str(s.db), "LEDGERLINK_QBO__ENVIRONMENT": "local",
                "LEDGERLINK_QBO__API_BASE": base, "LEDGERLINK_QBO__CLIENT_ID": wire.client_id,
                "LEDGERLINK_QBO__CLIENT_SECRET": wire.client_secret,
