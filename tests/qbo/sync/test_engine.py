@@ -163,12 +163,8 @@ async def test_an_invoice_deleted_in_qbo_is_created_again_under_a_new_generation
 
 
 async def test_unmapped_account_parks_with_the_fix_and_retries_by_itself_after_the_map(firm, qbo):
-    fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
-    rate = queries.list_tax_rates(firm)[0]
-    client = billing_client(firm)
-    inv = billing.create_invoice(firm, client_id=client, date="2026-03-01", lines=[
-        dict(description="Advice", account_id=fee.id, quantity="2", unit_price="150.00", tax_rate_id=rate.id)])
-    inv_id = inv if isinstance(inv, int) else inv.id
+    inv, fee = one_invoice(firm, "300.00")
+    inv_id = inv.id
     summary = await engine(firm, qbo, sources=MappedSources(firm, unmapped=(fee.id,))).run()
     assert summary.counts.parked == 1 and not summary.ok
     reason = firm.db.execute("SELECT reason FROM sync_queue WHERE doc_id = ?", [inv_id]).fetchone()[0]
@@ -179,6 +175,15 @@ async def test_unmapped_account_parks_with_the_fix_and_retries_by_itself_after_t
     assert summary.ok and len(qbo.of("Invoice")) == 1
 
 
+def one_invoice(firm, unit_price: str = "99.00"):
+    """A client (with an apostrophe in its name) and one invoice of one fee line; returns (invoice, fee account)."""
+    fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
+    rate = queries.list_tax_rates(firm)[0]
+    billing.create_invoice(firm, client_id=billing_client(firm), date="2026-03-01", lines=[
+        dict(description="Advice", account_id=fee.id, quantity="1", unit_price=unit_price, tax_rate_id=rate.id)])
+    return queries.list_invoices(firm)[0], fee
+
+
 def billing_client(firm) -> int:
     from core.ledger.firm import add_client
 
@@ -186,13 +191,8 @@ def billing_client(firm) -> int:
 
 
 async def test_a_qbo_refusal_is_parked_with_the_fault_kept_and_retried_by_hand(firm, qbo):
-    fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
-    rate = queries.list_tax_rates(firm)[0]
-    client = billing_client(firm)
     qbo.add_customer("Amy's Bird Sanctuary")
-    billing.create_invoice(firm, client_id=client, date="2026-03-01", lines=[
-        dict(description="Advice", account_id=fee.id, quantity="1", unit_price="99.00", tax_rate_id=rate.id)])
-    number = queries.list_invoices(firm)[0].number
+    number = one_invoice(firm)[0].number
     qbo._do("create", "Invoice", {"DocNumber": number, "Line": []})  # typed into QBO by hand
     summary = await engine(firm, qbo).run()
     assert summary.counts.parked == 1
@@ -240,12 +240,7 @@ async def test_switch_off_leaves_documents_waiting_and_sync_from_skips_older_one
 
 
 async def test_an_edit_while_its_push_is_in_flight_is_pushed_after_it(firm, qbo):
-    fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
-    rate = queries.list_tax_rates(firm)[0]
-    client = billing_client(firm)
-    billing.create_invoice(firm, client_id=client, date="2026-03-01", lines=[
-        dict(description="Advice", account_id=fee.id, quantity="1", unit_price="99.00", tax_rate_id=rate.id)])
-    inv = queries.list_invoices(firm)[0]
+    inv, _ = one_invoice(firm)
     edited = {"done": False}
 
     def inject(op, entity, body):
@@ -284,12 +279,8 @@ async def test_only_one_engine_pushes_at_a_time(demo_firm, qbo):
 
 
 async def test_a_payment_for_a_parked_invoice_says_why_the_invoice_is_parked(firm, qbo):
-    fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
-    rate = queries.list_tax_rates(firm)[0]
-    client = billing_client(firm)
-    billing.create_invoice(firm, client_id=client, date="2026-03-01", lines=[
-        dict(description="Advice", account_id=fee.id, quantity="1", unit_price="99.00", tax_rate_id=rate.id)])
-    inv = queries.list_invoices(firm)[0]
+    inv, fee = one_invoice(firm)
+    client = inv.client_id
     bank = queries.list_bank_accounts(firm, "operating")[0]
     billing.record_payment(firm, client_id=client, date="2026-03-05", amount="10.00", bank_account_id=bank.id,
                            allocations=[(inv.id, "10.00")])

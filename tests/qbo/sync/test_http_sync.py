@@ -84,6 +84,13 @@ def assert_exactly_once(firm, wire) -> None:
     assert set(notes.values()) <= {1}
 
 
+async def assert_mirrored(firm, wire) -> None:
+    """Each live document once in QBO, and reconcile (reading QBO back) finds nothing."""
+    assert_exactly_once(firm, wire)
+    result = await check(firm, wire)
+    assert result.ok, result.as_json()
+
+
 async def test_a_demo_firm_over_http_lands_once_and_reconciles_clean(fast, wire):
     firm = await demo_firm(fast, wire)
     try:
@@ -92,9 +99,7 @@ async def test_a_demo_firm_over_http_lands_once_and_reconciles_clean(fast, wire)
         assert summary.ok, (summary.as_json(), [p.reason for p in sync.parked(firm)][:3])
         assert summary.pushed > 250 and summary.requests < summary.pushed / 3, "batches carry most documents"
         assert events[-1].counts.queued == 0 and events[-1].limiter is not None
-        assert_exactly_once(firm, wire)
-        result = await check(firm, wire)
-        assert result.ok, result.as_json()
+        await assert_mirrored(firm, wire)
         # edits and deletions after the first push
         inv = next(i for i in queries.list_invoices(firm, status="posted") if i.open_balance_minor == i.total_minor
                    and not queries.list_credit_notes(firm, invoice_id=i.id))
@@ -103,8 +108,7 @@ async def test_a_demo_firm_over_http_lands_once_and_reconciles_clean(fast, wire)
         billing.delete_credit_note(firm, queries.list_credit_notes(firm, status="posted")[0].id)
         again = await push(firm, wire)
         assert again.ok and again.pushed == 3
-        assert_exactly_once(firm, wire)
-        assert (await check(firm, wire)).ok
+        await assert_mirrored(firm, wire)
     finally:
         firm.close()
 
@@ -133,8 +137,7 @@ async def test_faults_of_every_kind_end_with_zero_duplicates_and_zero_missing(fa
         assert summary.ok
         assert [r["outcome"] for r in sync.history(firm, "invoice", inv.id)][-2:] == ["stale", "ok"]
         assert wire.mem.objects[("Invoice", qbo_id)]["DueDate"] == "2027-02-28"
-        assert_exactly_once(firm, wire)
-        assert (await check(firm, wire)).ok
+        await assert_mirrored(firm, wire)
     finally:
         firm.close()
 
@@ -155,8 +158,7 @@ async def test_a_revoked_refresh_token_stops_with_reconnect_and_loses_nothing(fa
         await complete_connect_async(firm, wire.approve(pending.url), app)
         summary = await push(firm, wire)
         assert summary.ok, summary.as_json()
-        assert_exactly_once(firm, wire)
-        assert (await check(firm, wire)).ok
+        await assert_mirrored(firm, wire)
     finally:
         firm.close()
 
