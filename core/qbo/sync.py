@@ -664,13 +664,15 @@ class SyncEngine:
                     await cond.wait_for(lambda: self._stopped or work or busy["n"] == 0)
                     if self._stopped or not work:
                         return
+                    # A batch carries up to 30 documents for one request of the budget: while one can go,
+                    # or one still fits in this minute's budget, single requests leave the work to it.
                     yield_to_batches = (use_batches and len(work) >= self.batch_min
-                                        and not self._single_slot_free(batches["n"]))
+                                        and (self._batch_slot_free(batches["n"])
+                                             or not self._single_slot_free(batches["n"])))
                     if not yield_to_batches:
                         step = work.pop() if use_batches else work.popleft()
                         busy["n"] += 1
                 if yield_to_batches:
-                    # A batch carries 30 documents per request: keep the request budget it still needs.
                     await asyncio.sleep(self._batch_poll())
                     continue
                 try:

@@ -35,7 +35,8 @@ async def test_sigkill_at_random_moments_then_restart_until_done(settings):
                "LEDGERLINK_QBO__API_BASE": base, "LEDGERLINK_QBO__CLIENT_ID": wire.client_id,
                "LEDGERLINK_QBO__CLIENT_SECRET": wire.client_secret,
                "LEDGERLINK_QBO__REDIRECT_URI": wire.redirect_uri, "LEDGERLINK_SYNC__TIME_SCALE": "0.001",
-               "LEDGERLINK_SYNC__MAX_BACKOFF": "1", "LEDGERLINK_SYNC__DEFAULT_RETRY_AFTER": "1"}
+               "LEDGERLINK_SYNC__MAX_BACKOFF": "1", "LEDGERLINK_SYNC__DEFAULT_RETRY_AFTER": "1",
+               "LEDGERLINK_SYNC__BATCH_SIZE": "5"}  # more, smaller requests: kills land between them
         rng = random.Random(11)
         kills = runs = 0
         while runs < 40:

@@ -114,7 +114,9 @@ async def test_a_demo_firm_over_http_lands_once_and_reconciles_clean(fast, wire)
 
 
 async def test_faults_of_every_kind_end_with_zero_duplicates_and_zero_missing(fast, wire):
-    firm = await demo_firm(fast, wire, invoices=100, payments=60, credits=12)
+    # Batches of 5: more requests, so every kind of fault meets batches and single requests alike.
+    small = fast.model_copy(update={"sync": fast.sync.model_copy(update={"batch_size": 5})})
+    firm = await demo_firm(small, wire, invoices=100, payments=60, credits=12)
     try:
         wire.faults(p500=0.1, p429=0.1, drop_before=0.1, drop_after=0.2, expire_every=10)
         for _ in range(6):
