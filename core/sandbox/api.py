@@ -1,0 +1,245 @@
+"""The Accounting API under /v3/company/{realmId}/: auth, throttles, injected faults, requestid replay,
+then read, query, create, update, delete, void, batch, cdc, companyinfo and preferences."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from core.sandbox import entities, faults, jsonfmt, query
+from core.sandbox.oauth import bearer
+from core.sandbox.store import Company, SandboxState
+
+log = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json;charset=utf-8"
+# Set per connection by the server's protocol class so a fault can drop the connection.
+transport_var: contextvars.ContextVar[Any] = contextvars.ContextVar("sandbox_transport", default=None)
+
+
+class Dropped(Exception):
+    """The connection was closed on purpose; nothing is sent."""
+
+
+def _json(body: dict, status: int = 200, content_type: str = JSON_TYPE) -> Response:
+    return Response(jsonfmt.dumps(body), status_code=status, media_type=None, headers={"Content-Type": content_type})
+
+
+def _fault(fault: faults.Fault) -> Response:
+    return _json(fault.body(), fault.status, "application/json")
+
+
+def auth_failure(status: int, code: str, detail: str | None) -> Response:
+    kind = "AUTHENTICATION" if status == 401 else "SERVICE"
+    headers = {"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'} if status == 401 else {}
+    return Response(jsonfmt.dumps(faults.auth_body(code, status, detail, kind)), status_code=status,
+                    headers={"Content-Type": "application/json", **headers})
+
+
+def throttled(state: SandboxState) -> Response:
+    headers = {"Content-Type": "application/xml"}
+    if state.limits.retry_after is not None:
+        headers["Retry-After"] = str(state.limits.retry_after)
+    return Response(faults.throttle_xml(), status_code=429, headers=headers)
+
+
+def _drop() -> None:
+    transport = transport_var.get()
+    if transport is not None:
+        transport.abort()
+    raise Dropped()
+
+
+def _is_write(request: Request) -> bool:
+    return request.method == "POST" and request.path_params["rest"].lower().split("/")[0] not in ("query",)
+
+
+async def handle(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    realm = request.path_params["realm"]
+    header = request.headers.get("authorization", "")
+    grant = bearer(state, request)
+    if grant is None:
+        if not header.lower().startswith("bearer ") or len(header) < 20:
+            return auth_failure(401, "3200", "Malformed bearer token: too short or too long")
+        raw = state.grant(header[7:].strip())
+        handle_id = raw["handle"] if raw else "AB0" + "0" * 12
+        return auth_failure(401, "3200", f"Token expired: {handle_id}")
+    company = state.company(realm)
+    if company is None or grant["realm"] != realm:
+        return auth_failure(403, "3100", None)
+    if "com.intuit.quickbooks.accounting" not in grant["scope"].split():
+        return auth_failure(403, "3100", "The access token does not have sufficient scope")
+
+    body_bytes = await request.body()
+    rest = request.path_params["rest"].strip("/")
+    is_batch = rest.lower() == "batch"
+    batch_items = None
+    payload: Any = None
+    if request.method == "POST" and rest.lower() != "query":
+        try:
+            payload = jsonfmt.loads(body_bytes or b"{}")
+        except jsonfmt.BadJSON as exc:
+            return _fault(faults.bad_request_body(f"Malformed JSON: {exc}"))
+        if is_batch and isinstance(payload, dict):
+            batch_items = len(payload.get("BatchItemRequest") or [])
+
+    with state.lock:
+        admitted = company.throttle.admit(state.limits, state.now(), batch_items=batch_items)
+        if admitted:
+            company.throttle.inflight += 1
+    if not admitted:
+        return throttled(state)
+    try:
+        return await _after_admission(state, company, request, rest, payload, grant)
+    finally:
+        with state.lock:
+            company.throttle.inflight -= 1
+
+
+async def _after_admission(state: SandboxState, company: Company, request: Request, rest: str, payload: Any,
+                           grant: dict) -> Response:
+    is_write = _is_write(request)
+    drop_after = False
+    with state.lock:
+        fired = [rule for rule in state.faults if rule.fires(is_write, state.rng)]
+    for rule in fired:
+        if rule.kind == "latency":
+            await asyncio.sleep(rule.value)
+    for rule in fired:
+        if rule.kind in ("500", "503"):
+            return _fault(faults.system_error(int(rule.kind)))
+        if rule.kind == "429":
+            return throttled(state)
+        if rule.kind == "expire-token":
+            state.expire_token(grant["token"])
+            return auth_failure(401, "3200", f"Token expired: {grant['handle']}")
+        if rule.kind == "drop-before":
+            _drop()
+        if rule.kind == "drop-after":
+            drop_after = True
+
+    params = request.query_params
+    requestid = params.get("requestid")
+    if is_write and requestid:
+        seen = state.remembered(company.realm, requestid)
+        if seen:
+            status, content_type, body = seen
+            return Response(body, status_code=status, headers={"Content-Type": content_type})
+
+    if is_write:
+        with state.atomic():
+            response = _dispatch(state, company, request, rest, payload)
+            if requestid:
+                state.remember(company.realm, requestid, response.status_code,
+                               response.headers.get("content-type", JSON_TYPE), response.body.decode())
+    else:
+        body = (await request.body()).decode() if request.method == "POST" else None
+        with state.lock:
+            response = _dispatch(state, company, request, rest, body)
+    if drop_after:
+        _drop()
+    return response
+
+
+def _dispatch(state: SandboxState, company: Company, request: Request, rest: str, payload: Any) -> Response:
+    try:
+        return _route(state, company, request, rest, payload)
+    except faults.Fault as fault:
+        return _fault(fault)
+
+
+def _route(state: SandboxState, company: Company, request: Request, rest: str, payload: Any) -> Response:
+    parts = [p for p in rest.split("/") if p]
+    head = parts[0].lower() if parts else ""
+    params = request.query_params
+    path = f"/v3/company/{company.realm}/{rest}"
+    if request.method == "GET":
+        if head == "query" and len(parts) == 1:
+            return _json({"QueryResponse": run_query(company, params.get("query") or ""), "time": jsonfmt.time_field()})
+        if head == "cdc" and len(parts) == 1:
+            return _json(cdc(company, params.get("entities") or "", params.get("changedSince") or ""))
+        if head == "preferences" and len(parts) == 1:
+            return _json({"Preferences": entities.read(company, "Preferences", "1"), "time": jsonfmt.time_field()})
+        if len(parts) == 2 and head in entities.BY_LOWER:
+            etype = entities.BY_LOWER[head]
+            return _json({etype: entities.read(company, etype, parts[1]), "time": jsonfmt.time_field()})
+        raise faults.unsupported_operation(path)
+    if head == "query" and len(parts) == 1:
+        return _json({"QueryResponse": run_query(company, payload or ""), "time": jsonfmt.time_field()})
+    if head == "batch" and len(parts) == 1:
+        return _json(batch(company, payload))
+    if len(parts) == 1 and head in entities.BY_LOWER:
+        etype = entities.BY_LOWER[head]
+        operation = (params.get("operation") or "create").lower()
+        include = {i.strip().lower() for i in (params.get("include") or "").split(",") if i.strip()}
+        result = entities.write(company, etype, operation, payload, include)
+        return _json({etype: result, "time": jsonfmt.time_field()})
+    raise faults.unsupported_operation(path)
+
+
+def run_query(company: Company, text: str) -> dict:
+    parsed = query.parse(text)
+    etype = entities.BY_LOWER.get(parsed.entity.lower())
+    if etype is None:
+        raise faults.query_invalid(f"invalid context declaration: {parsed.entity}")
+    parsed.entity = etype
+    records = [entities.render(company, etype, r) for r in company.all(etype)]
+    return query.run(parsed, records, name_list=etype in entities.NAME_LISTS)
+
+
+def batch(company: Company, payload: Any) -> dict:
+    items = (payload or {}).get("BatchItemRequest") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not items:
+        raise faults.missing("BatchItemRequest")
+    out = []
+    for item in items:
+        bid = item.get("bId")
+        try:
+            if "Query" in item:
+                out.append({"QueryResponse": run_query(company, item["Query"]), "bId": bid})
+                continue
+            operation = (item.get("operation") or "").lower()
+            names = [k for k in item if k in entities.ENTITY_TYPES]
+            if not names or operation not in ("create", "update", "delete", "void"):
+                raise faults.missing("BatchItemRequest.operation")
+            etype = names[0]
+            include = {"void"} if operation == "void" else set()
+            op = "void" if operation == "void" else operation
+            out.append({etype: entities.write(company, etype, op, item[etype], include), "bId": bid})
+        except faults.Fault as fault:
+            out.append({"Fault": fault.envelope(), "bId": bid})
+    return {"BatchItemResponse": out, "time": jsonfmt.time_field()}
+
+
+def cdc(company: Company, names: str, changed_since: str) -> dict:
+    since = jsonfmt.parse_when(changed_since) if changed_since else None
+    if since is None:
+        raise faults.Fault("2020", "Required param missing, need to supply the required value for the API",
+                           "Required parameter changedSince is missing in the request", "changedSince")
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    if not wanted:
+        raise faults.Fault("2020", "Required param missing, need to supply the required value for the API",
+                           "Required parameter entities is missing in the request", "entities")
+    cutoff = since.timestamp()
+    responses = []
+    for name in wanted:
+        etype = entities.BY_LOWER.get(name.lower())
+        if etype not in entities.CDC_TYPES:
+            raise faults.query_invalid(f"CDC is not supported for entity {name}")
+        changed: list[dict] = []
+        for record in company.all(etype):
+            if company.updated.get((etype, record["Id"]), 0) >= cutoff:
+                changed.append(entities.render(company, etype, record))
+        for eid, when in company.deleted[etype].items():
+            if when >= cutoff:
+                changed.append({"domain": "QBO", "status": "Deleted", "Id": eid,
+                                "MetaData": {"LastUpdatedTime": jsonfmt.stamp(jsonfmt.datetime.fromtimestamp(when).astimezone())}})
+        changed = changed[:1000]
+        responses.append({etype: changed, "startPosition": 1, "maxResults": len(changed)} if changed else {})
+    return {"CDCResponse": [{"QueryResponse": responses}], "time": jsonfmt.time_field()}

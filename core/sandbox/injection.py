@@ -1,0 +1,174 @@
+"""Faults and throttles the sandbox injects, set at start-up (SPEC strings) or at run time.
+
+Fault SPEC (comma-separated rules):  KIND[=VALUE]@WHEN[/SCOPE]
+  KIND   500 | 503 | 429 | latency (VALUE = seconds) | drop-before | drop-after | expire-token
+  WHEN   a probability 0..1 (`0.05`); `#N` or `#N+#M` (the Nth, Mth matching request, 1-based);
+         `next:N` (the next N matching requests); `every:N` (every Nth matching request)
+  SCOPE  all (default) | read | write   -- which API requests the rule matches (OAuth is never faulted)
+  e.g.   `500@0.1,latency=0.25@1/read,drop-after@#2/write,expire-token@next:1`
+`drop-before` closes the connection before the write happens; `drop-after` commits the write and then
+closes the connection without answering (only a `requestid` retry avoids a duplicate).
+
+Limits SPEC: comma-separated KEY=VALUE with keys rpm (requests a minute), concurrent, batch-items,
+batches-per-minute, window (seconds a "minute" lasts), retry-after (seconds; sends Retry-After).
+Defaults are QBO's documented limits: rpm=500,concurrent=10,batch-items=30,batches-per-minute=40,window=60.
+`off` removes every limit.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+KINDS = ("500", "503", "429", "latency", "drop-before", "drop-after", "expire-token")
+SCOPES = ("all", "read", "write")
+
+
+class SpecError(ValueError):
+    """A SPEC string that cannot be read; the message says which part."""
+
+
+@dataclass
+class FaultRule:
+    kind: str
+    probability: float | None = None
+    at: tuple[int, ...] = ()
+    next: int = 0
+    every: int = 0
+    scope: str = "all"
+    value: float = 0.0
+    seen: int = field(default=0, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise SpecError(f"unknown fault kind {self.kind!r} (one of {', '.join(KINDS)})")
+        if self.scope not in SCOPES:
+            raise SpecError(f"unknown scope {self.scope!r} (one of {', '.join(SCOPES)})")
+        if self.probability is None and not (self.at or self.next or self.every):
+            raise SpecError(f"fault {self.kind!r} needs a probability or a schedule")
+
+    def fires(self, is_write: bool, rng: random.Random) -> bool:
+        """Count this request if it matches the scope and say whether the fault fires."""
+        if self.scope == "read" and is_write or self.scope == "write" and not is_write:
+            return False
+        self.seen += 1
+        if self.at:
+            return self.seen in self.at
+        if self.next:
+            if self.seen <= self.next:
+                return True
+            return False
+        if self.every:
+            return self.seen % self.every == 0
+        return rng.random() < (self.probability or 0.0)
+
+
+def parse_faults(spec: str | None) -> list[FaultRule]:
+    rules: list[FaultRule] = []
+    for part in (spec or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        head, sep, when = part.partition("@")
+        if not sep:
+            raise SpecError(f"{part!r}: expected KIND@WHEN")
+        when, _, scope = when.partition("/")
+        kind, _, value = head.partition("=")
+        kwargs: dict = {"kind": kind.strip(), "scope": scope.strip() or "all"}
+        try:
+            if value:
+                kwargs["value"] = float(value)
+            when = when.strip()
+            if when.startswith("#"):
+                kwargs["at"] = tuple(int(x.strip().lstrip("#")) for x in when.split("+"))
+            elif when.startswith("next:"):
+                kwargs["next"] = int(when[5:])
+            elif when.startswith("every:"):
+                kwargs["every"] = int(when[6:])
+            else:
+                p = float(when)
+                if not 0.0 <= p <= 1.0:
+                    raise SpecError(f"{part!r}: probability must be between 0 and 1")
+                kwargs["probability"] = p
+        except ValueError as exc:
+            if isinstance(exc, SpecError):
+                raise
+            raise SpecError(f"{part!r}: {exc}") from exc
+        rules.append(FaultRule(**kwargs))
+    return rules
+
+
+@dataclass(frozen=True)
+class Limits:
+    requests_per_minute: int | None = 500
+    max_concurrent: int | None = 10
+    batch_items: int | None = 30
+    batches_per_minute: int | None = 40
+    window: float = 60.0
+    retry_after: int | None = None
+
+
+UNLIMITED = Limits(None, None, None, None)
+
+_LIMIT_KEYS = {
+    "rpm": "requests_per_minute",
+    "concurrent": "max_concurrent",
+    "batch-items": "batch_items",
+    "batches-per-minute": "batches_per_minute",
+    "window": "window",
+    "retry-after": "retry_after",
+}
+
+
+def parse_limits(spec: str | None, base: Limits | None = None) -> Limits:
+    limits = base or Limits()
+    for part in (spec or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part == "off":
+            limits = replace(limits, requests_per_minute=None, max_concurrent=None, batch_items=None,
+                             batches_per_minute=None)
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or key.strip() not in _LIMIT_KEYS:
+            raise SpecError(f"{part!r}: expected one of {', '.join(_LIMIT_KEYS)} = VALUE, or off")
+        name = _LIMIT_KEYS[key.strip()]
+        try:
+            parsed = float(value) if name == "window" else (None if value.strip() == "none" else int(value))
+        except ValueError as exc:
+            raise SpecError(f"{part!r}: {exc}") from exc
+        limits = replace(limits, **{name: parsed})
+    return limits
+
+
+class Throttle:
+    """One company's request counters: a sliding window a minute long, in-flight requests, batches."""
+
+    def __init__(self) -> None:
+        self.requests: deque[float] = deque()
+        self.batches: deque[float] = deque()
+        self.inflight = 0
+
+    @staticmethod
+    def _over(times: deque[float], limit: int | None, now: float, window: float) -> bool:
+        while times and times[0] <= now - window:
+            times.popleft()
+        if limit is not None and len(times) >= limit:
+            return True
+        times.append(now)
+        return False
+
+    def admit(self, limits: Limits, now: float, *, batch_items: int | None) -> bool:
+        """Count one request; False when it must be answered with 429."""
+        if limits.max_concurrent is not None and self.inflight >= limits.max_concurrent:
+            return False
+        if self._over(self.requests, limits.requests_per_minute, now, limits.window):
+            return False
+        if batch_items is not None:
+            if limits.batch_items is not None and batch_items > limits.batch_items:
+                return False
+            if self._over(self.batches, limits.batches_per_minute, now, limits.window):
+                return False
+        return True

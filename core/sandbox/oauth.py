@@ -1,0 +1,277 @@
+"""Intuit OAuth 2.0 and OpenID Connect, as the sandbox serves them (reference section 2).
+
+Consent page with a company picker and Approve/Deny; single-use authorization codes; a refresh grant
+that rotates the refresh token (the previous one then gets invalid_grant); revoke; userinfo; the
+discovery document and a JWKS for the RS256 id_token.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import secrets
+import threading
+import time
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from core.sandbox.store import SandboxState
+
+ISSUER_PATH = "/op/v1"
+JWKS_PATH = "/op/v1/jwks"
+ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
+KNOWN_SCOPES = {
+    ACCOUNTING_SCOPE, "com.intuit.quickbooks.payment", "openid", "profile", "email", "phone", "address",
+    "intuit_name",
+}
+SANDBOX_USER = {
+    "sub": "5a2f0f51-7c3e-4a4b-9d55-2f1b1c0e9a11",
+    "email": "admin@sandbox.example",
+    "emailVerified": True,
+    "givenName": "Sandra",
+    "familyName": "Box",
+    "phoneNumber": "+1 6505550100",
+    "phoneNumberVerified": False,
+    "address": {"streetAddress": "1 Sandbox Plaza", "locality": "san mateo", "region": "CA",
+                "postalCode": "94403", "country": "US"},
+}
+
+_key_lock = threading.Lock()
+_signing_key = None
+
+
+def _key():
+    """One RSA key per process, made the first time an id_token is issued."""
+    global _signing_key
+    with _key_lock:
+        if _signing_key is None:
+            from joserfc.jwk import RSAKey
+
+            _signing_key = RSAKey.generate_key(2048, parameters={"kid": "sandbox1", "use": "sig", "alg": "RS256"})
+        return _signing_key
+
+
+def discovery(base: str) -> dict:
+    return {
+        "issuer": base + ISSUER_PATH,
+        "authorization_endpoint": base + "/connect/oauth2",
+        "token_endpoint": base + "/oauth2/v1/tokens/bearer",
+        "userinfo_endpoint": base + "/v1/openid_connect/userinfo",
+        "revocation_endpoint": base + "/v2/oauth2/tokens/revoke",
+        "jwks_uri": base + JWKS_PATH,
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+    }
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def id_token(issuer: str, client_id: str, realm: str, now: float) -> str:
+    """An RS256 id_token whose header and claims segments use no '-' or '_' (intuit-oauth decodes them
+    with the standard base64 alphabet, as Intuit's own tokens allow)."""
+    from joserfc import jws
+
+    key = _key()
+    header = {"kid": "sandbox1", "alg": "RS256"}
+    for attempt in range(200):
+        claims = {"sub": SANDBOX_USER["sub"], "aud": [client_id], "realmid": realm, "auth_time": int(now),
+                  "iss": issuer, "exp": int(now) + 3600, "iat": int(now), "n": attempt}
+        segment = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        if "-" not in segment and "_" not in segment:
+            break
+    return jws.serialize_compact(header, json.dumps(claims, separators=(",", ":")).encode(), key)
+
+
+def jwks(request: Request) -> Response:
+    return JSONResponse({"keys": [_key().as_dict(private=False)]})
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body (no multipart: Intuit's endpoints take none)."""
+    return dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _error_page(message: str, status: int = 400) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><title>Sandbox sign-in error</title><h1>Something's not quite right</h1>"
+        f"<p id='error'>{html.escape(message)}</p>",
+        status_code=status,
+    )
+
+
+def _check_authorize(state: SandboxState, params) -> str | None:
+    if params.get("client_id") != state.client_id:
+        return "The client_id is not a registered app of this sandbox."
+    if params.get("redirect_uri") != state.redirect_uri:
+        return "The redirect_uri does not match the app's registered redirect URI."
+    if params.get("response_type") != "code":
+        return "response_type must be code."
+    scopes = set((params.get("scope") or "").split())
+    if not scopes or not scopes <= KNOWN_SCOPES:
+        return "The scope is missing or not one Intuit knows."
+    return None
+
+
+async def authorize(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    if request.method == "GET":
+        params = request.query_params
+        problem = _check_authorize(state, params)
+        if problem:
+            return _error_page(problem)
+        hidden = "".join(
+            f"<input type='hidden' name='{k}' value='{html.escape(params.get(k) or '', quote=True)}'>"
+            for k in ("client_id", "redirect_uri", "response_type", "scope", "state")
+        )
+        options = "".join(
+            f"<option value='{c.realm}'>{html.escape(c.name)} ({c.country}, {c.realm})</option>"
+            for c in state.companies.values()
+        )
+        page = (
+            "<!doctype html><html><head><title>Ledgerlink sandbox: connect an app</title></head><body>"
+            "<h1>Connect to the Ledgerlink sandbox</h1>"
+            f"<p>The app <b>{html.escape(state.client_id)}</b> asks to use your QuickBooks company data.</p>"
+            f"<form method='post' action='/connect/oauth2'>{hidden}"
+            f"<label for='realmId'>Company</label> <select id='realmId' name='realmId'>{options}</select>"
+            "<button type='submit' name='action' value='approve'>Approve</button>"
+            "<button type='submit' name='action' value='deny'>Deny</button>"
+            "</form></body></html>"
+        )
+        return HTMLResponse(page)
+    form = await _form(request)
+    problem = _check_authorize(state, form)
+    if problem:
+        return _error_page(problem)
+    redirect = form["redirect_uri"]
+    joiner = "&" if "?" in redirect else "?"
+    extra = {"state": form["state"]} if form.get("state") else {}
+    if form.get("action") != "approve":
+        return RedirectResponse(redirect + joiner + urlencode({"error": "access_denied", **extra}), status_code=302)
+    realm = form.get("realmId") or ""
+    if realm not in state.companies:
+        return _error_page("Pick one of the sandbox's companies.")
+    code = state.issue_code(realm, form["scope"], redirect)
+    query = {"code": code, **extra, "realmId": realm}
+    return RedirectResponse(redirect + joiner + urlencode(query), status_code=302)
+
+
+def _oauth_error(error: str, description: str | None = None, status: int = 400) -> JSONResponse:
+    body = {"error_description": description, "error": error} if description else {"error": error}
+    return JSONResponse(body, status_code=status)
+
+
+def _client_ok(state: SandboxState, request: Request, form) -> bool:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            cid, _, secret = base64.b64decode(header[6:].strip()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+    else:
+        cid, secret = form.get("client_id", ""), form.get("client_secret", "")
+    return secrets.compare_digest(cid, state.client_id) and secrets.compare_digest(secret, state.client_secret)
+
+
+async def token(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    form = await _form(request)
+    if not _client_ok(state, request, form):
+        return _oauth_error("invalid_client", status=401)
+    grant_type = form.get("grant_type")
+    now = state.now()
+    with state.atomic():
+        if grant_type == "authorization_code":
+            code = state.grant(form.get("code") or "")
+            if code is None or code["kind"] != "code":
+                return _oauth_error("invalid_grant")
+            if code["state"] != "live":
+                # A code used twice also revokes what it was exchanged for.
+                state.revoke_grant(code["grant_id"])
+                return _oauth_error("invalid_grant")
+            if code["expires"] < now or form.get("redirect_uri") != code["redirect_uri"]:
+                return _oauth_error("invalid_grant")
+            state.mark(code["token"], "used")
+            grant = code
+            refresh_expires = None
+        elif grant_type == "refresh_token":
+            old = state.grant(form.get("refresh_token") or "")
+            if old is None or old["kind"] != "refresh" or old["state"] != "live" or old["expires"] < now:
+                return _oauth_error("invalid_grant", "Incorrect or invalid refresh token")
+            state.mark(old["token"], "rotated")
+            grant = old
+            refresh_expires = None  # rolling: each use extends it
+        else:
+            return _oauth_error("unsupported_grant_type")
+        access, refresh = state.issue_tokens(grant["grant_id"], grant["realm"], grant["scope"],
+                                             grant["redirect_uri"], refresh_expires)
+    body = {
+        "token_type": "bearer",
+        "expires_in": state.access_token_lifetime,
+        "refresh_token": refresh,
+        "x_refresh_token_expires_in": state.refresh_token_lifetime,
+        "access_token": access,
+    }
+    if request.headers.get("x-include-refresh-token-hard-expires-in", "").lower() == "true":
+        body["x_refresh_token_hard_expires_in"] = 5 * 365 * 24 * 3600
+    if "openid" in grant["scope"].split():
+        body["id_token"] = id_token(base_url(request) + ISSUER_PATH, state.client_id, grant["realm"], time.time())
+    return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+async def revoke(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    raw = await request.body()
+    form = {}
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            form = json.loads(raw or b"{}")
+        except ValueError:
+            return _oauth_error("invalid_request")
+    else:
+        form = await _form(request)
+    if not _client_ok(state, request, form):
+        return _oauth_error("invalid_client", status=401)
+    grant = state.grant(str(form.get("token") or ""))
+    if grant is not None:
+        with state.atomic():
+            state.revoke_grant(grant["grant_id"])
+    return Response(status_code=200)
+
+
+def bearer(state: SandboxState, request: Request) -> dict | None:
+    """The live access-token grant a request carries, or None."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    grant = state.grant(header[7:].strip())
+    if grant is None or grant["kind"] != "access" or grant["state"] != "live" or grant["expires"] < state.now():
+        return None
+    return grant
+
+
+async def userinfo(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    grant = bearer(state, request)
+    if grant is None:
+        return JSONResponse({"error": "invalid_token"}, status_code=401,
+                            headers={"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'})
+    if "openid" not in grant["scope"].split():
+        return JSONResponse({"error": "insufficient_scope"}, status_code=403)
+    return JSONResponse(SANDBOX_USER)
+
+
+async def discovery_doc(request: Request) -> Response:
+    return JSONResponse(discovery(base_url(request)))

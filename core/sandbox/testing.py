@@ -1,0 +1,140 @@
+"""Running the sandbox on a real loopback port: `running_sandbox` for tests, `start_embedded` for the app.
+
+    with running_sandbox(tmp_path / "sandbox.db") as sb:
+        httpx.get(sb.base_url + "/.well-known/openid-configuration")
+        sb.state.set_faults("500@next:1")
+        redirect = sb.approve(auth_url, realm_id=sb.realm_ids["US"])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from core.errors import ConfigError
+from core.sandbox.api import transport_var
+from core.sandbox.app import build_app
+from core.sandbox.store import SandboxState
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's h11 protocol, telling the app its connection so a fault can drop it."""
+
+    def data_received(self, data: bytes) -> None:
+        token = transport_var.set(self.transport)
+        try:
+            super().data_received(data)
+        finally:
+            transport_var.reset(token)
+
+
+class RunningSandbox:
+    """A sandbox served by uvicorn in a background thread."""
+
+    def __init__(self, state: SandboxState, host: str = "127.0.0.1", port: int = 0):
+        self.state = state
+        self.host = host
+        config = uvicorn.Config(build_app(state), host=host, port=port, http=_Protocol, lifespan="off",
+                                log_level="warning", access_log=False, timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._sock.bind((host, port))
+        except OSError as exc:
+            self._sock.close()
+            raise ConfigError(f"The sandbox cannot listen on {host}:{port}: {exc.strerror}") from exc
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, name="qbo-sandbox", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def client_id(self) -> str:
+        return self.state.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.state.client_secret
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.state.redirect_uri
+
+    @property
+    def realm_ids(self) -> dict[str, str]:
+        return self.state.realm_ids
+
+    @property
+    def discovery_url(self) -> str:
+        return self.base_url + "/.well-known/openid-configuration"
+
+    def _serve(self) -> None:
+        asyncio.run(self._server.serve(sockets=[self._sock]))
+
+    def start(self) -> "RunningSandbox":
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise ConfigError(f"The sandbox on {self.base_url} stopped while starting")
+            self._thread.join(0.01)
+        httpx.get(self.discovery_url, timeout=5).raise_for_status()
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(10)
+        self._sock.close()
+        self.state.close()
+
+    def approve(self, auth_url: str, realm_id: str | None = None, *, deny: bool = False) -> str:
+        """Drive the consent page like a user pressing Approve (or Deny); returns the redirect URL."""
+        page = httpx.get(auth_url, timeout=10)
+        if page.status_code != 200:
+            raise ConfigError(f"The consent page refused the request: {page.text}")
+        params = {k: v[0] for k, v in parse_qs(urlsplit(auth_url).query).items()}
+        form = {k: params.get(k, "") for k in ("client_id", "redirect_uri", "response_type", "scope", "state")}
+        form["realmId"] = realm_id or self.realm_ids.get("US") or next(iter(self.realm_ids.values()))
+        form["action"] = "deny" if deny else "approve"
+        answer = httpx.post(self.base_url + "/connect/oauth2", data=form, timeout=10)
+        if answer.status_code != 302:
+            raise ConfigError(f"The consent page did not redirect: {answer.text}")
+        return answer.headers["location"]
+
+    def authorize_url(self, scope: str = "com.intuit.quickbooks.accounting openid", state: str = "st") -> str:
+        from urllib.parse import urlencode
+
+        return self.base_url + "/connect/oauth2?" + urlencode(
+            {"client_id": self.client_id, "response_type": "code", "scope": scope,
+             "redirect_uri": self.redirect_uri, "state": state})
+
+
+def start_embedded(db_path: Path | str, *, host: str = "127.0.0.1", port: int = 0, **options: Any) -> RunningSandbox:
+    """Start a sandbox that keeps running until `.stop()`; options as for SandboxState."""
+    state = SandboxState(db_path, **options)
+    try:
+        return RunningSandbox(state, host, port).start()
+    except BaseException:
+        state.close()
+        raise
+
+
+@contextmanager
+def running_sandbox(db_path: Path | str, **options: Any) -> Iterator[RunningSandbox]:
+    sandbox = start_embedded(db_path, **options)
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
