@@ -8,20 +8,22 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from core.services import ledger
+from core.services import ledger, qbo
 from core.services import setup as setup_service
 from core.services.context import Firm, open_firm
 from core.settings import Settings
 from tui.commands import LedgerlinkCommands
 from tui.modals.help import HelpScreen, collect_bindings
 from tui.screens.checklist import ChecklistScreen
-from tui.widgets.header import HeaderInfo
+from tui.screens.mapper import MapperScreen
+from tui.widgets.header import HeaderInfo, header_info
 
 log = logging.getLogger(__name__)
 
 # Screens reachable from anywhere: mode name, title, palette help, key.
 NAVIGATION = (
     ("setup", "Setup checklist", "Every set-up step with its state", "f2"),
+    ("mapping", "Mapping", "QBO maps and the synchronisation switch", "f3"),
 )
 
 
@@ -31,7 +33,7 @@ class LedgerlinkApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Ledgerlink"
     COMMANDS = App.COMMANDS | {LedgerlinkCommands}
-    MODES = {"setup": ChecklistScreen}
+    MODES = {"setup": ChecklistScreen, "mapping": MapperScreen}
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="app.help", tooltip="List every key binding"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Ledgerlink"),
@@ -73,9 +75,8 @@ class LedgerlinkApp(App[int]):
 
     def refresh_header(self) -> None:
         """Re-read the firm and the QBO connection for the header."""
-        qbo = self.settings.qbo
         name = ledger.get_firm_info(self.firm).name if ledger.firm_exists(self.firm) else "New firm (set-up needed)"
-        self.header_info = HeaderInfo(firm=name, environment=qbo.effective_environment())
+        self.header_info = header_info(name, self.settings.qbo.effective_environment(), qbo.connection(self.firm))
 
     def open_step(self, step_id: str) -> None:
         """Open the screen that fixes checklist step `step_id` (on the setup stack)."""
@@ -84,6 +85,8 @@ class LedgerlinkApp(App[int]):
         target = steps.screen_for(step_id)
         if isinstance(target, str):
             self.action_open(target)
+            if step_id in steps.STEP_TABS:
+                self.screen.show_tab(steps.STEP_TABS[step_id])
         else:
             if self.current_mode != "setup":
                 self.switch_mode("setup")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
+from tui.screens.connect import ConnectScreen
 from tui.screens.setup_accounts import AccountsScreen
 from tui.screens.setup_banks import BankAccountsScreen
 from tui.screens.setup_billing import BillingSetupScreen
@@ -21,7 +22,16 @@ STEP_SCREENS: dict[str, type[Screen] | str] = {
     "income_accounts": AccountsScreen,
     "sales_tax": SalesTaxScreen,
     "feature_preview": FeaturePreviewScreen,
+    "qbo_connected": ConnectScreen,
+    "qbo_zero_tax": ConnectScreen,
+    "map_sales": "mapping",
+    "map_gl": "mapping",
+    "map_tax": "mapping",
+    "sync_enabled": "mapping",
 }
+
+
+STEP_TABS = {"map_sales": "sales", "map_gl": "gl", "map_tax": "tax", "sync_enabled": "sync"}
 
 
 def screen_for(step_id: str) -> type[Screen] | str:

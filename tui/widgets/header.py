@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -21,6 +22,32 @@ class HeaderInfo:
     realm: str | None = None
     health: str = "not connected"
     healthy: bool = False
+
+
+def token_health(connection, now: dt.datetime | None = None) -> tuple[str, bool]:
+    """A few words on the token's state, and whether all is well."""
+    if connection is None:
+        return "not connected", False
+    if connection.token_status != "ok":
+        return "reconnect needed", False
+    expires = connection.refresh_token_expires_at
+    if expires:
+        now = now or dt.datetime.now(dt.timezone.utc)
+        left = dt.datetime.fromisoformat(expires.replace("Z", "+00:00")) - now
+        if left.total_seconds() <= 0:
+            return "token expired: reconnect", False
+        if left.days < 7:
+            return f"reconnect within {left.days} d", False
+    return "token ok", True
+
+
+def header_info(firm_name: str, settings_environment: str, connection) -> HeaderInfo:
+    """The header's content from the firm name, the configured environment and qbo.connection()."""
+    if connection is None:
+        return HeaderInfo(firm=firm_name, environment=settings_environment)
+    health, healthy = token_health(connection)
+    return HeaderInfo(firm=firm_name, environment=connection.environment, company=connection.company_name,
+                      realm=connection.realm_id, health=health, healthy=healthy)
 
 
 class FirmHeader(Widget):

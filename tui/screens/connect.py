@@ -1,0 +1,229 @@
+"""Setup › Connect to QuickBooks: authorise by URL (or QR code), paste the redirect URL back, pull the
+reference data with progress, check the QBO user's permissions; disconnect (and forget the links)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, Label, LoadingIndicator, Static
+
+from core.errors import LedgerlinkError
+from core.services import qbo
+from core.services.context import open_firm
+from tui.modals.confirm import ConfirmModal
+from tui.modals.text import TextModal
+from tui.screens.step import StepScreen
+
+WHO = ("Connecting takes two people, or one who is both: a Ledgerlink admin and a QBO admin. The QBO user's "
+       "permissions become the integration's, so sign in to QuickBooks as a company admin.")
+
+
+def describe(info) -> str:
+    """Company, realm, environment, token and permission probe, one fact a line."""
+    if info is None:
+        return "Not connected to QuickBooks Online."
+    lines = [
+        f"Company: {info.company_name or '(unnamed)'}   Realm: {info.realm_id}   Environment: {info.environment}",
+        f"Connected by {info.connected_by} at {info.connected_at}; token {info.token_status}.",
+    ]
+    if info.probe is not None:
+        lines.append(f"Permissions: {info.probe.message}")
+    return "\n".join(lines)
+
+
+class ConnectScreen(StepScreen):
+    """`c` starts a connection, the redirect URL is pasted in the field; every QBO call runs in a worker."""
+
+    CSS_PATH = "connect.tcss"
+    AUTO_FOCUS = ""
+    STEP_IDS = ("qbo_connected", "qbo_zero_tax")
+    INTRO = WHO
+    BINDINGS = [
+        Binding("c", "connect", "Connect", id="connect.start", tooltip="Show the authorisation URL and QR code"),
+        Binding("k", "show_qr", "QR code", id="connect.qr", tooltip="Show the authorisation URL as a QR code"),
+        Binding("u", "pull", "Refresh from QBO", id="connect.pull", tooltip="Pull QBO's reference data again"),
+        Binding("p", "probe", "Check permissions", id="connect.probe", tooltip="Probe what the QBO user may read"),
+        Binding("d", "disconnect(False)", "Disconnect", id="connect.disconnect", tooltip="Revoke the connection"),
+        Binding("D", "disconnect(True)", "Disconnect+forget", id="connect.forget",
+                tooltip="Disconnect and forget every link to QBO records"),
+    ]
+
+    pending = None
+    summary = ""
+
+    def compose_step(self) -> ComposeResult:
+        yield Static("", id="connection", markup=False)
+        with Vertical(id="authorise") as box:
+            box.display = False
+            yield Label("1. Open this address in a browser (k shows a QR code) and sign in as a QBO admin:")
+            yield Static("", id="auth-url", markup=False)
+            yield Label("2. Paste the address the browser was sent to, then press Enter:")
+            yield Input(placeholder="https://…/callback?code=…&state=…&realmId=…", id="redirect")
+        yield LoadingIndicator(id="busy")
+        yield Static("", id="progress", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#busy").display = False
+
+    def refresh_data(self) -> None:
+        self.query_one("#connection", Static).update(describe(qbo.connection(self.firm)))
+
+    def set_busy(self, text: str | None) -> None:
+        self.query_one("#busy").display = text is not None
+        self.query_one("#progress", Static).update(text or "")
+
+    def show_error(self, exc: Exception) -> None:
+        self.set_busy(None)
+        self.query_one("#progress", Static).update(Text(str(exc), style="bold"))
+        self.notify(str(exc), title="QuickBooks", severity="error", timeout=10, markup=False)
+
+    # -- connecting ---------------------------------------------------------------------------
+    def action_connect(self) -> None:
+        self.set_busy("Preparing the authorisation address…")
+        self.begin()
+
+    @work(thread=True, exclusive=True, group="qbo")
+    def begin(self) -> None:
+        firm = open_firm(self.app.settings)
+        try:
+            pending = qbo.begin_connect(firm)
+        except LedgerlinkError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+            return
+        finally:
+            firm.close()
+        self.app.call_from_thread(self.show_pending, pending)
+
+    def show_pending(self, pending) -> None:
+        self.pending = pending
+        self.set_busy(None)
+        self.query_one("#auth-url", Static).update(pending.url)
+        self.query_one("#authorise").display = True
+        self.query_one("#redirect", Input).focus()
+
+    def action_show_qr(self) -> None:
+        if self.pending is None:
+            self.notify("Press c first to start connecting.", severity="warning")
+            return
+        self.app.push_screen(TextModal("Scan to open the authorisation page", self.pending.qr_text))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "redirect" and event.value.strip():
+            self.set_busy("Exchanging the code for tokens…")
+            self.complete(event.value.strip())
+
+    @work(thread=True, exclusive=True, group="qbo")
+    def complete(self, redirect: str) -> None:
+        firm = open_firm(self.app.settings)
+        try:
+            qbo.complete_connect(firm, redirect)
+            self.app.call_from_thread(self.connected)
+            self._pull(firm)
+            self._probe(firm)
+        except LedgerlinkError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+        finally:
+            firm.close()
+
+    def connected(self) -> None:
+        self.query_one("#authorise").display = False
+        self.query_one("#redirect", Input).value = ""
+        self.pending = None
+        self.refresh_step()
+        self.set_busy("Connected. Pulling reference data from QBO…")
+
+    # -- reference data and permissions --------------------------------------------------------
+    def _pull(self, firm) -> None:
+        diff = qbo.pull_reference(firm, progress=lambda text: self.app.call_from_thread(self.set_busy, text))
+        counts = ", ".join(f"{n} {entity}" for entity, n in diff.counts)
+        self.app.call_from_thread(self.pulled, f"Reference data pulled from {diff.company_name}: {counts}.")
+
+    def _probe(self, firm) -> None:
+        result = qbo.probe(firm)
+        self.app.call_from_thread(self.probed, result)
+
+    def pulled(self, summary: str) -> None:
+        self.summary = summary
+        self.refresh_step()
+        self.set_busy(None)
+        self.query_one("#progress", Static).update(summary)
+
+    def probed(self, result) -> None:
+        self.refresh_step()
+        self.query_one("#progress", Static).update(f"{self.summary}\nPermissions: {result.message}".strip())
+        if not result.ok:
+            self.notify(result.message, title="Permissions", severity="warning", timeout=10, markup=False)
+
+    def action_pull(self) -> None:
+        if qbo.connection(self.firm) is None:
+            self.notify("Connect first (c).", severity="warning")
+            return
+        self.set_busy("Pulling reference data from QBO…")
+        self.pull()
+
+    @work(thread=True, exclusive=True, group="qbo")
+    def pull(self) -> None:
+        firm = open_firm(self.app.settings)
+        try:
+            self._pull(firm)
+        except LedgerlinkError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+        finally:
+            firm.close()
+
+    def action_probe(self) -> None:
+        if qbo.connection(self.firm) is None:
+            self.notify("Connect first (c).", severity="warning")
+            return
+        self.set_busy("Checking what the QBO user may read…")
+        self.probe()
+
+    @work(thread=True, exclusive=True, group="qbo")
+    def probe(self) -> None:
+        firm = open_firm(self.app.settings)
+        try:
+            result = qbo.probe(firm)
+        except LedgerlinkError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+            return
+        finally:
+            firm.close()
+        self.app.call_from_thread(self.set_busy, None)
+        self.app.call_from_thread(self.probed, result)
+
+    # -- disconnecting ------------------------------------------------------------------------
+    def action_disconnect(self, purge: bool) -> None:
+        if qbo.connection(self.firm) is None:
+            self.notify("Not connected.", severity="warning")
+            return
+        question = ("Disconnect from QuickBooks and FORGET every link to QBO records? The next connection "
+                    "will push every document again." if purge else
+                    "Disconnect from QuickBooks? The links to QBO records are kept for a reconnection.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.set_busy("Disconnecting…")
+                self.disconnect(purge)
+
+        self.app.push_screen(ConfirmModal(question, "Disconnect"), answered)
+
+    @work(thread=True, exclusive=True, group="qbo")
+    def disconnect(self, purge: bool) -> None:
+        firm = open_firm(self.app.settings)
+        try:
+            result = qbo.disconnect(firm, purge)
+        except LedgerlinkError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+            return
+        finally:
+            firm.close()
+        self.app.call_from_thread(self.disconnected, result.message)
+
+    def disconnected(self, message: str) -> None:
+        self.set_busy(None)
+        self.query_one("#progress", Static).update(message)
+        self.refresh_step()

@@ -1,0 +1,364 @@
+"""Mapping (the guide's "QBO: Mapping"): the Synchronisation switch, the sales invoice account map as a
+split pane, the GL account map and the sales tax map as rows, and Refresh from QBO with its diff.
+
+Thousands of rows per pane: the panes are VirtualLists filled once per load and filtered in place.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, Label, Static, Switch, TabbedContent, TabPane
+
+from core.errors import LedgerlinkError
+from core.services import qbo
+from core.services import setup as setup_service
+from core.services.context import open_firm
+from tui.modals.form import problem_text
+from tui.modals.picker import PickerModal
+from tui.modals.suggest import SuggestModal
+from tui.modals.text import TextModal
+from tui.screens.base import LedgerScreen
+from tui.widgets.vlist import Row, VirtualList
+
+TAB_STEPS = {"sync": ("sync_enabled",), "sales": ("map_sales",), "gl": ("map_gl",), "tax": ("map_tax",)}
+SYNC_PUSHES = ("On: every sales invoice, the payments received against it and its credit notes are pushed to "
+               "QBO, with their customers. Off: they wait in the queue.")
+ROLE_LABELS = {"income": "fee", "expense": "expense", "other": "other"}
+
+
+def ledger_row(row) -> Row:
+    """A left-pane row: code and name, and what it is mapped to."""
+    role = ROLE_LABELS.get(row.role, row.role)
+    if row.status == "mapped":
+        note = f"→ {row.qbo_name}"
+    elif row.status == "unmapped":
+        note = "not mapped"
+    else:
+        note = f"→ {row.qbo_name or '?'} ({row.status}: map again)"
+    return Row(str(row.ledger_id), f"{row.ledger_key} {row.ledger_name} [{role}]", note=note)
+
+
+def option_row(option) -> Row:
+    """A QBO reference: struck through when used by another ledger item or unusable."""
+    if option.used_by:
+        return Row(option.qbo_id, option.name, struck=True, note=f"{option.type}, used by {option.used_by}")
+    if not option.valid:
+        return Row(option.qbo_id, option.name, struck=True, note=option.reason)
+    return Row(option.qbo_id, option.name, note=option.type)
+
+
+def diff_text(diff) -> str:
+    """A refresh diff in words: what is new, renamed, inactive or gone, and which maps broke."""
+    lines = [f"Reference data of {diff.company_name}: " + ", ".join(f"{n} {e}" for e, n in diff.counts)]
+    for title, changes in (("New", diff.new), ("Renamed", diff.renamed), ("Made inactive", diff.inactive),
+                           ("Gone from QBO", diff.gone)):
+        if changes:
+            lines.append(f"{title} ({len(changes)}):")
+            for change in changes[:50]:
+                old = f" (was {change.old_name})" if change.old_name else ""
+                lines.append(f"  {change.entity} {change.name}{old}")
+            if len(changes) > 50:
+                lines.append(f"  … and {len(changes) - 50} more")
+    if diff.flagged:
+        lines.append("Maps to fix:")
+        lines += [f"  {flag.kind}: ledger #{flag.ledger_id} → {flag.qbo_name} is {flag.problem}" for flag in diff.flagged]
+    if not diff.changed and not diff.flagged:
+        lines.append("Nothing changed since the last pull.")
+    return "\n".join(lines)
+
+
+class MapperScreen(LedgerScreen):
+    """Tabs for the switch and the three maps; `u` refreshes QBO's reference data and shows what changed."""
+
+    CSS_PATH = "mapper.tcss"
+    BINDINGS = [
+        Binding("enter", "map", "Map", id="mapper.map", tooltip="Map the ledger row to the QBO row"),
+        Binding("delete", "unmap", "Unmap", id="mapper.unmap", tooltip="Remove the highlighted row's mapping"),
+        Binding("slash", "filter", "Filter", id="mapper.filter", tooltip="Filter both panes as you type"),
+        Binding("s", "suggest", "Suggest", id="mapper.suggest", tooltip="Suggested mappings by name and type"),
+        Binding("a", "add_row", "Add row", id="mapper.add", tooltip="Map another ledger item (GL and tax maps)"),
+        Binding("u", "refresh_qbo", "Refresh from QBO", id="mapper.refresh", tooltip="Pull QBO's lists again"),
+        Binding("ctrl+s", "save_sync", "Save", id="mapper.save", tooltip="Save the synchronisation settings"),
+    ]
+
+    def __init__(self, tab: str = "sales", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.initial_tab = tab
+        self.map_rows: dict[str, dict[int, object]] = {"sales": {}, "gl": {}, "tax": {}}
+
+    def compose_body(self) -> ComposeResult:
+        with TabbedContent(initial=self.initial_tab, id="mapper-tabs"):
+            with TabPane("Synchronisation", id="sync"):
+                with Horizontal(classes="switch-row"):
+                    yield Switch(False, id="sync-switch")
+                    yield Label("Sales invoices")
+                yield Static(SYNC_PUSHES, classes="note")
+                yield Label("Sync from (YYYY-MM-DD; documents dated earlier are not pushed):")
+                yield Input(placeholder="e.g. 2026-01-01, empty for everything", id="sync-from")
+                yield Static("", id="need-sync", classes="need")
+            with TabPane("Sales accounts", id="sales"):
+                yield Input(placeholder="/ to filter both panes", id="sales-filter")
+                with Horizontal(id="sales-panes"):
+                    with Vertical():
+                        yield Label("Ledger income accounts", classes="pane-title")
+                        yield VirtualList(id="sales-left", empty_text="No income account matches")
+                    with Vertical():
+                        yield Label("QBO Products/Services", classes="pane-title")
+                        yield VirtualList(id="sales-right", empty_text="No QBO item matches")
+                yield Static("", id="need-sales", classes="need", markup=False)
+            for kind, title in (("gl", "GL accounts"), ("tax", "Sales tax")):
+                with TabPane(title, id=kind):
+                    yield DataTable(id=f"{kind}-rows", cursor_type="row", zebra_stripes=True)
+                    yield Static("", id=f"need-{kind}", classes="need", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        for kind in ("gl", "tax"):
+            self.query_one(f"#{kind}-rows", DataTable).add_columns(
+                "Ledger", "Kind" if kind == "gl" else "Rate", "QBO", "Status")
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @property
+    def tab(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    # -- loading ------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="mapper-load")
+    def load(self) -> None:
+        """Read every map and the QBO options off the event loop, then fill the panes."""
+        firm = open_firm(self.app.settings)
+        try:
+            data = {kind: qbo.list_map(firm, kind) for kind in ("sales", "gl", "tax")}
+            options = qbo.list_options(firm, "sales")
+            settings = qbo.sync_settings(firm)
+            steps = {s.id: s for s in setup_service.checklist(firm)}
+        finally:
+            firm.close()
+        self.app.call_from_thread(self.fill, data, options, settings, steps)
+
+    def fill(self, data, options, settings, steps) -> None:
+        for kind, rows in data.items():
+            self.map_rows[kind] = {r.ledger_id: r for r in rows}
+        self.query_one("#sales-left", VirtualList).set_rows([ledger_row(r) for r in data["sales"]])
+        self.query_one("#sales-right", VirtualList).set_rows([option_row(o) for o in options])
+        for kind in ("gl", "tax"):
+            self.fill_table(kind)
+        with self.prevent(Switch.Changed):
+            self.query_one("#sync-switch", Switch).value = settings.sales_invoices
+        self.query_one("#sync-from", Input).value = settings.sync_from or ""
+        self.show_needs(steps)
+
+    def fill_table(self, kind: str) -> None:
+        table = self.query_one(f"#{kind}-rows", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for row in self.map_rows[kind].values():
+            need = " (needed)" if row.required and row.status != "mapped" else ""
+            table.add_row(f"{row.ledger_key} {row.ledger_name}" if kind == "gl" else row.ledger_name,
+                          row.ledger_detail, row.qbo_name or "", row.status + need, key=str(row.ledger_id))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1))
+
+    def show_needs(self, steps: dict) -> None:
+        for tab, step_ids in TAB_STEPS.items():
+            lines = [f"{'Done' if steps[s].ok else 'To do'}: {steps[s].message}" for s in step_ids if s in steps]
+            widget = self.query_one(f"#need-{tab}", Static)
+            widget.update("\n".join(lines))
+            widget.set_class(all(steps[s].ok for s in step_ids if s in steps), "-ok")
+
+    def refresh_needs(self) -> None:
+        self.show_needs({s.id: s for s in setup_service.checklist(self.firm)})
+        self.app.refresh_header()
+
+    # -- the sales split pane -----------------------------------------------------------------
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "sales-filter":
+            self.query_one("#sales-left", VirtualList).filter(event.value)
+            self.query_one("#sales-right", VirtualList).filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "sales-filter":
+            self.query_one("#sales-left", VirtualList).focus()
+        elif event.input.id == "sync-from":
+            self.action_save_sync()
+
+    def action_filter(self) -> None:
+        if self.tab != "sales":
+            self.query_one(TabbedContent).active = "sales"
+        self.query_one("#sales-filter", Input).focus()
+
+    def refuse(self, exc: LedgerlinkError) -> None:
+        self.notify(problem_text(exc), title="Not mapped", severity="error", timeout=10, markup=False)
+
+    def action_map(self) -> None:
+        if self.tab in ("gl", "tax"):
+            self.pick_qbo(self.tab, self.table_ledger_id(self.tab))
+            return
+        if self.tab != "sales":
+            return
+        left = self.query_one("#sales-left", VirtualList).current
+        right = self.query_one("#sales-right", VirtualList).current
+        if left is None or right is None:
+            self.notify("Choose a ledger account on the left and a QBO item on the right.", severity="warning")
+            return
+        if right.struck:
+            self.notify(f"{right.text}: {right.note}", severity="warning", markup=False)
+            return
+        try:
+            row = qbo.set_mapping(self.firm, "sales", int(left.key), right.key)
+        except LedgerlinkError as exc:
+            self.refuse(exc)
+            return
+        self.after_sales_change(int(left.key), row)
+
+    def after_sales_change(self, ledger_id: int, row) -> None:
+        """Update both panes in place: the left row's mapping and which QBO items are struck."""
+        previous = self.map_rows["sales"].get(ledger_id)
+        self.map_rows["sales"][ledger_id] = row
+        left = self.query_one("#sales-left", VirtualList)
+        right = self.query_one("#sales-right", VirtualList)
+        left.set_rows([ledger_row(r) for r in self.map_rows["sales"].values()])
+        freed = previous.qbo_id if previous is not None else None
+        rows = []
+        for option in right.rows:
+            if option.key == row.qbo_id:
+                option = Row(option.key, option.text, struck=True, note=f"used by {row.ledger_name}")
+            elif option.key == freed and option.key != row.qbo_id:
+                option = Row(option.key, option.text, note="free again")
+            rows.append(option)
+        right.set_rows(rows)
+        self.refresh_needs()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        kind = event.data_table.id.split("-")[0]
+        if kind in ("gl", "tax"):
+            event.stop()
+            self.pick_qbo(kind, int(event.row_key.value))
+
+    def show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_unmap(self) -> None:
+        if self.tab == "sales":
+            current = self.query_one("#sales-left", VirtualList).current
+            ledger_id = int(current.key) if current else None
+        elif self.tab in ("gl", "tax"):
+            ledger_id = self.table_ledger_id(self.tab)
+        else:
+            return
+        if ledger_id is None:
+            return
+        kind = self.tab
+        if not qbo.unset_mapping(self.firm, kind, ledger_id):
+            self.notify("That row is not mapped.", severity="warning")
+            return
+        self.notify("Mapping removed.")
+        self.load()
+
+    # -- suggestions ---------------------------------------------------------------------------
+    def action_suggest(self) -> None:
+        kind = self.tab if self.tab in ("sales", "gl", "tax") else "sales"
+        suggestions = qbo.suggest(self.firm, kind)
+        if not suggestions:
+            self.notify("No suggestions: every remaining name is too different.", severity="information")
+            return
+
+        def accept(chosen) -> int:
+            rows = qbo.apply_suggestions(self.firm, chosen)
+            return len(rows)
+
+        self.app.push_screen(SuggestModal(suggestions, accept), lambda _: self.load())
+
+    # -- GL and tax rows ----------------------------------------------------------------------
+    def table_ledger_id(self, kind: str) -> int | None:
+        table = self.query_one(f"#{kind}-rows", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return int(key.value)
+
+    def action_add_row(self) -> None:
+        kind = self.tab
+        if kind not in ("gl", "tax"):
+            self.notify("Rows are added in the GL account map and the sales tax map.", severity="warning")
+            return
+        unmapped = [r for r in self.map_rows[kind].values() if r.status != "mapped"]
+        if not unmapped:
+            self.notify("Every ledger item of this map is mapped.")
+            return
+        rows = [Row(str(r.ledger_id), f"{r.ledger_key} {r.ledger_name}" if kind == "gl" else r.ledger_name,
+                    note=r.ledger_detail + (" (needed)" if r.required else "")) for r in unmapped]
+        what = "ledger account" if kind == "gl" else "ledger tax rate"
+        self.app.push_screen(PickerModal(f"Choose the {what} to map", rows),
+                             lambda key: self.pick_qbo(kind, int(key)) if key else None)
+
+    def pick_qbo(self, kind: str, ledger_id: int | None) -> None:
+        if ledger_id is None:
+            return
+        options = qbo.list_options(self.firm, kind, ledger_id)
+        rows = sorted((option_row(o) for o in options), key=lambda r: r.struck)  # usable ones first
+        reasons = {o.qbo_id: (f"Already used by {o.used_by}" if o.used_by else o.reason) for o in options}
+        item = self.map_rows[kind][ledger_id]
+        what = "QBO account" if kind == "gl" else "QBO tax code"
+
+        def chosen(qbo_id: str | None) -> None:
+            if qbo_id is None:
+                return
+            try:
+                qbo.set_mapping(self.firm, kind, ledger_id, qbo_id)
+            except LedgerlinkError as exc:
+                self.refuse(exc)
+                return
+            self.load()
+
+        self.app.push_screen(PickerModal(f"Map {item.ledger_name} to a {what}", rows, reasons), chosen)
+
+    # -- synchronisation ----------------------------------------------------------------------
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        if event.switch.id == "sync-switch":
+            self.action_save_sync()
+
+    def action_save_sync(self) -> None:
+        enabled = self.query_one("#sync-switch", Switch).value
+        since = self.query_one("#sync-from", Input).value.strip() or None
+        try:
+            result = qbo.set_sync_enabled(self.firm, enabled, since)
+        except LedgerlinkError as exc:
+            self.notify(problem_text(exc), title="Not saved", severity="error", markup=False)
+            return
+        state = "on" if result.sales_invoices else "off"
+        self.notify(f"Sales invoices synchronisation is {state}.")
+        self.refresh_needs()
+
+    # -- refresh from QBO ---------------------------------------------------------------------
+    def action_refresh_qbo(self) -> None:
+        if qbo.connection(self.firm) is None:
+            self.notify("Connect to QuickBooks first (Setup › Connect).", severity="warning")
+            return
+        self.notify("Pulling QBO's reference data…")
+        self.pull()
+
+    @work(thread=True, exclusive=True, group="qbo")
+    def pull(self) -> None:
+        firm = open_firm(self.app.settings)
+        try:
+            diff = qbo.pull_reference(firm, progress=lambda text: self.app.call_from_thread(self.progress, text))
+        except LedgerlinkError as exc:
+            self.app.call_from_thread(self.refuse, exc)
+            return
+        finally:
+            firm.close()
+        self.app.call_from_thread(self.pulled, diff)
+
+    def progress(self, text: str) -> None:
+        self.query_one("#need-sales", Static).update(text)
+
+    def pulled(self, diff) -> None:
+        self.load()
+        self.app.push_screen(TextModal("Refresh from QBO", diff_text(diff), wide=True))

@@ -1,0 +1,168 @@
+"""A virtual list: only the visible rows are rendered, and filtering swaps an index list in place.
+
+Used by the mapper, where a pane holds thousands of rows (5,000 ledger accounts, 2,000 QBO items):
+no widget per row, no remounting when the filter changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    text: str
+    struck: bool = False
+    """Shown struck through and not selectable (a QBO reference already used)."""
+    note: str = ""
+    """Dimmed text after the row's text (what it is mapped to, why it is unavailable)."""
+
+
+class VirtualList(ScrollView, can_focus=True):
+    """Rows with a cursor; `filter` keeps the rows whose text contains every word typed."""
+
+    DEFAULT_CSS = """
+    VirtualList {
+        height: 1fr;
+        border: round $panel;
+        background: $surface;
+    }
+    VirtualList:focus {
+        border: round $primary;
+    }
+    VirtualList > .vlist--cursor { background: $surface-lighten-2; text-style: bold; }
+    VirtualList:focus > .vlist--cursor { background: $primary 40%; color: $foreground; text-style: bold reverse; }
+    VirtualList > .vlist--struck { color: $text-muted; text-style: strike; }
+    VirtualList > .vlist--note { color: $text-muted; }
+    VirtualList > .vlist--empty { color: $text-muted; text-style: italic; }
+    """
+    COMPONENT_CLASSES = {"vlist--cursor", "vlist--struck", "vlist--note", "vlist--empty"}
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        def __init__(self, vlist: VirtualList, row: Row | None) -> None:
+            self.vlist = vlist
+            self.row = row
+            super().__init__()
+
+        @property
+        def control(self) -> VirtualList:
+            return self.vlist
+
+    def __init__(self, *, empty_text: str = "Nothing to show", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows: list[Row] = []
+        self._folded: list[str] = []
+        self.shown: list[int] = []
+        self.empty_text = empty_text
+        self.filter_text = ""
+
+    def set_rows(self, rows: list[Row], keep_key: str | None = None) -> None:
+        """Replace every row (the current filter stays applied); keep the cursor on `keep_key` if present."""
+        current = keep_key if keep_key is not None else (self.current.key if self.current else None)
+        self.rows = list(rows)
+        self._folded = [f"{r.text} {r.note}".casefold() for r in self.rows]
+        self._apply(current)
+
+    def filter(self, text: str) -> None:
+        """Show only rows containing every word of `text` (case-insensitive)."""
+        if text == self.filter_text:
+            return
+        self.filter_text = text
+        self._apply(self.current.key if self.current else None)
+
+    def _apply(self, keep_key: str | None) -> None:
+        words = self.filter_text.casefold().split()
+        folded = self._folded
+        if words:
+            self.shown = [i for i, s in enumerate(folded) if all(w in s for w in words)]
+        else:
+            self.shown = list(range(len(folded)))
+        position = 0
+        if keep_key is not None:
+            for n, index in enumerate(self.shown):
+                if self.rows[index].key == keep_key:
+                    position = n
+                    break
+        self.virtual_size = Size(self.size.width, max(1, len(self.shown)))
+        self.cursor = position
+        self.refresh()
+
+    @property
+    def current(self) -> Row | None:
+        if 0 <= self.cursor < len(self.shown):
+            return self.rows[self.shown[self.cursor]]
+        return None
+
+    def select_key(self, key: str) -> bool:
+        for n, index in enumerate(self.shown):
+            if self.rows[index].key == key:
+                self.cursor = n
+                return True
+        return False
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.shown) - 1)) if self.shown else 0
+
+    def watch_cursor(self, value: int) -> None:
+        height = self.scrollable_content_region.height or 1
+        if value < self.scroll_offset.y:
+            self.scroll_to(y=value, animate=False)
+        elif value >= self.scroll_offset.y + height:
+            self.scroll_to(y=value - height + 1, animate=False)
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.current))
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor += direction * max(1, self.scrollable_content_region.height - 1)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor = 0 if where == 0 else len(self.shown) - 1
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        index = self.scroll_offset.y + y
+        if not self.shown:
+            if y == 0:
+                style = base + self.get_component_rich_style("vlist--empty")
+                return Strip([Segment(self.empty_text[:width].ljust(width), style)], width)
+            return Strip.blank(width, base)
+        if index >= len(self.shown):
+            return Strip.blank(width, base)
+        row = self.rows[self.shown[index]]
+        style = base
+        if row.struck:
+            style += self.get_component_rich_style("vlist--struck")
+        if index == self.cursor:
+            style += self.get_component_rich_style("vlist--cursor")
+        segments = [Segment(f" {row.text}", style)]
+        if row.note:
+            note_style = style + self.get_component_rich_style("vlist--note", partial=True) + Style(strike=False)
+            segments.append(Segment(f"  {row.note}", note_style))
+        return Strip(segments).adjust_cell_length(width, style + Style(strike=False))
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, max(1, len(self.shown)))
