@@ -10,12 +10,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Label, LoadingIndicator, Static
 
-from core.errors import LedgerlinkError
 from core.services import qbo
-from core.services.context import open_firm
 from tui.modals.confirm import ConfirmModal
 from tui.modals.text import TextModal
 from tui.screens.step import StepScreen
+from tui.workers import with_own_firm
 
 WHO = ("Connecting takes two people, or one who is both: a Ledgerlink admin and a QBO admin. The QBO user's "
        "permissions become the integration's, so sign in to QuickBooks as a company admin.")
@@ -88,15 +87,9 @@ class ConnectScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="qbo")
     def begin(self) -> None:
-        firm = open_firm(self.app.settings)
-        try:
-            pending = qbo.begin_connect(firm)
-        except LedgerlinkError as exc:
-            self.app.call_from_thread(self.show_error, exc)
-            return
-        finally:
-            firm.close()
-        self.app.call_from_thread(self.show_pending, pending)
+        pending = with_own_firm(self.app, qbo.begin_connect, self.show_error)
+        if pending is not None:
+            self.app.call_from_thread(self.show_pending, pending)
 
     def show_pending(self, pending) -> None:
         self.pending = pending
@@ -118,16 +111,13 @@ class ConnectScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="qbo")
     def complete(self, redirect: str) -> None:
-        firm = open_firm(self.app.settings)
-        try:
+        def steps(firm) -> None:
             qbo.complete_connect(firm, redirect)
             self.app.call_from_thread(self.connected)
             self._pull(firm)
             self._probe(firm)
-        except LedgerlinkError as exc:
-            self.app.call_from_thread(self.show_error, exc)
-        finally:
-            firm.close()
+
+        with_own_firm(self.app, steps, self.show_error)
 
     def connected(self) -> None:
         self.query_one("#authorise").display = False
@@ -167,13 +157,7 @@ class ConnectScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="qbo")
     def pull(self) -> None:
-        firm = open_firm(self.app.settings)
-        try:
-            self._pull(firm)
-        except LedgerlinkError as exc:
-            self.app.call_from_thread(self.show_error, exc)
-        finally:
-            firm.close()
+        with_own_firm(self.app, self._pull, self.show_error)
 
     def action_probe(self) -> None:
         if qbo.connection(self.firm) is None:
@@ -184,16 +168,10 @@ class ConnectScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="qbo")
     def probe(self) -> None:
-        firm = open_firm(self.app.settings)
-        try:
-            result = qbo.probe(firm)
-        except LedgerlinkError as exc:
-            self.app.call_from_thread(self.show_error, exc)
-            return
-        finally:
-            firm.close()
-        self.app.call_from_thread(self.set_busy, None)
-        self.app.call_from_thread(self.probed, result)
+        result = with_own_firm(self.app, qbo.probe, self.show_error)
+        if result is not None:
+            self.app.call_from_thread(self.set_busy, None)
+            self.app.call_from_thread(self.probed, result)
 
     # -- disconnecting ------------------------------------------------------------------------
     def action_disconnect(self, purge: bool) -> None:
@@ -213,15 +191,9 @@ class ConnectScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="qbo")
     def disconnect(self, purge: bool) -> None:
-        firm = open_firm(self.app.settings)
-        try:
-            result = qbo.disconnect(firm, purge)
-        except LedgerlinkError as exc:
-            self.app.call_from_thread(self.show_error, exc)
-            return
-        finally:
-            firm.close()
-        self.app.call_from_thread(self.disconnected, result.message)
+        result = with_own_firm(self.app, lambda firm: qbo.disconnect(firm, purge), self.show_error)
+        if result is not None:
+            self.app.call_from_thread(self.disconnected, result.message)
 
     def disconnected(self, message: str) -> None:
         self.set_busy(None)

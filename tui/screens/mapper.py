@@ -15,13 +15,13 @@ from textual.widgets import DataTable, Input, Label, Static, Switch, TabbedConte
 from core.errors import LedgerlinkError
 from core.services import qbo
 from core.services import setup as setup_service
-from core.services.context import open_firm
 from tui.modals.form import problem_text
 from tui.modals.picker import PickerModal
 from tui.modals.suggest import SuggestModal
 from tui.modals.text import TextModal
 from tui.screens.base import LedgerScreen
 from tui.widgets.vlist import Row, VirtualList
+from tui.workers import with_own_firm
 
 TAB_STEPS = {"sync": ("sync_enabled",), "sales": ("map_sales",), "gl": ("map_gl",), "tax": ("map_tax",)}
 SYNC_PUSHES = ("On: every sales invoice, the payments received against it and its credit notes are pushed to "
@@ -132,15 +132,14 @@ class MapperScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="mapper-load")
     def load(self) -> None:
         """Read every map and the QBO options off the event loop, then fill the panes."""
-        firm = open_firm(self.app.settings)
-        try:
+        def read(firm):
             data = {kind: qbo.list_map(firm, kind) for kind in ("sales", "gl", "tax")}
-            options = qbo.list_options(firm, "sales")
-            settings = qbo.sync_settings(firm)
             steps = {s.id: s for s in setup_service.checklist(firm)}
-        finally:
-            firm.close()
-        self.app.call_from_thread(self.fill, data, options, settings, steps)
+            return data, qbo.list_options(firm, "sales"), qbo.sync_settings(firm), steps
+
+        loaded = with_own_firm(self.app, read, self.refuse)
+        if loaded is not None:
+            self.app.call_from_thread(self.fill, *loaded)
 
     def fill(self, data, options, settings, steps) -> None:
         for kind, rows in data.items():
@@ -346,15 +345,12 @@ class MapperScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, group="qbo")
     def pull(self) -> None:
-        firm = open_firm(self.app.settings)
-        try:
-            diff = qbo.pull_reference(firm, progress=lambda text: self.app.call_from_thread(self.progress, text))
-        except LedgerlinkError as exc:
-            self.app.call_from_thread(self.refuse, exc)
-            return
-        finally:
-            firm.close()
-        self.app.call_from_thread(self.pulled, diff)
+        def progress(text: str) -> None:
+            self.app.call_from_thread(self.progress, text)
+
+        diff = with_own_firm(self.app, lambda firm: qbo.pull_reference(firm, progress=progress), self.refuse)
+        if diff is not None:
+            self.app.call_from_thread(self.pulled, diff)
 
     def progress(self, text: str) -> None:
         self.query_one("#need-sales", Static).update(text)
