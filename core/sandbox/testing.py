@@ -29,6 +29,14 @@ from core.sandbox.store import SandboxState
 class _Protocol(H11Protocol):
     """uvicorn's h11 protocol, telling the app its connection so a fault can drop it."""
 
+    def connection_made(self, transport) -> None:
+        # A pre-bound socket's connections do not get TCP_NODELAY: without it every keep-alive
+        # request waits ~40 ms for a delayed ACK.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
     def data_received(self, data: bytes) -> None:
         token = transport_var.set(self.transport)
         try:
