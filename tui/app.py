@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
 from core.services import ledger, qbo
+from core.services import sync as sync_service
 from core.services import setup as setup_service
 from core.services.context import Firm, open_firm
 from core.settings import Settings
@@ -16,7 +20,9 @@ from tui.commands import LedgerlinkCommands
 from tui.modals.help import HelpScreen, collect_bindings
 from tui.screens.checklist import ChecklistScreen
 from tui.screens.mapper import MapperScreen
+from tui.screens.monitor import SyncMonitorScreen
 from tui.widgets.header import HeaderInfo, header_info
+from tui.workers import with_own_firm
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +30,7 @@ log = logging.getLogger(__name__)
 NAVIGATION = (
     ("setup", "Setup checklist", "Every set-up step with its state", "f2"),
     ("mapping", "Mapping", "QBO maps and the synchronisation switch", "f3"),
+    ("sync", "Sync monitor", "Queue, running sync, parked documents", "f4"),
 )
 
 
@@ -33,7 +40,7 @@ class LedgerlinkApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Ledgerlink"
     COMMANDS = App.COMMANDS | {LedgerlinkCommands}
-    MODES = {"setup": ChecklistScreen, "mapping": MapperScreen}
+    MODES = {"setup": ChecklistScreen, "mapping": MapperScreen, "sync": SyncMonitorScreen}
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="app.help", tooltip="List every key binding"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Ledgerlink"),
@@ -42,6 +49,8 @@ class LedgerlinkApp(App[int]):
     ]
 
     header_info: reactive[HeaderInfo] = reactive(HeaderInfo, always_update=True)
+    sync_event = reactive(None, always_update=True)
+    """The latest progress event of the running sync (each replaces the previous one), None when idle."""
 
     def __init__(self, settings: Settings, firm: Firm | None = None, *, still: bool = False) -> None:
         super().__init__()
@@ -50,6 +59,9 @@ class LedgerlinkApp(App[int]):
         self._owns_firm = firm is None
         self.still = still
         """Snapshot runs: no blinking cursors, no clocks."""
+        self.sync_running = False
+        self.sync_summary = ""
+        self.sync_rates: deque[float] = deque(maxlen=60)
         if settings.ui.theme in self.available_themes:
             self.theme = settings.ui.theme
 
@@ -100,6 +112,49 @@ class LedgerlinkApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(collect_bindings(self.screen), self.screen.__class__.__name__))
+
+
+    # -- the background sync -------------------------------------------------------------------
+    def start_sync(self) -> None:
+        """Push what is queued in a background worker; the admin keeps working meanwhile."""
+        if self.sync_running:
+            self.notify("A sync is already running.")
+            return
+        self.sync_running = True
+        self.sync_rates.clear()
+        self.notify("Sync started.")
+        self.run_sync()
+
+    @work(thread=True, exclusive=True, group="sync")
+    def run_sync(self) -> None:
+        def progress(event) -> None:
+            self.call_from_thread(self._progress, event)
+
+        def push(firm):
+            return asyncio.run(sync_service.run_sync(firm, once=True, progress=progress, owner="Ledgerlink TUI"))
+
+        summary = None
+        try:
+            summary = with_own_firm(self, push, self.show_error)
+        finally:
+            self.call_from_thread(self._sync_done, summary)
+
+    def _progress(self, event) -> None:
+        self.sync_rates.append(event.docs_per_minute)
+        self.sync_event = event
+
+    def _sync_done(self, summary) -> None:
+        self.sync_running = False
+        if summary is not None:
+            text = summary.stopped or summary.message or (
+                f"Last sync: {summary.pushed} pushed, {summary.parked} parked, {summary.waiting} waiting.")
+            self.sync_summary = text
+            self.notify(text, title="Sync", severity="information" if summary.ok else "warning", markup=False)
+        self.sync_event = None
+        self.refresh_header()
+
+    def show_error(self, exc: Exception) -> None:
+        self.notify(str(exc), title="Error", severity="error", timeout=10, markup=False)
 
 
 def create_app(settings: Settings, firm: Firm | None = None, *, still: bool = False) -> LedgerlinkApp:

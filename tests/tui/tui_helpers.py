@@ -41,3 +41,35 @@ async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def connected_and_mapped(settings, sb, country: str = "AU") -> None:
+    """ready_firm, then connected to the sandbox company of `country`, all three maps done, sync on."""
+    from core.services import qbo
+    from core.services.context import open_firm
+
+    ready_firm(settings, country)
+    firm = open_firm(settings)
+    try:
+        pending = qbo.begin_connect(firm)
+        await qbo.complete_connect_async(firm, sb.approve(pending.url, sb.realm_ids[country]))
+        await qbo.pull_reference_async(firm)
+        for kind in ("sales", "tax"):
+            qbo.apply_suggestions(firm, qbo.suggest(firm, kind))
+        for row in qbo.list_map(firm, "gl"):
+            if row.required and row.status != "mapped":
+                option = next(o for o in qbo.list_options(firm, "gl", row.ledger_id) if o.valid and not o.used_by)
+                qbo.set_mapping(firm, "gl", row.ledger_id, option.qbo_id)
+        qbo.set_sync_enabled(firm, True)
+    finally:
+        firm.close()
+
+
+def first_invoice_lines(firm) -> list[dict]:
+    """One fee line on the first mapped fee-income account at the first taxed rate."""
+    from core.services import ledger, qbo
+
+    fee = next(r for r in qbo.list_map(firm, "sales") if r.status == "mapped" and r.role == "income")
+    rate = next(r for r in ledger.list_tax_rates(firm, active_only=True) if r.rate_ppm)
+    return [{"description": "Advice", "account_id": fee.ledger_id, "tax_rate_id": rate.id,
+             "quantity": "2", "unit_price": "150.00"}]

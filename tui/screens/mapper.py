@@ -126,7 +126,8 @@ class MapperScreen(LedgerScreen):
 
     @property
     def tab(self) -> str:
-        return self.query_one(TabbedContent).active
+        tabs = self.query(TabbedContent)
+        return tabs.first().active if tabs else self.initial_tab
 
     # -- loading ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="mapper-load")
@@ -241,7 +242,11 @@ class MapperScreen(LedgerScreen):
             self.pick_qbo(kind, int(event.row_key.value))
 
     def show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query(TabbedContent)
+        if tabs:
+            tabs.first().active = tab
+        else:  # not composed yet: the first mode switch composes it
+            self.initial_tab = tab
 
     def action_unmap(self) -> None:
         if self.tab == "sales":

@@ -1,0 +1,90 @@
+"""The sync monitor: a sync in the background pushes an invoice to the sandbox; a parked invoice (its
+income account unmapped) is fixed from the monitor by jumping to the map, then retried and synced."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.services import ledger, qbo
+from core.services import sync as sync_service
+from tui.app import create_app
+from tui.modals.text import TextModal
+from tui.screens.mapper import MapperScreen
+from tui.screens.monitor import SyncMonitorScreen
+from tui.widgets.vlist import VirtualList
+from tui_helpers import connected_and_mapped, first_invoice_lines, for_sandbox, settle
+
+
+@pytest.fixture
+async def sb_settings(settings, sandbox):
+    s = for_sandbox(settings, sandbox)
+    await connected_and_mapped(s, sandbox)
+    return s
+
+
+async def test_finished_setup_opens_on_the_monitor_and_syncs(sb_settings):
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SyncMonitorScreen)
+        client = ledger.add_client(app.firm, "Acme Pty")
+        ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-02", lines=first_invoice_lines(app.firm))
+        app.screen.refresh_queue()
+        assert "Queued 1 " in str(app.screen.query_one("#counts").render())
+        await pilot.press("y")
+        await settle(pilot)
+        counts = sync_service.queue_counts(app.firm)
+        assert counts.done >= 1 and counts.parked == 0 and counts.queued == 0
+        assert f"Done {counts.done}" in str(app.screen.query_one("#counts").render())
+        assert "pushed" in app.sync_summary
+
+
+async def test_parked_invoice_fixed_from_the_monitor(sb_settings):
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        lines = first_invoice_lines(app.firm)
+        account_id = lines[0]["account_id"]
+        qbo_id = next(r.qbo_id for r in qbo.list_map(app.firm, "sales") if r.ledger_id == account_id)
+        qbo.unset_mapping(app.firm, "sales", account_id)
+        client = ledger.add_client(app.firm, "Acme Pty")
+        ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-02", lines=lines)
+        await pilot.press("y")
+        await settle(pilot)
+        monitor = app.screen
+        assert isinstance(monitor, SyncMonitorScreen)
+        assert len(monitor.parked_docs) == 1
+        reason = monitor.parked_docs[0].reason
+        assert "Sales invoice account map" in reason
+        assert reason in str(monitor.query_one("#parked-reason").render())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TextModal)
+        assert "Reason:" in app.screen.body
+        await pilot.press("escape", "v")
+        await settle(pilot)
+        assert isinstance(app.screen, TextModal) and "would be parked" in app.screen.body
+        await pilot.press("escape")
+        await pilot.pause()
+
+        # f jumps to the sales map; map the account again there.
+        await pilot.press("f")
+        await settle(pilot)
+        mapper = app.screen
+        assert isinstance(mapper, MapperScreen) and mapper.tab == "sales"
+        left = mapper.query_one("#sales-left", VirtualList)
+        right = mapper.query_one("#sales-right", VirtualList)
+        assert left.select_key(str(account_id)) and right.select_key(qbo_id)
+        left.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+
+        # back in the monitor: r retries it, y syncs it.
+        await pilot.press("f4")
+        await pilot.pause()
+        assert app.screen is monitor
+        await pilot.press("r", "y")
+        await settle(pilot)
+        counts = sync_service.queue_counts(app.firm)
+        assert counts.parked == 0 and counts.queued == 0, counts
+        assert monitor.query_one("#parked").row_count == 0

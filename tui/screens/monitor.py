@@ -1,0 +1,199 @@
+"""The sync monitor: queue counts, progress and throughput of a running sync, the limiter's budget,
+parked documents with their reason and detail, retry, jump to the fix, and the dry-run payloads."""
+
+from __future__ import annotations
+
+import json
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Label, ProgressBar, Sparkline, Static
+
+from core.services import sync as sync_service
+from tui.modals.text import TextModal
+from tui.screens.base import LedgerScreen
+from tui.workers import with_own_firm
+
+# Where a parked reason says the fix is: words in core's message -> mapper tab.
+FIX_PLACES = (("Sales invoice account map", "sales"), ("GL account map", "gl"), ("Sales tax map", "tax"),
+              ("Synchronisation", "sync"))
+
+
+def counts_text(counts) -> str:
+    return (f"Queued {counts.queued}   Sending {counts.sending}   Done {counts.done}   "
+            f"Parked {counts.parked}")
+
+
+def limiter_text(stats, settings) -> str:
+    if stats is None:
+        return f"Limiter: up to {settings.requests_per_minute} requests a minute, {settings.max_concurrent} at once"
+    return (f"Requests this minute {stats.requests_this_minute}/{settings.requests_per_minute}   "
+            f"In flight {stats.in_flight}/{settings.max_concurrent}   "
+            f"Batches {stats.batches_this_minute}/{settings.batches_per_minute}")
+
+
+def detail_text(detail) -> str:
+    """What support needs to replay a failure: QBO's fault, tid, request and response (secrets removed in core)."""
+    doc = detail.doc
+    lines = [f"{doc.label} (version {doc.version}), parked {doc.parked_at}", f"Reason: {doc.reason}"]
+    if detail.fault_code or detail.fault_message:
+        lines.append(f"QBO fault {detail.fault_code or ''}: {detail.fault_message or ''}".strip())
+    if detail.intuit_tid:
+        lines.append(f"intuit_tid: {detail.intuit_tid}")
+    for title, body in (("Request", detail.request), ("Response", detail.response)):
+        if body:
+            lines += ["", f"{title}:", body]
+    if len(detail.records) > 1:
+        lines += ["", f"{len(detail.records)} attempts recorded."]
+    return "\n".join(lines)
+
+
+def fix_place(reason: str) -> str | None:
+    for words, tab in FIX_PLACES:
+        if words in reason:
+            return tab
+    return None
+
+
+class SyncMonitorScreen(LedgerScreen):
+    """The app runs the sync (so it goes on while you work elsewhere); this screen shows it."""
+
+    CSS_PATH = "monitor.tcss"
+    BINDINGS = [
+        Binding("y", "sync", "Sync now", id="monitor.sync", tooltip="Push what is queued, in the background"),
+        Binding("enter", "detail", "Detail", id="monitor.detail", tooltip="QBO fault, request and response"),
+        Binding("f", "fix", "Go to fix", id="monitor.fix", tooltip="Open the place that fixes this document"),
+        Binding("r", "retry", "Retry", id="monitor.retry", tooltip="Queue the highlighted parked document again"),
+        Binding("R", "retry_all", "Retry all", id="monitor.retry_all", tooltip="Queue every parked document again"),
+        Binding("v", "dry_run", "Dry run", id="monitor.dry_run", tooltip="The payloads the next sync would send"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Sync monitor", classes="step-title")
+        yield Static("", id="counts")
+        with Horizontal(id="run-row"):
+            yield ProgressBar(id="sync-progress", show_eta=False)
+            yield Sparkline([], id="throughput")
+        yield Static("", id="run-state", markup=False)
+        yield Static("", id="limiter")
+        yield DataTable(id="parked", cursor_type="row")
+        yield Static("", id="parked-reason", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#parked", DataTable).add_columns("Parked document", "Reason")
+        self.watch(self.app, "sync_event", self.show_event, init=False)
+        self.refresh_queue()
+        self.query_one("#parked", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_queue()
+
+    def refresh_queue(self) -> None:
+        counts = sync_service.queue_counts(self.firm)
+        self.query_one("#counts", Static).update(counts_text(counts))
+        self.parked_docs = sync_service.parked(self.firm)
+        table = self.query_one("#parked", DataTable)
+        table.clear()
+        for doc in self.parked_docs:
+            table.add_row(doc.label, doc.reason, key=f"{doc.doc_type}:{doc.doc_id}")
+        if not self.app.sync_running:
+            self.query_one("#limiter", Static).update(limiter_text(None, self.app.settings.sync))
+            summary = self.app.sync_summary
+            self.query_one("#run-state", Static).update(summary or "No sync running. Press y to sync now.")
+        self.show_reason()
+
+    def show_event(self, event) -> None:
+        if event is None:
+            self.refresh_queue()
+            return
+        self.query_one("#counts", Static).update(counts_text(event.counts))
+        bar = self.query_one("#sync-progress", ProgressBar)
+        bar.update(total=max(event.total, 1), progress=event.sent)
+        self.query_one("#throughput", Sparkline).data = list(self.app.sync_rates)
+        current = f" — {event.current}" if event.current else ""
+        self.query_one("#run-state", Static).update(
+            f"{event.phase}: {event.sent} of {event.total} sent, {event.docs_per_minute:.0f}/min{current}"
+            + (f"\n{event.message}" if event.message else ""))
+        self.query_one("#limiter", Static).update(limiter_text(event.limiter, self.app.settings.sync))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_reason()
+
+    def show_reason(self) -> None:
+        doc = self.highlighted()
+        self.query_one("#parked-reason", Static).update(doc.reason if doc else "Nothing is parked.")
+
+    def highlighted(self):
+        table = self.query_one("#parked", DataTable)
+        if not self.parked_docs or not table.row_count:
+            return None
+        return self.parked_docs[min(table.cursor_row, len(self.parked_docs) - 1)]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_detail()
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_sync(self) -> None:
+        self.app.start_sync()
+
+    def action_detail(self) -> None:
+        doc = self.highlighted()
+        if doc is None:
+            return
+        detail = sync_service.parked_detail(self.firm, doc.doc_type, doc.doc_id)
+        self.app.push_screen(TextModal(f"Parked: {doc.label}", detail_text(detail), wide=True))
+
+    def action_fix(self) -> None:
+        doc = self.highlighted()
+        if doc is None:
+            return
+        tab = fix_place(doc.reason)
+        if tab is not None:
+            self.app.action_open("mapping")
+            self.app.screen.show_tab(tab)
+        elif doc.doc_type == "invoice" and "billing" in self.app.MODES:
+            self.app.action_open("billing")
+            self.app.screen.edit_invoice(doc.doc_id)
+        else:
+            self.notify(doc.reason, title="To fix", severity="information", timeout=10, markup=False)
+
+    def action_retry(self) -> None:
+        doc = self.highlighted()
+        if doc is not None and sync_service.retry(self.firm, doc.doc_type, doc.doc_id):
+            self.notify(f"{doc.label} is queued again.")
+            self.refresh_queue()
+
+    def action_retry_all(self) -> None:
+        count = sync_service.retry_all(self.firm)
+        self.notify(f"{count} document(s) queued again.")
+        self.refresh_queue()
+
+    def action_dry_run(self) -> None:
+        self.notify("Building the payloads…")
+        self.dry_run()
+
+    @work(thread=True, exclusive=True, group="dry-run")
+    def dry_run(self) -> None:
+        import asyncio
+
+        previews = with_own_firm(self.app, lambda firm: asyncio.run(sync_service.dry_run(firm, limit=50)),
+                                 self.app.show_error)
+        if previews is not None:
+            self.app.call_from_thread(self.show_dry_run, previews)
+
+    def show_dry_run(self, previews) -> None:
+        if not previews:
+            self.notify("Nothing is waiting to be sent.")
+            return
+        parts = []
+        for preview in previews:
+            parts.append(f"{preview.label}: {preview.operation}")
+            if preview.problem:
+                parts.append(f"  would be parked: {preview.problem}")
+            else:
+                parts.append(json.dumps(preview.as_json()["body"], indent=2))
+        self.app.push_screen(TextModal("Dry run: what the next sync would send", "\n".join(parts), wide=True))
