@@ -68,7 +68,7 @@ def _map_all_required(db, kind: str, step: str, what: str) -> StepResult:
     if bad:
         names = ", ".join(r.ledger_name for r in bad)
         return missing(step, f"Not mapped (or mapped to an inactive or deleted QuickBooks reference): {names}. Open Mapping › {maps.KIND_TITLES[kind]}.")
-    broken = [r for r in rows if r.status in ("inactive", "gone")]
+    broken = [r for r in rows if r.status in ("inactive", "gone") or "will differ" in r.message]
     if broken:
         return warning(step, _flag_text(broken))
     return done(step, f"Every {what} is mapped ({len(required)}).")

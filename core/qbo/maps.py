@@ -178,15 +178,21 @@ def pair_problem(kind: str, item: LedgerItem, ref: QBORef) -> str | None:
     zero_code = is_zero_rate(ref.taxable, ref.rate)
     if item.role == "zero" and not zero_code:
         return f"{item.name} is a 0% rate and cannot be mapped to {ref.name}, a taxable code: pick a zero-rate code"
-    if item.role == "rate":
-        if zero_code:
-            return f"{item.name} charges {item.detail} and cannot be mapped to {ref.name}, a zero-rate code"
-        if ref.rate is not None and Decimal(ref.rate) != Decimal(item.detail.rstrip("%")):
-            return (
-                f"{item.name} charges {item.detail} but {ref.name} charges {format(Decimal(ref.rate).normalize(), 'f')}%: "
-                "the totals in QuickBooks would differ"
-            )
+    if item.role == "rate" and zero_code:
+        return f"{item.name} charges {item.detail} and cannot be mapped to {ref.name}, a zero-rate code"
     return None
+
+
+def pair_note(kind: str, item: LedgerItem, ref: QBORef | None) -> str | None:
+    """A valid pair that still deserves the admin's attention: a tax code whose rate differs from the ledger's."""
+    if kind != "tax" or ref is None or ref.rate is None or item.role != "rate":
+        return None
+    if Decimal(ref.rate) == Decimal(item.detail.rstrip("%")):
+        return None
+    return (
+        f"{item.name} charges {item.detail} but {ref.name} charges {format(Decimal(ref.rate).normalize(), 'f')}% in "
+        "QuickBooks: the tax totals will differ (the sync reports each difference)"
+    )
 
 
 def _mapped(db, kind: str) -> dict[int, str]:
@@ -213,7 +219,7 @@ def list_map(db, kind: str) -> tuple[MapRow, ...]:
             message = f"{item.name} is mapped to {ref.name}, which is inactive in QuickBooks: map it again"
         else:
             status = "mapped"
-            message = f"{item.name} → {ref.name}"
+            message = pair_note(kind, item, ref) or f"{item.name} → {ref.name}"
         rows.append(
             MapRow(kind, item.ledger_id, item.key, item.name, item.detail, item.role, item.required, qbo_id,
                    ref.name if ref else None, status, message)

@@ -86,9 +86,11 @@ async def test_invalid_pairs_are_refused_with_the_reason(firm, pulled):
         svc.set_mapping(firm, "tax", zero, "TAX")
     with pytest.raises(ValidationError, match="zero-rate code"):
         svc.set_mapping(firm, "tax", state, "NON")
-    with pytest.raises(ValidationError, match="totals in QuickBooks would differ"):
-        svc.set_mapping(firm, "tax", state, "2")  # 8% code
+    differing = svc.set_mapping(firm, "tax", state, "2")  # an 8% code for a 6.25% rate: allowed, with a note
+    assert differing.status == "mapped" and "tax totals will differ" in differing.message
     assert svc.set_mapping(firm, "tax", zero, "NON").status == "mapped"
+    step = {s.id: s for s in svc.qbo_steps(firm)}["map_tax"]
+    assert step.ok and step.state == "warning" and "6.25%" in step.message
     assert svc.set_mapping(firm, "tax", state, "6").status == "mapped"
     with pytest.raises(NotFound, match="refresh"):
         svc.set_mapping(firm, "sales", account_id(firm, "4000"), "999")
