@@ -124,16 +124,13 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
         if rule.kind == "drop-after":
             drop_after = True
 
-    params = request.query_params
-    requestid = params.get("requestid")
-    if is_write and requestid:
-        seen = state.remembered(company.realm, requestid)
-        if seen:
-            status, content_type, body = seen
-            return Response(body, status_code=status, headers={"Content-Type": content_type})
-
+    requestid = request.query_params.get("requestid")
     if is_write:
         with state.atomic():
+            seen = state.remembered(company.realm, requestid) if requestid else None
+            if seen:
+                status, content_type, body = seen
+                return Response(body, status_code=status, headers={"Content-Type": content_type})
             response = _dispatch(state, company, request, rest, payload)
             if requestid:
                 state.remember(company.realm, requestid, response.status_code,
