@@ -118,8 +118,8 @@ def _print_diff(diff) -> None:
             print(f"  {title}: {c.entity} {c.name}{extra} [id {c.qbo_id}]")
     for f in diff.flagged:
         print(f"  Check the {maps_mod.KIND_TITLES[f.kind]}: {f.qbo_name} is {f.problem} in QuickBooks")
-    if not diff.changed and not diff.flagged:
-        print("Nothing changed since the last refresh." if diff.counts else "")
+    if not diff.changed and not diff.flagged and not diff.first_pull:
+        print("Nothing changed since the last refresh.")
 
 
 async def _connect(firm, args) -> int:

@@ -48,6 +48,8 @@ class RefreshDiff:
     flagged: tuple[MapFlag, ...]
     counts: tuple[tuple[str, int], ...]
     company_name: str
+    first_pull: bool = False
+    """True when the cache was empty before (nothing to compare with)."""
 
     @property
     def changed(self) -> bool:
@@ -127,6 +129,7 @@ def apply_reference(db, pulled: dict) -> RefreshDiff:
     now = store.now_iso()
     rates = {str(r["Id"]): Decimal(str(r.get("RateValue", 0))) for r in pulled.get("TaxRate", [])}
     new, renamed, inactive, gone, counts = [], [], [], [], []
+    first = db.execute("SELECT 1 FROM qbo_company WHERE id = 1").fetchone() is None
     with db.atomic():
         for entity, table in store.REF_TABLES.items():
             old = {
@@ -166,7 +169,8 @@ def apply_reference(db, pulled: dict) -> RefreshDiff:
             [name, company.get("Country") or "", dumps(company), dumps(pulled.get("Preferences") or {}), now],
         )
         db.execute("UPDATE qbo_connection SET company_name = ?, country = ? WHERE id = 1", [name, company.get("Country")])
-    diff = RefreshDiff(tuple(new), tuple(renamed), tuple(inactive), tuple(gone), flagged_maps(db), tuple(counts), name)
+    diff = RefreshDiff(tuple(new), tuple(renamed), tuple(inactive), tuple(gone), flagged_maps(db), tuple(counts), name,
+                       first)
     log.info(
         "QBO reference refreshed: %d new, %d renamed, %d inactive, %d gone, %d maps flagged",
         len(diff.new), len(diff.renamed), len(diff.inactive), len(diff.gone), len(diff.flagged),

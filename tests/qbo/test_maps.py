@@ -34,7 +34,7 @@ async def pulled(firm, fake):
 async def test_first_pull_fills_the_cache(firm, pulled):
     assert dict(pulled.counts) == {"Account": 5, "Item": 4, "TaxCode": 4, "TaxRate": 3, "Customer": 3}
     assert pulled.company_name == "Fake Law Co"
-    assert not pulled.changed and pulled.flagged == ()
+    assert not pulled.changed and pulled.flagged == () and pulled.first_pull
     assert svc.connection(firm).company_name == "Fake Law Co"
 
 
@@ -49,6 +49,7 @@ async def test_refresh_diff_keeps_maps_and_flags_broken_ones(firm, fake, pulled)
     fake.ref["Item"] = [i for i in fake.ref["Item"] if i["Id"] != "4"]
     fake.ref["Item"].append({"Id": "9", "Name": "Mediation", "Type": "Service", "Active": True})
     diff = await svc.pull_reference_async(firm, app=fake.app())
+    assert not diff.first_pull
     assert [(c.qbo_id, c.old_name, c.name) for c in diff.renamed] == [("1", "Legal Fees - Litigation", "Litigation Fees")]
     assert [c.qbo_id for c in diff.inactive] == ["2"]  # the " (deleted)" suffix is not a rename
     assert [c.qbo_id for c in diff.gone] == ["4"]
