@@ -48,10 +48,11 @@ def throttled(state: SandboxState) -> Response:
     return Response(faults.throttle_xml(), status_code=429, headers=headers)
 
 
-def _drop() -> None:
+async def _drop() -> None:
     transport = transport_var.get()
     if transport is not None:
         transport.abort()
+        await asyncio.sleep(0)  # let the protocol see connection_lost before the app returns
     raise Dropped()
 
 
@@ -120,7 +121,7 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
             state.expire_token(grant["token"])
             return auth_failure(401, "3200", f"Token expired: {grant['handle']}")
         if rule.kind == "drop-before":
-            _drop()
+            await _drop()
         if rule.kind == "drop-after":
             drop_after = True
 
@@ -140,7 +141,7 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
         with state.lock:
             response = _dispatch(state, company, request, rest, body)
     if drop_after:
-        _drop()
+        await _drop()
     return response
 
 

@@ -622,6 +622,12 @@ def write(company: Company, etype: str, operation: str, payload: Any, include: s
         if sparse:
             body = {**_writable(etype, existing), **body}
         record = build(company, etype, body, existing["Id"], include, existing)
+        if etype in SALES_FORMS:
+            applied = sum(company.applied_to(etype, existing["Id"]).values(), ZERO)
+            if applied > record["TotalAmt"]:
+                raise faults.business(
+                    f"The new total ({record['TotalAmt']}) is less than the payments already applied ({applied}). "
+                    "Remove or reduce the payments first.", "TotalAmt")
         return render(company, etype, _save(company, etype, record, existing))
     if operation == "delete":
         if etype not in TRANSACTIONS:

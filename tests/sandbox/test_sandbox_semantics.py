@@ -205,3 +205,34 @@ def test_no_zero_tax_company_has_no_zero_rate_code(tmp_path):
     normal = SandboxState(tmp_path / "n.db", companies=["UK"])
     assert any(r["RateValue"] == 0 for r in normal.entities(normal.realm_ids["UK"], "TaxRate"))
     normal.close()
+
+
+def test_sparse_update_with_lines_replaces_them_and_cannot_undercut_payments(us):
+    cust = _customer(us)
+    inv = us.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "Line": [_line(100), _line(50)]})
+    one = us.create("Invoice", {"Id": inv["Id"], "SyncToken": "0", "sparse": True, "Line": [_line(120)]})
+    assert [line["Amount"] for line in one["Line"]] == [120, 120] and one["TotalAmt"] == 120
+    assert one["SyncToken"] == "1" and one["DocNumber"] == inv["DocNumber"]
+    us.create("Payment", {"CustomerRef": {"value": cust["Id"]}, "TotalAmt": 100,
+                          "Line": [{"Amount": 100, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}]})
+    err = us.fault(us.post("/invoice", {"Id": inv["Id"], "SyncToken": "1", "sparse": True, "Line": [_line(90)]}))
+    assert err["code"] == "6000"
+
+
+def test_embedded_sandbox_keeps_its_state_across_restarts(tmp_path):
+    from core.sandbox.testing import start_embedded
+    from tests.sandbox.conftest import Api
+
+    first = start_embedded(tmp_path / "e.db", companies=["NZ"])
+    api = Api(first, "NZ")
+    made = api.create("Customer", {"DisplayName": "Kept Across Restarts"})
+    api.close()
+    first.stop()
+    second = start_embedded(tmp_path / "e.db", companies=["NZ"])
+    try:
+        assert second.state.entity(second.realm_ids["NZ"], "Customer", made["Id"])["DisplayName"] == "Kept Across Restarts"
+        api = Api(second, "NZ")
+        assert api.ok(api.get(f"/customer/{made['Id']}"))["Customer"]["SyncToken"] == "0"
+        api.close()
+    finally:
+        second.stop()
