@@ -1,0 +1,63 @@
+"""The seeded companies, one per country, as a client sees them over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from core.sandbox.testing import running_sandbox
+from tests.sandbox.conftest import Api, connect
+
+
+@pytest.mark.parametrize("country", ["US", "CA", "UK", "AU", "NZ"])
+def test_each_country_has_a_realistic_company(sb, country):
+    api = Api(sb, country)
+    try:
+        realm = sb.realm_ids[country]
+        assert realm.isdigit() and realm.startswith("9341452")
+        total = api.ok(api.query("select count(*) from Account"))["QueryResponse"]["totalCount"]
+        assert total >= 120
+        assert len(api.ok(api.query("select * from Account"))["QueryResponse"]["Account"]) == 100
+        items = api.ok(api.query("select * from Item"))["QueryResponse"]["Item"]
+        assert {i["Type"] for i in items} == {"Service", "NonInventory"}
+        assert all(i["IncomeAccountRef"]["value"] and i["ExpenseAccountRef"]["value"] for i in items)
+        rates = {r["Id"]: r for r in api.ok(api.query("select * from TaxRate"))["QueryResponse"]["TaxRate"]}
+        codes = api.ok(api.query("select * from TaxCode"))["QueryResponse"]["TaxCode"]
+        zero = [c for c in codes if c.get("SalesTaxRateList") and all(
+            rates[d["TaxRateRef"]["value"]]["RateValue"] == 0 for d in c["SalesTaxRateList"]["TaxRateDetail"])]
+        assert zero, "a zero-rate tax code"
+        customers = api.ok(api.query("select * from Customer where DisplayName LIKE '%\\'%'"))["QueryResponse"]
+        assert customers["Customer"], "a customer with an apostrophe"
+        currency = api.ok(api.get("/preferences"))["Preferences"]["CurrencyPrefs"]["HomeCurrency"]["value"]
+        assert currency == {"US": "USD", "CA": "CAD", "UK": "GBP", "AU": "AUD", "NZ": "NZD"}[country]
+    finally:
+        api.close()
+
+
+def test_account_and_item_create_rules(us):
+    name = f"Fee Income {uuid.uuid4().hex[:6]}"
+    account = us.create("Account", {"Name": name, "AccountType": "Income", "AccountSubType": "ServiceFeeIncome"})
+    assert account["Classification"] == "Revenue" and account["FullyQualifiedName"] == name
+    assert us.fault(us.post("/account", {"Name": name, "AccountType": "Income"}))["code"] == "6240"
+    assert us.fault(us.post("/account", {"Name": "No type"}))["code"] == "2020"
+    item = us.create("Item", {"Name": f"Svc {uuid.uuid4().hex[:6]}", "Type": "Service",
+                              "IncomeAccountRef": {"value": account["Id"]}, "UnitPrice": 275})
+    assert item["IncomeAccountRef"] == {"value": account["Id"], "name": name}
+    assert us.fault(us.post("/item", {"Name": item["Name"], "IncomeAccountRef": {"value": account["Id"]}}))["code"] == "6240"
+    assert us.fault(us.post("/taxcode", {"Name": "Nope"}))["code"] == "500"
+
+
+def test_lifetimes_credentials_and_no_zero_tax_are_options(tmp_path):
+    with running_sandbox(tmp_path / "o.db", companies=["CA"], access_token_lifetime=60,
+                         refresh_token_lifetime=120, client_id="app-1", client_secret="sec-1",
+                         redirect_uri="https://example.test/cb", no_zero_tax=["CA"]) as sb:
+        assert list(sb.realm_ids) == ["CA"] and sb.client_id == "app-1"
+        tokens = connect(sb, "CA")
+        assert tokens["expires_in"] == 60 and tokens["x_refresh_token_expires_in"] == 120
+        sb.state.advance(121)
+        r = httpx.post(sb.base_url + "/oauth2/v1/tokens/bearer", auth=("app-1", "sec-1"),
+                       data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+        assert all(rate["RateValue"] != 0 for rate in sb.state.entities(sb.realm_ids["CA"], "TaxRate"))
