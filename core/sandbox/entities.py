@@ -129,11 +129,10 @@ def meta(created: str, updated: str | None = None) -> dict:
 
 # -- name lists -------------------------------------------------------------------------------------
 
-def _unique(company: Company, etype: str, field: str, value: str, own_id: str | None, what: str) -> None:
-    wanted = value.strip().lower()
-    for other in company.all(etype):
-        if other["Id"] != own_id and str(other.get(field, "")).strip().lower() == wanted:
-            raise faults.duplicate_name(what)
+def _unique(company: Company, etype: str, value: str, own_id: str | None, what: str) -> None:
+    other = company.find(etype, value)
+    if other is not None and other != own_id:
+        raise faults.duplicate_name(what)
 
 
 def build_account(company: Company, body: dict, own_id: str | None) -> dict:
@@ -155,7 +154,7 @@ def build_account(company: Company, body: dict, own_id: str | None) -> dict:
     record["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{name}" if parent else name
     if parent:
         record["ParentRef"] = {"value": parent["Id"]}
-    _unique(company, "Account", "FullyQualifiedName", record["FullyQualifiedName"], own_id, "account")
+    _unique(company, "Account", record["FullyQualifiedName"], own_id, "account")
     record["Classification"] = CLASSIFICATION[atype]
     record.setdefault("Active", True)
     record["CurrentBalance"] = 0
@@ -171,7 +170,7 @@ def build_item(company: Company, body: dict, own_id: str | None) -> dict:
     itype = body.get("Type") or "Service"
     if itype not in ITEM_TYPES:
         raise faults.business(f"Item type {itype} is not supported by this company; use Service or NonInventory.", "Type")
-    _unique(company, "Item", "Name", name, own_id, "product or service")
+    _unique(company, "Item", name, own_id, "product or service")
     record = dict(body)
     record.update(Name=name, Type=itype, FullyQualifiedName=name)
     income = resolve(company, "Account", body.get("IncomeAccountRef"), "IncomeAccountRef", required=True)
@@ -205,7 +204,7 @@ def build_customer(company: Company, body: dict, own_id: str | None) -> dict:
         raise faults.Fault("2010", "Request has invalid or unsupported property",
                            "Property Name:DisplayName cannot contain a colon (:), tab or newline "
                            "specified is unsupported or invalid", "DisplayName")
-    _unique(company, "Customer", "DisplayName", name, own_id, "customer, vendor or employee")
+    _unique(company, "Customer", name, own_id, "customer, vendor or employee")
     record = dict(body)
     record["DisplayName"] = name
     record.setdefault("PrintOnCheckName", name)
@@ -384,9 +383,9 @@ def _doc_number(company: Company, etype: str, record: dict, own_id: str | None, 
         company.counters["DocNumber"] = max(company.counters["DocNumber"], int(number))
     if "allowduplicatedocnum" in include:
         return
-    for other in company.all(etype):
-        if other["Id"] != own_id and other.get("DocNumber") == number:
-            raise faults.duplicate_docnumber(number, etype, other["Id"])
+    other = company.find(etype, number)
+    if other is not None and other != own_id:
+        raise faults.duplicate_docnumber(number, etype, other)
 
 
 def build_sales_form(company: Company, etype: str, body: dict, own_id: str | None, include: set[str],
@@ -685,8 +684,7 @@ def render(company: Company, etype: str, record: dict) -> dict:
         balance = customer_balance(company, record["Id"])
         out["Balance"] = balance
         out["BalanceWithJobs"] = balance + sum(
-            (customer_balance(company, c["Id"]) for c in company.all("Customer")
-             if _ref_id(c.get("ParentRef")) == record["Id"]), ZERO)
+            (customer_balance(company, child) for child in company.children.get(record["Id"], ())), ZERO)
     if etype in ("Account", "Item", "Customer") and record.get("Active") is False:
         for field in ("Name", "DisplayName", "FullyQualifiedName", "PrintOnCheckName"):
             if field in out and not str(out[field]).endswith(" (deleted)"):
@@ -696,13 +694,11 @@ def render(company: Company, etype: str, record: dict) -> dict:
 
 def customer_balance(company: Company, customer_id: str) -> Decimal:
     total = ZERO
-    for invoice in company.all("Invoice"):
-        if _ref_id(invoice.get("CustomerRef")) == customer_id:
-            total += invoice_balance(company, invoice)
-    for memo in company.all("CreditMemo"):
-        if _ref_id(memo.get("CustomerRef")) == customer_id:
-            total -= _open_amount(company, "CreditMemo", memo, None)
-    for payment in company.all("Payment"):
-        if _ref_id(payment.get("CustomerRef")) == customer_id:
-            total -= jsonfmt.money(payment.get("UnappliedAmt", 0))
+    for etype, doc in company.customer_docs(customer_id):
+        if etype == "Invoice":
+            total += invoice_balance(company, doc)
+        elif etype == "CreditMemo":
+            total -= _open_amount(company, "CreditMemo", doc, None)
+        else:
+            total -= jsonfmt.money(doc.get("UnappliedAmt", 0))
     return total

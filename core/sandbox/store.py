@@ -57,6 +57,17 @@ CREATE TABLE IF NOT EXISTS requests (
 """
 
 
+# The field each type must keep unique (compared case-insensitively), indexed for speed.
+UNIQUE_FIELDS = {"Customer": "DisplayName", "Item": "Name", "Account": "FullyQualifiedName",
+                 "Invoice": "DocNumber", "CreditMemo": "DocNumber"}
+CUSTOMER_DOCS = ("Invoice", "CreditMemo", "Payment")
+
+
+def _ref(record: dict, key: str) -> str | None:
+    ref = record.get(key)
+    return str(ref["value"]) if isinstance(ref, dict) and ref.get("value") not in (None, "") else None
+
+
 class Company:
     """One QBO company: its entities by type and id, in memory and in the file."""
 
@@ -72,6 +83,9 @@ class Company:
         self.counters: dict[str, int] = defaultdict(int)
         # (TxnType, TxnId) -> {payment id: applied amount}
         self.applied: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
+        self.unique: dict[str, dict[str, str]] = defaultdict(dict)
+        self.docs_of: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        self.children: dict[str, set[str]] = defaultdict(set)
         self.throttle = Throttle()
 
     @property
@@ -89,6 +103,33 @@ class Company:
     def all(self, etype: str) -> list[dict]:
         return list(self.rows[etype].values())
 
+    def find(self, etype: str, value: Any) -> str | None:
+        """The id of the record whose unique field equals value (case-insensitive), if any."""
+        return self.unique[etype].get(str(value).strip().lower())
+
+    def customer_docs(self, customer_id: str) -> list[tuple[str, dict]]:
+        return [(t, self.rows[t][i]) for t, i in self.docs_of.get(customer_id, ()) if i in self.rows[t]]
+
+    def _index(self, etype: str, record: dict | None, eid: str, old: dict | None) -> None:
+        field = UNIQUE_FIELDS.get(etype)
+        if field:
+            if old is not None:
+                key = str(old.get(field, "")).strip().lower()
+                if self.unique[etype].get(key) == eid:
+                    del self.unique[etype][key]
+            if record is not None and str(record.get(field, "")).strip():
+                self.unique[etype][str(record[field]).strip().lower()] = eid
+        if etype in CUSTOMER_DOCS:
+            if old is not None and _ref(old, "CustomerRef"):
+                self.docs_of[_ref(old, "CustomerRef")].discard((etype, eid))
+            if record is not None and _ref(record, "CustomerRef"):
+                self.docs_of[_ref(record, "CustomerRef")].add((etype, eid))
+        if etype == "Customer":
+            if old is not None and _ref(old, "ParentRef"):
+                self.children[_ref(old, "ParentRef")].discard(eid)
+            if record is not None and _ref(record, "ParentRef"):
+                self.children[_ref(record, "ParentRef")].add(eid)
+
     def next_id(self, etype: str) -> str:
         self.counters[etype] += 1
         return str(self.counters[etype])
@@ -101,6 +142,7 @@ class Company:
     def put(self, etype: str, record: dict) -> None:
         eid = record["Id"]
         now = self.state.now()
+        self._index(etype, record, eid, self.rows[etype].get(eid))
         self.rows[etype][eid] = record
         self.updated[(etype, eid)] = now
         self.deleted[etype].pop(eid, None)
@@ -115,6 +157,7 @@ class Company:
     def remove(self, etype: str, eid: str) -> None:
         now = self.state.now()
         record = self.rows[etype].pop(eid)
+        self._index(etype, None, eid, record)
         self.deleted[etype][eid] = now
         self.updated[(etype, eid)] = now
         if etype == "Payment":
@@ -131,6 +174,7 @@ class Company:
             self.deleted[etype][eid] = updated
             return
         record = jsonfmt.loads(data)
+        self._index(etype, record, eid, None)
         self.rows[etype][eid] = record
         if etype == "Payment":
             self._index_payment(record)
