@@ -111,7 +111,8 @@ class LedgerlinkApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(collect_bindings(self.screen), self.screen.__class__.__name__))
+        title = getattr(self.screen, "HELP_TITLE", "") or type(self.screen).__name__.replace("Screen", "")
+        self.push_screen(HelpScreen(collect_bindings(self.screen), title))
 
 
     # -- the background sync -------------------------------------------------------------------

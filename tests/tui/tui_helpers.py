@@ -54,7 +54,7 @@ async def connected_and_mapped(settings, sb, country: str = "AU") -> None:
         pending = qbo.begin_connect(firm)
         await qbo.complete_connect_async(firm, sb.approve(pending.url, sb.realm_ids[country]))
         await qbo.pull_reference_async(firm)
-        for kind in ("sales", "tax"):
+        for kind in ("sales", "tax", "gl"):
             qbo.apply_suggestions(firm, qbo.suggest(firm, kind))
         for row in qbo.list_map(firm, "gl"):
             if row.required and row.status != "mapped":

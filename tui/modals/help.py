@@ -20,7 +20,7 @@ class HelpRow:
 
 def collect_bindings(screen: Screen) -> list[HelpRow]:
     """Every binding reachable from `screen`'s focus chain, the screen itself and the app, in that order."""
-    rows: list[HelpRow] = []
+    rows: list[tuple[int, HelpRow]] = []
     seen: set[tuple[str, str]] = set()
     app = screen.app
     for key, active in screen.active_bindings.items():
@@ -29,10 +29,15 @@ def collect_bindings(screen: Screen) -> list[HelpRow]:
         if (binding.action, key) in seen or binding.action.startswith("_"):
             continue
         seen.add((binding.action, key))
-        where = "everywhere" if active.node is app else type(active.node).__name__
-        rows.append(HelpRow(app.get_key_display(binding), description, where))
-    rows.sort(key=lambda r: (r.where == "everywhere", r.where))
-    return rows
+        if active.node is app:
+            where, rank = "everywhere", 1
+        elif active.node is screen:
+            where, rank = "this screen", 0
+        else:
+            where, rank = type(active.node).__name__, 2
+        rows.append((rank, HelpRow(app.get_key_display(binding), description, where)))
+    rows.sort(key=lambda r: r[0])  # this screen's keys, then the global ones, then the focused widget's
+    return [row for _, row in rows]
 
 
 class HelpScreen(ModalScreen[None]):

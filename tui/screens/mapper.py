@@ -108,6 +108,7 @@ class MapperScreen(LedgerScreen):
                     with Vertical():
                         yield Label("QBO Products/Services", classes="pane-title")
                         yield VirtualList(id="sales-right", empty_text="No QBO item matches")
+                yield Static("", id="sales-current", markup=False)
                 yield Static("", id="need-sales", classes="need", markup=False)
             for kind, title in (("gl", "GL accounts"), ("tax", "Sales tax")):
                 with TabPane(title, id=kind):
@@ -118,7 +119,7 @@ class MapperScreen(LedgerScreen):
         super().on_mount()
         for kind in ("gl", "tax"):
             self.query_one(f"#{kind}-rows", DataTable).add_columns(
-                "Ledger", "Kind" if kind == "gl" else "Rate", "QBO", "Status")
+                "Ledger", "QBO", "Status", "Kind" if kind == "gl" else "Rate")
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -161,7 +162,7 @@ class MapperScreen(LedgerScreen):
         for row in self.map_rows[kind].values():
             need = " (needed)" if row.required and row.status != "mapped" else ""
             table.add_row(f"{row.ledger_key} {row.ledger_name}" if kind == "gl" else row.ledger_name,
-                          row.ledger_detail, row.qbo_name or "", row.status + need, key=str(row.ledger_id))
+                          row.qbo_name or "", row.status + need, row.ledger_detail, key=str(row.ledger_id))
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
 
@@ -234,6 +235,27 @@ class MapperScreen(LedgerScreen):
             rows.append(option)
         right.set_rows(rows)
         self.refresh_needs()
+
+    def on_virtual_list_highlighted(self, event: VirtualList.Highlighted) -> None:
+        """Spell out the highlighted rows below the panes (the panes cut long names at 80 columns)."""
+        left = self.query_one("#sales-left", VirtualList).current
+        right = self.query_one("#sales-right", VirtualList).current
+        row = self.map_rows["sales"].get(int(left.key)) if left else None
+        text = row.message if row else ""
+        if right is not None:
+            text += f"\nQBO: {right.text} ({right.note})"
+        self.query_one("#sales-current", Static).update(text)
+
+    # Bindings that only mean something on some tabs are hidden on the others.
+    ACTION_TABS = {"map": ("sales", "gl", "tax"), "unmap": ("sales", "gl", "tax"), "filter": ("sales",),
+                   "suggest": ("sales", "gl", "tax"), "add_row": ("gl", "tax"), "save_sync": ("sync",)}
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        tabs = self.ACTION_TABS.get(action)
+        return tabs is None or self.tab in tabs
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         kind = event.data_table.id.split("-")[0]

@@ -74,7 +74,7 @@ class SyncMonitorScreen(LedgerScreen):
         yield Label("Sync monitor", classes="step-title")
         yield Static("", id="counts")
         with Horizontal(id="run-row"):
-            yield ProgressBar(id="sync-progress", show_eta=False)
+            yield ProgressBar(total=1, id="sync-progress", show_eta=False)
             yield Sparkline([], id="throughput")
         yield Static("", id="run-state", markup=False)
         yield Static("", id="limiter")

@@ -81,8 +81,10 @@ class FirmHeader(Widget):
         left.append(info.firm, self.get_component_rich_style("firmheader--firm"))
         right = Text()
         company = info.company or "no QBO company"
-        if info.realm:
-            company += f" ({info.realm})"
+        with_realm = f"{company} ({info.realm})" if info.realm else company
+        fixed = len(ENV_LABELS.get(info.environment, info.environment)) + len(info.health) + 12
+        if left.cell_len + len(with_realm) + fixed <= self.size.width:
+            company = with_realm  # the realm only when it fits beside the firm
         right.append(f"QBO: {company} ")
         right.append(f" {ENV_LABELS.get(info.environment, info.environment)} ",
                      self.get_component_rich_style("firmheader--env"))
