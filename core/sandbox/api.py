@@ -172,6 +172,8 @@ def _route(state: SandboxState, company: Company, request: Request, rest: str, p
         return _json({"QueryResponse": run_query(company, payload or ""), "time": jsonfmt.time_field()})
     if head == "batch" and len(parts) == 1:
         return _json(batch(company, payload))
+    if [p.lower() for p in parts] == ["taxservice", "taxcode"]:
+        return _json({**entities.create_tax_code(company, payload), "time": jsonfmt.time_field()})
     if len(parts) == 1 and head in entities.BY_LOWER:
         etype = entities.BY_LOWER[head]
         operation = (params.get("operation") or "create").lower()

@@ -664,6 +664,55 @@ def read(company: Company, etype: str, eid: str) -> dict:
     return render(company, etype, record)
 
 
+def create_tax_code(company: Company, payload: Any) -> dict:
+    """TaxService: `POST /taxservice/taxcode` makes a TaxCode and its new TaxRates in one go."""
+    if not isinstance(payload, dict):
+        raise faults.bad_request_body("TaxService")
+    name = str(payload.get("TaxCode") or "").strip()
+    if not name:
+        raise faults.missing("TaxCode")
+    details = payload.get("TaxRateDetails")
+    if not isinstance(details, list) or not details:
+        raise faults.missing("TaxRateDetails")
+    if any(str(c.get("Name", "")).strip().lower() == name.lower() for c in company.all("TaxCode")):
+        raise faults.duplicate_name("tax code")
+    made: list[tuple[dict, dict]] = []
+    for n, detail in enumerate(details):
+        rate_id = _ref_id({"value": detail.get("TaxRateId")})
+        if rate_id:
+            rate = resolve(company, "TaxRate", {"value": rate_id}, f"TaxRateDetails[{n}].TaxRateId")
+            made.append((rate, detail))
+            continue
+        rate_name = str(detail.get("TaxRateName") or "").strip()
+        if not rate_name:
+            raise faults.missing("TaxRateDetails.TaxRateName")
+        if any(str(r.get("Name", "")).strip().lower() == rate_name.lower() for r in company.all("TaxRate")):
+            raise faults.duplicate_name("tax rate")
+        value = _number(detail.get("RateValue"), "TaxRateDetails.RateValue")
+        if value is None:
+            raise faults.missing("TaxRateDetails.RateValue")
+        if not Decimal(0) <= value <= Decimal(100):
+            raise faults.business("RateValue must be between 0 and 100.", "TaxRateDetails.RateValue")
+        rate = {"Name": rate_name, "Description": rate_name, "Active": True, "RateValue": value,
+                "AgencyRef": {"value": str(detail.get("TaxAgencyId") or "1")}, "SpecialTaxType": "NONE",
+                "DisplayType": "ReadOnly"}
+        made.append((rate, detail))
+    answer = []
+    rate_details = []
+    for rate, detail in made:
+        if "Id" not in rate:
+            _save(company, "TaxRate", rate, None)
+        rate_details.append({"TaxRateRef": {"value": rate["Id"], "name": rate["Name"]},
+                             "TaxTypeApplicable": "TaxOnAmount", "TaxOrder": 0})
+        answer.append({"TaxRateName": rate["Name"], "TaxRateId": rate["Id"], "RateValue": rate["RateValue"],
+                       "TaxAgencyId": rate["AgencyRef"]["value"], "TaxApplicableOn": detail.get("TaxApplicableOn", "Sales")})
+    taxable = any(jsonfmt.number(rate["RateValue"]) != 0 for rate, _ in made)
+    code = _save(company, "TaxCode", {
+        "Name": name, "Description": name, "Active": True, "Taxable": taxable, "TaxGroup": True,
+        "SalesTaxRateList": {"TaxRateDetail": rate_details}, "PurchaseTaxRateList": {"TaxRateDetail": []}}, None)
+    return {"TaxCode": name, "TaxCodeId": code["Id"], "TaxRateDetails": answer}
+
+
 # -- rendering --------------------------------------------------------------------------------------
 
 def invoice_balance(company: Company, invoice: dict) -> Decimal:

@@ -61,3 +61,21 @@ def test_lifetimes_credentials_and_no_zero_tax_are_options(tmp_path):
                        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
         assert all(rate["RateValue"] != 0 for rate in sb.state.entities(sb.realm_ids["CA"], "TaxRate"))
+
+
+def test_taxservice_creates_a_zero_rate_code_where_none_was_seeded(tmp_path):
+    with running_sandbox(tmp_path / "t.db", companies=["AU"], no_zero_tax=True) as sb:
+        api = Api(sb, "AU")
+        try:
+            body = {"TaxCode": "GST free (new)", "TaxRateDetails": [
+                {"TaxRateName": "GST free 0%", "RateValue": 0, "TaxAgencyId": "1", "TaxApplicableOn": "Sales"}]}
+            made = api.ok(api.post("/taxservice/taxcode", body))
+            assert made["TaxCode"] == "GST free (new)" and made["TaxRateDetails"][0]["RateValue"] == 0
+            code = api.ok(api.get(f"/taxcode/{made['TaxCodeId']}"))["TaxCode"]
+            assert code["Taxable"] is False
+            rate_id = code["SalesTaxRateList"]["TaxRateDetail"][0]["TaxRateRef"]["value"]
+            assert rate_id == made["TaxRateDetails"][0]["TaxRateId"]
+            again = api.fault(api.post("/taxservice/taxcode", {**body, "TaxCode": "Another"}))
+            assert again["code"] == "6240" and "tax rate" in again["Detail"]
+        finally:
+            api.close()
