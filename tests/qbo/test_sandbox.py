@@ -2,6 +2,8 @@
 a 401 after the sandbox's clock moves on, a revoked refresh token, paging, faults, the reference pull and
 its diff, and the embedded default that a later run reconnects to."""
 
+import logging
+
 import httpx
 import pytest
 
@@ -10,14 +12,16 @@ from core.qbo import embedded, store
 from core.qbo.client import escape_query_value
 from core.qbo.connect import open_client
 from core.services import qbo as svc
-from core.settings import QBOSettings
+from core.settings import QBOSettings, SyncSettings
 from tests.qbo.fakeqbo import make_firm
 
 
 def for_sandbox(settings, sb):
     qbo = QBOSettings(environment="local", api_base=sb.base_url, client_id=sb.client_id,
                       client_secret=sb.client_secret, redirect_uri=sb.redirect_uri)
-    return settings.model_copy(update={"qbo": qbo})
+    # real QBO limits, but retry waits cut to 10 ms so the fault tests run fast
+    sync = SyncSettings(max_backoff=0.01, default_retry_after=0.01)
+    return settings.model_copy(update={"qbo": qbo, "sync": sync})
 
 
 @pytest.fixture
@@ -161,3 +165,22 @@ async def test_embedded_default_reconnects_on_a_later_run(settings):
     finally:
         embedded.stop_all()
         firm.close()
+
+
+async def test_injected_faults_are_retried_without_duplicates(firm, sandbox, caplog):
+    await connect(firm, sandbox)
+    caplog.set_level(logging.INFO, logger="core.qbo")
+    sandbox.state.set_faults("503@next:2/read,429@#3/read,drop-before@#1/write,drop-after@#2/write,expire-token@#4")
+    client = await open_client(firm)
+    async with client:
+        for _ in range(3):
+            assert (await client.preferences())["Id"]
+        first = await client.create("Customer", {"DisplayName": "Dropped Before"}, requestid="fault-c1")
+        second = await client.create("Customer", {"DisplayName": "Dropped After"}, requestid="fault-c2")
+        sandbox.state.set_faults(None)
+        for name, made in (("Dropped Before", first), ("Dropped After", second)):
+            rows = (await client.query(f"SELECT * FROM Customer WHERE DisplayName = '{name}'")).get("Customer", [])
+            assert [r["Id"] for r in rows] == [made["Id"]]  # exactly one copy each
+        retried = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+        assert len(retried) >= 4, retried  # 503, 503, 429, the two dropped connections
+        assert client.auth.refresh_count >= 1  # the expired token was refreshed on its 401
