@@ -42,6 +42,26 @@ class MappedSources(FirmSources):
 
 
 @pytest.fixture
+def app_log(settings):
+    """The app's rotating log file at settings.log_file, for this test alone (one per process otherwise)."""
+    import logging
+
+    from core.logs import setup_logging
+
+    root = logging.getLogger()
+    before = [h for h in root.handlers if getattr(h, "_ledgerlink", False)]
+    for handler in before:
+        root.removeHandler(handler)
+    setup_logging(settings.log_file)
+    yield settings.log_file
+    for handler in [h for h in root.handlers if getattr(h, "_ledgerlink", False)]:
+        root.removeHandler(handler)
+        handler.close()
+    for handler in before:
+        root.addHandler(handler)
+
+
+@pytest.fixture
 def firm(settings):
     f = create_firm(settings, "US", name="Test & Co")
     demo.ensure_ready(f)

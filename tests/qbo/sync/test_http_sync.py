@@ -165,27 +165,7 @@ async def test_a_revoked_refresh_token_stops_with_reconnect_and_loses_nothing(fa
         firm.close()
 
 
-@pytest.fixture
-def log_file(fast):
-    """The app's rotating log file, set up for this test alone (one per process otherwise)."""
-    import logging
-
-    from core.logs import setup_logging
-
-    root = logging.getLogger()
-    before = [h for h in root.handlers if getattr(h, "_ledgerlink", False)]
-    for handler in before:
-        root.removeHandler(handler)
-    setup_logging(fast.log_file)
-    yield fast.log_file
-    for handler in [h for h in root.handlers if getattr(h, "_ledgerlink", False)]:
-        root.removeHandler(handler)
-        handler.close()
-    for handler in before:
-        root.addHandler(handler)
-
-
-async def test_no_token_or_secret_in_the_log_the_sync_records_or_messages(fast, wire, log_file):
+async def test_no_token_or_secret_in_the_log_the_sync_records_or_messages(fast, wire, app_log):
     firm = await demo_firm(fast, wire, invoices=30, payments=15, credits=4)
     try:
         wire.faults(p500=0.2, expire_every=10)
@@ -196,7 +176,7 @@ async def test_no_token_or_secret_in_the_log_the_sync_records_or_messages(fast, 
         secrets = set(wire.issued) | {wire.client_secret, conn.access_token, conn.refresh_token}
         records = "\n".join(str(r) for r in firm.db.execute("SELECT * FROM sync_records").fetchall())
         messages = "\n".join(str(r) for r in firm.db.execute("SELECT reason FROM sync_queue").fetchall())
-        log_text = log_file.read_text()
+        log_text = app_log.read_text()
         assert records and "QBO call failed" in log_text
         for secret in secrets:
             assert secret not in records and secret not in messages and secret not in log_text
