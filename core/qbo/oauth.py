@@ -176,9 +176,8 @@ class TokenManager:
         try:
             await self.http.refresh_token(self.app.endpoints.token_url, refresh_token=used)
         except OAuthError as exc:
-            self._reload()
-            if self._connection.refresh_token != used:
-                return  # another process rotated it meanwhile; its tokens are now ours
+            if await self._rotated_elsewhere(used):
+                return  # another process (the TUI, a cron sync) rotated it meanwhile; its tokens are now ours
             if exc.error in ("invalid_grant", "invalid_client", "unauthorized_client"):
                 self.db.execute("UPDATE qbo_connection SET token_status = 'rejected' WHERE id = 1")
                 raise AuthError(
@@ -190,6 +189,17 @@ class TokenManager:
             raise TransientError(f"Could not reach QuickBooks to refresh the access token ({type(exc).__name__})") from None
         except ValueError:
             raise TransientError("The QuickBooks token service sent an unreadable answer: try again later") from None
+
+    async def _rotated_elsewhere(self, used: str) -> bool:
+        """After a refused refresh: did another process save a newer refresh token? It may have received
+        its answer a moment before committing it, so look twice more, briefly, before giving up."""
+        for pause in (0.0, 0.25, 0.5):
+            if pause:
+                await asyncio.sleep(pause)
+            self._reload()
+            if self._connection.refresh_token != used:
+                return True
+        return False
 
     async def ensure_fresh(self) -> None:
         """Refresh the access token if it expires within REFRESH_LEEWAY seconds."""

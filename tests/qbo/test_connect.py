@@ -197,3 +197,27 @@ async def test_token_health_in_status_and_an_expiring_authorization_warns(firm, 
     firm.db.execute("UPDATE qbo_connection SET refresh_expires_at = ?", [int(time.time()) - 1])
     step = svc.qbo_steps(firm)[0]
     assert not step.ok and "expired" in step.message
+
+
+async def test_a_refresh_racing_another_process_takes_the_tokens_it_commits(firm, fake):
+    import asyncio
+
+    await connect(firm, fake)
+    conn = store.load_connection(firm.db)
+    firm.db.execute("UPDATE qbo_connection SET access_expires_at = 0")
+    client = await open_client(firm, fake.app())
+    # another process has just used our refresh token at Intuit and commits its new tokens a moment later
+    fake.refresh_tokens[conn.refresh_token] = False
+    newer = fake._issue()
+
+    async def other_process_commits():
+        await asyncio.sleep(0.1)
+        firm.db.execute("UPDATE qbo_connection SET access_token = ?, refresh_token = ?, access_expires_at = ?",
+                        [newer["access_token"], newer["refresh_token"], 2_000_000_000])
+
+    committing = asyncio.create_task(other_process_commits())
+    async with client:
+        assert (await client.preferences())["Id"] == "1"
+    await committing
+    kept = store.load_connection(firm.db)
+    assert kept.token_status == "ok" and kept.refresh_token == newer["refresh_token"]
