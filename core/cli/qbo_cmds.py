@@ -77,7 +77,10 @@ async def _wait_for_redirect(pending, listen: bool, on_empty=None) -> str:
 
     def read_stdin() -> None:
         line = sys.stdin.readline()
-        loop.call_soon_threadsafe(lambda: pasted.done() or pasted.set_result(line))
+        try:
+            loop.call_soon_threadsafe(lambda: pasted.done() or pasted.set_result(line))
+        except RuntimeError:
+            pass  # the callback won and the command has finished: the late line is not needed
 
     threading.Thread(target=read_stdin, daemon=True).start()
     waiters: set[asyncio.Future] = {pasted}

@@ -114,3 +114,31 @@ async def test_loopback_listener_receives_the_callback():
         hit = await client.get(f"http://127.0.0.1:{port}/callback?code=c&state=s&realmId=1")
     assert miss.status_code == 404 and hit.status_code == 200 and "close this window" in hit.text
     assert await task == f"http://127.0.0.1:{port}/callback?code=c&state=s&realmId=1"
+
+
+def test_connect_completes_from_the_loopback_callback(fake, settings, capsys, monkeypatch):
+    import threading
+
+    port = free_port()
+    fake.redirect_uri = f"http://127.0.0.1:{port}/callback"
+    never = threading.Event()
+
+    class BrowserOnThisMachine:
+        """Nothing is pasted: the browser follows the redirect to the loopback listener instead."""
+
+        def readline(self):
+            redirect = fake.approve(latest_url(settings.db))
+            for _ in range(50):
+                try:
+                    httpx.get(redirect, timeout=2)
+                    break
+                except httpx.ConnectError:
+                    never.wait(0.05)  # the listener is still starting
+            never.wait()
+            return ""
+
+    monkeypatch.setattr("sys.stdin", BrowserOnThisMachine())
+    code, out, err = run(["connect", "--no-pull"], capsys)
+    never.set()
+    assert code == 0, err
+    assert "comes back here by itself" in out and "Connected to Fake Law Co" in out
