@@ -9,10 +9,13 @@ Callers hold the state lock and an open transaction.
 from __future__ import annotations
 
 import copy
+import functools
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from core import paths
 from core.sandbox import faults, jsonfmt
 from core.sandbox.store import Company
 
@@ -50,6 +53,20 @@ GLOBAL_TAX = ("TaxExcluded", "TaxInclusive", "NotApplicable")
 SALES_LINE_TYPES = ("SalesItemLineDetail", "DescriptionOnly", "SubTotalLineDetail")
 TAX_WORD = {"CA": "GST/HST", "UK": "VAT", "AU": "GST", "NZ": "GST", "US": "sales tax"}
 ZERO = Decimal("0.00")
+
+
+@functools.cache
+def known_properties() -> dict[str, frozenset[str]]:
+    """Top-level properties QBO accepts per writable entity (data/sandbox/properties.json)."""
+    raw = json.loads((paths.DATA_DIR / "sandbox" / "properties.json").read_text())
+    return {etype: frozenset(names) for etype, names in raw.items()}
+
+
+def _check_properties(etype: str, payload: dict) -> None:
+    known = known_properties().get(etype)
+    for name in payload:
+        if known is not None and name not in known:
+            raise faults.unsupported_property(name, etype)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -609,6 +626,8 @@ def write(company: Company, etype: str, operation: str, payload: Any, include: s
         raise faults.unsupported_operation(f"/{etype.lower()} {operation}")
     if operation == "create" and not _blank(payload.get("Id")):
         operation = "update"
+    if operation in ("create", "update") and "void" not in include:
+        _check_properties(etype, payload)
     if operation == "create":
         record = build(company, etype, _writable(etype, payload), None, include, None)
         return render(company, etype, _save(company, etype, record, None))

@@ -115,3 +115,12 @@ def test_unauthenticated_request_gets_lower_case_401(sb):
     assert body["fault"]["type"] == "AUTHENTICATION" and isinstance(body["time"], int)
     assert body["fault"]["error"][0]["message"] == "message=AuthenticationFailed; errorCode=003200; statusCode=401"
     assert r.headers["intuit_tid"]
+
+
+def test_unknown_property_is_2010(us):
+    err = us.fault(us.post("/invoice", {"CustomerRef": {"value": "1"}, "BadJson": 1, "Line": [
+        {"Amount": 10, "DetailType": "SalesItemLineDetail", "SalesItemLineDetail": {"ItemRef": {"value": "1"}}}]}))
+    assert err["code"] == "2010" and 'Unrecognized field "BadJson"' in err["Detail"]
+    err = us.fault(us.post("/invoice", {"CustomerRef": {"value": "1"}, "Line": [
+        {"Amount": 10, "DetailType": "SubtotalLineDetail", "SubtotalLineDetail": {}}]}))
+    assert err["code"] == "2010"
