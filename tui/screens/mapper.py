@@ -244,7 +244,7 @@ class MapperScreen(LedgerScreen):
         text = row.message if row else ""
         if right is not None:
             text += f"\nQBO: {right.text} ({right.note})"
-        self.query_one("#sales-current", Static).update(text)
+        self.query_one("#sales-current", Static).update(text, layout=False)  # fixed height: no re-layout
 
     # Bindings that only mean something on some tabs are hidden on the others.
     ACTION_TABS = {"map": ("sales", "gl", "tax"), "unmap": ("sales", "gl", "tax"), "filter": ("sales",),

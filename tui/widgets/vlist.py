@@ -103,7 +103,7 @@ class VirtualList(ScrollView, can_focus=True):
                 if self.rows[index].key == keep_key:
                     position = n
                     break
-        self.virtual_size = Size(self.size.width, max(1, len(self.shown)))
+        self._fit()
         self.cursor = position
         self.refresh()
 
@@ -164,5 +164,11 @@ class VirtualList(ScrollView, can_focus=True):
             segments.append(Segment(f"  {row.note}", note_style))
         return Strip(segments).adjust_cell_length(width, style + Style(strike=False))
 
+    def _fit(self) -> None:
+        """Size the scrollable area to the shown rows (only when it changes: a change costs a layout pass)."""
+        size = Size(self.size.width, max(1, len(self.shown)))
+        if size != self.virtual_size:
+            self.virtual_size = size
+
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, max(1, len(self.shown)))
+        self._fit()

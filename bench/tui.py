@@ -1,0 +1,183 @@
+"""TUI benchmark: start-up to the first painted screen beside a bare Textual app (same run), the mapper's
+mount and filter-keystroke latency with 5,000 ledger accounts x 2,000 QBO items, and peak RSS.
+
+    .venv/bin/python bench/tui.py            # builds a temporary firm, prints a table and JSON
+
+Each measurement runs in its own subprocess so start-up includes imports and RSS is the mapper's own.
+Targets (issue 5): start-up <= 1.5x the bare app, filter median <= 50 ms, RSS <= 250 MB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+N_ACCOUNTS = 5000
+N_ITEMS = 2000
+RUNS = 5
+
+
+def _settings(db: Path):
+    from core.settings import Settings
+
+    return Settings(_env_file=None, db=db, log_file=db.with_suffix(".log"))
+
+
+# -- in the child processes ----------------------------------------------------------------------
+def child_startup(kind: str, db: str) -> None:
+    """Print seconds from process start to the first painted screen."""
+    if kind == "bare":
+        from textual.app import App
+        from textual.widgets import Footer, Header, Static
+
+        class Bare(App):
+            def compose(self):
+                yield Header()
+                yield Static("hello")
+                yield Footer()
+
+        app = Bare()
+    else:
+        from tui.app import create_app
+
+        app = create_app(_settings(Path(db)), still=True)
+
+    async def auto(pilot):
+        await pilot.pause()
+        pilot.app.exit()
+
+    app.run(headless=True, size=(80, 24), auto_pilot=auto)
+    print(json.dumps({"seconds": time.perf_counter() - START}))
+
+
+async def _latencies(pilot, keys) -> tuple[float, float]:
+    """Median wall and CPU milliseconds from a key press until the app is idle and repainted."""
+    wall, cpu = [], []
+    for key in keys:
+        w0, c0 = time.perf_counter(), time.process_time()
+        await pilot.press(key)
+        wall.append((time.perf_counter() - w0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def child_mapper(db: str) -> None:
+    """Mount the mapper on a big firm, then type into its filter; print timings and peak RSS."""
+    from textual.widgets import Input
+
+    from tui.app import create_app
+    from tui.widgets.vlist import VirtualList
+
+    out: dict = {}
+
+    async def auto(pilot):
+        app = pilot.app
+        await pilot.pause()
+        start = time.perf_counter()
+        await pilot.press("f3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        screen.show_tab("sales")
+        await pilot.pause()
+        out["mount_ms"] = (time.perf_counter() - start) * 1000
+        left = screen.query_one("#sales-left", VirtualList)
+        right = screen.query_one("#sales-right", VirtualList)
+        out["rows"] = [len(left.rows), len(right.rows)]
+        await pilot.press("slash")
+        field = screen.query_one("#sales-filter", Input)
+        assert field.has_focus
+        keys = [*"fee 12", *["backspace"] * 6, *"item 7", *["backspace"] * 6] * 2
+        out["filter_wall_median_ms"], out["filter_cpu_median_ms"] = await _latencies(pilot, keys)
+        shown = []
+        for text in ("fee 12", "item 7"):
+            field.value = text
+            await pilot.pause()
+            shown.append([len(left.shown), len(right.shown)])
+        out["shown_for"] = {"fee 12": shown[0], "item 7": shown[1]}
+        # Baseline in the same run: the same keystrokes into a plain Input (the sync-from date field).
+        screen.show_tab("sync")
+        await pilot.pause()
+        screen.query_one("#sync-from", Input).focus()
+        await pilot.pause()
+        out["plain_input_wall_median_ms"], out["plain_input_cpu_median_ms"] = await _latencies(pilot, keys)
+        app.exit()
+
+    create_app(_settings(Path(db)), still=True).run(headless=True, size=(120, 40), auto_pilot=auto)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+# -- building the firms --------------------------------------------------------------------------
+def big_firm(db: Path) -> None:
+    """A firm with N_ACCOUNTS income accounts and a QBO cache of N_ITEMS Products/Services."""
+    from core.qbo.reference import apply_reference
+    from core.services import ledger
+
+    firm = ledger.create_firm(_settings(db), "AU", name="Bench Firm")
+    try:
+        for n in range(N_ACCOUNTS):
+            subtype = "fee_income" if n % 3 else "expense_recovery"
+            ledger.add_account(firm, code=f"6{n:05d}", name=f"Fee income {n} matter type {n % 97}",
+                               type="Income", subtype=subtype)
+        items = [{"Id": str(i + 1), "Name": f"Service item {i}", "Type": "Service" if i % 5 else "NonInventory",
+                  "Active": True} for i in range(N_ITEMS)]
+        apply_reference(firm.db, {"TaxRate": [], "TaxCode": [], "Account": [], "Item": items, "Customer": [],
+                                  "CompanyInfo": {"CompanyName": "Bench Co", "Country": "AU"}, "Preferences": {}})
+    finally:
+        firm.close()
+
+
+def run_child(*args: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / "fresh.db"
+        big = Path(tmp) / "big.db"
+        t0 = time.perf_counter()
+        big_firm(big)
+        build_s = time.perf_counter() - t0
+        bare, app = [], []
+        for _ in range(RUNS):  # interleaved so both see the same machine noise
+            bare.append(run_child("startup", "bare", str(fresh))["seconds"])
+            app.append(run_child("startup", "app", str(fresh))["seconds"])
+        mapper = run_child("mapper", str(big))
+    result = {
+        "startup_bare_s": statistics.median(bare),
+        "startup_app_s": statistics.median(app),
+        "startup_ratio": statistics.median(app) / statistics.median(bare),
+        **mapper,
+        "build_big_firm_s": build_s,
+    }
+    print(f"start-up to first paint: app {result['startup_app_s']:.3f} s, bare Textual {result['startup_bare_s']:.3f} s"
+          f" -> ratio {result['startup_ratio']:.2f} (target <= 1.5)")
+    print(f"mapper with {mapper['rows'][0]} x {mapper['rows'][1]} rows: mount {mapper['mount_ms']:.0f} ms")
+    print(f"filter keystroke median: {mapper['filter_wall_median_ms']:.1f} ms wall, {mapper['filter_cpu_median_ms']:.1f}"
+          f" ms CPU; the same keys into a plain Input: {mapper['plain_input_wall_median_ms']:.1f} ms wall, "
+          f"{mapper['plain_input_cpu_median_ms']:.1f} ms CPU (target <= 50)")
+    print(f"peak RSS {mapper['peak_rss_mb']:.0f} MB (target <= 250)")
+    print(json.dumps(result))
+
+
+START = time.perf_counter()
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "startup":
+        child_startup(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) > 1 and sys.argv[1] == "mapper":
+        child_mapper(sys.argv[2])
+    else:
+        main()
