@@ -140,6 +140,7 @@ class SyncSummary:
     stopped: str | None = None
     message: str = ""
     counts: QueueCounts = QueueCounts()
+    writes: int = 0  # QBO writes answered (batch items count one each)
 
     @property
     def ok(self) -> bool:
@@ -152,7 +153,8 @@ class SyncSummary:
     def as_json(self) -> dict:
         return {
             "ok": self.ok, "pushed": self.pushed, "parked": self.parked, "waiting": self.waiting,
-            "skipped": self.skipped, "requests": self.requests, "seconds": round(self.seconds, 3),
+            "skipped": self.skipped, "requests": self.requests, "writes": self.writes,
+            "seconds": round(self.seconds, 3),
             "stopped": self.stopped, "message": self.message, "queue": self.counts.as_json(),
             "differences": [d.as_json() for d in self.differences],
         }
@@ -338,6 +340,7 @@ class _RunState:
     parked: int = 0
     skipped: int = 0
     requests: int = 0
+    writes: int = 0
     stale_retried: set = field(default_factory=set)
     transient: dict = field(default_factory=dict)  # (doc_type, doc_id) -> failures this run
     differences: list = field(default_factory=list)
@@ -630,6 +633,14 @@ class SyncEngine:
         cond = asyncio.Condition()
         use_batches = len(steps) >= self.batch_min
 
+        async def nap() -> None:
+            """Wait for a change (an answer, new work) or for the limiter's budget to move on."""
+            async with cond:
+                try:
+                    await asyncio.wait_for(cond.wait(), self._batch_poll())
+                except asyncio.TimeoutError:
+                    pass
+
         async def finished(new_steps: list[Step]) -> None:
             async with cond:
                 busy["n"] -= 1
@@ -650,7 +661,7 @@ class SyncEngine:
                         chunk = None
                 if chunk is None:
                     # Leave the work to single requests while the batch budget is spent.
-                    await asyncio.sleep(self._batch_poll())
+                    await nap()
                     continue
                 try:
                     await self._send_batch(chunk)
@@ -673,7 +684,7 @@ class SyncEngine:
                         step = work.pop() if use_batches else work.popleft()
                         busy["n"] += 1
                 if yield_to_batches:
-                    await asyncio.sleep(self._batch_poll())
+                    await nap()
                     continue
                 try:
                     await self._send_single(step)
@@ -829,6 +840,7 @@ class SyncEngine:
             return
         except PermanentError as exc:
             outcomes = [(item, None, _fault_of_error(exc)) for item in pending.items]
+        st.writes += len(outcomes)
         await self._apply(pending, outcomes)
 
     def _single(self, item: dict, body: dict, rid: str):
@@ -1045,7 +1057,7 @@ class SyncEngine:
         return SyncSummary(
             pushed=st.pushed, parked=counts.parked, waiting=counts.queued + counts.sending, skipped=st.skipped,
             requests=st.requests, seconds=time.monotonic() - st.started, differences=tuple(st.differences),
-            stopped=stopped, message=message, counts=counts)
+            stopped=stopped, message=message, counts=counts, writes=st.writes)
 
 
 def _margin(limiter) -> int:
