@@ -189,6 +189,12 @@ def run_query(company: Company, text: str) -> dict:
     if etype is None:
         raise faults.query_invalid(f"invalid context declaration: {parsed.entity}")
     parsed.entity = etype
+    known = entities.known_properties().get(etype)
+    if known is not None:
+        lower = {name.lower() for name in known}
+        for name in [n for n, _, _ in parsed.where] + [n for n, _ in parsed.order]:
+            if name.split(".")[0].lower() not in lower:
+                raise faults.query_invalid(f"property '{name}' is not queryable")
     records = [entities.render(company, etype, r) for r in company.all(etype)]
     return query.run(parsed, records, name_list=etype in entities.NAME_LISTS)
 

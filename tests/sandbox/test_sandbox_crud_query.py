@@ -124,3 +124,11 @@ def test_unknown_property_is_2010(us):
     err = us.fault(us.post("/invoice", {"CustomerRef": {"value": "1"}, "Line": [
         {"Amount": 10, "DetailType": "SubtotalLineDetail", "SubtotalLineDetail": {}}]}))
     assert err["code"] == "2010"
+
+
+def test_query_on_an_unknown_property_is_4001(us):
+    err = us.fault(us.query("select * from Customer where Nickname = 'x'"))
+    assert err["code"] == "4001" and "Nickname" in err["Detail"]
+    assert us.fault(us.query("select * from Invoice ORDERBY Colour"))["code"] == "4001"
+    ok = us.query("select * from Invoice where MetaData.LastUpdatedTime > '2020-01-01T00:00:00-07:00' ORDERBY TxnDate DESC")
+    assert ok.status_code == 200
