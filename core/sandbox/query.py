@@ -187,6 +187,8 @@ class _Parser:
             tok = self.take("string")
             return name, "like", tok.value
         op = self.take("op").value
+        if name.lower() == "id" and op != "=":
+            raise faults.query_invalid(f"operator '{op}' is not supported for property Id (only = and IN)")
         if op in ("!=", "<>"):
             raise faults.query_parse(f'Encountered " "{op}" at line 1.')
         return name, op, self.literal()

@@ -132,3 +132,8 @@ def test_query_on_an_unknown_property_is_4001(us):
     assert us.fault(us.query("select * from Invoice ORDERBY Colour"))["code"] == "4001"
     ok = us.query("select * from Invoice where MetaData.LastUpdatedTime > '2020-01-01T00:00:00-07:00' ORDERBY TxnDate DESC")
     assert ok.status_code == 200
+
+
+def test_id_takes_only_equals_and_in(us):
+    assert us.fault(us.query("select * from Account where Id > '5'"))["code"] == "4001"
+    assert us.ok(us.query("select * from Account where Id = '5'"))["QueryResponse"]["Account"][0]["Id"] == "5"
