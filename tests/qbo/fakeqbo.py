@@ -10,6 +10,7 @@ import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pytest
 
 from core.qbo.oauth import AppConfig
 from core.settings import Endpoints
@@ -172,3 +173,16 @@ def account_id(firm, code: str) -> int:
 
 def tax_rate_id(firm, name: str) -> int:
     return firm.db.execute("SELECT id FROM tax_rates WHERE name = ?", [name]).fetchone()[0]
+
+
+@pytest.fixture
+def firm(settings):
+    """A US firm ready for QBO (see make_firm), closed after the test."""
+    f = make_firm(settings)
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def fake():
+    return FakeQBO()

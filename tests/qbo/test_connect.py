@@ -7,19 +7,7 @@ from core.errors import AuthError, ConnectError
 from core.qbo import store
 from core.qbo.connect import PENDING_TTL, begin_connect, complete_connect_async, latest_pending, open_client
 from core.services import qbo as svc
-from tests.qbo.fakeqbo import BASE, FakeQBO, make_firm
-
-
-@pytest.fixture
-def firm(settings):
-    f = make_firm(settings)
-    yield f
-    f.close()
-
-
-@pytest.fixture
-def fake():
-    return FakeQBO()
+from tests.qbo.fakeqbo import BASE, fake, firm  # noqa: F401  (fixtures)
 
 
 async def connect(firm, fake):

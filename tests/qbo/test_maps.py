@@ -7,19 +7,7 @@ from core.errors import Conflict, ImportError_, NotFound, ValidationError
 from core.qbo.connect import begin_connect, complete_connect_async
 from core.services import qbo as svc
 from core.services.setup import checklist
-from tests.qbo.fakeqbo import FakeQBO, account_id, make_firm, tax_rate_id
-
-
-@pytest.fixture
-def firm(settings):
-    f = make_firm(settings)
-    yield f
-    f.close()
-
-
-@pytest.fixture
-def fake():
-    return FakeQBO()
+from tests.qbo.fakeqbo import account_id, fake, firm, tax_rate_id  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
