@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from core.errors import AuthError, PermanentError
+from core.errors import AuthError, ConnectError, PermanentError
 from core.qbo import embedded, store
 from core.qbo.client import escape_query_value
 from core.qbo.connect import open_client
@@ -56,6 +56,18 @@ async def test_wrong_state_and_replayed_code(firm, sandbox):
     await svc.complete_connect_async(firm, url)
     with pytest.raises(Exception, match="already finished"):
         await svc.complete_connect_async(firm, url)
+
+
+async def test_denied_consent_and_missing_realm_from_the_sandbox(firm, sandbox):
+    pending = svc.begin_connect(firm)
+    with pytest.raises(ConnectError, match="declined"):
+        await svc.complete_connect_async(firm, sandbox.approve(pending.url, deny=True))
+    pending = svc.begin_connect(firm)
+    url = sandbox.approve(pending.url)
+    without_realm = url.replace("realmId=", "company=")
+    with pytest.raises(ConnectError, match="no realmId"):
+        await svc.complete_connect_async(firm, without_realm)
+    assert store.load_connection(firm.db) is None
 
 
 async def token_post(sb, data):
