@@ -289,7 +289,9 @@ def _sales_lines(company: Company, lines: Any) -> list[dict]:
                                f"from String value '{kind}' specified is unsupported or invalid", "Line.DetailType")
         if kind == "SubTotalLineDetail":
             continue
-        line = {k: v for k, v in raw.items() if not _blank(v) and k not in ("Id", "LineNum", "LineEx")}
+        line = {k: v for k, v in raw.items() if not _blank(v) and k not in ("LineNum", "LineEx")}
+        if "Id" in line and not str(line["Id"]).isdigit():
+            line.pop("Id")
         if kind == "DescriptionOnly":
             line["Amount"] = _money(raw.get("Amount") or 0, "Line.Amount")
             line.setdefault("DescriptionLineDetail", {})
@@ -383,6 +385,25 @@ def _compute_tax(company: Company, record: dict, lines: list[dict], customer: di
     return subtotal, total, detail
 
 
+def _number_lines(lines: list[dict], *, keep_ids: bool) -> None:
+    """Line Ids: an update keeps the Ids the caller sent (once each); new lines get the next numbers."""
+    seen: set[str] = set()
+    for line in lines:
+        lid = str(line.get("Id", ""))
+        if keep_ids and lid and lid not in seen:
+            seen.add(lid)
+        else:
+            line.pop("Id", None)
+    next_id = max((int(i) for i in seen), default=0)
+    for n, line in enumerate(lines, 1):
+        if "Id" not in line:
+            next_id += 1
+            line["Id"] = str(next_id)
+        else:
+            line["Id"] = str(line["Id"])
+        line["LineNum"] = n
+
+
 def _doc_number(company: Company, etype: str, record: dict, own_id: str | None, include: set[str], creating: bool) -> None:
     number = record.get("DocNumber")
     if _blank(number):
@@ -412,9 +433,7 @@ def build_sales_form(company: Company, etype: str, body: dict, own_id: str | Non
     lines = _sales_lines(company, body.get("Line"))
     record["TxnTaxDetail"] = body.get("TxnTaxDetail") or {}
     subtotal, total, tax_detail = _compute_tax(company, record, lines, customer)
-    for n, line in enumerate(lines, 1):
-        line["Id"] = str(n)
-        line["LineNum"] = n
+    _number_lines(lines, keep_ids=existing is not None)
     lines.append({"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
     record["Line"] = lines
     record["TxnTaxDetail"] = tax_detail

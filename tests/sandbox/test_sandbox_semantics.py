@@ -236,3 +236,13 @@ def test_embedded_sandbox_keeps_its_state_across_restarts(tmp_path):
         api.close()
     finally:
         second.stop()
+
+
+def test_update_keeps_line_ids_and_numbers_new_lines_after_them(us):
+    cust = _customer(us)
+    inv = us.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "Line": [_line(10), _line(20)]})
+    assert [line.get("Id") for line in inv["Line"]] == ["1", "2", None]
+    second = dict(_line(25), Id="2")
+    updated = us.create("Invoice", {"Id": inv["Id"], "SyncToken": "0", "sparse": True, "Line": [second, _line(5)]})
+    assert [(line.get("Id"), line["Amount"]) for line in updated["Line"][:2]] == [("2", 25), ("3", 5)]
+    assert [line.get("LineNum") for line in updated["Line"][:2]] == [1, 2]
