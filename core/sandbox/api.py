@@ -226,12 +226,10 @@ def batch(company: Company, payload: Any) -> dict:
 def cdc(company: Company, names: str, changed_since: str) -> dict:
     since = jsonfmt.parse_when(changed_since) if changed_since else None
     if since is None:
-        raise faults.Fault("2020", "Required param missing, need to supply the required value for the API",
-                           "Required parameter changedSince is missing in the request", "changedSince")
+        raise faults.missing("changedSince")
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     if not wanted:
-        raise faults.Fault("2020", "Required param missing, need to supply the required value for the API",
-                           "Required parameter entities is missing in the request", "entities")
+        raise faults.missing("entities")
     cutoff = since.timestamp()
     responses = []
     for name in wanted:
