@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from core.sandbox.store import SandboxState
 
 ISSUER_PATH = "/op/v1"
+KID = "sandbox1"
 JWKS_PATH = "/op/v1/jwks"
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 KNOWN_SCOPES = {
@@ -48,10 +49,19 @@ def _key():
     global _signing_key
     with _key_lock:
         if _signing_key is None:
-            from joserfc.jwk import RSAKey
+            from cryptography.hazmat.primitives.asymmetric import rsa
 
-            _signing_key = RSAKey.generate_key(2048, parameters={"kid": "sandbox1", "use": "sig", "alg": "RS256"})
+            _signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return _signing_key
+
+
+def _jwk() -> dict:
+    numbers = _key().public_key().public_numbers()
+
+    def b64_int(value: int) -> str:
+        return _b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+    return {"kty": "RSA", "kid": KID, "use": "sig", "alg": "RS256", "n": b64_int(numbers.n), "e": b64_int(numbers.e)}
 
 
 def discovery(base: str) -> dict:
@@ -82,21 +92,23 @@ def _b64(data: bytes) -> str:
 def id_token(issuer: str, client_id: str, realm: str, now: float) -> str:
     """An RS256 id_token whose header and claims segments use no '-' or '_' (intuit-oauth decodes them
     with the standard base64 alphabet, as Intuit's own tokens allow)."""
-    from joserfc import jws
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
 
-    key = _key()
-    header = {"kid": "sandbox1", "alg": "RS256"}
+    header = _b64(json.dumps({"kid": KID, "alg": "RS256"}, separators=(",", ":")).encode())
     for attempt in range(200):
         claims = {"sub": SANDBOX_USER["sub"], "aud": [client_id], "realmid": realm, "auth_time": int(now),
                   "iss": issuer, "exp": int(now) + 3600, "iat": int(now), "n": attempt}
-        segment = _b64(json.dumps(claims, separators=(",", ":")).encode())
-        if "-" not in segment and "_" not in segment:
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        if "-" not in payload and "_" not in payload:
             break
-    return jws.serialize_compact(header, json.dumps(claims, separators=(",", ":")).encode(), key)
+    signing_input = f"{header}.{payload}".encode()
+    signature = _key().sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return f"{header}.{payload}.{_b64(signature)}"
 
 
 def jwks(request: Request) -> Response:
-    return JSONResponse({"keys": [_key().as_dict(private=False)]})
+    return JSONResponse({"keys": [_jwk()]})
 
 
 async def _form(request: Request) -> dict[str, str]:
