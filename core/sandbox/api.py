@@ -108,7 +108,8 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
     is_write = _is_write(request)
     drop_after = False
     with state.lock:
-        fired = [rule for rule in state.faults if rule.fires(is_write, state.rng)]
+        entity = rest.split("/")[0]
+        fired = [rule for rule in state.faults if rule.fires(is_write, state.rng, entity)]
     for rule in fired:
         if rule.kind == "latency":
             await asyncio.sleep(rule.value)

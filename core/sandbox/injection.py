@@ -4,7 +4,8 @@ Fault SPEC (comma-separated rules):  KIND[=VALUE]@WHEN[/SCOPE]
   KIND   500 | 503 | 429 | latency (VALUE = seconds) | drop-before | drop-after | expire-token
   WHEN   a probability 0..1 (`0.05`); `#N` or `#N+#M` (the Nth, Mth matching request, 1-based);
          `next:N` (the next N matching requests); `every:N` (every Nth matching request)
-  SCOPE  all (default) | read | write   -- which API requests the rule matches (OAuth is never faulted)
+  SCOPE  all (default) | read | write, optionally `:ENTITY` (the URL's first segment after the realm:
+         invoice, payment, batch, query, ...), e.g. `write:payment`; OAuth endpoints are never faulted
   e.g.   `500@0.1,latency=0.25@1/read,drop-after@#2/write,expire-token@next:1`
 `drop-before` closes the connection before the write happens; `drop-after` commits the write and then
 closes the connection without answering (only a `requestid` retry avoids a duplicate).
@@ -38,19 +39,25 @@ class FaultRule:
     every: int = 0
     scope: str = "all"
     value: float = 0.0
+    entity: str | None = None
     seen: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise SpecError(f"unknown fault kind {self.kind!r} (one of {', '.join(KINDS)})")
+        if ":" in self.scope:
+            self.scope, _, entity = self.scope.partition(":")
+            self.entity = entity.strip().lower() or None
         if self.scope not in SCOPES:
             raise SpecError(f"unknown scope {self.scope!r} (one of {', '.join(SCOPES)})")
         if self.probability is None and not (self.at or self.next or self.every):
             raise SpecError(f"fault {self.kind!r} needs a probability or a schedule")
 
-    def fires(self, is_write: bool, rng: random.Random) -> bool:
+    def fires(self, is_write: bool, rng: random.Random, entity: str = "") -> bool:
         """Count this request if it matches the scope and say whether the fault fires."""
         if self.scope == "read" and is_write or self.scope == "write" and not is_write:
+            return False
+        if self.entity is not None and entity.lower() != self.entity:
             return False
         self.seen += 1
         if self.at:

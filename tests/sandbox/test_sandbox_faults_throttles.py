@@ -127,3 +127,12 @@ def test_spec_parsing():
     assert parse_limits("off").requests_per_minute is None
     with pytest.raises(SpecError):
         parse_limits("speed=3")
+
+
+def test_a_fault_can_target_one_entity(sb, us):
+    sb.state.set_faults("503@1/write:payment")
+    assert _cust(us).status_code == 200
+    r = us.post("/payment", {"CustomerRef": {"value": "1"}, "TotalAmt": 1})
+    assert r.status_code == 503
+    rule = parse_faults("drop-after@#1/write:invoice")[0]
+    assert (rule.scope, rule.entity) == ("write", "invoice")
