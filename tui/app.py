@@ -18,9 +18,11 @@ from core.services.context import Firm, open_firm
 from core.settings import Settings
 from tui.commands import LedgerlinkCommands
 from tui.modals.help import HelpScreen, collect_bindings
+from tui.screens.billing import BillingScreen
 from tui.screens.checklist import ChecklistScreen
 from tui.screens.mapper import MapperScreen
 from tui.screens.monitor import SyncMonitorScreen
+from tui.screens.reports import ReportsScreen
 from tui.widgets.header import HeaderInfo, header_info
 from tui.workers import with_own_firm
 
@@ -31,6 +33,8 @@ NAVIGATION = (
     ("setup", "Setup checklist", "Every set-up step with its state", "f2"),
     ("mapping", "Mapping", "QBO maps and the synchronisation switch", "f3"),
     ("sync", "Sync monitor", "Queue, running sync, parked documents", "f4"),
+    ("billing", "Billing", "Invoices, payments and credit notes", "f5"),
+    ("reports", "Reports", "Trial balance, aging, trust ledger, reconcile", "f6"),
 )
 
 
@@ -40,7 +44,8 @@ class LedgerlinkApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Ledgerlink"
     COMMANDS = App.COMMANDS | {LedgerlinkCommands}
-    MODES = {"setup": ChecklistScreen, "mapping": MapperScreen, "sync": SyncMonitorScreen}
+    MODES = {"setup": ChecklistScreen, "mapping": MapperScreen, "sync": SyncMonitorScreen, "billing": BillingScreen,
+             "reports": ReportsScreen}
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="app.help", tooltip="List every key binding"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Ledgerlink"),

@@ -87,3 +87,16 @@ __all__ = [
     "set_accounting_system", "set_feature_preview", "set_fiscal_year_start", "set_no_client_money",
     "trial_balance", "trust_disbursement", "trust_ledger", "trust_receipt",
 ]
+
+
+def validate_invoice(firm, *, client_id, date, lines: list[dict], matter_id=None, due_date=None) -> list[str]:
+    """The problems create_invoice would raise for this draft, in the ledger's words; nothing is written.
+
+    (Added for the TUI's line entry, which validates as the bookkeeper types.)
+    """
+    from core.ledger.billing import _Ctx, _prepare_invoice
+
+    problems: list[str] = []
+    spec = dict(client_id=client_id, matter_id=matter_id, date=date, due_date=due_date, number=None, lines=lines)
+    _prepare_invoice(_Ctx(firm), spec, problems)
+    return problems

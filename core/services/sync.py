@@ -289,3 +289,11 @@ async def reconcile(firm, client=None):
     finally:
         if own:
             await client.aclose()
+
+
+def doc_states(firm, doc_type: str) -> dict[int, str]:
+    """Each queued document's sync state ('queued', 'sending', 'done', 'parked') by id, for the TUI's lists.
+
+    (Added for the TUI's billing lists.)
+    """
+    return dict(firm.db.execute("SELECT doc_id, state FROM sync_queue WHERE doc_type = ?", [doc_type]).fetchall())

@@ -51,7 +51,10 @@ def test_ledger_screens(snap_compare, settings, screen, size):
 
 # connected to the AU sandbox company, every map done; the tab each mapper snapshot shows
 CONNECTED_SCREENS = {"monitor_parked": None, "mapper_sales": "sales", "mapper_gl": "gl", "mapper_tax": "tax",
-                     "mapper_sync": "sync", "mapper_filter": "sales"}
+                     "mapper_sync": "sync", "mapper_filter": "sales", "billing": None, "invoice_edit": None,
+                     "reports": None}
+# keys from the opening screen (the monitor) for the screens that are not mapper tabs
+KEYS = {"billing": ["f5"], "invoice_edit": ["f5", "e"], "reports": ["f6"], "monitor_parked": []}
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -60,10 +63,11 @@ def test_connected_screens(snap_compare, settings, sandbox, screen, size):
     s = for_sandbox(settings, sandbox)
     asyncio.run(connected_and_mapped(s, sandbox))
     app = create_app(s, still=True)
-    if screen == "monitor_parked":
+    if screen in KEYS:
         firm = app.firm
         lines = first_invoice_lines(firm)
-        qbo.unset_mapping(firm, "sales", lines[0]["account_id"])
+        if screen == "monitor_parked":
+            qbo.unset_mapping(firm, "sales", lines[0]["account_id"])
         client = ledger.add_client(firm, "Acme Pty")
         ledger.create_invoice(firm, client_id=client.id, date="2026-11-02", lines=lines)
 
@@ -71,6 +75,8 @@ def test_connected_screens(snap_compare, settings, sandbox, screen, size):
         await pilot.pause()
         if screen == "monitor_parked":
             pilot.app.start_sync()
+        elif screen in KEYS:
+            await pilot.press(*KEYS[screen])
         else:
             await pilot.press("f3")
             await settle(pilot)

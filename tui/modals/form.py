@@ -65,7 +65,7 @@ class FormModal(ModalScreen[object]):
                 yield Label(spec.label, classes="form-label")
                 if spec.kind == "select":
                     yield Select(list(spec.options), id=f"field-{spec.name}", allow_blank=spec.value is None,
-                                 value=spec.value if spec.value is not None else Select.BLANK)
+                                 value=spec.value if spec.value is not None else Select.NULL)
                 else:
                     yield Input(str(spec.value or ""), placeholder=spec.placeholder, id=f"field-{spec.name}")
             yield Static("", id="form-error")
@@ -85,7 +85,7 @@ class FormModal(ModalScreen[object]):
         for spec in self.fields:
             widget = self.query_one(f"#field-{spec.name}")
             value = widget.value
-            if spec.kind == "select" and value is Select.BLANK:
+            if spec.kind == "select" and value is Select.NULL:
                 value = None
             out[spec.name] = value
         return out

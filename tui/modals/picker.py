@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Footer, Input, Label, Static
 
 from tui.widgets.vlist import Row, VirtualList
 
@@ -37,6 +37,7 @@ class PickerModal(ModalScreen[str | None]):
             yield Input(placeholder="Type to filter", id="picker-filter")
             yield VirtualList(id="picker-list", empty_text="Nothing matches the filter")
             yield Static("", id="picker-reason", markup=False)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(VirtualList).set_rows(self.rows)

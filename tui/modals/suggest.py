@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Footer, Label
 
 from core.errors import LedgerlinkError
 from tui.modals.form import problem_text
@@ -34,6 +34,7 @@ class SuggestModal(ModalScreen[int]):
         with Vertical(id="suggest-box"):
             yield Label("", id="suggest-title")
             yield DataTable(id="suggest-table", cursor_type="row")
+        yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

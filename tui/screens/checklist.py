@@ -31,7 +31,7 @@ class ChecklistScreen(LedgerScreen):
     COMPONENT_CLASSES = set(STATE_STYLES.values())
     BINDINGS = [
         Binding("n", "next_missing", "Next to do", id="checklist.next", tooltip="Jump to the first step still to do"),
-        Binding("f5", "refresh_steps", "Refresh", id="checklist.refresh", tooltip="Check every step again"),
+        Binding("ctrl+r", "refresh_steps", "Refresh", id="checklist.refresh", tooltip="Check every step again"),
     ]
 
     steps: list[StepResult]

@@ -62,7 +62,7 @@ class BillingSetupScreen(StepScreen):
             note.update("No firm yet: fill in the name, choose the template and press Ctrl+S.")
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "country" and event.value is not Select.BLANK:
+        if event.select.id == "country" and event.value is not Select.NULL:
             self.show_preview(str(event.value))
 
     def show_preview(self, country: str) -> None:

@@ -1,0 +1,171 @@
+"""Bookkeeping by keyboard: a new invoice (its lines checked as they are typed), an edit, a payment, a
+write-off, each queued for QBO, then synced from the monitor (the write-off parked until QBO has a bad-debt
+product, fixed by following the monitor to the map and refreshing from QBO); and the reports."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, Select
+
+from core.services import ledger, qbo
+from core.services import sync as sync_service
+from tui.app import create_app
+from tui.modals.confirm import ConfirmModal
+from tui.modals.form import FormModal
+from tui.modals.invoice import InvoiceModal
+from tui.modals.text import TextModal
+from tui.screens.billing import BillingScreen
+from tui.screens.mapper import MapperScreen
+from tui.screens.monitor import SyncMonitorScreen
+from tui.screens.reports import ReportsScreen
+from tui_helpers import connected_and_mapped, first_invoice_lines, for_sandbox, settle
+
+
+@pytest.fixture
+async def sb_settings(settings, sandbox):
+    s = for_sandbox(settings, sandbox)
+    await connected_and_mapped(s, sandbox)
+    return s
+
+
+async def create_bad_debt_item(firm) -> None:
+    """What the QBO admin does in QuickBooks: a service item whose sales post to the mapped bad-debt account."""
+    bad_debt = next(a.id for a in ledger.list_accounts(firm) if a.subtype == "bad_debt")
+    qbo_account = next(r.qbo_id for r in qbo.list_map(firm, "gl") if r.ledger_id == bad_debt)
+    client = await qbo.open_client(firm)
+    async with client:
+        await client.create("Item", {"Name": "Bad debt", "Type": "Service",
+                                     "IncomeAccountRef": {"value": qbo_account}}, requestid=None)
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    pilot.app.screen.query_one(selector).focus()
+    await pilot.press(*text)
+
+
+async def test_invoice_edit_payment_writeoff_all_synced(sb_settings):
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await pilot.pause()
+        billing = app.screen
+        assert isinstance(billing, BillingScreen)
+
+        await pilot.press("k")
+        await pilot.pause()
+        await pilot.press(*"Acme Pty", "enter")
+        await pilot.pause()
+        assert [c.name for c in ledger.list_clients(app.firm)] == ["Acme Pty"]
+
+        # New invoice: problems shown as you type, in the ledger's words.
+        await pilot.press("n")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, InvoiceModal)
+        problems = modal.query_one("#invoice-problems")
+        assert "choose the client" in str(problems.render())
+        modal.query_one("#client", Select).value = ledger.list_clients(app.firm)[0].id
+        await type_into(pilot, "#date", "2026-11-31")
+        await pilot.pause()
+        assert "date" in str(problems.render()) and "-bad" in problems.classes
+        modal.query_one("#date", Input).value = "2026-11-02"
+        line = first_invoice_lines(app.firm)[0]
+        modal.query_one("#account", Select).value = line["account_id"]
+        modal.query_one("#tax", Select).value = line["tax_rate_id"]
+        await type_into(pilot, "#description", "Advice")
+        await type_into(pilot, "#unit_price", "abc")
+        await pilot.pause()
+        assert "unit price" in str(problems.render())
+        modal.query_one("#unit_price", Input).value = ""
+        await type_into(pilot, "#unit_price", "150.00")
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert modal.lines and "No problems" in str(problems.render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is billing
+        invoice = ledger.list_invoices(app.firm)[0]
+        assert invoice.total_minor == 16500  # 150.00 + 10% GST
+
+        # Edit: the notice says the change goes to QBO; add a second line.
+        billing.query_one("#invoice-table").focus()
+        await pilot.press("e")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, InvoiceModal) and "sends the change to QuickBooks" in str(
+            modal.query_one("#invoice-notice").render())
+        await type_into(pilot, "#description", "Filing")
+        await type_into(pilot, "#unit_price", "50")
+        await pilot.press("ctrl+l", "ctrl+s")
+        await pilot.pause()
+        assert ledger.get_invoice(app.firm, invoice.id).total_minor == 22000
+
+        # Payment of part of it, then a write-off of the rest.
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, FormModal)
+        app.screen.query_one("#field-amount", Input).value = "100.00"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is billing
+        assert ledger.get_invoice(app.firm, invoice.id).open_balance_minor == 12000
+        await pilot.press("w")
+        await pilot.pause()
+        assert "WO-" in str(app.screen.query_one("#form-note").render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        notes = ledger.list_credit_notes(app.firm)
+        assert len(notes) == 1 and notes[0].number.startswith("WO-") and notes[0].kind == "writeoff"
+        assert ledger.get_invoice(app.firm, invoice.id).open_balance_minor == 0
+        assert billing.query_one("#credit-table").row_count == 1
+
+        # A delete is refused while payments are applied, with the ledger's reason.
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "sent to QBO" in app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert ledger.get_invoice(app.firm, invoice.id).status == "posted"
+
+        # Everything synced from the monitor, in the background.
+        await pilot.press("f4")
+        await pilot.pause()
+        assert isinstance(app.screen, SyncMonitorScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        monitor = app.screen
+        # The write-off parks: QBO needs a product/service posting to the bad-debt account. The QBO admin
+        # creates one in QuickBooks; the bookkeeper follows "Go to fix", refreshes from QBO, retries.
+        parked = sync_service.parked(app.firm)
+        assert [p.doc_type for p in parked] == ["credit_note"] and "GL account map" in parked[0].reason
+        await create_bad_debt_item(app.firm)
+        await pilot.press("f")
+        await settle(pilot)
+        mapper = app.screen
+        assert isinstance(mapper, MapperScreen) and mapper.tab == "gl"
+        await pilot.press("u")
+        await settle(pilot)
+        assert isinstance(app.screen, TextModal) and "Bad debt" in app.screen.body
+        await pilot.press("escape", "f4")
+        await pilot.pause()
+        assert app.screen is monitor
+        await pilot.press("r", "y")
+        await settle(pilot)
+        counts = sync_service.queue_counts(app.firm)
+        assert counts.queued == 0 and counts.parked == 0 and counts.done == 3, (counts, sync_service.parked(app.firm))
+        await pilot.press("f5")
+        await pilot.pause()
+        invoice_row = billing.query_one("#invoice-table").get_row_at(0)
+        assert invoice_row[-1] == "in QBO"
+
+        # Reports: trial balance balances; reconcile reads QBO back.
+        await pilot.press("f6")
+        await pilot.pause()
+        reports = app.screen
+        assert isinstance(reports, ReportsScreen)
+        tb = ledger.trial_balance(app.firm)
+        assert tb.total_debit_minor == tb.total_credit_minor
+        await pilot.press("o")
+        await settle(pilot)
+        assert "document(s) checked" in str(reports.query_one("#reconcile-result").render())

@@ -1,0 +1,190 @@
+"""Billing for bookkeepers: invoices, payments and credit notes with each document's sync state; new, edit
+and delete invoices; record a payment (operating or trust); issue a credit note or a write-off."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from core.errors import LedgerlinkError
+from core.services import ledger
+from core.services import sync as sync_service
+from tui.format import money_text, plain_amount
+from tui.modals.confirm import ConfirmModal
+from tui.modals.form import Field, FormModal, problem_text
+from tui.modals.invoice import InvoiceModal
+from tui.screens.base import LedgerScreen
+
+SYNC_WORDS = {"queued": "to send", "sending": "sending", "done": "in QBO", "parked": "PARKED"}
+
+
+def sync_word(states: dict[int, str], doc_id: int) -> str:
+    return SYNC_WORDS.get(states.get(doc_id, ""), "not queued")
+
+
+class BillingScreen(LedgerScreen):
+    """Invoice keys work on the highlighted invoice; every change is queued for QBO in the same transaction."""
+
+    CSS_PATH = "billing.tcss"
+    BINDINGS = [
+        Binding("n", "new_invoice", "New invoice", id="billing.new", tooltip="Write a new invoice"),
+        Binding("e", "edit_invoice", "Edit", id="billing.edit", tooltip="Edit the highlighted invoice"),
+        Binding("x", "delete_invoice", "Delete", id="billing.delete", tooltip="Delete the highlighted invoice"),
+        Binding("p", "payment", "Payment", id="billing.payment", tooltip="Record a payment of this invoice"),
+        Binding("c", "credit('credit')", "Credit note", id="billing.credit", tooltip="Credit part of this invoice"),
+        Binding("w", "credit('writeoff')", "Write off", id="billing.writeoff", tooltip="Write this debt off"),
+        Binding("k", "new_client", "New client", id="billing.client", tooltip="Add a client"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with TabbedContent(id="billing-tabs"):
+            with TabPane("Invoices", id="invoices"):
+                yield DataTable(id="invoice-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Payments", id="payments"):
+                yield DataTable(id="payment-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Credit notes", id="credits"):
+                yield DataTable(id="credit-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="billing-note", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#invoice-table", DataTable).add_columns("Number", "Client", "Date", "Total", "Open", "Sync")
+        self.query_one("#payment-table", DataTable).add_columns("Date", "Client", "Amount", "From", "Sync")
+        self.query_one("#credit-table", DataTable).add_columns("Number", "Kind", "Invoice", "Total", "Sync")
+        self.refresh_lists()
+        self.query_one("#invoice-table", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_lists()
+
+    def refresh_lists(self) -> None:
+        if not ledger.firm_exists(self.firm):
+            self.query_one("#billing-note", Static).update("Set the firm up first (F2).")
+            return
+        self.invoices = [i for i in ledger.list_invoices(self.firm) if i.status == "posted"]
+        states = sync_service.doc_states(self.firm, "invoice")
+        table = self.query_one("#invoice-table", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for inv in self.invoices:
+            table.add_row(inv.number, inv.client_name, inv.date, money_text(inv.total_minor),
+                          money_text(inv.open_balance_minor), sync_word(states, inv.id), key=str(inv.id))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1))
+        clients = {c.id: c.name for c in ledger.list_clients(self.firm)}
+        states = sync_service.doc_states(self.firm, "payment")
+        table = self.query_one("#payment-table", DataTable)
+        table.clear()
+        for pay in ledger.list_payments(self.firm):
+            if pay.status == "posted":
+                table.add_row(pay.date, clients.get(pay.client_id, "?"), money_text(pay.amount_minor),
+                              "trust" if pay.from_trust else "operating", sync_word(states, pay.id))
+        numbers = {i.id: i.number for i in self.invoices}
+        states = sync_service.doc_states(self.firm, "credit_note")
+        table = self.query_one("#credit-table", DataTable)
+        table.clear()
+        for note in ledger.list_credit_notes(self.firm):
+            if note.status == "posted":
+                table.add_row(note.number, "write-off" if note.kind == "writeoff" else "credit",
+                              numbers.get(note.invoice_id, "?"), money_text(note.total_minor),
+                              sync_word(states, note.id))
+        self.query_one("#billing-note", Static).update(
+            f"{len(self.invoices)} invoice(s). n new, e edit, x delete, p payment, c credit, w write-off.")
+
+    def current_invoice(self):
+        table = self.query_one("#invoice-table", DataTable)
+        if not self.invoices or not table.row_count:
+            self.notify("There is no invoice to work on.", severity="warning")
+            return None
+        self.query_one(TabbedContent).active = "invoices"
+        return self.invoices[min(table.cursor_row, len(self.invoices) - 1)]
+
+    def done(self, result) -> None:
+        if result is not None:
+            self.refresh_lists()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "invoice-table":
+            event.stop()
+            self.action_edit_invoice()
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_new_client(self) -> None:
+        self.app.push_screen(FormModal("Add a client", [Field("name", "Client name")],
+                                       lambda v: ledger.add_client(self.firm, v["name"])), self.done)
+
+    def action_new_invoice(self) -> None:
+        if not ledger.list_clients(self.firm):
+            self.notify("Add a client first (k).", severity="warning")
+            return
+        self.app.push_screen(InvoiceModal(self.firm), self.done)
+
+    def edit_invoice(self, invoice_id: int) -> None:
+        """Open the editor on one invoice (the sync monitor's jump-to-fix uses this)."""
+        self.app.push_screen(InvoiceModal(self.firm, ledger.get_invoice(self.firm, invoice_id)), self.done)
+
+    def action_edit_invoice(self) -> None:
+        inv = self.current_invoice()
+        if inv is not None:
+            self.edit_invoice(inv.id)
+
+    def action_delete_invoice(self) -> None:
+        inv = self.current_invoice()
+        if inv is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                ledger.delete_invoice(self.firm, inv.id)
+            except LedgerlinkError as exc:
+                self.notify(problem_text(exc), title="Not deleted", severity="error", markup=False)
+                return
+            self.notify(f"Invoice {inv.number} deleted; the deletion will be sent to QBO.")
+            self.refresh_lists()
+
+        self.app.push_screen(ConfirmModal(f"Delete invoice {inv.number} ({money_text(inv.total_minor)})? The "
+                                          "ledger reverses it and the deletion will be sent to QBO.", "Delete"),
+                             answered)
+
+    def action_payment(self) -> None:
+        inv = self.current_invoice()
+        if inv is None:
+            return
+        operating = [(b.name, b.id) for b in ledger.list_bank_accounts(self.firm, "operating")]
+        trust = [(b.name, b.id) for b in ledger.list_bank_accounts(self.firm, "trust")]
+        fields = [
+            Field("amount", "Amount", value=plain_amount(inv.open_balance_minor)),
+            Field("date", "Date (YYYY-MM-DD)", value=inv.date),
+            Field("bank", "Into operating account", "select", operating, operating[0][1] if operating else None),
+            Field("from_trust", "Paid from the client's trust money", "check", value=False),
+        ]
+        if trust:
+            fields.append(Field("trust_bank", "Trust account (when paid from trust)", "select", trust, trust[0][1]))
+
+        def submit(v: dict):
+            return ledger.record_payment(
+                self.firm, client_id=inv.client_id, date=v["date"], amount=v["amount"], bank_account_id=v["bank"],
+                allocations=[(inv.id, v["amount"])], from_trust=v["from_trust"],
+                trust_bank_account_id=v.get("trust_bank") if v["from_trust"] else None)
+
+        self.app.push_screen(FormModal(f"Payment of {inv.number} by {inv.client_name}", fields, submit,
+                                       note="The payment is posted and queued for QBO."), self.done)
+
+    def action_credit(self, kind: str) -> None:
+        inv = self.current_invoice()
+        if inv is None:
+            return
+        prefix = self.app.settings.ledger.writeoff_prefix if kind == "writeoff" else self.app.settings.ledger.credit_prefix
+        what = "Write off" if kind == "writeoff" else "Credit note on"
+        fields = [Field("amount", "Amount" if kind == "writeoff" else "Amount before tax",
+                        value=plain_amount(inv.open_balance_minor)),
+                  Field("date", "Date (YYYY-MM-DD)", value=inv.date)]
+        self.app.push_screen(
+            FormModal(f"{what} {inv.number}", fields,
+                      lambda v: ledger.issue_credit_note(self.firm, invoice_id=inv.id, date=v["date"], kind=kind,
+                                                         amount=v["amount"]),
+                      note=f"Numbered {prefix}… for you; it is posted and queued for QBO."),
+            self.done)
