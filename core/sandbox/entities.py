@@ -772,11 +772,32 @@ def render(company: Company, etype: str, record: dict) -> dict:
         out["Balance"] = balance
         out["BalanceWithJobs"] = balance + sum(
             (customer_balance(company, child) for child in company.children.get(record["Id"], ())), ZERO)
+    elif etype == "Payment":
+        out["Line"] = [_payment_line(company, record["Id"], line) for line in record.get("Line", [])]
     if etype in ("Account", "Item", "Customer") and record.get("Active") is False:
         for field in ("Name", "DisplayName", "FullyQualifiedName", "PrintOnCheckName"):
             if field in out and not str(out[field]).endswith(" (deleted)"):
                 out[field] = f"{out[field]} (deleted)"
     return out
+
+
+def _name_value(name: str, value: str) -> dict:
+    return {"name": "{http://schema.intuit.com/finance/v3}NameValue", "declaredType": "com.intuit.schema.finance.v3.NameValue",
+            "scope": "javax.xml.bind.JAXBElement$GlobalScope", "value": {"Name": name, "Value": value},
+            "nil": False, "globalScope": True, "typeSubstituted": False}
+
+
+def _payment_line(company: Company, payment_id: str, line: dict) -> dict:
+    """A payment line as QBO answers it: with the JAXB-style LineEx naming the linked transaction."""
+    links = line.get("LinkedTxn") or []
+    txn = company.get(links[0]["TxnType"], links[0]["TxnId"]) if links else None
+    if txn is None:
+        return line
+    before = _open_amount(company, links[0]["TxnType"], txn, payment_id)
+    extras = [_name_value("txnId", txn["Id"]), _name_value("txnOpenBalance", str(before))]
+    if txn.get("DocNumber"):
+        extras.append(_name_value("txnReferenceNumber", str(txn["DocNumber"])))
+    return {**line, "LineEx": {"any": extras}}
 
 
 def customer_balance(company: Company, customer_id: str) -> Decimal:

@@ -86,6 +86,8 @@ def test_payments_and_credit_memos_drive_invoice_balance(us):
     pay = us.create("Payment", {"CustomerRef": {"value": cust["Id"]}, "TotalAmt": 100,
                                 "Line": [{"Amount": 100, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}]})
     assert pay["UnappliedAmt"] == 0 and pay["DepositToAccountRef"]["value"]
+    extras = {nv["value"]["Name"]: nv["value"]["Value"] for nv in pay["Line"][0]["LineEx"]["any"]}
+    assert extras == {"txnId": inv["Id"], "txnOpenBalance": "300.00", "txnReferenceNumber": inv["DocNumber"]}
     after = us.ok(us.get(f"/invoice/{inv['Id']}"))["Invoice"]
     assert after["Balance"] == 200 and after["LinkedTxn"] == [{"TxnId": pay["Id"], "TxnType": "Payment"}]
     memo = us.create("CreditMemo", {"CustomerRef": {"value": cust["Id"]}, "Line": [_line(50)]})
