@@ -73,3 +73,22 @@ def first_invoice_lines(firm) -> list[dict]:
     rate = next(r for r in ledger.list_tax_rates(firm, active_only=True) if r.rate_ppm)
     return [{"description": "Advice", "account_id": fee.ledger_id, "tax_rate_id": rate.id,
              "quantity": "2", "unit_price": "150.00"}]
+
+
+def screen_text(app) -> str:
+    """The screen as plain text lines (from the SVG screenshot), as a user would read it."""
+    import html
+    import re
+    from collections import defaultdict
+
+    svg = app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = defaultdict(list)
+    for m in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        rows[float(m.group(2))].append((float(m.group(1)), html.unescape(m.group(3)).replace("\xa0", " ")))
+    lines = []
+    for y in sorted(rows):
+        line = ""
+        for x, text in sorted(rows[y]):
+            line = line.ljust(int(round(x / 12.2))) + text
+        lines.append(line.rstrip())
+    return "\n".join(lines)
