@@ -75,13 +75,15 @@ def cmd_sync(args, settings: Settings) -> int:
     firm = _firm(settings)
     try:
         if args.dry_run:
+            from core.qbo.client import dumps
+
             previews = asyncio.run(sync.dry_run(firm, limit=args.limit))
             if args.json:
-                print(json.dumps([p.as_json() for p in previews], indent=2))
+                print(dumps([p.as_json() for p in previews]))
             else:
                 for p in previews:
                     print(f"== {p.label}: {p.operation}")
-                    print(f"   parked: {p.problem}" if p.problem else json.dumps(p.as_json()["body"], indent=2))
+                    print(f"   parked: {p.problem}" if p.problem else dumps(p.body))
             return 0
         bar = _Bar(sys.stderr) if not args.json else None
         try:

@@ -29,11 +29,11 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
 
 import sqlite_utils
 
 from core.logs import redact
+from core.qbo.client import dumps, loads
 
 DOC_TYPES = ("invoice", "payment", "credit_note")
 # One letter per document kind in a requestid (c is a customer, a a credit note's application payment).
@@ -352,7 +352,7 @@ def list_pending(db: sqlite_utils.Database) -> list[Pending]:
     for rid, is_batch, body, items in db.execute(
         "SELECT request_id, is_batch, body, items FROM sync_pending ORDER BY created_at, request_id"
     ):
-        out.append(Pending(rid, bool(is_batch), json.loads(body, parse_float=Decimal), json.loads(items)))
+        out.append(Pending(rid, bool(is_batch), loads(body), json.loads(items)))
     return out
 
 
@@ -410,33 +410,3 @@ def records(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> list[dict]
 def scrub(text: str) -> str:
     """Remove anything that looks like a token, a secret or an Authorization header."""
     return redact(text)
-
-
-# ---------------------------------------------------------------- JSON with exact decimals
-
-_DEC = "\u0000dec:"
-
-
-def _default(obj):
-    if isinstance(obj, Decimal):
-        return f"{_DEC}{obj}\u0000"
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
-def dumps(obj) -> str:
-    """JSON text with every Decimal written as an exact number (never through float)."""
-    text = json.dumps(obj, default=_default, separators=(",", ":"))
-    marker = json.dumps(_DEC)[1:-1]
-    end = json.dumps("\u0000")[1:-1]
-    out = []
-    pos = 0
-    while True:
-        start = text.find('"' + marker, pos)
-        if start < 0:
-            out.append(text[pos:])
-            break
-        stop = text.find(end + '"', start)
-        out.append(text[pos:start])
-        out.append(text[start + 1 + len(marker):stop])
-        pos = stop + len(end) + 1
-    return "".join(out)

@@ -237,8 +237,9 @@ class PayloadPreview:
     problem: str | None  # why it would be parked instead
 
     def as_json(self) -> dict:
+        """A dict for core.qbo.client.dumps (amounts stay Decimal, written as exact JSON numbers)."""
         return {"doc_type": self.doc_type, "doc_id": self.doc_id, "label": self.label, "operation": self.operation,
-                "body": json.loads(S.dumps(self.body)) if self.body is not None else None, "problem": self.problem}
+                "body": self.body, "problem": self.problem}
 
 
 async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:

@@ -11,7 +11,7 @@ from core.ledger import billing, queries
 from core.ledger.firm import add_client, create_firm
 from core.ledger import demo
 from core.qbo import payloads as P
-from core.qbo.sync_store import dumps
+from core.qbo.client import dumps
 
 from .conftest import MappedSources
 
