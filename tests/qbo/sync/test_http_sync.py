@@ -182,3 +182,26 @@ async def test_no_token_or_secret_in_the_log_the_sync_records_or_messages(fast, 
             assert secret not in records and secret not in messages and secret not in log_text
     finally:
         firm.close()
+
+
+def test_dry_run_prints_the_exact_payloads_and_sends_nothing(fast, wire, capsys):
+    import asyncio
+    import json
+    from decimal import Decimal
+
+    from core.cli import main
+
+    firm = asyncio.run(demo_firm(fast, wire, invoices=6, payments=3, credits=1, clients=3))
+    try:
+        calls = len(wire.api_calls)
+        assert main(["--db", str(fast.db), "sync", "--dry-run", "--json"]) == 0
+        previews = json.loads(capsys.readouterr().out, parse_float=Decimal)
+        invoice = next(p for p in previews if p["doc_type"] == "invoice")
+        assert invoice["operation"] == "create Invoice" and invoice["problem"] is None
+        doc = queries.get_invoice(firm, invoice["doc_id"])
+        body = invoice["body"]
+        assert body["DocNumber"] == doc.number
+        assert sum(line["Amount"] for line in body["Line"]) == Decimal(doc.subtotal_minor) / 100
+        assert len(wire.api_calls) == calls and sync.queue_counts(firm).done == 0
+    finally:
+        firm.close()
