@@ -9,6 +9,8 @@ import sys
 
 from core.settings import Settings
 
+SHOW_PARKED = 20  # parked documents listed after a sync (all of them: `ledgerlink sync parked`)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the parser."""
@@ -97,8 +99,11 @@ def cmd_sync(args, settings: Settings) -> int:
             print(summary.stopped or summary.message)
             for d in summary.differences:
                 print(f"  total differs: {d.label}: ledger {d.ledger_minor} vs QuickBooks {d.qbo_minor} (minor units)")
-            for p in sync.parked(firm):
+            parked = sync.parked(firm)
+            for p in parked[:SHOW_PARKED]:
                 print(f"  parked: {p.label}: {p.reason}")
+            if len(parked) > SHOW_PARKED:
+                print(f"  ... and {len(parked) - SHOW_PARKED} more: `ledgerlink sync parked` lists them all")
         return 0 if summary.ok else 1
     finally:
         firm.close()
