@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections import deque
 
@@ -11,22 +12,37 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from core.services import ledger, qbo
-from core.services import sync as sync_service
-from core.services import setup as setup_service
-from core.services.context import Firm, open_firm
 from core.settings import Settings
 from tui.commands import LedgerlinkCommands
 from tui.modals.help import HelpScreen, collect_bindings
-from tui.screens.billing import BillingScreen
-from tui.screens.checklist import ChecklistScreen
-from tui.screens.mapper import MapperScreen
-from tui.screens.monitor import SyncMonitorScreen
-from tui.screens.reports import ReportsScreen
+from tui.screens.opening import OpeningScreen
 from tui.widgets.header import HeaderInfo, header_info
-from tui.workers import with_own_firm
 
 log = logging.getLogger(__name__)
+
+# The screens, and core.services behind them, are imported when first needed (a worker imports them
+# while the opening screen is painted): start-up to the first paint stays close to a bare Textual app.
+SCREENS_BY_MODE = {
+    "setup": ("tui.screens.checklist", "ChecklistScreen"),
+    "mapping": ("tui.screens.mapper", "MapperScreen"),
+    "sync": ("tui.screens.monitor", "SyncMonitorScreen"),
+    "billing": ("tui.screens.billing", "BillingScreen"),
+    "reports": ("tui.screens.reports", "ReportsScreen"),
+}
+
+
+def _mode_factory(mode: str):
+    def make():
+        module, name = SCREENS_BY_MODE[mode]
+        return getattr(importlib.import_module(module), name)()
+
+    return make
+
+
+def preload() -> None:
+    """Import every screen and the services they use (called from the opening worker)."""
+    for module, _ in SCREENS_BY_MODE.values():
+        importlib.import_module(module)
 
 # Screens reachable from anywhere: mode name, title, palette help, key.
 NAVIGATION = (
@@ -44,8 +60,7 @@ class LedgerlinkApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Ledgerlink"
     COMMANDS = App.COMMANDS | {LedgerlinkCommands}
-    MODES = {"setup": ChecklistScreen, "mapping": MapperScreen, "sync": SyncMonitorScreen, "billing": BillingScreen,
-             "reports": ReportsScreen}
+    MODES = {mode: _mode_factory(mode) for mode in SCREENS_BY_MODE}
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="app.help", tooltip="List every key binding"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Ledgerlink"),
@@ -57,7 +72,7 @@ class LedgerlinkApp(App[int]):
     sync_event = reactive(None, always_update=True)
     """The latest progress event of the running sync (each replaces the previous one), None when idle."""
 
-    def __init__(self, settings: Settings, firm: Firm | None = None, *, still: bool = False) -> None:
+    def __init__(self, settings: Settings, firm=None, *, still: bool = False) -> None:
         super().__init__()
         self.settings = settings
         self._firm = firm
@@ -71,8 +86,11 @@ class LedgerlinkApp(App[int]):
             self.theme = settings.ui.theme
 
     @property
-    def firm(self) -> Firm:
+    def firm(self):
+        """The firm (core.services.context.Firm) this app works on, opened on first use."""
         if self._firm is None:
+            from core.services.context import open_firm
+
             self._firm = open_firm(self.settings)
         return self._firm
 
@@ -81,10 +99,27 @@ class LedgerlinkApp(App[int]):
         return [(f"Open {title}", help_text, f"open('{mode}')") for mode, title, help_text, _ in NAVIGATION]
 
     def on_mount(self) -> None:
+        self.header_info = HeaderInfo(firm="Ledgerlink", environment=self.settings.qbo.effective_environment(),
+                                      health="opening…")
+        self.push_screen(OpeningScreen(str(self.settings.db)))
+        self.call_after_refresh(self.open_firm)  # paint the opening screen first, then load
+
+    @work(thread=True, exclusive=True, group="open")
+    def open_firm(self) -> None:
+        """Import core and the screens, open the firm and run the checklist, off the event loop."""
+        preload()
+        from core.services import setup as setup_service
+
+        try:
+            finished = all(step.ok for step in setup_service.checklist(self.firm))
+        except Exception as exc:  # shown, never swallowed: a broken database must not leave a spinner
+            self.call_from_thread(self.show_error, exc)
+            raise
+        self.call_from_thread(self._opened, finished)
+
+    def _opened(self, finished: bool) -> None:
         self.refresh_header()
-        steps = setup_service.checklist(self.firm)
-        finished = all(step.ok for step in steps)
-        self.switch_mode("sync" if finished and "sync" in self.MODES else "setup")
+        self.switch_mode("sync" if finished else "setup")
 
     def on_unmount(self) -> None:
         if self._owns_firm and self._firm is not None:
@@ -92,6 +127,8 @@ class LedgerlinkApp(App[int]):
 
     def refresh_header(self) -> None:
         """Re-read the firm and the QBO connection for the header."""
+        from core.services import ledger, qbo
+
         name = ledger.get_firm_info(self.firm).name if ledger.firm_exists(self.firm) else "New firm (set-up needed)"
         self.header_info = header_info(name, self.settings.qbo.effective_environment(), qbo.connection(self.firm))
 
@@ -133,6 +170,9 @@ class LedgerlinkApp(App[int]):
 
     @work(thread=True, exclusive=True, group="sync")
     def run_sync(self) -> None:
+        from core.services import sync as sync_service
+        from tui.workers import with_own_firm
+
         def progress(event) -> None:
             self.call_from_thread(self._progress, event)
 
@@ -163,7 +203,7 @@ class LedgerlinkApp(App[int]):
         self.notify(str(exc), title="Error", severity="error", timeout=10, markup=False)
 
 
-def create_app(settings: Settings, firm: Firm | None = None, *, still: bool = False) -> LedgerlinkApp:
+def create_app(settings: Settings, firm=None, *, still: bool = False) -> LedgerlinkApp:
     """Build the app for `settings` (and an already-open firm, in tests)."""
     return LedgerlinkApp(settings, firm, still=still)
 

@@ -46,7 +46,7 @@ async def type_into(pilot, selector: str, text: str) -> None:
 async def test_invoice_edit_payment_writeoff_all_synced(sb_settings):
     app = create_app(sb_settings, still=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("f5")
         await pilot.pause()
         billing = app.screen

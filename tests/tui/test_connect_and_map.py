@@ -51,7 +51,7 @@ def states(app) -> dict[str, str]:
 async def test_connect_by_paste_then_map_everything(sb_settings, sandbox):
     app = create_app(sb_settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, ChecklistScreen)
         screen = await connect(pilot, sandbox)
         info = qbo.connection(app.firm)

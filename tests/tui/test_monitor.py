@@ -25,7 +25,7 @@ async def sb_settings(settings, sandbox):
 async def test_finished_setup_opens_on_the_monitor_and_syncs(sb_settings):
     app = create_app(sb_settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, SyncMonitorScreen)
         client = ledger.add_client(app.firm, "Acme Pty")
         ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-02", lines=first_invoice_lines(app.firm))
@@ -42,7 +42,7 @@ async def test_finished_setup_opens_on_the_monitor_and_syncs(sb_settings):
 async def test_parked_invoice_fixed_from_the_monitor(sb_settings):
     app = create_app(sb_settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         lines = first_invoice_lines(app.firm)
         account_id = lines[0]["account_id"]
         qbo_id = next(r.qbo_id for r in qbo.list_map(app.firm, "sales") if r.ledger_id == account_id)

@@ -16,7 +16,7 @@ from tui.screens.setup_preview import FeaturePreviewScreen
 from tui.screens.setup_tax import SalesTaxScreen
 from tui.screens.setup_trust import TrustScreen
 
-from tui_helpers import state_text
+from tui_helpers import settle, state_text
 
 
 async def type_text(pilot, text: str) -> None:
@@ -43,7 +43,7 @@ def states(app) -> dict[str, str]:
 async def test_fresh_database_opens_on_the_checklist(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, ChecklistScreen)
         assert "0 of 14 steps done" in str(app.screen.query_one("#checklist-progress-text").render())
         assert "New firm" in app.screen.query_one("FirmHeader").render().plain
@@ -53,7 +53,7 @@ async def test_fresh_database_opens_on_the_checklist(make_app):
 async def test_every_ledger_step_by_keyboard(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         # Billing: the preview follows the country choice; Ctrl+S creates the firm.
         screen = await open_step(pilot, "accounting_system")
         assert isinstance(screen, BillingSetupScreen)

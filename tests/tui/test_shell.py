@@ -21,7 +21,7 @@ from tui_helpers import for_sandbox, ready_firm, screen_text, settle
 async def test_help_lists_screen_and_global_bindings(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -39,7 +39,7 @@ async def test_palette_opens_screens_and_runs_actions(settings):
     ready_firm(settings)
     app = create_app(settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
@@ -64,7 +64,7 @@ async def test_no_color_keeps_states_in_words(settings, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = create_app(settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert app.no_color
         text = screen_text(app)
         assert "[todo]" in text and "0 of 14 steps done" in text and "local sandbox" in text
@@ -97,7 +97,7 @@ async def test_no_secret_on_screen_or_in_the_log(settings, sandbox, own_log_hand
     ready_firm(s, "AU")
     app = create_app(s, still=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         app.open_step("qbo_connected")
         await pilot.pause()
         screen = app.screen

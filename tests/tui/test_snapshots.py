@@ -33,7 +33,7 @@ LEDGER_SCREENS = {
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_fresh_database(snap_compare, settings, size):
-    assert snap_compare(create_app(settings, still=True), terminal_size=size)
+    assert snap_compare(create_app(settings, still=True), terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -42,7 +42,7 @@ def test_ledger_screens(snap_compare, settings, screen, size):
     ready_firm(settings)
 
     async def navigate(pilot):
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press(*LEDGER_SCREENS[screen])
         await settle(pilot)
 
@@ -72,7 +72,7 @@ def test_connected_screens(snap_compare, settings, sandbox, screen, size):
         ledger.create_invoice(firm, client_id=client.id, date="2026-11-02", lines=lines)
 
     async def navigate(pilot):
-        await pilot.pause()
+        await settle(pilot)
         if screen == "monitor_parked":
             pilot.app.start_sync()
         elif screen in KEYS:
