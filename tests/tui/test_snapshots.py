@@ -52,9 +52,12 @@ def test_ledger_screens(snap_compare, settings, screen, size):
 # connected to the AU sandbox company, every map done; the tab each mapper snapshot shows
 CONNECTED_SCREENS = {"monitor_parked": None, "mapper_sales": "sales", "mapper_gl": "gl", "mapper_tax": "tax",
                      "mapper_sync": "sync", "mapper_filter": "sales", "billing": None, "invoice_edit": None,
-                     "reports": None}
+                     "reports": None, "payment_form": None, "writeoff_form": None, "delete_confirm": None,
+                     "gl_picker": "gl"}
+# (no snapshot of AR aging: its buckets depend on today's date)
 # keys from the opening screen (the monitor) for the screens that are not mapper tabs
-KEYS = {"billing": ["f5"], "invoice_edit": ["f5", "e"], "reports": ["f6"], "monitor_parked": []}
+KEYS = {"billing": ["f5"], "invoice_edit": ["f5", "e"], "reports": ["f6"], "monitor_parked": [],
+        "payment_form": ["f5", "p"], "writeoff_form": ["f5", "w"], "delete_confirm": ["f5", "x"]}
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -83,6 +86,10 @@ def test_connected_screens(snap_compare, settings, sandbox, screen, size):
             pilot.app.screen.show_tab(CONNECTED_SCREENS[screen])
             if screen == "mapper_filter":
                 await pilot.press("slash", *"fee")
+            if screen == "gl_picker":
+                await pilot.pause()
+                pilot.app.screen.query_one("#gl-rows").focus()
+                await pilot.press("a")
         await settle(pilot)
         pilot.app.clear_notifications()
         await pilot.pause()

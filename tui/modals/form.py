@@ -62,12 +62,13 @@ class FormModal(ModalScreen[object]):
                 if spec.kind == "check":
                     yield Checkbox(spec.label, bool(spec.value), id=f"field-{spec.name}")
                     continue
-                yield Label(spec.label, classes="form-label")
-                if spec.kind == "select":
-                    yield Select(list(spec.options), id=f"field-{spec.name}", allow_blank=spec.value is None,
-                                 value=spec.value if spec.value is not None else Select.NULL)
-                else:
-                    yield Input(str(spec.value or ""), placeholder=spec.placeholder, id=f"field-{spec.name}")
+                with Horizontal(classes="form-row"):  # label beside its field: short enough for 80x24
+                    yield Label(spec.label, classes="form-label")
+                    if spec.kind == "select":
+                        yield Select(list(spec.options), id=f"field-{spec.name}", allow_blank=spec.value is None,
+                                     value=spec.value if spec.value is not None else Select.NULL)
+                    else:
+                        yield Input(str(spec.value or ""), placeholder=spec.placeholder, id=f"field-{spec.name}")
             yield Static("", id="form-error")
             with Horizontal(id="form-buttons"):
                 yield Button("Save (Ctrl+S)", variant="primary", id="form-save")
