@@ -68,6 +68,9 @@ class LedgerlinkApp(App[int]):
           for mode, title, help_text, key in NAVIGATION),
     ]
 
+    AUTO_SYNC_SECONDS = 60.0
+    """How often the open app pushes what is queued by itself (the monitor's `y` syncs at once)."""
+
     header_info: reactive[HeaderInfo] = reactive(HeaderInfo, always_update=True)
     sync_event = reactive(None, always_update=True)
     """The latest progress event of the running sync (each replaces the previous one), None when idle."""
@@ -120,6 +123,19 @@ class LedgerlinkApp(App[int]):
     def _opened(self, finished: bool) -> None:
         self.refresh_header()
         self.switch_mode("sync" if finished else "setup")
+        self.set_interval(self.AUTO_SYNC_SECONDS, self.auto_sync_tick)
+
+    def auto_sync_tick(self) -> bool:
+        """While the app is open, push what is queued in the background (when sync is on); True if started."""
+        from core.services import qbo
+        from core.services import sync as sync_service
+
+        if self.sync_running or qbo.connection(self.firm) is None or not qbo.sync_settings(self.firm).sales_invoices:
+            return False
+        if sync_service.queue_counts(self.firm).queued == 0:
+            return False
+        self.start_sync(quiet=True)
+        return True
 
     def on_unmount(self) -> None:
         if self._owns_firm and self._firm is not None:
@@ -158,14 +174,15 @@ class LedgerlinkApp(App[int]):
 
 
     # -- the background sync -------------------------------------------------------------------
-    def start_sync(self) -> None:
+    def start_sync(self, quiet: bool = False) -> None:
         """Push what is queued in a background worker; the admin keeps working meanwhile."""
         if self.sync_running:
             self.notify("A sync is already running.")
             return
         self.sync_running = True
         self.sync_rates.clear()
-        self.notify("Sync started.")
+        if not quiet:
+            self.notify("Sync started.")
         self.run_sync()
 
     @work(thread=True, exclusive=True, group="sync")

@@ -88,3 +88,19 @@ async def test_parked_invoice_fixed_from_the_monitor(sb_settings):
         counts = sync_service.queue_counts(app.firm)
         assert counts.parked == 0 and counts.queued == 0, counts
         assert monitor.query_one("#parked").row_count == 0
+
+
+async def test_the_open_app_pushes_queued_documents_by_itself(sb_settings):
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.auto_sync_tick() is False  # nothing queued: nothing to do
+        client = ledger.add_client(app.firm, "Acme Pty")
+        ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-02", lines=first_invoice_lines(app.firm))
+        assert app.auto_sync_tick() is True  # what the app's timer does every AUTO_SYNC_SECONDS
+        await settle(pilot)
+        counts = sync_service.queue_counts(app.firm)
+        assert counts.queued == 0 and counts.done == 1, counts
+        qbo.set_sync_enabled(app.firm, False)
+        ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-03", lines=first_invoice_lines(app.firm))
+        assert app.auto_sync_tick() is False  # the Sales invoices switch is off: it waits in the queue
