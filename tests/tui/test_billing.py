@@ -47,125 +47,131 @@ async def test_invoice_edit_payment_writeoff_all_synced(sb_settings):
     app = create_app(sb_settings, still=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await pilot.press("f5")
-        await pilot.pause()
-        billing = app.screen
-        assert isinstance(billing, BillingScreen)
+        await bookkeeping_by_keyboard(pilot)
 
-        await pilot.press("k")
-        await pilot.pause()
-        await pilot.press(*"Acme Pty", "enter")
-        await pilot.pause()
-        assert [c.name for c in ledger.list_clients(app.firm)] == ["Acme Pty"]
 
-        # New invoice: problems shown as you type, in the ledger's words.
-        await pilot.press("n")
-        await pilot.pause()
-        modal = app.screen
-        assert isinstance(modal, InvoiceModal)
-        problems = modal.query_one("#invoice-problems")
-        assert "choose the client" in str(problems.render())
-        modal.query_one("#client", Select).value = ledger.list_clients(app.firm)[0].id
-        await type_into(pilot, "#date", "2026-11-31")
-        await pilot.pause()
-        assert "date" in str(problems.render()) and "-bad" in problems.classes
-        modal.query_one("#date", Input).value = "2026-11-02"
-        line = first_invoice_lines(app.firm)[0]
-        modal.query_one("#account", Select).value = line["account_id"]
-        modal.query_one("#tax", Select).value = line["tax_rate_id"]
-        await type_into(pilot, "#description", "Advice")
-        await type_into(pilot, "#unit_price", "abc")
-        await pilot.pause()
-        assert "unit price" in str(problems.render())
-        modal.query_one("#unit_price", Input).value = ""
-        await type_into(pilot, "#unit_price", "150.00")
-        await pilot.press("ctrl+l")
-        await pilot.pause()
-        assert modal.lines and "No problems" in str(problems.render())
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert app.screen is billing
-        invoice = ledger.list_invoices(app.firm)[0]
-        assert invoice.total_minor == 16500  # 150.00 + 10% GST
+async def bookkeeping_by_keyboard(pilot) -> None:
+    """Client, invoice, edit, payment, write-off, refused delete, sync with a parked write-off fixed, reports."""
+    app = pilot.app
+    await pilot.press("f5")
+    await pilot.pause()
+    billing = app.screen
+    assert isinstance(billing, BillingScreen)
 
-        # Edit: the notice says the change goes to QBO; add a second line.
-        billing.query_one("#invoice-table").focus()
-        await pilot.press("e")
-        await pilot.pause()
-        modal = app.screen
-        assert isinstance(modal, InvoiceModal) and "sends the change to QuickBooks" in str(
-            modal.query_one("#invoice-notice").render())
-        await type_into(pilot, "#description", "Filing")
-        await type_into(pilot, "#unit_price", "50")
-        await pilot.press("ctrl+l", "ctrl+s")
-        await pilot.pause()
-        assert ledger.get_invoice(app.firm, invoice.id).total_minor == 22000
+    await pilot.press("k")
+    await pilot.pause()
+    await pilot.press(*"Acme Pty", "enter")
+    await pilot.pause()
+    assert [c.name for c in ledger.list_clients(app.firm)] == ["Acme Pty"]
 
-        # Payment of part of it, then a write-off of the rest.
-        await pilot.press("p")
-        await pilot.pause()
-        assert isinstance(app.screen, FormModal)
-        app.screen.query_one("#field-amount", Input).value = "100.00"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert app.screen is billing
-        assert ledger.get_invoice(app.firm, invoice.id).open_balance_minor == 12000
-        await pilot.press("w")
-        await pilot.pause()
-        assert "WO-" in str(app.screen.query_one("#form-note").render())
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        notes = ledger.list_credit_notes(app.firm)
-        assert len(notes) == 1 and notes[0].number.startswith("WO-") and notes[0].kind == "writeoff"
-        assert ledger.get_invoice(app.firm, invoice.id).open_balance_minor == 0
-        assert billing.query_one("#credit-table").row_count == 1
+    # New invoice: problems shown as you type, in the ledger's words.
+    await pilot.press("n")
+    await pilot.pause()
+    modal = app.screen
+    assert isinstance(modal, InvoiceModal)
+    problems = modal.query_one("#invoice-problems")
+    assert "choose the client" in str(problems.render())
+    modal.query_one("#client", Select).value = ledger.list_clients(app.firm)[0].id
+    await type_into(pilot, "#date", "2026-11-31")
+    await pilot.pause()
+    assert "date" in str(problems.render()) and "-bad" in problems.classes
+    modal.query_one("#date", Input).value = "2026-11-02"
+    line = first_invoice_lines(app.firm)[0]
+    modal.query_one("#account", Select).value = line["account_id"]
+    modal.query_one("#tax", Select).value = line["tax_rate_id"]
+    await type_into(pilot, "#description", "Advice")
+    await type_into(pilot, "#unit_price", "abc")
+    await pilot.pause()
+    assert "unit price" in str(problems.render())
+    modal.query_one("#unit_price", Input).value = ""
+    await type_into(pilot, "#unit_price", "150.00")
+    await pilot.press("ctrl+l")
+    await pilot.pause()
+    assert modal.lines and "No problems" in str(problems.render())
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert app.screen is billing
+    invoice = ledger.list_invoices(app.firm)[0]
+    assert invoice.total_minor == 16500  # 150.00 + 10% GST
 
-        # A delete is refused while payments are applied, with the ledger's reason.
-        await pilot.press("x")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmModal) and "sent to QBO" in app.screen.question
-        await pilot.press("y")
-        await pilot.pause()
-        assert ledger.get_invoice(app.firm, invoice.id).status == "posted"
+    # Edit: the notice says the change goes to QBO; add a second line.
+    billing.query_one("#invoice-table").focus()
+    await pilot.press("e")
+    await pilot.pause()
+    modal = app.screen
+    assert isinstance(modal, InvoiceModal) and "sends the change to QuickBooks" in str(
+        modal.query_one("#invoice-notice").render())
+    await type_into(pilot, "#description", "Filing")
+    await type_into(pilot, "#unit_price", "50")
+    await pilot.press("ctrl+l", "ctrl+s")
+    await pilot.pause()
+    assert ledger.get_invoice(app.firm, invoice.id).total_minor == 22000
 
-        # Everything synced from the monitor, in the background.
-        await pilot.press("f4")
-        await pilot.pause()
-        assert isinstance(app.screen, SyncMonitorScreen)
-        await pilot.press("y")
-        await settle(pilot)
-        monitor = app.screen
-        # The write-off parks: QBO needs a product/service posting to the bad-debt account. The QBO admin
-        # creates one in QuickBooks; the bookkeeper follows "Go to fix", refreshes from QBO, retries.
-        parked = sync_service.parked(app.firm)
-        assert [p.doc_type for p in parked] == ["credit_note"] and "GL account map" in parked[0].reason
-        await create_bad_debt_item(app.firm)
-        await pilot.press("f")
-        await settle(pilot)
-        mapper = app.screen
-        assert isinstance(mapper, MapperScreen) and mapper.tab == "gl"
-        await pilot.press("u")
-        await settle(pilot)
-        assert isinstance(app.screen, TextModal) and "Bad debt" in app.screen.body
-        await pilot.press("escape", "f4")
-        await pilot.pause()
-        assert app.screen is monitor
-        await pilot.press("r", "y")
-        await settle(pilot)
-        counts = sync_service.queue_counts(app.firm)
-        assert counts.queued == 0 and counts.parked == 0 and counts.done == 3, (counts, sync_service.parked(app.firm))
-        await pilot.press("f5")
-        await pilot.pause()
-        invoice_row = billing.query_one("#invoice-table").get_row_at(0)
-        assert invoice_row[-1] == "in QBO"
+    # Payment of part of it, then a write-off of the rest.
+    await pilot.press("p")
+    await pilot.pause()
+    assert isinstance(app.screen, FormModal)
+    app.screen.query_one("#field-amount", Input).value = "100.00"
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert app.screen is billing
+    assert ledger.get_invoice(app.firm, invoice.id).open_balance_minor == 12000
+    await pilot.press("w")
+    await pilot.pause()
+    assert "WO-" in str(app.screen.query_one("#form-note").render())
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    notes = ledger.list_credit_notes(app.firm)
+    assert len(notes) == 1 and notes[0].number.startswith("WO-") and notes[0].kind == "writeoff"
+    assert ledger.get_invoice(app.firm, invoice.id).open_balance_minor == 0
+    assert billing.query_one("#credit-table").row_count == 1
 
-        # Reports: trial balance balances; reconcile reads QBO back.
-        await pilot.press("f6")
-        await pilot.pause()
-        reports = app.screen
-        assert isinstance(reports, ReportsScreen)
-        tb = ledger.trial_balance(app.firm)
-        assert tb.total_debit_minor == tb.total_credit_minor
-        await pilot.press("o")
-        await settle(pilot)
-        assert "document(s) checked" in str(reports.query_one("#reconcile-result").render())
+    # A delete is refused while payments are applied, with the ledger's reason.
+    await pilot.press("x")
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmModal) and "sent to QBO" in app.screen.question
+    await pilot.press("y")
+    await pilot.pause()
+    assert ledger.get_invoice(app.firm, invoice.id).status == "posted"
+
+    # Everything synced from the monitor, in the background.
+    await pilot.press("f4")
+    await pilot.pause()
+    assert isinstance(app.screen, SyncMonitorScreen)
+    await pilot.press("y")
+    await settle(pilot)
+    monitor = app.screen
+    # The write-off parks: QBO needs a product/service posting to the bad-debt account. The QBO admin
+    # creates one in QuickBooks; the bookkeeper follows "Go to fix", refreshes from QBO, retries.
+    parked = sync_service.parked(app.firm)
+    assert [p.doc_type for p in parked] == ["credit_note"] and "GL account map" in parked[0].reason
+    await create_bad_debt_item(app.firm)
+    await pilot.press("f")
+    await settle(pilot)
+    mapper = app.screen
+    assert isinstance(mapper, MapperScreen) and mapper.tab == "gl"
+    await pilot.press("u")
+    await settle(pilot)
+    assert isinstance(app.screen, TextModal) and "Bad debt" in app.screen.body
+    await pilot.press("escape", "f4")
+    await pilot.pause()
+    assert app.screen is monitor
+    await pilot.press("r", "y")
+    await settle(pilot)
+    counts = sync_service.queue_counts(app.firm)
+    assert counts.queued == 0 and counts.parked == 0 and counts.done == 3, (counts, sync_service.parked(app.firm))
+    await pilot.press("f5")
+    await pilot.pause()
+    invoice_row = billing.query_one("#invoice-table").get_row_at(0)
+    assert invoice_row[-1] == "in QBO"
+
+    # Reports: trial balance balances; reconcile reads QBO back.
+    await pilot.press("f6")
+    await pilot.pause()
+    reports = app.screen
+    assert isinstance(reports, ReportsScreen)
+    tb = ledger.trial_balance(app.firm)
+    assert tb.total_debit_minor == tb.total_credit_minor
+    await pilot.press("o")
+    await settle(pilot)
+    assert "document(s) checked" in str(reports.query_one("#reconcile-result").render())

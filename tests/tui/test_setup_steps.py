@@ -54,109 +54,119 @@ async def test_every_ledger_step_by_keyboard(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        # Billing: the preview follows the country choice; Ctrl+S creates the firm.
-        screen = await open_step(pilot, "accounting_system")
-        assert isinstance(screen, BillingSetupScreen)
-        assert "Template US" in str(screen.query_one("#preview-title").render())
-        screen.query_one("#firm-name", Input).focus()
-        await type_text(pilot, "Smith Jones")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert ledger.get_firm_info(app.firm).name == "Smith Jones"
-        assert state_text(screen).startswith("Done: The firm keeps its books in the built-in")
-        assert "Smith Jones" in screen.query_one("FirmHeader").render().plain
-        await pilot.press("escape")
-        await pilot.pause()
-        assert "steps done" in str(app.screen.query_one("#checklist-progress-text").render())
-        assert states(app)["chart_of_accounts"] == "done"
+        await walk_ledger_steps(pilot)
 
-        # Accounting preferences: choosing Cash explains why Accrual is needed, Accrual fixes it.
-        screen = await open_step(pilot, "accrual_method")
-        assert isinstance(screen, PreferencesScreen)
-        await pilot.press("down", "enter")  # RadioSet: move to Cash and choose it
-        await pilot.pause()
-        assert screen.query_one("#cash-reason").display
-        assert states(app)["accrual_method"] == "missing"
-        await pilot.press("up", "enter")
-        await pilot.pause()
-        assert not screen.query_one("#cash-reason").display
-        assert states(app)["accrual_method"] == "done"
-        await pilot.press("escape")
 
-        # Bank accounts: add a bank contact, then link an operating account to it.
-        screen = await open_step(pilot, "bank_account")
-        assert isinstance(screen, BankAccountsScreen)
-        await pilot.press("b")
+async def walk_ledger_steps(pilot, country: str = "US") -> None:
+    """Every ledger-side checklist step by keyboard, from a fresh database, with `country`'s template."""
+    app = pilot.app
+    # Billing: the preview follows the country choice; Ctrl+S creates the firm.
+    screen = await open_step(pilot, "accounting_system")
+    assert isinstance(screen, BillingSetupScreen)
+    assert "Template US" in str(screen.query_one("#preview-title").render())
+    if country != "US":
+        screen.query_one("#country").value = country
         await pilot.pause()
-        assert isinstance(app.screen, FormModal)
-        await type_text(pilot, "First National")
-        await pilot.press("enter")
-        await pilot.pause()
-        await pilot.press("a")
-        await pilot.pause()
-        await type_text(pilot, "Operating")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert app.screen is screen
-        assert states(app)["bank_account"] == "done"
-        assert screen.query_one("#banks").row_count == 1
-        await pilot.press("escape")
+        assert f"Template {country}" in str(screen.query_one("#preview-title").render())
+    screen.query_one("#firm-name", Input).focus()
+    await type_text(pilot, "Smith Jones")
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert ledger.get_firm_info(app.firm).name == "Smith Jones"
+    assert state_text(screen).startswith("Done: The firm keeps its books in the built-in")
+    assert "Smith Jones" in screen.query_one("FirmHeader").render().plain
+    await pilot.press("escape")
+    await pilot.pause()
+    assert "steps done" in str(app.screen.query_one("#checklist-progress-text").render())
+    assert states(app)["chart_of_accounts"] == "done"
 
-        # Trust: the firm holds no client money.
-        screen = await open_step(pilot, "trust_accounting")
-        assert isinstance(screen, TrustScreen)
-        await pilot.press("m")
-        await pilot.pause()
-        assert states(app)["trust_accounting"] == "done"
-        assert "holds no client money" in state_text(screen)
-        await pilot.press("escape")
+    # Accounting preferences: choosing Cash explains why Accrual is needed, Accrual fixes it.
+    screen = await open_step(pilot, "accrual_method")
+    assert isinstance(screen, PreferencesScreen)
+    await pilot.press("down", "enter")  # RadioSet: move to Cash and choose it
+    await pilot.pause()
+    assert screen.query_one("#cash-reason").display
+    assert states(app)["accrual_method"] == "missing"
+    await pilot.press("up", "enter")
+    await pilot.pause()
+    assert not screen.query_one("#cash-reason").display
+    assert states(app)["accrual_method"] == "done"
+    await pilot.press("escape")
 
-        # Accounts: the template already has both kinds; adding a duplicate code is refused with core's reason.
-        screen = await open_step(pilot, "income_accounts")
-        assert isinstance(screen, AccountsScreen)
-        before = screen.query_one("#accounts").row_count
-        await pilot.press("a")
-        await pilot.pause()
-        await pilot.press("tab")
-        await type_text(pilot, "1000")
-        await pilot.press("tab")
-        await type_text(pilot, "Fees again")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert isinstance(app.screen, FormModal)
-        assert "already used" in str(app.screen.query_one("#form-error").render())
-        app.screen.query_one("#field-code", Input).value = "4190"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert app.screen is screen
-        assert screen.query_one("#accounts").row_count == before + 1
-        await pilot.press("escape")
+    # Bank accounts: add a bank contact, then link an operating account to it.
+    screen = await open_step(pilot, "bank_account")
+    assert isinstance(screen, BankAccountsScreen)
+    await pilot.press("b")
+    await pilot.pause()
+    assert isinstance(app.screen, FormModal)
+    await type_text(pilot, "First National")
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("a")
+    await pilot.pause()
+    await type_text(pilot, "Operating")
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert app.screen is screen
+    assert states(app)["bank_account"] == "done"
+    assert screen.query_one("#banks").row_count == 1
+    await pilot.press("escape")
 
-        # Sales tax: add the 0% rate if the template lacks it; the screen names the 0% rates.
-        screen = await open_step(pilot, "sales_tax")
-        assert isinstance(screen, SalesTaxScreen)
-        await pilot.press("a")
-        await pilot.pause()
-        await type_text(pilot, "Zero rated")
-        await pilot.press("tab")
-        await type_text(pilot, "0")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert states(app)["sales_tax"] == "done"
-        assert "Zero rated" in str(screen.query_one("#zero-check").render())
-        await pilot.press("escape")
+    # Trust: the firm holds no client money.
+    screen = await open_step(pilot, "trust_accounting")
+    assert isinstance(screen, TrustScreen)
+    await pilot.press("m")
+    await pilot.pause()
+    assert states(app)["trust_accounting"] == "done"
+    assert "holds no client money" in state_text(screen)
+    await pilot.press("escape")
 
-        # Feature preview: one switch.
-        screen = await open_step(pilot, "feature_preview")
-        assert isinstance(screen, FeaturePreviewScreen)
-        await pilot.press("enter")
-        await pilot.pause()
-        assert states(app)["feature_preview"] == "done"
-        await pilot.press("escape")
-        await pilot.pause()
+    # Accounts: the template already has both kinds; adding a duplicate code is refused with core's reason.
+    screen = await open_step(pilot, "income_accounts")
+    assert isinstance(screen, AccountsScreen)
+    before = screen.query_one("#accounts").row_count
+    await pilot.press("a")
+    await pilot.pause()
+    await pilot.press("tab")
+    await type_text(pilot, "1000")
+    await pilot.press("tab")
+    await type_text(pilot, "Fees again")
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert isinstance(app.screen, FormModal)
+    assert "already used" in str(app.screen.query_one("#form-error").render())
+    app.screen.query_one("#field-code", Input).value = "4190"
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert app.screen is screen
+    assert screen.query_one("#accounts").row_count == before + 1
+    await pilot.press("escape")
 
-        ledger_states = [states(app)[s] for s in ("accounting_system", "chart_of_accounts", "accrual_method",
-                                                  "bank_account", "trust_accounting", "income_accounts",
-                                                  "sales_tax", "feature_preview")]
-        assert ledger_states == ["done"] * 8
-        assert "8 of 14 steps done" in str(app.screen.query_one("#checklist-progress-text").render())
+    # Sales tax: add the 0% rate if the template lacks it; the screen names the 0% rates.
+    screen = await open_step(pilot, "sales_tax")
+    assert isinstance(screen, SalesTaxScreen)
+    await pilot.press("a")
+    await pilot.pause()
+    await type_text(pilot, "Zero rated")
+    await pilot.press("tab")
+    await type_text(pilot, "0")
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert states(app)["sales_tax"] == "done"
+    assert "Zero rated" in str(screen.query_one("#zero-check").render())
+    await pilot.press("escape")
+
+    # Feature preview: one switch.
+    screen = await open_step(pilot, "feature_preview")
+    assert isinstance(screen, FeaturePreviewScreen)
+    await pilot.press("enter")
+    await pilot.pause()
+    assert states(app)["feature_preview"] == "done"
+    await pilot.press("escape")
+    await pilot.pause()
+
+    ledger_states = [states(app)[s] for s in ("accounting_system", "chart_of_accounts", "accrual_method",
+                                              "bank_account", "trust_accounting", "income_accounts",
+                                              "sales_tax", "feature_preview")]
+    assert ledger_states == ["done"] * 8
+    assert "8 of 14 steps done" in str(app.screen.query_one("#checklist-progress-text").render())
