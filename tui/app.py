@@ -14,6 +14,7 @@ from textual.reactive import reactive
 
 from core.settings import Settings
 from tui.commands import LedgerlinkCommands
+from tui.messages import SyncFinished
 from tui.modals.help import HelpScreen, collect_bindings
 from tui.screens.opening import OpeningScreen
 from tui.widgets.header import HeaderInfo, header_info
@@ -215,6 +216,7 @@ class LedgerlinkApp(App[int]):
             self.notify(text, title="Sync", severity="information" if summary.ok else "warning", markup=False)
         self.sync_event = None
         self.refresh_header()
+        self.screen.post_message(SyncFinished(summary))
 
     def show_error(self, exc: Exception) -> None:
         self.notify(str(exc), title="Error", severity="error", timeout=10, markup=False)

@@ -1,30 +1,13 @@
-"""Messages the TUI's widgets and workers post upward ("attributes down, messages up")."""
+"""Messages the app posts to its screens ("attributes down, messages up")."""
 
 from __future__ import annotations
 
 from textual.message import Message
 
 
-class SetupChanged(Message):
-    """Something the setup checklist depends on changed: screens and the header refresh."""
-
-
-class ConnectionChanged(Message):
-    """The QBO connection was made, refreshed or removed: the header re-reads it."""
-
-
-class SyncProgress(Message):
-    """One progress event of a running sync; each replaces the previous one on screen."""
-
-    def __init__(self, event: object) -> None:
-        self.event = event
-        super().__init__()
-
-
 class SyncFinished(Message):
-    """A sync run ended (its result or the error that stopped it)."""
+    """A background sync ended: screens showing sync states re-read them. `summary` is None after an error."""
 
-    def __init__(self, result: object = None, error: str | None = None) -> None:
-        self.result = result
-        self.error = error
+    def __init__(self, summary: object = None) -> None:
+        self.summary = summary
         super().__init__()

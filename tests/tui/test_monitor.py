@@ -104,3 +104,18 @@ async def test_the_open_app_pushes_queued_documents_by_itself(sb_settings):
         qbo.set_sync_enabled(app.firm, False)
         ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-03", lines=first_invoice_lines(app.firm))
         assert app.auto_sync_tick() is False  # the Sales invoices switch is off: it waits in the queue
+
+
+async def test_billing_list_follows_a_background_sync(sb_settings):
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        client = ledger.add_client(app.firm, "Acme Pty")
+        ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-02", lines=first_invoice_lines(app.firm))
+        await pilot.press("f5")
+        await pilot.pause()
+        table = app.screen.query_one("#invoice-table")
+        assert table.get_row_at(0)[-1] == "to send"
+        assert app.auto_sync_tick()  # the app's timer, while the bookkeeper stays on the billing screen
+        await settle(pilot)
+        assert table.get_row_at(0)[-1] == "in QBO"

@@ -11,6 +11,7 @@ from core.errors import LedgerlinkError
 from core.services import ledger
 from core.services import sync as sync_service
 from tui.format import money_text, plain_amount
+from tui.messages import SyncFinished
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal, problem_text
 from tui.modals.invoice import InvoiceModal
@@ -91,6 +92,10 @@ class BillingScreen(LedgerScreen):
                               sync_word(states, note.id))
         self.query_one("#billing-note", Static).update(
             f"{len(self.invoices)} invoice(s). n new, e edit, x delete, p payment, c credit, w write-off.")
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        """A background sync ended while this screen was up: show the new sync states."""
+        self.refresh_lists()
 
     def current_invoice(self):
         table = self.query_one("#invoice-table", DataTable)
