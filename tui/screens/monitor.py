@@ -57,13 +57,20 @@ def fix_place(reason: str) -> str | None:
     return None
 
 
+class ParkedTable(DataTable):
+    """Parked documents; Enter shows the highlighted one's detail (shown in the footer)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Detail", id="monitor.detail",
+                        tooltip="QBO fault, request and response")]
+
+
 class SyncMonitorScreen(LedgerScreen):
     """The app runs the sync (so it goes on while you work elsewhere); this screen shows it."""
 
     CSS_PATH = "monitor.tcss"
     BINDINGS = [
         Binding("y", "sync", "Sync now", id="monitor.sync", tooltip="Push what is queued, in the background"),
-        Binding("enter", "detail", "Detail", id="monitor.detail", tooltip="QBO fault, request and response"),
+        Binding("d", "detail", "Detail", id="monitor.detail_key", tooltip="QBO fault, request and response"),
         Binding("f", "fix", "Go to fix", id="monitor.fix", tooltip="Open the place that fixes this document"),
         Binding("r", "retry", "Retry", id="monitor.retry", tooltip="Queue the highlighted parked document again"),
         Binding("R", "retry_all", "Retry all", id="monitor.retry_all", tooltip="Queue every parked document again"),
@@ -78,7 +85,7 @@ class SyncMonitorScreen(LedgerScreen):
             yield Sparkline([], id="throughput")
         yield Static("", id="run-state", markup=False)
         yield Static("", id="limiter")
-        yield DataTable(id="parked", cursor_type="row")
+        yield ParkedTable(id="parked", cursor_type="row")
         yield Static("", id="parked-reason", markup=False)
 
     def on_mount(self) -> None:
