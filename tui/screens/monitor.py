@@ -70,7 +70,6 @@ class SyncMonitorScreen(LedgerScreen):
     CSS_PATH = "monitor.tcss"
     BINDINGS = [
         Binding("y", "sync", "Sync now", id="monitor.sync", tooltip="Push what is queued, in the background"),
-        Binding("d", "detail", "Detail", id="monitor.detail_key", tooltip="QBO fault, request and response"),
         Binding("f", "fix", "Go to fix", id="monitor.fix", tooltip="Open the place that fixes this document"),
         Binding("r", "retry", "Retry", id="monitor.retry", tooltip="Queue the highlighted parked document again"),
         Binding("R", "retry_all", "Retry all", id="monitor.retry_all", tooltip="Queue every parked document again"),
