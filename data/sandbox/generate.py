@@ -187,17 +187,20 @@ TAX_ACCOUNTS = {
 TAX = {
     "US": {
         "agency": "California Department of Tax and Fee Administration",
-        "rates": [("California", "7.25", None), ("San Mateo County", "1", None), ("Exempt 0%", "0", None)],
+        "rates": [("California", "7.25", None), ("San Mateo County", "1", None), ("Exempt 0%", "0", None),
+                  ("Sample State", "6.25", "Sample State Department of Revenue")],
         "codes": [("California", "California state and county", ["California", "San Mateo County"]),
-                  ("Out of State", "Zero-rate sales outside California", ["Exempt 0%"])],
+                  ("Out of State", "Zero-rate sales outside California", ["Exempt 0%"]),
+                  ("Sample State", "Sample state sales tax 6.25%", ["Sample State"])],
     },
     "CA": {
         "agency": "Canada Revenue Agency",
         "rates": [("GST (ITC)", "5", None), ("HST ON", "13", None), ("PST (BC) Sales", "7", "Ministry of Finance (BC)"),
-                  ("GST/HST ZR", "0", None), ("Exempt", "0", None)],
+                  ("GST/HST ZR", "0", None), ("Exempt", "0", None), ("HST NS", "15", None)],
         "codes": [("GST", "GST 5%", ["GST (ITC)"]), ("HST ON", "HST Ontario 13%", ["HST ON"]),
                   ("GST/PST BC", "GST 5% and PST (BC) 7%", ["GST (ITC)", "PST (BC) Sales"]),
-                  ("Zero-rated", "Zero-rated supplies", ["GST/HST ZR"]), ("Exempt", "Exempt supplies", ["Exempt"])],
+                  ("Zero-rated", "Zero-rated supplies", ["GST/HST ZR"]), ("Exempt", "Exempt supplies", ["Exempt"]),
+                  ("HST NS", "HST Nova Scotia 15%", ["HST NS"]), ("PST BC", "PST (BC) 7%", ["PST (BC) Sales"])],
     },
     "UK": {
         "agency": "HM Revenue & Customs",
