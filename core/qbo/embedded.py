@@ -52,12 +52,13 @@ def embedded_sandbox(settings: Settings):
         return _running[path]
 
 
-def approve_locally(settings: Settings, auth_url: str) -> str | None:
-    """On the built-in sandbox, approve the consent screen as its admin would and return the redirect
-    URL; None when the firm talks to a real Intuit app (there a person must approve)."""
+def approve_locally(settings: Settings, auth_url: str, country: str | None = None) -> str | None:
+    """On the built-in sandbox, approve the consent screen as its admin would (choosing the company of
+    the firm's country) and return the redirect URL; None when the firm talks to a real Intuit app."""
     if not uses_embedded(settings):
         return None
-    return embedded_sandbox(settings).approve(auth_url)
+    sb = embedded_sandbox(settings)
+    return sb.approve(auth_url, realm_id=sb.realm_ids.get((country or "").upper()))
 
 
 def stop_all() -> None:

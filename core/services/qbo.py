@@ -60,8 +60,10 @@ def _run(coro):
 def approve_locally(firm, pending: PendingConnect) -> str | None:
     """The built-in sandbox only: approve `pending` at once and return its redirect URL (else None)."""
     from core.qbo.embedded import approve_locally as _approve
+    from core.services.ledger import firm_exists, get_firm_info
 
-    return _approve(firm.settings, pending.url)
+    country = get_firm_info(firm).country if firm_exists(firm) else None
+    return _approve(firm.settings, pending.url, country)
 
 
 def complete_connect(firm, redirect_url_or_params, app=None) -> ConnectionInfo:

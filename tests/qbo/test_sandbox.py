@@ -196,3 +196,18 @@ async def test_injected_faults_are_retried_without_duplicates(firm, sandbox, cap
         retried = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
         assert len(retried) >= 4, retried  # 503, 503, 429, the two dropped connections
         assert client.auth.refresh_count >= 1  # the expired token was refreshed on its 401
+
+
+async def test_embedded_connect_picks_the_company_of_the_firms_country(settings):
+    from core.ledger.demo import ensure_ready
+    from core.ledger.firm import create_firm
+
+    firm = create_firm(settings, "UK", name="Hale & Co")
+    ensure_ready(firm)
+    try:
+        pending = svc.begin_connect(firm)
+        info = await svc.complete_connect_async(firm, svc.approve_locally(firm, pending))
+        assert info.realm_id == embedded.embedded_sandbox(firm.settings).realm_ids["UK"]
+    finally:
+        embedded.stop_all()
+        firm.close()
