@@ -342,12 +342,20 @@ def _compute_tax(company: Company, record: dict, lines: list[dict], customer: di
             group = resolve(company, "TaxCode", customer.get("DefaultTaxCodeRef"), "CustomerRef") or default_tax_group(company)
         if not taxable or group is None:
             return subtotal, subtotal, {"TotalTax": 0}
-        tax_lines = []
-        total_tax = ZERO
-        for rate, percent in _rates(company, group):
-            tax = jsonfmt.money(taxable * percent / 100)
-            total_tax += tax
-            tax_lines.append(_tax_line(rate, percent, taxable, tax))
+        rates = _rates(company, group)
+        taxes = [jsonfmt.money(taxable * percent / 100) for _, percent in rates]
+        sent = (record.get("TxnTaxDetail") or {}).get("TotalTax")
+        if sent is not None and rates:
+            # An explicit tax amount is kept and prorated across the code's rates (reference 5.13).
+            sent = _money(sent, "TxnTaxDetail.TotalTax")
+            computed = sum(taxes, ZERO)
+            if computed:
+                taxes = [jsonfmt.money(sent * t / computed) for t in taxes]
+                taxes[-1] += sent - sum(taxes, ZERO)
+            else:
+                taxes = [ZERO] * (len(rates) - 1) + [sent]
+        tax_lines = [_tax_line(rate, percent, taxable, tax) for (rate, percent), tax in zip(rates, taxes)]
+        total_tax = sum(taxes, ZERO)
         detail = {"TxnTaxCodeRef": {"value": group["Id"]}, "TotalTax": total_tax, "TaxLine": tax_lines}
         return subtotal, subtotal + total_tax, detail
 
@@ -372,12 +380,13 @@ def _compute_tax(company: Company, record: dict, lines: list[dict], customer: di
         total_percent = sum((p for _, p in rates), Decimal(0))
         net = line["Amount"] if mode == "TaxExcluded" else line["Amount"] * 100 / (100 + total_percent)
         for rate, percent in rates:
-            entry = per_rate.setdefault(rate["Id"], [rate, percent, Decimal(0)])
+            # Tax is worked out per line from the line's code, rounded per line (reference 5.13).
+            entry = per_rate.setdefault(rate["Id"], [rate, percent, Decimal(0), ZERO])
             entry[2] += net
+            entry[3] += jsonfmt.money(net * percent / 100)
     tax_lines = []
     total_tax = ZERO
-    for rate, percent, net in per_rate.values():
-        tax = jsonfmt.money(net * percent / 100)
+    for rate, percent, net, tax in per_rate.values():
         total_tax += tax
         tax_lines.append(_tax_line(rate, percent, jsonfmt.money(net), tax))
     detail = {"TotalTax": total_tax, "TaxLine": tax_lines} if tax_lines else {"TotalTax": 0}

@@ -248,3 +248,21 @@ def test_update_keeps_line_ids_and_numbers_new_lines_after_them(us):
     updated = us.create("Invoice", {"Id": inv["Id"], "SyncToken": "0", "sparse": True, "Line": [second, _line(5)]})
     assert [(line.get("Id"), line["Amount"]) for line in updated["Line"][:2]] == [("2", 25), ("3", 5)]
     assert [line.get("LineNum") for line in updated["Line"][:2]] == [1, 2]
+
+
+def test_us_explicit_total_tax_is_kept_and_prorated_across_rates(us):
+    cust = _customer(us)
+    inv = us.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "TxnTaxDetail": {"TotalTax": 20.60},
+                                "Line": [_line(250, qty=2, price=125, tax="TAX")]})
+    detail = inv["TxnTaxDetail"]
+    assert detail["TotalTax"] == 20.6 and inv["TotalAmt"] == 270.6
+    assert sum(t["Amount"] for t in detail["TaxLine"]) == 20.6
+
+
+def test_non_us_tax_is_rounded_per_line(uk):
+    codes = {c["Name"]: c["Id"] for c in uk.ok(uk.query("select * from TaxCode"))["QueryResponse"]["TaxCode"]}
+    cust = _customer(uk)
+    # 5% of 0.30 is 0.015 -> 0.02 per line (0.06), not 5% of 0.90 = 0.045 -> 0.05 once.
+    inv = uk.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "GlobalTaxCalculation": "TaxExcluded",
+                                "Line": [_line(0.30, tax=codes["5.0% R"]) for _ in range(3)]})
+    assert inv["TxnTaxDetail"]["TotalTax"] == 0.06 and inv["TotalAmt"] == 0.96
