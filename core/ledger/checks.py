@@ -105,7 +105,8 @@ CHECKS: dict[str, Callable[["Firm"], StepResult]] = {
 
 
 def ledger_steps(firm: "Firm") -> list[StepResult]:
-    """The 8 ledger-side steps in checklist order (all missing, with the same hint, when there is no firm)."""
+    """The 8 ledger-side steps in checklist order (with no firm, the first says how to make one)."""
     if not firm_exists(firm):
-        return [missing(step, NO_FIRM) for step in CHECKS]
+        return [missing(step, NO_FIRM if i == 0 else "Needs a firm first (see the first step)")
+                for i, step in enumerate(CHECKS)]
     return [check(firm) for check in CHECKS.values()]
