@@ -1,0 +1,89 @@
+"""A US firm end to end against the local sandbox over HTTP: lines carry TAX/NON, TxnTaxDetail names the one
+mapped tax code and sends the ledger's tax, which the sandbox keeps (reference 5.13)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from core.ledger import billing, queries
+from core.ledger.firm import add_client
+from core.services import sync
+
+from .sandboxed import demo_firm, sandbox_settings
+from .test_sandbox_sync import assert_exactly_once, qbo_objects
+
+
+def _by_number(sb, firm, entity: str) -> dict[str, dict]:
+    return {o["DocNumber"]: o for o in qbo_objects(sb, firm, entity)}
+
+
+def _cents(value) -> int:
+    return int(Decimal(str(value)) * 100)
+
+
+async def test_a_us_firm_syncs_taxed_documents_edits_and_deletions_and_reconciles_clean(settings, sandbox):
+    firm = await demo_firm(sandbox_settings(settings, sandbox), sandbox, country="US", invoices=50, payments=25,
+                           credits=15, clients=10, standard_only=False)
+    try:
+        state = next(r for r in queries.list_tax_rates(firm) if r.rate_percent == "6.25")
+        fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
+        # 6.25% of 100.08 is 6.255: 6.26 a line, 18.78 on three; QBO's own sum would be 18.77 (300.24 x 6.25%).
+        client = add_client(firm, "Rounding Test LLC").id
+        odd = billing.create_invoice(firm, client_id=client, date="2026-05-04", lines=[
+            dict(description=f"Review {n}", account_id=fee.id, quantity="1", unit_price="100.08",
+                 tax_rate_id=state.id) for n in (1, 2, 3)])
+        assert odd.tax_minor == 1878
+        summary = await sync.run_sync(firm)
+        assert summary.ok, (summary.as_json(), [p.reason for p in sync.parked(firm)][:5])
+        assert summary.pushed > 80 and not summary.differences
+
+        code = firm.db.execute("SELECT qbo_id FROM qbo_maps WHERE kind = 'tax' AND ledger_id = ?",
+                               [state.id]).fetchone()[0]
+        invoices = _by_number(sandbox, firm, "Invoice")
+        qbo_odd = invoices[odd.number]
+        assert {ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for ln in qbo_odd["Line"]
+                if ln["DetailType"] == "SalesItemLineDetail"} == {"TAX"}
+        assert qbo_odd["TxnTaxDetail"]["TxnTaxCodeRef"]["value"] == code
+        assert _cents(qbo_odd["TxnTaxDetail"]["TotalTax"]) == 1878 and _cents(qbo_odd["TotalAmt"]) == 31902
+        codes = {ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for o in invoices.values() for ln in o["Line"]
+                 if ln["DetailType"] == "SalesItemLineDetail"}
+        assert codes == {"TAX", "NON"}, "the demo charges taxed and untaxed lines"
+        writeoffs = [o for n, o in _by_number(sandbox, firm, "CreditMemo").items() if n.startswith("WO-")]
+        assert writeoffs and all(_cents(o["TxnTaxDetail"]["TotalTax"]) == 0 for o in writeoffs)
+        assert (await sync.reconcile(firm)).ok
+
+        # After the first push: a line edit that changes the tax, a new payment, credit note and write-off,
+        # and deletions of an invoice, a payment and a credit note.
+        billing.edit_invoice(firm, odd.id, lines=[
+            dict(description="Review", account_id=fee.id, quantity="2", unit_price="100.08", tax_rate_id=state.id),
+            dict(description="Filing", account_id=fee.id, quantity="1", unit_price="35.00",
+                 tax_rate_id=next(r.id for r in queries.list_tax_rates(firm) if r.rate_ppm == 0))])
+        open_ = [i for i in queries.list_invoices(firm, status="posted", open_only=True)
+                 if i.open_balance_minor == i.total_minor and not queries.list_credit_notes(firm, invoice_id=i.id)
+                 and i.id != odd.id]
+        bank = queries.list_bank_accounts(firm, "operating")[0].id
+        old_payment = queries.list_payments(firm, status="posted")[0]
+        old_note = next(n for n in queries.list_credit_notes(firm, status="posted") if n.kind == "credit")
+        paid, credited, written_off, deleted = open_[:4]
+        billing.record_payment(firm, client_id=paid.client_id, date="2026-12-01", amount="50.00",
+                               bank_account_id=bank, allocations=[(paid.id, "50.00")], reference="US-CHK-1")
+        billing.issue_credit_note(firm, invoice_id=credited.id, date="2026-12-02", amount="40.00")
+        wo = billing.issue_credit_note(firm, invoice_id=written_off.id, date="2026-12-03", kind="writeoff",
+                                       amount="25.00")
+        billing.delete_invoice(firm, deleted.id)
+        billing.delete_payment(firm, old_payment.id)
+        billing.delete_credit_note(firm, old_note.id)
+        again = await sync.run_sync(firm)
+        assert again.ok and again.pushed == 7, again.as_json()
+
+        edited = queries.get_invoice(firm, odd.id)
+        qbo_odd = _by_number(sandbox, firm, "Invoice")[odd.number]
+        assert _cents(qbo_odd["TxnTaxDetail"]["TotalTax"]) == edited.tax_minor == 1251
+        assert _cents(qbo_odd["TotalAmt"]) == edited.total_minor
+        assert deleted.number not in _by_number(sandbox, firm, "Invoice")
+        assert _cents(_by_number(sandbox, firm, "CreditMemo")[wo.number]["TotalAmt"]) == 2500
+        result = await sync.reconcile(firm)
+        assert result.ok, result.as_json()
+        assert_exactly_once(sandbox, firm)
+    finally:
+        firm.close()
