@@ -69,9 +69,9 @@ async def connect_and_map(firm, sb, *, sync_from: str | None = None) -> None:
 
 
 def standard_rates_only(firm) -> None:
-    """Charge only the standard and zero rates. With the reduced 5% rate, QBO (and the sandbox) round tax
-    once per rate while the ledger rounds per line, and totals can differ by a penny: the sync reports
-    that (see test_a_penny_of_tax_rounding_is_reported), and this end-to-end test is about the sync."""
+    """Charge only the UK standard and zero rates (a US firm's 6.25% would go too: pass standard_only=False).
+    The reduced rate's per-line rounding has its own test (test_tax_rounded_per_line_agrees_with_qbo_to_the_penny),
+    and a difference QBO really makes is reported (test_sandbox_differences.py)."""
     firm.db.execute("UPDATE tax_rates SET active = 0 WHERE rate_ppm NOT IN (0, 200000)")
 
 
