@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from json.encoder import encode_basestring as _string
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -81,10 +82,55 @@ def _encode(value: Any, key: str | None = None) -> Any:
     return value
 
 
+def _number_text(value: Any, key: str | None) -> str:
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not d.is_finite():
+        return _string(_MARK + _plain(d))  # as the marker-and-regex encoding leaves it: a string
+    if key in MONEY_FIELDS and d != 0:
+        return str(d.quantize(CENT, rounding=ROUND_HALF_UP))
+    return _plain(d)
+
+
+def _write(value: Any, key: str | None, out: list) -> None:
+    """Append value's JSON to out: one pass, numbers written as QBO writes them."""
+    kind = type(value)
+    if kind is str:
+        out.append(_string(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        sep = "{"
+        for k, v in value.items():
+            out.append(sep)
+            out.append(_string(k) if type(k) is str else json.dumps({k: 0}, ensure_ascii=False, separators=(",", ":"))[1:-3])
+            out.append(":")
+            _write(v, k, out)
+            sep = ","
+        out.append("}")
+    elif kind is list or kind is tuple:
+        if not value:
+            out.append("[]")
+            return
+        sep = "["
+        for v in value:
+            out.append(sep)
+            _write(v, key, out)
+            sep = ","
+        out.append("]")
+    elif value is None or kind is bool:
+        out.append("null" if value is None else "true" if value else "false")
+    elif isinstance(value, (Decimal, int, float)):
+        out.append(_number_text(value, key))
+    else:  # subclasses of str, dict or list, and what json itself refuses
+        out.append(_MARK_RE.sub(r"\1", json.dumps(_encode(value, key), ensure_ascii=False, separators=(",", ":"))))
+
+
 def dumps(value: Any) -> str:
-    """Serialise with QBO's number formatting."""
-    text = json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"))
-    return _MARK_RE.sub(r"\1", text)
+    """Serialise with QBO's number formatting (compact, non-ASCII kept)."""
+    out: list[str] = []
+    _write(value, None, out)
+    return "".join(out)
 
 
 def canonical(value: Any) -> str:
