@@ -1,7 +1,8 @@
 """TUI benchmark: start-up to the first painted screen beside a bare Textual app (same run), the mapper's
 mount and filter-keystroke latency with 5,000 ledger accounts x 2,000 QBO items, and peak RSS.
 
-    .venv/bin/python bench/tui.py            # builds a temporary firm, prints a table and JSON
+    .venv/bin/python bench/tui.py                  # builds a temporary firm, prints a table and JSON
+    .venv/bin/python bench/tui.py --startup-only   # only the start-up comparison
 
 Each measurement runs in its own subprocess so start-up includes imports and RSS is the mapper's own.
 Targets (issue 5): start-up <= 1.5x the bare app, filter median <= 50 ms, RSS <= 250 MB.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -24,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 N_ACCOUNTS = 5000
 N_ITEMS = 2000
-RUNS = 5
+RUNS = 9
 
 
 def _settings(db: Path):
@@ -35,31 +37,15 @@ def _settings(db: Path):
 
 # -- in the child processes ----------------------------------------------------------------------
 def child_startup(kind: str, db: str) -> None:
-    """Print seconds from process start to the first painted screen."""
+    """Print seconds from process start to the first painted screen (and, for the app, to the checklist).
+
+    `bare` is a bare Textual app; `cli` is the console script `ledgerlink --db DB` (tui.cli.main, as the
+    installed `ledgerlink` runs it), only made headless at 80x24 and told when it has painted.
+    """
     out = {}
 
-    class FirstPaint:
-        def on_ready(self) -> None:  # Textual posts Ready right after the first screen is painted
-            out["seconds"] = time.perf_counter() - START
-
-    if kind == "bare":
-        from textual.app import App
-        from textual.widgets import Footer, Header, Static
-
-        class Bare(FirstPaint, App):
-            def compose(self):
-                yield Header()
-                yield Static("hello")
-                yield Footer()
-
-        app = Bare()
-    else:
-        from tui.app import LedgerlinkApp
-
-        class Timed(FirstPaint, LedgerlinkApp):
-            CSS_PATH = str(ROOT / "tui" / "app.tcss")  # relative paths resolve beside the subclass
-
-        app = Timed(_settings(Path(db)), still=True)
+    def first_paint(self) -> None:  # Textual posts Ready right after the first screen is painted
+        out["seconds"] = time.perf_counter() - START
 
     async def auto(pilot):
         await pilot.pause()
@@ -69,7 +55,30 @@ def child_startup(kind: str, db: str) -> None:
         out["screen"] = type(pilot.app.screen).__name__
         pilot.app.exit()
 
-    app.run(headless=True, size=(80, 24), auto_pilot=auto)
+    def headless(run):
+        return lambda self, **kwargs: run(self, headless=True, size=(80, 24), auto_pilot=auto)
+
+    if kind == "bare":
+        from textual.app import App
+        from textual.widgets import Footer, Header, Static
+
+        class Bare(App):
+            def compose(self):
+                yield Header()
+                yield Static("hello")
+                yield Footer()
+
+            on_ready = first_paint
+
+        Bare().run(headless=True, size=(80, 24), auto_pilot=auto)
+    else:
+        from textual.app import App
+
+        App.run = headless(App.run)  # the one change to the console path: no terminal
+        App.on_ready = first_paint  # App defines no on_ready of its own; the app's subclass inherits this
+        from tui.cli import main
+
+        main(["--db", db])
     print(json.dumps(out))
 
 
@@ -151,38 +160,57 @@ def big_firm(db: Path) -> None:
         firm.close()
 
 
-def run_child(*args: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True, cwd=ROOT)
+def run_child(*args: str, env: dict | None = None) -> dict:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True, cwd=ROOT,
+                          env=env)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp) / "fresh.db"
-        big = Path(tmp) / "big.db"
-        t0 = time.perf_counter()
-        big_firm(big)
-        build_s = time.perf_counter() - t0
-        bare, app, ready = [], [], []
-        for _ in range(RUNS):  # interleaved so both see the same machine noise
-            bare.append(run_child("startup", "bare", str(fresh))["seconds"])
-            got = run_child("startup", "app", str(fresh))
-            assert got["screen"] == "ChecklistScreen", got
-            app.append(got["seconds"])
-            ready.append(got["ready_seconds"])
-        mapper = run_child("mapper", str(big))
-    result = {
+def isolated_env(tmp: Path) -> dict:
+    """No developer config, .env value or LEDGERLINK_* variable, and logs in `tmp`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINK_")}
+    env.update(LEDGERLINK_CONFIG_DIR=str(tmp / "config"), XDG_STATE_HOME=str(tmp / "state"),
+               XDG_DATA_HOME=str(tmp / "data"))
+    return env
+
+
+def startup(tmp: Path) -> dict:
+    """Medians of RUNS interleaved start-ups of the bare app and of `ledgerlink --db` on a fresh database."""
+    fresh = tmp / "fresh.db"
+    env = isolated_env(tmp)
+    bare, app, ready = [], [], []
+    for _ in range(RUNS):  # interleaved so both see the same machine noise
+        bare.append(run_child("startup", "bare", str(fresh), env=env)["seconds"])
+        got = run_child("startup", "cli", str(fresh), env=env)
+        assert got["screen"] == "ChecklistScreen", got
+        app.append(got["seconds"])
+        ready.append(got["ready_seconds"])
+    return {
+        "startup_runs": RUNS,
         "startup_bare_s": statistics.median(bare),
         "startup_app_s": statistics.median(app),
         "startup_ratio": statistics.median(app) / statistics.median(bare),
         "checklist_ready_s": statistics.median(ready),
         "checklist_ready_ratio": statistics.median(ready) / statistics.median(bare),
-        **mapper,
-        "build_big_firm_s": build_s,
     }
-    print(f"start-up to first paint: app {result['startup_app_s']:.3f} s, bare Textual {result['startup_bare_s']:.3f} s"
-          f" -> ratio {result['startup_ratio']:.2f} (target <= 1.5)")
-    print(f"checklist filled in: {result['checklist_ready_s']:.3f} s -> {result['checklist_ready_ratio']:.2f}x the bare app")
+
+
+def main(startup_only: bool = False) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        result = startup(Path(tmp))
+        print(f"start-up to first paint: `ledgerlink --db` {result['startup_app_s']:.3f} s, bare Textual "
+              f"{result['startup_bare_s']:.3f} s -> ratio {result['startup_ratio']:.2f} (target <= 1.5)")
+        print(f"checklist filled in: {result['checklist_ready_s']:.3f} s -> {result['checklist_ready_ratio']:.2f}x"
+              " the bare app")
+        if startup_only:
+            print(json.dumps(result))
+            return
+        big = Path(tmp) / "big.db"
+        t0 = time.perf_counter()
+        big_firm(big)
+        result["build_big_firm_s"] = time.perf_counter() - t0
+        mapper = run_child("mapper", str(big))
+    result.update(mapper)
     print(f"mapper with {mapper['rows'][0]} x {mapper['rows'][1]} rows: mount {mapper['mount_ms']:.0f} ms")
     print(f"filter keystroke median: {mapper['filter_wall_median_ms']:.1f} ms wall, {mapper['filter_cpu_median_ms']:.1f}"
           f" ms CPU; the same keys into a plain Input: {mapper['plain_input_wall_median_ms']:.1f} ms wall, "
@@ -199,4 +227,4 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "mapper":
         child_mapper(sys.argv[2])
     else:
-        main()
+        main(startup_only="--startup-only" in sys.argv)

@@ -6,18 +6,21 @@ import asyncio
 import importlib
 import logging
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from core.settings import Settings
 from tui.commands import LedgerlinkCommands
 from tui.messages import SyncFinished
-from tui.modals.help import HelpScreen, collect_bindings
 from tui.screens.opening import OpeningScreen
 from tui.widgets.header import HeaderInfo, header_info
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +79,13 @@ class LedgerlinkApp(App[int]):
     sync_event = reactive(None, always_update=True)
     """The latest progress event of the running sync (each replaces the previous one), None when idle."""
 
-    def __init__(self, settings: Settings, firm=None, *, still: bool = False) -> None:
+    def __init__(self, settings: Settings | Callable[[], Settings], firm=None, *, still: bool = False,
+                 log_to_file: bool = False) -> None:
         super().__init__()
-        self.settings = settings
+        self.settings: Settings | None = None
+        """None until read: the console script reads them in the opening worker, after the first paint."""
+        self._load_settings = settings if callable(settings) else None
+        self._log_to_file = log_to_file
         self._firm = firm
         self._owns_firm = firm is None
         self.still = still
@@ -86,8 +93,8 @@ class LedgerlinkApp(App[int]):
         self.sync_running = False
         self.sync_summary = ""
         self.sync_rates: deque[float] = deque(maxlen=60)
-        if settings.ui.theme in self.available_themes:
-            self.theme = settings.ui.theme
+        if self._load_settings is None:
+            self._use_settings(settings)
 
     @property
     def firm(self):
@@ -103,14 +110,44 @@ class LedgerlinkApp(App[int]):
         return [(f"Open {title}", help_text, f"open('{mode}')") for mode, title, help_text, _ in NAVIGATION]
 
     def on_mount(self) -> None:
-        self.header_info = HeaderInfo(firm="Ledgerlink", environment=self.settings.qbo.effective_environment(),
-                                      health="opening…")
-        self.push_screen(OpeningScreen(str(self.settings.db)))
+        database = str(self.settings.db) if self.settings else None
+        environment = self.settings.qbo.effective_environment() if self.settings else "…"
+        self.header_info = HeaderInfo(firm="Ledgerlink", environment=environment, health="opening…")
+        self.push_screen(OpeningScreen(database))
         self.call_after_refresh(self.open_firm)  # paint the opening screen first, then load
+
+    def _use_settings(self, settings: Settings) -> None:
+        """Apply what the settings say about the app itself: theme, and the header's environment."""
+        self.settings = settings
+        if settings.ui.theme in self.available_themes:
+            self.theme = settings.ui.theme
+        if self.is_running:
+            self.header_info = HeaderInfo(firm="Ledgerlink", environment=settings.qbo.effective_environment(),
+                                          health="opening…")
+            if isinstance(self.screen, OpeningScreen):
+                self.screen.show_database(str(settings.db))
+
+    def _settings_failed(self, exc: Exception) -> None:
+        message = f"Ledgerlink could not read its settings:\n{exc}"
+        if isinstance(self.screen, OpeningScreen):
+            self.screen.show_problem(message)
+        self.notify(message, title="Settings", severity="error", timeout=30, markup=False)
 
     @work(thread=True, exclusive=True, group="open")
     def open_firm(self) -> None:
-        """Import core and the screens, open the firm and run the checklist, off the event loop."""
+        """Read the settings (if not given), import core and the screens, open the firm and run the checklist,
+        off the event loop."""
+        if self.settings is None:
+            try:
+                settings = self._load_settings()
+            except Exception as exc:  # a bad config.toml or LEDGERLINK_* value: said on screen, q still quits
+                self.call_from_thread(self._settings_failed, exc)
+                return
+            self.call_from_thread(self._use_settings, settings)
+        if self._log_to_file:
+            from core.logs import setup_logging
+
+            setup_logging(self.settings.log_file)
         preload()
         from core.services import setup as setup_service
 
@@ -168,6 +205,8 @@ class LedgerlinkApp(App[int]):
             self.switch_mode(mode)
 
     def action_help(self) -> None:
+        from tui.modals.help import HelpScreen, collect_bindings
+
         if isinstance(self.screen, HelpScreen):
             return
         title = getattr(self.screen, "HELP_TITLE", "") or type(self.screen).__name__.replace("Screen", "")
@@ -227,11 +266,9 @@ def create_app(settings: Settings, firm=None, *, still: bool = False) -> Ledgerl
     return LedgerlinkApp(settings, firm, still=still)
 
 
-def run(settings: Settings) -> int:
-    """Open the TUI on the firm database of `settings`; the exit status for the console script."""
-    from core.logs import setup_logging
-
-    setup_logging(settings.log_file)
-    app = create_app(settings)
+def run(settings: Settings | Callable[[], Settings]) -> int:
+    """Open the TUI on the firm database of `settings` (or of the settings `settings()` reads once the first
+    screen is painted); the exit status for the console script."""
+    app = LedgerlinkApp(settings, log_to_file=True)
     result = app.run()
     return result or 0

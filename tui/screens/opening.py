@@ -1,5 +1,5 @@
-"""The first screen painted: the header and a spinner while the firm database is opened and checked
-in a worker (the heavy imports of core happen there too, off the event loop)."""
+"""The first screen painted: the header and a spinner while the settings are read and the firm database is
+opened and checked in a worker (the heavy imports of core happen there too, off the event loop)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,30 @@ from textual.widgets import LoadingIndicator, Static
 from tui.screens.base import LedgerScreen
 
 
+def opening_text(database: str | None) -> str:
+    if database is None:
+        return "Reading the settings…"
+    return f"Opening {database} and checking the set-up…"
+
+
 class OpeningScreen(LedgerScreen):
     """Replaced by the setup checklist (new firm) or the sync monitor (finished set-up) once checked."""
 
     CSS_PATH = "opening.tcss"
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str | None) -> None:
         super().__init__()
         self.database = database
 
     def compose_body(self) -> ComposeResult:
-        yield Static(f"Opening {self.database} and checking the set-up…", id="opening-text", markup=False)
+        yield Static(opening_text(self.database), id="opening-text", markup=False)
         yield LoadingIndicator()
+
+    def show_database(self, database: str) -> None:
+        self.database = database
+        self.query_one("#opening-text", Static).update(opening_text(database))
+
+    def show_problem(self, message: str) -> None:
+        """Opening cannot go on: say why, stop the spinner (q still quits)."""
+        self.query_one("#opening-text", Static).update(message)
+        self.query_one(LoadingIndicator).display = False
