@@ -12,10 +12,12 @@ import sys
 import threading
 from dataclasses import asdict
 
-from core.errors import ConnectError, ImportError_, NotFound
+from core.errors import ConnectError, ImportError_, NotFound, ValidationError
 from core.qbo import maps as maps_mod
 from core.qbo.embedded import uses_embedded
 from core.services import qbo as svc
+from core.services import writeoff
+from core.services.writeoff import DEFAULT_ITEM_NAME
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,6 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = msub.add_parser("import", help="replace the maps named in a CSV file (all rows or none)")
     m.add_argument("file")
     m.set_defaults(func=cmd_map_import)
+    m = msub.add_parser("writeoff", help="the QuickBooks product/service each bad-debt account's write-offs need")
+    m.add_argument("--create", action="store_true", help="create the missing products/services in QuickBooks")
+    m.add_argument("--name", help=f"the new product/service's name (default: {DEFAULT_ITEM_NAME!r}, numbered if taken)")
+    m.add_argument("--json", action="store_true", help="machine-readable output")
+    m.set_defaults(func=cmd_map_writeoff)
 
 
 def _firm(settings):
@@ -279,5 +286,49 @@ def cmd_map_import(args, settings) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
+    finally:
+        firm.close()
+
+
+def _print_fix(fix) -> None:
+    gl = f"{fix.qbo_account_name} [{fix.qbo_account_id}]" if fix.qbo_account_id else "not mapped"
+    if fix.gl_status not in ("mapped", "unmapped"):
+        gl += f" ({fix.gl_status} in QuickBooks)"
+    item = f"{fix.item_name} [{fix.item_id}]" if fix.item_id else "none"
+    print(f"  {fix.account_label}: GL account map -> {gl}; product/service -> {item}; {fix.parked} parked")
+    print(f"    {fix.next_step}")
+
+
+def cmd_map_writeoff(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        results, errors = [], []
+        if args.create:
+            todo = [f for f in writeoff.writeoff_fixes(firm) if not f.ready]
+            if args.name and len(todo) > 1:
+                raise ValidationError("--name names one product/service, and more than one bad-debt account needs "
+                                      "one: run without --name (each gets the default name, numbered)")
+            for fix in todo:
+                try:
+                    results.append(writeoff.create_writeoff_item(firm, fix.account_id, args.name))
+                except ValidationError as exc:
+                    errors.append({"account_id": fix.account_id, "message": str(exc)})
+        fixes = writeoff.writeoff_fixes(firm)
+        if args.json:
+            doc = {"fixes": [f.as_json() for f in fixes]}
+            if args.create:
+                doc.update(results=[r.as_json() for r in results], errors=errors)
+            print(json.dumps(doc, indent=2))
+        else:
+            for r in results:
+                print(r.message)
+            for e in errors:
+                print(f"error: {e['message']}", file=sys.stderr)
+            print("Write-offs: the QuickBooks product/service of each bad-debt account")
+            for fix in fixes:
+                _print_fix(fix)
+            if not fixes:
+                print("  The ledger has no bad-debt account (Setup > Accounts).")
+        return 0 if not args.create or all(f.ready for f in fixes) else 1
     finally:
         firm.close()

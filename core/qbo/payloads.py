@@ -29,6 +29,8 @@ MAX_DISPLAY_NAME = 500
 SALES_MAP_WHERE = "open Mapping > Sales invoice account map"
 GL_MAP_WHERE = "open Mapping > GL account map"
 TAX_MAP_WHERE = "open Mapping > Sales tax map"
+# The guided fix for a write-off whose bad-debt account has no QBO product/service (core.services.writeoff).
+WRITEOFF_FIX = "run `ledgerlink map writeoff --create` or press c in the sync monitor"
 
 
 class WaitsForInvoice(Parked):
@@ -173,11 +175,12 @@ def _item_ref(ctx: PushContext, account_id: int) -> Ref:
         raise Parked(ctx.map_messages[("sales", account_id)])
     acc = ctx.accounts.get(account_id)
     if ref is None and acc is not None and acc.subtype == "bad_debt":
-        raise Parked(
-            f"Account {_account_label(ctx, account_id)} has no QuickBooks product/service for write-offs: map it "
-            f"in Mapping > GL account map, create a product/service posting to that QuickBooks account (e.g. "
-            f"'Bad debt'), then refresh the reference data (Connect > Refresh)"
-        )
+        label, gl = _account_label(ctx, account_id), ctx.gl.get(account_id)
+        if gl is None:
+            raise Parked(f"Account {label} has no QuickBooks product/service for write-offs: map it to a QuickBooks "
+                         f"account in Mapping > GL account map, then {WRITEOFF_FIX}")
+        raise Parked(f"Account {label} has no QuickBooks product/service for write-offs posting to "
+                     f"{gl.name or 'account ' + gl.value} (its account in the GL account map): {WRITEOFF_FIX}")
     if ref is None:
         raise Parked(
             f"Account {_account_label(ctx, account_id)} is not mapped to a Product/Service: {SALES_MAP_WHERE}"

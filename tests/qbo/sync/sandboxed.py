@@ -19,10 +19,10 @@ def sandbox_settings(settings: Settings, sb, **sync) -> Settings:
     return settings.model_copy(update={"qbo": qbo, "sync": SyncSettings(**values)})
 
 
-async def _complete_maps(firm) -> None:
+async def _complete_maps(firm, writeoff_item: bool = True) -> None:
     """What an admin does after the suggestions: a product/service for every ledger income account left
-    unmapped (QBO references are used at most once), and one for write-offs whose sales post to the QBO
-    account the bad-debt account is mapped to."""
+    unmapped (QBO references are used at most once), the bad-debt account GL-mapped, and (writeoff_item)
+    a product/service for write-offs whose sales post to the QBO account the bad-debt account is mapped to."""
     from core.ledger import queries
 
     client = await qbo_services.open_client(firm)
@@ -42,6 +42,8 @@ async def _complete_maps(firm) -> None:
         if target is None:
             target = firm.db.execute("SELECT id FROM qbo_accounts WHERE subtype = 'BadDebts' ORDER BY id").fetchone()
             qbo_services.set_mapping(firm, "gl", bad.id, target[0])
+        if not writeoff_item:
+            return
         await client.create("Item", {"Name": "Bad debt written off", "Type": "Service",
                                      "IncomeAccountRef": {"value": target[0]},
                                      "ExpenseAccountRef": {"value": target[0]}}, requestid=None)
@@ -54,7 +56,7 @@ async def _pull(firm) -> None:
     await qbo_services.pull_reference_async(firm)
 
 
-async def connect_and_map(firm, sb, *, sync_from: str | None = None) -> None:
+async def connect_and_map(firm, sb, *, sync_from: str | None = None, writeoff_item: bool = True) -> None:
     """Connect by pasting the redirect URL, pull, map (suggestions, then the rest by hand), switch on."""
     from core.ledger import queries
 
@@ -64,7 +66,7 @@ async def connect_and_map(firm, sb, *, sync_from: str | None = None) -> None:
     await _pull(firm)
     for kind in qbo_services.KINDS:
         qbo_services.apply_suggestions(firm, qbo_services.suggest(firm, kind))
-    await _complete_maps(firm)
+    await _complete_maps(firm, writeoff_item)
     qbo_services.set_sync_enabled(firm, True, sync_from)
 
 
@@ -84,3 +86,13 @@ async def demo_firm(settings: Settings, sb, *, country: str = "UK", invoices: in
         standard_rates_only(firm)
     demo.fill(firm, clients=clients, invoices=invoices, payments=payments, credits=credits, seed=seed)
     return firm
+
+
+def cli_env(monkeypatch, s: Settings, sb) -> None:
+    """`ledgerlink` run in this process pointed at the firm and the sandbox, as an admin's .env would."""
+    monkeypatch.setenv("LEDGERLINK_DB", str(s.db))
+    for key, value in (("ENVIRONMENT", "local"), ("API_BASE", sb.base_url), ("CLIENT_ID", sb.client_id),
+                       ("CLIENT_SECRET", sb.client_secret), ("REDIRECT_URI", sb.redirect_uri)):
+        monkeypatch.setenv(f"LEDGERLINK_QBO__{key}", value)
+    for key, value in s.sync.model_dump().items():
+        monkeypatch.setenv(f"LEDGERLINK_SYNC__{key.upper()}", str(value))

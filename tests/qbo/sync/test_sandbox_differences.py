@@ -11,17 +11,7 @@ from core.ledger.firm import add_client, add_tax_rate, create_firm
 from core.services import qbo as qbo_services
 from core.services import sync
 
-from .sandboxed import connect_and_map, sandbox_settings
-
-
-def cli_env(monkeypatch, s, sb) -> None:
-    """`ledgerlink` in this process pointed at the firm and the sandbox, as an admin's .env would."""
-    monkeypatch.setenv("LEDGERLINK_DB", str(s.db))
-    for key, value in (("ENVIRONMENT", "local"), ("API_BASE", sb.base_url), ("CLIENT_ID", sb.client_id),
-                       ("CLIENT_SECRET", sb.client_secret), ("REDIRECT_URI", sb.redirect_uri)):
-        monkeypatch.setenv(f"LEDGERLINK_QBO__{key}", value)
-    for key, value in s.sync.model_dump().items():
-        monkeypatch.setenv(f"LEDGERLINK_SYNC__{key.upper()}", str(value))
+from .sandboxed import cli_env, connect_and_map, sandbox_settings
 
 
 async def test_a_penny_of_tax_rounding_is_reported(settings, sandbox, monkeypatch, capsys):
