@@ -6,6 +6,7 @@ IncomeAccountRef, so the Item must point at the QBO account the bad-debt account
 what is missing and create the Item, so nobody needs QBO's web UI.
 
     writeoff_fixes(firm) -> list[WriteoffFix]
+    writeoff_fix_for(firm, doc_type, doc_id) -> WriteoffFix | None
     await create_writeoff_item_async(firm, account_id, name=None, app=None) -> WriteoffItem
     create_writeoff_item(firm, account_id, name=None, app=None) -> WriteoffItem
 """
@@ -19,7 +20,7 @@ from core.errors import AuthError, PermanentError, ValidationError
 from core.qbo import payloads as P
 
 __all__ = ["DEFAULT_ITEM_NAME", "WriteoffFix", "WriteoffItem", "create_writeoff_item",
-           "create_writeoff_item_async", "writeoff_fixes"]
+           "create_writeoff_item_async", "writeoff_fix_for", "writeoff_fixes"]
 
 DEFAULT_ITEM_NAME = "Bad debt written off"
 MAX_ITEM_NAME = 100  # QBO's Item.Name limit
@@ -150,6 +151,13 @@ def writeoff_fixes(firm) -> list[WriteoffFix]:
             can_create=connected and mapped and item is None,
             next_step=_next_step(acc, gl, item, connected, parked)))
     return out
+
+
+def writeoff_fix_for(firm, doc_type: str, doc_id: int) -> WriteoffFix | None:
+    """The fix a parked document waits on (the sync monitor's c key), or None when it waits on something else."""
+    if doc_type != "credit_note":
+        return None
+    return next((f for f in writeoff_fixes(firm) if doc_id in _parked_for(firm, f.account_id)), None)
 
 
 # ---------------------------------------------------------------- the fix

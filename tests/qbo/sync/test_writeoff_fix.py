@@ -15,7 +15,9 @@ from core.ledger.firm import add_client, create_firm
 from core.qbo import payloads as P
 from core.services import qbo as qbo_services
 from core.services import sync
-from core.services.writeoff import create_writeoff_item, create_writeoff_item_async, writeoff_fixes
+from core.services.writeoff import (
+    create_writeoff_item, create_writeoff_item_async, writeoff_fix_for, writeoff_fixes,
+)
 
 from .sandboxed import cli_env, connect_and_map, sandbox_settings
 from .test_sandbox_sync import qbo_objects
@@ -64,6 +66,8 @@ async def test_a_parked_write_off_is_fixed_from_ledgerlink_and_synced(settings, 
         assert (fix.account_id, fix.gl_status, fix.qbo_account_id) == (bad.id, "mapped", gl.qbo_id)
         assert fix.item_id is None and fix.parked == 1 and fix.can_create and not fix.ready
         assert gl.qbo_name in fix.next_step and P.WRITEOFF_FIX in fix.next_step
+        assert writeoff_fix_for(firm, "credit_note", wo.id) == fix
+        assert writeoff_fix_for(firm, "invoice", wo.invoice_id) is None
 
         made = await create_writeoff_item_async(firm, bad.id)
         assert made.created and made.requeued == 1 and made.item_name == "Bad debt written off"
@@ -74,6 +78,7 @@ async def test_a_parked_write_off_is_fixed_from_ledgerlink_and_synced(settings, 
         assert counts.parked == 0 and counts.queued == 1
         [fix] = writeoff_fixes(firm)
         assert fix.ready and fix.item_id == made.item_id and fix.parked == 0 and not fix.can_create
+        assert writeoff_fix_for(firm, "credit_note", wo.id) is None  # queued again: it waits on nothing
         assert fix.next_step.startswith("Nothing to do")
 
         await assert_synced_with(sandbox, firm, wo, made.item_id)
