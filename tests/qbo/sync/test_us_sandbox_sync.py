@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.ledger import billing, queries
-from core.ledger.firm import add_client
+from core.ledger import billing, demo, queries
+from core.ledger.firm import add_client, add_tax_rate, create_firm
+from core.services import qbo as qbo_services
 from core.services import sync
 
-from .sandboxed import demo_firm, sandbox_settings
+from .sandboxed import connect_and_map, demo_firm, sandbox_settings
 from .test_sandbox_sync import assert_exactly_once, qbo_objects
 
 
@@ -85,5 +86,43 @@ async def test_a_us_firm_syncs_taxed_documents_edits_and_deletions_and_reconcile
         result = await sync.reconcile(firm)
         assert result.ok, result.as_json()
         assert_exactly_once(sandbox, firm)
+    finally:
+        firm.close()
+
+
+async def test_a_us_code_of_two_rates_keeps_the_ledger_tax_and_two_rates_on_one_invoice_park(settings, sandbox):
+    """A ledger 8.25% rate mapped to QBO's 'California' group (7.25% + 1%): QBO keeps the tax sent and splits it
+    across the two rates. A US invoice carries one tax code, so one charging two rates is parked with the fix."""
+    firm = create_firm(sandbox_settings(settings, sandbox), "US", name="Bay Counsel LLP")
+    try:
+        demo.ensure_ready(firm)
+        ca = add_tax_rate(firm, "California + San Mateo (8.25%)", "8.25")
+        await connect_and_map(firm, sandbox)
+        code = next(o for o in qbo_services.list_options(firm, "tax") if o.name == "California")
+        qbo_services.set_mapping(firm, "tax", ca.id, code.qbo_id)
+        state = next(r for r in queries.list_tax_rates(firm) if r.rate_percent == "6.25")
+        fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
+        client = add_client(firm, "Half Moon Bay Marine Inc").id
+        lines = [dict(description=f"Review {n}", account_id=fee.id, quantity="1", unit_price="100.06",
+                      tax_rate_id=ca.id) for n in (1, 2, 3)]
+        one = billing.create_invoice(firm, client_id=client, date="2026-05-04", lines=lines)
+        two = billing.create_invoice(firm, client_id=client, date="2026-05-05",
+                                     lines=[lines[0], dict(lines[1], tax_rate_id=state.id)])
+        summary = await sync.run_sync(firm)
+        assert summary.pushed == 1 and summary.parked == 1 and not summary.differences
+        qbo_one = _by_number(sandbox, firm, "Invoice")[one.number]
+        detail = qbo_one["TxnTaxDetail"]
+        assert detail["TxnTaxCodeRef"]["value"] == code.qbo_id
+        # 8.25% of 100.06 is 8.25495: 8.25 a line, 24.75 in all (QBO's own: 21.76 + 3.00 on 300.18 = 24.76)
+        assert _cents(detail["TotalTax"]) == one.tax_minor == 2475
+        assert sorted(_cents(t["TaxLineDetail"]["TaxPercent"]) for t in detail["TaxLine"]) == [100, 725]
+        assert sum(_cents(t["Amount"]) for t in detail["TaxLine"]) == 2475
+        assert _cents(qbo_one["TotalAmt"]) == one.total_minor
+        [parked] = sync.parked(firm)
+        assert parked.doc_id == two.id and "more than one sales-tax rate" in parked.reason
+        assert "split it into one document per rate" in parked.reason
+        result = await sync.reconcile(firm)
+        assert [m["doc_id"] for m in result.missing_in_qbo] == [two.id]  # parked, so not in QBO: said so
+        assert not (result.different or result.extra_in_qbo or result.ar or result.income)
     finally:
         firm.close()
