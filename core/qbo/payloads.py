@@ -31,6 +31,7 @@ GL_MAP_WHERE = "open Mapping > GL account map"
 TAX_MAP_WHERE = "open Mapping > Sales tax map"
 # The guided fix for a write-off whose bad-debt account has no QBO product/service (core.services.writeoff).
 WRITEOFF_FIX = "run `ledgerlink map writeoff --create` or press c in the sync monitor"
+WRITEOFF_NO_ITEM = "has no QuickBooks product/service for write-offs"  # in every such reason, old ones too
 
 
 class WaitsForInvoice(Parked):
@@ -177,9 +178,9 @@ def _item_ref(ctx: PushContext, account_id: int) -> Ref:
     if ref is None and acc is not None and acc.subtype == "bad_debt":
         label, gl = _account_label(ctx, account_id), ctx.gl.get(account_id)
         if gl is None:
-            raise Parked(f"Account {label} has no QuickBooks product/service for write-offs: map it to a QuickBooks "
-                         f"account in Mapping > GL account map, then {WRITEOFF_FIX}")
-        raise Parked(f"Account {label} has no QuickBooks product/service for write-offs posting to "
+            raise Parked(f"Account {label} {WRITEOFF_NO_ITEM}: map it to a QuickBooks account in Mapping > GL "
+                         f"account map, then {WRITEOFF_FIX}")
+        raise Parked(f"Account {label} {WRITEOFF_NO_ITEM} posting to "
                      f"{gl.name or 'account ' + gl.value} (its account in the GL account map): {WRITEOFF_FIX}")
     if ref is None:
         raise Parked(

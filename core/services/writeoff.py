@@ -97,7 +97,7 @@ def _parked_for(firm, account_id: int) -> list[int]:
         "WHERE q.doc_type = 'credit_note' AND q.state = 'parked' AND q.reason LIKE ? AND EXISTS ("
         "SELECT 1 FROM credit_note_lines l WHERE l.credit_note_id = c.id AND l.version = c.version "
         "AND l.account_id = ?) ORDER BY q.doc_id",
-        [f"%{P.WRITEOFF_FIX}%", account_id]).fetchall()
+        [f"%{P.WRITEOFF_NO_ITEM}%", account_id]).fetchall()
     return [r[0] for r in rows]
 
 

@@ -68,6 +68,12 @@ async def test_a_parked_write_off_is_fixed_from_ledgerlink_and_synced(settings, 
         assert gl.qbo_name in fix.next_step and P.WRITEOFF_FIX in fix.next_step
         assert writeoff_fix_for(firm, "credit_note", wo.id) == fix
         assert writeoff_fix_for(firm, "invoice", wo.invoice_id) is None
+        # A write-off parked by an earlier version, under the old wording, counts too.
+        firm.db.execute("UPDATE sync_queue SET reason = ? WHERE doc_type = 'credit_note'", [
+            f"Account {bad.label} has no QuickBooks product/service for write-offs: map it in Mapping > GL account "
+            "map, create a product/service posting to that QuickBooks account (e.g. 'Bad debt'), then refresh the "
+            "reference data (Connect > Refresh)"])
+        assert writeoff_fixes(firm)[0].parked == 1
 
         made = await create_writeoff_item_async(firm, bad.id)
         assert made.created and made.requeued == 1 and made.item_name == "Bad debt written off"
