@@ -13,7 +13,7 @@ what is missing and create the Item, so nobody needs QBO's web UI.
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from dataclasses import asdict, dataclass
 
 from core.errors import AuthError, PermanentError, ValidationError
@@ -259,9 +259,9 @@ async def _create_item(firm, client, acc, target: str, name: str | None) -> P.Re
         chosen = name or _free_name(base, taken)
         body = {"Name": chosen, "Type": "Service", "Description": f"Write-offs to {acc.label} (Ledgerlink)",
                 "IncomeAccountRef": {"value": target}, "ExpenseAccountRef": {"value": target}}
-        # Same account, target and name -> same requestid: a retry after a lost answer creates nothing new.
-        digest = hashlib.sha256(f"{target}|{chosen}".encode()).hexdigest()[:12]
-        rid = f"{S.salt(firm.db)}-wo{acc.id}-{digest}"
+        # The client retries a lost answer with this requestid, so QBO creates one item; a later call pulls first
+        # and finds it, so each call has an id of its own.
+        rid = f"{S.salt(firm.db)}-wo{acc.id}-{uuid.uuid4().hex[:12]}"
         try:
             item = await client.create("Item", body, requestid=rid)
         except PermanentError as exc:

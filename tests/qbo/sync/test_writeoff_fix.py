@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 
@@ -52,7 +53,7 @@ def bad_debt(firm):
     return queries.list_accounts(firm, subtypes=["bad_debt"])[0]
 
 
-async def test_a_parked_write_off_is_fixed_from_ledgerlink_and_synced(settings, sandbox):
+async def test_a_parked_write_off_is_fixed_from_ledgerlink_and_synced(settings, sandbox, caplog):
     firm, wo = await firm_with_a_writeoff(sandbox_settings(settings, sandbox), sandbox)
     try:
         bad = bad_debt(firm)
@@ -75,8 +76,14 @@ async def test_a_parked_write_off_is_fixed_from_ledgerlink_and_synced(settings, 
             "reference data (Connect > Refresh)"])
         assert writeoff_fixes(firm)[0].parked == 1
 
+        # QBO creates the item but the answer is lost: the retry carries the same requestid, so one item is made.
+        sandbox.state.set_faults("drop-after@next:1/write:item")
+        caplog.set_level(logging.INFO, logger="core.qbo.client")
         made = await create_writeoff_item_async(firm, bad.id)
+        sandbox.state.set_faults(None)
+        assert "Could not reach QuickBooks" in caplog.text, "the answer was really dropped"
         assert made.created and made.requeued == 1 and made.item_name == "Bad debt written off"
+        assert [i["Name"] for i in qbo_objects(sandbox, firm, "Item")].count("Bad debt written off") == 1
         [item] = [i for i in qbo_objects(sandbox, firm, "Item") if i["Id"] == made.item_id]
         assert item["Type"] == "Service" and item["IncomeAccountRef"]["value"] == gl.qbo_id
         assert firm.db.execute("SELECT name FROM qbo_items WHERE id = ?", [made.item_id]).fetchone()[0] == item["Name"]
