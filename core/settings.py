@@ -5,11 +5,12 @@ Nested sections use `__`, e.g. LEDGERLINK_QBO__CLIENT_ID.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -131,6 +132,41 @@ class SyncSettings(BaseModel):
 class UISettings(BaseModel):
     theme: str = "textual-dark"
     """Textual theme name."""
+    keymap: dict[str, str] | str = Field(default_factory=dict)
+    """Binding id -> keys (comma separated), e.g. {"app.help": "f10", "monitor.retry": "ctrl+r"}.
+    LEDGERLINK_UI__KEYMAP takes it as JSON; the TUI checks ids and keys when it starts."""
+
+    @field_validator("keymap", mode="before")
+    @classmethod
+    def _keymap_entries(cls, value: Any) -> dict[str, str]:
+        # `| str` above lets a bad JSON string reach this check (else pydantic-settings fails with no detail).
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"the keymap is not valid JSON ({exc}); "
+                                 'write it as {"binding.id": "key", ...}') from None
+        if not isinstance(value, dict):
+            raise ValueError(f'the keymap must map binding ids to keys, like {{"app.help": "f10"}}, not {value!r}')
+        return _flat_keymap(value)
+
+
+def _flat_keymap(table: dict, prefix: str = "") -> dict[str, str]:
+    """{"app": {"help": "f10"}} (TOML's unquoted `app.help = "f10"`) -> {"app.help": "f10"}; a list of keys
+    joins with commas."""
+    flat: dict[str, str] = {}
+    for key, keys in table.items():
+        binding_id = f"{prefix}{key}"
+        if isinstance(keys, dict):
+            flat.update(_flat_keymap(keys, f"{binding_id}."))
+        elif isinstance(keys, list) and keys and all(isinstance(k, str) for k in keys):
+            flat[binding_id] = ",".join(keys)
+        elif isinstance(keys, str):
+            flat[binding_id] = keys
+        else:
+            raise ValueError(f'keymap entry "{binding_id}": keys must be text like "ctrl+r" or "f1,f10", '
+                             f"not {keys!r}")
+    return flat
 
 
 class Settings(BaseSettings):

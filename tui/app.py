@@ -149,6 +149,7 @@ class LedgerlinkApp(App[int]):
 
             setup_logging(self.settings.log_file)
         preload()
+        self._check_keymap()
         from core.services import setup as setup_service
 
         try:
@@ -157,6 +158,25 @@ class LedgerlinkApp(App[int]):
             self.call_from_thread(self.show_error, exc)
             raise
         self.call_from_thread(self._opened, finished)
+
+    def _check_keymap(self) -> None:
+        """Apply the user's keymap (ui.keymap) once every screen is imported; name each entry left out."""
+        if not self.settings.ui.keymap:
+            return
+        from tui import keymap
+
+        keymap.import_all_screens()
+        check = keymap.check_keymap(self.settings.ui.keymap, keymap.binding_ids())
+        problems = check.problems + keymap.clashes(check.keymap, type(self))
+        keymap.keep_footer_order()
+        self.call_from_thread(self._use_keymap, check.keymap, problems)
+
+    def _use_keymap(self, entries: dict[str, str], problems: list[str]) -> None:
+        self.set_keymap(entries)
+        for problem in problems:
+            log.warning("%s", problem)
+        if problems:
+            self.notify("\n".join(problems), title="Key map", severity="warning", timeout=20, markup=False)
 
     def _opened(self, finished: bool) -> None:
         self.refresh_header()

@@ -36,15 +36,51 @@ def settings_loader(db: str | None):
     return load
 
 
+def register(sub) -> None:
+    """The TUI's own sub-command, beside core's (core.cli.build_parser(extra_areas=("tui.cli",)))."""
+    keys = sub.add_parser("keys", help="the TUI's key bindings by id (for ui.keymap), and what is wrong in yours",
+                          description="Every key binding of the TUI: its id (the name ui.keymap uses), its keys "
+                                      "(yours where the keymap changes them), what it does and where. Each "
+                                      "keymap entry the TUI would leave out is named; the exit status is then 1.")
+    keys.set_defaults(func=keys_command)
+
+
+def keys_command(args, settings) -> int:
+    from tui import keymap
+    from tui.app import LedgerlinkApp
+
+    keymap.import_all_screens()
+    known = keymap.binding_ids()
+    check = keymap.check_keymap(settings.ui.keymap, known)
+    owners = keymap.binding_owners()
+    rows = [("ID", "KEYS", "DOES", "WHERE")]
+    for binding_id in sorted(known):
+        binding = known[binding_id]
+        keys = check.keymap.get(binding_id, binding.key)
+        if keys != binding.key:
+            keys += f" (default {binding.key})"
+        owner = owners[binding_id]
+        rows.append((binding_id, keys, binding.description or binding.tooltip or binding.action,
+                     "everywhere" if issubclass(owner, LedgerlinkApp) else owner.__name__))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+    problems = check.problems + keymap.clashes(check.keymap, LedgerlinkApp)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     only_tui, db = tui_database(argv)
     if not only_tui:
         from core import cli as core_cli
 
-        args = core_cli.build_parser().parse_args(argv)  # -h prints the full help; a bad option is an error
+        # -h prints the full help; a bad option is an error
+        args = core_cli.build_parser(extra_areas=("tui.cli",)).parse_args(argv)
         if args.command is not None:
-            return core_cli.main(argv)
+            return core_cli.main(argv, extra_areas=("tui.cli",))
         db = str(args.db) if args.db else None
     from tui.app import run
 

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 AREAS = ("core.cli.ledger_cmds", "core.cli.sandbox_cmds", "core.cli.qbo_cmds", "core.cli.sync_cmds")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra_areas: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """The full parser; `extra_areas` are more modules with a register(sub) (tui.cli adds its own)."""
     import importlib
 
     parser = argparse.ArgumentParser(
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", type=Path, help="firm database file (default: LEDGERLINK_DB or the platform data dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in AREAS:
+    for name in (*AREAS, *extra_areas):
         importlib.import_module(name).register(sub)
     return parser
 
@@ -40,8 +41,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, extra_areas: tuple[str, ...] = ()) -> int:
+    parser = build_parser(extra_areas)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

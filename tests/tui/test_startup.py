@@ -60,7 +60,7 @@ def test_help_still_lists_every_sub_command(capsys):
         main(["-h"])
     assert stop.value.code == 0
     out = capsys.readouterr().out
-    for command in ("init", "status", "connect", "map", "sync", "reconcile", "--db"):
+    for command in ("init", "status", "connect", "map", "sync", "reconcile", "keys", "--db"):
         assert command in out
 
 
