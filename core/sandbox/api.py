@@ -133,8 +133,8 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
             if seen:
                 status, content_type, body = seen
                 return Response(body, status_code=status, headers={"Content-Type": content_type})
-            response = _dispatch(state, company, request, rest, payload)
-            if requestid:
+            response = _dispatch(state, company, request, rest, payload, write=True)
+            if requestid and response.status_code < 500:  # a system failure saved nothing: a retry runs afresh
                 state.remember(company.realm, requestid, response.status_code,
                                response.headers.get("content-type", JSON_TYPE), response.body.decode())
     else:
@@ -146,11 +146,18 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
     return response
 
 
-def _dispatch(state: SandboxState, company: Company, request: Request, rest: str, payload: Any) -> Response:
+def _dispatch(state: SandboxState, company: Company, request: Request, rest: str, payload: Any, *,
+              write: bool = False) -> Response:
     try:
+        if write:
+            with company.savepoint():
+                return _route(state, company, request, rest, payload)
         return _route(state, company, request, rest, payload)
     except faults.Fault as fault:
         return _fault(fault)
+    except Exception:  # a sandbox bug: answered as QBO answers its own (the write left no trace)
+        log.exception("%s %s failed inside the sandbox", request.method, rest)
+        return _fault(faults.system_error())
 
 
 def _route(state: SandboxState, company: Company, request: Request, rest: str, payload: Any) -> Response:
@@ -206,8 +213,10 @@ def batch(company: Company, payload: Any) -> dict:
         raise faults.missing("BatchItemRequest")
     out = []
     for item in items:
-        bid = item.get("bId")
+        bid = item.get("bId") if isinstance(item, dict) else None
         try:
+            if not isinstance(item, dict):
+                raise faults.bad_request_body("BatchItemRequest")
             if "Query" in item:
                 out.append({"QueryResponse": run_query(company, item["Query"]), "bId": bid})
                 continue
@@ -218,9 +227,14 @@ def batch(company: Company, payload: Any) -> dict:
             etype = names[0]
             include = {"void"} if operation == "void" else set()
             op = "void" if operation == "void" else operation
-            out.append({etype: entities.write(company, etype, op, item[etype], include), "bId": bid})
+            # Items are independent (reference 7): each commits or fails alone in the batch's transaction.
+            with company.savepoint():
+                out.append({etype: entities.write(company, etype, op, item[etype], include), "bId": bid})
         except faults.Fault as fault:
             out.append({"Fault": fault.envelope(), "bId": bid})
+        except Exception:
+            log.exception("Batch item %s failed inside the sandbox", bid)
+            out.append({"Fault": faults.system_error().envelope(), "bId": bid})
     return {"BatchItemResponse": out, "time": jsonfmt.time_field()}
 
 

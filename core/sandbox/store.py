@@ -87,6 +87,7 @@ class Company:
         self.docs_of: dict[str, set[tuple[str, str]]] = defaultdict(set)
         self.children: dict[str, set[str]] = defaultdict(set)
         self.throttle = Throttle()
+        self._undo: list | None = None  # inside savepoint(): how to take back each change in memory
 
     @property
     def us(self) -> bool:
@@ -139,8 +140,55 @@ class Company:
             self.counters[etype] = max(self.counters[etype], int(eid))
 
     # -- writing (callers hold the state lock and run inside state.atomic())
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """One write (a batch item, a request) that either happens whole or leaves no trace, in the file
+        and in memory: a SQLite savepoint inside the request's transaction, and an undo list for the mirror."""
+        db = self.state.db
+        db.execute("SAVEPOINT write")
+        outer, self._undo = self._undo, []
+        counters = dict(self.counters)
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK TO write")
+            db.execute("RELEASE write")
+            for undo in reversed(self._undo):
+                undo()
+            self.counters = defaultdict(int, counters)
+            raise
+        else:
+            db.execute("RELEASE write")
+            if outer is not None:
+                outer.extend(self._undo)
+        finally:
+            self._undo = outer
+
+    def _keep_undo(self, etype: str, eid: str) -> None:
+        if self._undo is None:
+            return
+        old = self.rows[etype].get(eid)
+        updated = self.updated.get((etype, eid))
+        deleted = self.deleted[etype].get(eid)
+
+        def undo() -> None:
+            self._index(etype, old, eid, self.rows[etype].get(eid))
+            for table, key, value in ((self.rows[etype], eid, old), (self.updated, (etype, eid), updated),
+                                      (self.deleted[etype], eid, deleted)):
+                if value is None:
+                    table.pop(key, None)
+                else:
+                    table[key] = value
+            if etype == "Payment":
+                self._unindex_payment(eid)
+                if old is not None:
+                    self._index_payment(old)
+
+        self._undo.append(undo)
+
     def put(self, etype: str, record: dict) -> None:
         eid = record["Id"]
+        self._keep_undo(etype, eid)
         now = self.state.now()
         self._index(etype, record, eid, self.rows[etype].get(eid))
         self.rows[etype][eid] = record
@@ -155,6 +203,7 @@ class Company:
         )
 
     def remove(self, etype: str, eid: str) -> None:
+        self._keep_undo(etype, eid)
         now = self.state.now()
         record = self.rows[etype].pop(eid)
         self._index(etype, None, eid, record)
