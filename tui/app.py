@@ -93,6 +93,8 @@ class LedgerlinkApp(App[int]):
         self.sync_running = False
         self.sync_summary = ""
         self.sync_rates: deque[float] = deque(maxlen=60)
+        self.opened = False
+        """True once the opening worker has opened the firm and shown its first screen."""
         if self._load_settings is None:
             self._use_settings(settings)
 
@@ -179,6 +181,7 @@ class LedgerlinkApp(App[int]):
             self.notify("\n".join(problems), title="Key map", severity="warning", timeout=20, markup=False)
 
     def _opened(self, finished: bool) -> None:
+        self.opened = True
         self.refresh_header()
         self.switch_mode("sync" if finished else "setup")
         self.set_interval(self.AUTO_SYNC_SECONDS, self.auto_sync_tick)
@@ -221,6 +224,9 @@ class LedgerlinkApp(App[int]):
             self.push_screen(target())
 
     def action_open(self, mode: str) -> None:
+        if not self.opened:  # the screens need the settings and the firm the opening worker reads
+            self.notify("Still opening the firm database…", timeout=3)
+            return
         if self.current_mode != mode:
             self.switch_mode(mode)
 

@@ -100,6 +100,10 @@ async def test_settings_read_after_the_first_paint(tmp_path):
         assert app.header_info.environment == "…"
         text = screen_text(app)
         assert "Reading the settings…" in text and "sandbox" not in text
+        await pilot.press("f3")  # no screen can open before the firm has
+        await pilot.pause()
+        assert isinstance(app.screen, OpeningScreen)
+        assert "Still opening the firm database…" in [n.message for n in app._notifications]
         release.set()
         await settle(pilot)
         assert isinstance(app.screen, ChecklistScreen)
