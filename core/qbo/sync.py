@@ -693,7 +693,7 @@ class SyncEngine:
 
         workers = []
         if use_batches:
-            workers += [batch_worker() for _ in range(2)]
+            workers += [batch_worker() for _ in range(self.max_concurrent)]
         workers += [single_worker() for _ in range(self.max_concurrent)]
         results = await asyncio.gather(*workers, return_exceptions=True)
         for result in results:

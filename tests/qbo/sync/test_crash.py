@@ -1,6 +1,6 @@
 """`ledgerlink sync` killed with SIGKILL at random moments and restarted until done: 0 duplicates, 0 missing.
 
-Against the local sandbox over HTTP on 127.0.0.1; each request takes 0.4 s there, so kills land while
+Against the local sandbox over HTTP on 127.0.0.1; each request takes 1 s there, so kills land while
 requests are in flight (QBO may have committed what the killed process never heard about).
 """
 
@@ -23,7 +23,7 @@ async def test_sigkill_at_random_moments_then_restart_until_done(settings, sandb
     s = sandbox_settings(settings, sandbox, batch_size=5)  # more, smaller requests: kills land between them
     firm = await demo_firm(s, sandbox, invoices=120, payments=70, credits=12, clients=15)
     firm.close()
-    sandbox.state.set_faults("latency=0.4@1")
+    sandbox.state.set_faults("latency=1.0@1")
     env = {**os.environ, "LEDGERLINK_DB": str(s.db), "LEDGERLINK_QBO__ENVIRONMENT": "local",
            "LEDGERLINK_QBO__API_BASE": sandbox.base_url, "LEDGERLINK_QBO__CLIENT_ID": sandbox.client_id,
            "LEDGERLINK_QBO__CLIENT_SECRET": sandbox.client_secret,
