@@ -91,6 +91,11 @@ def _number_text(value: Any, key: str | None) -> str:
     return _plain(d)
 
 
+def _key(key: Any) -> str:
+    """A non-string key as json writes it: 1 -> "1", None -> "null"."""
+    return json.dumps({key: 0}, ensure_ascii=False, separators=(",", ":"))[1:-3]
+
+
 def _write(value: Any, key: str | None, out: list) -> None:
     """Append value's JSON to out: one pass, numbers written as QBO writes them."""
     kind = type(value)
@@ -103,7 +108,7 @@ def _write(value: Any, key: str | None, out: list) -> None:
         sep = "{"
         for k, v in value.items():
             out.append(sep)
-            out.append(_string(k) if type(k) is str else json.dumps({k: 0}, ensure_ascii=False, separators=(",", ":"))[1:-3])
+            out.append(_string(k) if type(k) is str else _key(k))
             out.append(":")
             _write(v, k, out)
             sep = ","
