@@ -24,10 +24,11 @@ class LedgerlinkCommands(Provider):
         entries = [PaletteEntry(title, help_text, partial(app.run_action, action))
                    for title, help_text, action in app.palette_navigation()]
         seen = {e.title for e in entries}
+        navigation = {action for _, _, action in app.palette_navigation()}
         for active in self.screen.active_bindings.values():
             binding = active.binding
             title = binding.description
-            if not title or title in seen or binding.action.startswith("_"):
+            if not title or title in seen or binding.action in navigation or binding.action.startswith("_"):
                 continue
             seen.add(title)
             key = app.get_key_display(binding)

@@ -38,7 +38,7 @@ from core.qbo.reference import RefreshDiff, apply_reference, fetch_reference, fl
 __all__ = [
     "ConnectionInfo", "DisconnectResult", "PendingConnect", "ProbeResult", "RefreshDiff", "MapRow", "QBOOption",
     "Suggestion", "SyncSettingsInfo", "begin_connect", "latest_pending", "complete_connect", "complete_connect_async",
-    "parse_redirect", "wait_for_callback", "approve_locally", "disconnect", "disconnect_async", "open_client", "probe", "probe_async",
+    "parse_redirect", "wait_for_callback", "approve_locally", "approves_locally", "disconnect", "disconnect_async", "open_client", "probe", "probe_async",
     "probe_permissions", "pull_reference", "pull_reference_async", "connection", "connection_info", "qbo_steps",
     "list_map", "list_options", "set_mapping", "unset_mapping", "suggest", "apply_suggestions", "export_map",
     "import_map", "set_sync_enabled", "sync_settings", "flagged_maps", "KINDS",
@@ -64,6 +64,13 @@ def approve_locally(firm, pending: PendingConnect) -> str | None:
 
     country = get_firm_info(firm).country if firm_exists(firm) else None
     return _approve(firm.settings, pending.url, country)
+
+
+def approves_locally(firm) -> bool:
+    """True when the firm talks to the built-in sandbox, which `approve_locally` can approve without a browser."""
+    from core.qbo.embedded import uses_embedded
+
+    return uses_embedded(firm.settings)
 
 
 def complete_connect(firm, redirect_url_or_params, app=None) -> ConnectionInfo:

@@ -4,6 +4,7 @@ sync on, keyboard only, until the checklist is complete."""
 from __future__ import annotations
 
 import pytest
+from textual import events
 from textual.widgets import DataTable, Input, TabbedContent
 
 from core.services import qbo
@@ -26,9 +27,11 @@ def sb_settings(settings, sandbox):
 
 
 async def connect(pilot, sandbox, country: str = "AU") -> ConnectScreen:
+    """From the checklist: `n` jumps to the next step to do (connecting), Enter opens it, `c` starts."""
     app = pilot.app
-    app.open_step("qbo_connected")
-    await pilot.pause()
+    assert isinstance(app.screen, ChecklistScreen)
+    await pilot.press("n", "enter")
+    await settle(pilot)
     screen = app.screen
     assert isinstance(screen, ConnectScreen)
     await pilot.press("c")
@@ -38,7 +41,8 @@ async def connect(pilot, sandbox, country: str = "AU") -> ConnectScreen:
     redirect = sandbox.approve(screen.pending.url, sandbox.realm_ids[country])
     field = screen.query_one("#redirect", Input)
     assert field.has_focus
-    field.insert_text_at_cursor(redirect)  # what a terminal paste does
+    field.post_message(events.Paste(redirect))  # what the terminal sends on a paste
+    await pilot.pause()
     await pilot.press("enter")
     await settle(pilot)
     return screen
@@ -70,15 +74,17 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
     assert info.company_name in header and "local sandbox" in header and "token ok" in header
     assert states(app)["qbo_connected"] == "done"
 
-    # Mapping: F3 opens the mapper; sales map by the split pane, first one pair by hand.
+    # Mapping: F3 opens the mapper, 2 its sales tab; the split pane, first one pair by hand.
     await pilot.press("escape", "f3")
     await settle(pilot)
     mapper = app.screen
     assert isinstance(mapper, MapperScreen)
-    mapper.show_tab("sales")
+    await pilot.press("2")
     await pilot.pause()
+    assert mapper.tab == "sales"
     left = mapper.query_one("#sales-left", VirtualList)
     right = mapper.query_one("#sales-right", VirtualList)
+    assert left.has_focus
     assert len(left.rows) >= 10 and len(right.rows) >= 1
     await pilot.press("slash")
     await pilot.press(*"litigation")
@@ -86,19 +92,22 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
     assert all("litigation" in left.rows[i].text.lower() or "litigation" in left.rows[i].note.lower()
                for i in left.shown)
     await pilot.press("enter")  # leaves the filter for the left pane
-    first = next(r for r in right.rows if not r.struck)
-    mapper.query_one("#sales-filter", Input).value = ""
+    assert left.has_focus
+    await pilot.press("slash", "ctrl+u", "enter")  # clear the filter
     await pilot.pause()
-    right.select_key(first.key)
-    left.focus()
-    await pilot.press("enter")
+    assert len(left.shown) == len(left.rows)
+    await pilot.press("tab")  # to the right pane: down to the first reference not used yet
+    assert right.has_focus
+    while right.current.struck:
+        await pilot.press("down")
+    first = right.current
+    await pilot.press("shift+tab", "enter")
     await pilot.pause()
     mapped = [r for r in qbo.list_map(app.firm, "sales") if r.status == "mapped"]
     assert len(mapped) == 1 and mapped[0].qbo_id == first.key
     assert next(r for r in right.rows if r.key == first.key).struck  # used references are struck through
     # a struck reference is refused
-    left.cursor += 1
-    await pilot.press("enter")
+    await pilot.press("down", "enter")
     await pilot.pause()
     assert len([r for r in qbo.list_map(app.firm, "sales") if r.status == "mapped"]) == 1
 
@@ -111,10 +120,10 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
     assert app.screen is mapper
     assert states(app)["map_sales"] == "done", setup_service.checklist(app.firm)
 
-    # GL map: `a` adds a row: the operating bank account, then a QBO bank account.
-    mapper.show_tab("gl")
+    # GL map (3): `a` adds a row: the operating bank account, then a QBO bank account.
+    await pilot.press("3")
     await pilot.pause()
-    mapper.query_one("#gl-rows", DataTable).focus()
+    assert mapper.tab == "gl" and mapper.query_one("#gl-rows", DataTable).has_focus
     while states(app)["map_gl"] != "done":
         await pilot.press("a")
         await pilot.pause()
@@ -137,35 +146,38 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
         await pilot.press("A")
         await settle(pilot)
 
-    # Tax map: each rate with its own code, chosen by Enter on the row.
-    mapper.show_tab("tax")
+    # Tax map (] from the GL tab): suggestions, then each rate left with its own code by Enter on its row.
+    await pilot.press("right_square_bracket")
     await pilot.pause()
+    assert mapper.tab == "tax"
     await pilot.press("s")
     await pilot.pause()
     if isinstance(app.screen, SuggestModal):
         await pilot.press("A")
         await settle(pilot)
     table = mapper.query_one("#tax-rows", DataTable)
-    table.focus()
-    unmapped = [r for r in qbo.list_map(app.firm, "tax") if r.status != "mapped"]
-    for row in unmapped:
-        table.move_cursor(row=table.get_row_index(str(row.ledger_id)))
-        await pilot.press("enter")
-        await pilot.pause()
-        picker = app.screen
-        assert isinstance(picker, PickerModal), app.screen
-        await pilot.press("enter")
-        await settle(pilot)
+    assert table.has_focus
+    for index in range(table.row_count):
+        ledger_id = table.coordinate_to_cell_key((index, 0)).row_key.value
+        row = next(r for r in qbo.list_map(app.firm, "tax") if str(r.ledger_id) == ledger_id)
+        if row.status != "mapped":
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, PickerModal), app.screen
+            await pilot.press("enter")
+            await settle(pilot)
+        await pilot.press("down")
     assert states(app)["map_tax"] == "done", [r.message for r in qbo.list_map(app.firm, "tax")]
     assert "Done" in str(mapper.query_one("#need-tax").render())
 
-    # Synchronisation switch.
-    mapper.show_tab("sync")
+    # Synchronisation switch (1), flipped with Enter; its label says so in words.
+    await pilot.press("1")
     await pilot.pause()
-    mapper.query_one("#sync-switch").focus()
+    assert mapper.query_one("#sync-switch").has_focus
     await pilot.press("enter")
     await pilot.pause()
     assert qbo.sync_settings(app.firm).sales_invoices
+    assert "Sales invoices: On" in str(mapper.query_one(".switch-row Label").render())
     assert all(state != "missing" for state in states(app).values()), states(app)
     await pilot.press("f2")
     await pilot.pause()

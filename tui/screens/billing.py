@@ -15,7 +15,7 @@ from tui.messages import SyncFinished
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal, problem_text
 from tui.modals.invoice import InvoiceModal
-from tui.screens.base import LedgerScreen
+from tui.screens.base import TabbedScreen, tab_bindings, tab_title
 
 SYNC_WORDS = {"queued": "to send", "sending": "sending", "done": "in QBO", "parked": "PARKED"}
 
@@ -24,10 +24,12 @@ def sync_word(states: dict[int, str], doc_id: int) -> str:
     return SYNC_WORDS.get(states.get(doc_id, ""), "not queued")
 
 
-class BillingScreen(LedgerScreen):
+class BillingScreen(TabbedScreen):
     """Invoice keys work on the highlighted invoice; every change is queued for QBO in the same transaction."""
 
     CSS_PATH = "billing.tcss"
+    TABS = (("invoices", "Invoices"), ("payments", "Payments"), ("credits", "Credit notes"))
+    TAB_FOCUS = {"invoices": "#invoice-table", "payments": "#payment-table", "credits": "#credit-table"}
     BINDINGS = [
         Binding("n", "new_invoice", "New invoice", id="billing.new", tooltip="Write a new invoice"),
         Binding("e", "edit_invoice", "Edit", id="billing.edit", tooltip="Edit the highlighted invoice"),
@@ -36,15 +38,16 @@ class BillingScreen(LedgerScreen):
         Binding("c", "credit('credit')", "Credit note", id="billing.credit", tooltip="Credit part of this invoice"),
         Binding("w", "credit('writeoff')", "Write off", id="billing.writeoff", tooltip="Write this debt off"),
         Binding("k", "new_client", "New client", id="billing.client", tooltip="Add a client"),
+        *tab_bindings("billing", TABS),
     ]
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="billing-tabs"):
-            with TabPane("Invoices", id="invoices"):
+            with TabPane(tab_title(1, "Invoices"), id="invoices"):
                 yield DataTable(id="invoice-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Payments", id="payments"):
+            with TabPane(tab_title(2, "Payments"), id="payments"):
                 yield DataTable(id="payment-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Credit notes", id="credits"):
+            with TabPane(tab_title(3, "Credit notes"), id="credits"):
                 yield DataTable(id="credit-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="billing-note", markup=False)
 

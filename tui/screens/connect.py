@@ -8,8 +8,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, Label, LoadingIndicator, Static
+from textual.widgets import Input, LoadingIndicator, Static
 
+from core.errors import LedgerlinkError
 from core.services import qbo
 from tui.modals.confirm import ConfirmModal
 from tui.modals.text import TextModal
@@ -43,6 +44,8 @@ class ConnectScreen(StepScreen):
     BINDINGS = [
         Binding("c", "connect", "Connect", id="connect.start", tooltip="Show the authorisation URL and QR code"),
         Binding("k", "show_qr", "QR code", id="connect.qr", tooltip="Show the authorisation URL as a QR code"),
+        Binding("y", "copy_url", "Copy URL", id="connect.copy",
+                tooltip="Copy the authorisation URL to the clipboard (OSC 52: works over SSH)"),
         Binding("u", "pull", "Refresh from QBO", id="connect.pull", tooltip="Pull QBO's reference data again"),
         Binding("p", "probe", "Check permissions", id="connect.probe", tooltip="Probe what the QBO user may read"),
         Binding("d", "disconnect(False)", "Disconnect", id="connect.disconnect", tooltip="Revoke the connection"),
@@ -57,10 +60,11 @@ class ConnectScreen(StepScreen):
         yield Static("", id="connection", markup=False)
         with Vertical(id="authorise") as box:
             box.display = False
-            yield Label("1. Open this address in a browser (k shows a QR code) and sign in as a QBO admin:")
+            yield Static("1. Open in a browser, sign in as a QBO admin (k: QR code, y: copy):")
             yield Static("", id="auth-url", markup=False)
-            yield Label("2. Paste the address the browser was sent to, then press Enter:")
-            yield Input(placeholder="https://…/callback?code=…&state=…&realmId=…", id="redirect")
+            yield Static("2. Paste the address the browser lands on, then Enter (Esc leaves the field):")
+            yield Input(placeholder="https://…/callback?code=…&state=…&realmId=…", id="redirect", compact=True)
+            yield Static("", id="paste-hint", markup=False)
         yield LoadingIndicator(id="busy")
         yield Static("", id="progress", markup=False)
 
@@ -89,14 +93,48 @@ class ConnectScreen(StepScreen):
     def begin(self) -> None:
         pending = with_own_firm(self.app, qbo.begin_connect, self.show_error)
         if pending is not None:
-            self.app.call_from_thread(self.show_pending, pending)
+            self.app.call_from_thread(self.show_pending, pending, qbo.approves_locally(self.firm))
 
-    def show_pending(self, pending) -> None:
+    def show_pending(self, pending, local: bool = False) -> None:
         self.pending = pending
         self.set_busy(None)
         self.query_one("#auth-url", Static).update(pending.url)
+        hints = []
+        if local:
+            hints.append("Built-in sandbox: Enter on the empty field approves it here.")
+        if pending.loopback:
+            hints.append("A browser on this machine comes back here by itself.")
+            self.listen(pending)
+        self.query_one("#paste-hint", Static).update("\n".join(hints))
         self.query_one("#authorise").display = True
         self.query_one("#redirect", Input).focus()
+
+    @work(exclusive=True, group="callback")
+    async def listen(self, pending) -> None:
+        """Wait for the browser's redirect on the loopback address (the paste field works meanwhile)."""
+        try:
+            redirect = await qbo.wait_for_callback(pending.redirect_uri)
+        except LedgerlinkError as exc:
+            hint = self.query_one("#paste-hint", Static)
+            hint.update(f"{hint.content}\n{exc}".strip())
+            return
+        if self.pending is pending:
+            self.set_busy("Exchanging the code for tokens…")
+            self.complete(redirect)
+
+    def action_copy_url(self) -> None:
+        if self.pending is None:
+            self.notify("Press c first to start connecting.", severity="warning")
+            return
+        self.app.copy_to_clipboard(self.pending.url)
+        self.notify("Authorisation URL copied (if your terminal allows OSC 52 clipboard access).")
+
+    def action_back(self) -> None:
+        """Esc in the paste field leaves the field, so the screen's keys work again; else back."""
+        if isinstance(self.focused, Input):
+            self.set_focus(None)
+            return
+        super().action_back()
 
     def action_show_qr(self) -> None:
         if self.pending is None:
@@ -105,9 +143,27 @@ class ConnectScreen(StepScreen):
         self.app.push_screen(TextModal("Scan to open the authorisation page", self.pending.qr_text))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "redirect" and event.value.strip():
+        if event.input.id != "redirect" or self.pending is None:
+            return
+        if event.value.strip():
             self.set_busy("Exchanging the code for tokens…")
             self.complete(event.value.strip())
+        elif qbo.approves_locally(self.firm):
+            self.set_busy("Approving in the built-in sandbox…")
+            self.approve_here(self.pending)
+        else:
+            self.notify("Paste the address the browser was sent to first.", severity="warning")
+
+    @work(thread=True, exclusive=True, group="qbo")
+    def approve_here(self, pending) -> None:
+        def approve(firm) -> None:
+            redirect = qbo.approve_locally(firm, pending)
+            qbo.complete_connect(firm, redirect)
+            self.app.call_from_thread(self.connected)
+            self._pull(firm)
+            self._probe(firm)
+
+        with_own_firm(self.app, approve, self.show_error)
 
     @work(thread=True, exclusive=True, group="qbo")
     def complete(self, redirect: str) -> None:
@@ -120,6 +176,7 @@ class ConnectScreen(StepScreen):
         with_own_firm(self.app, steps, self.show_error)
 
     def connected(self) -> None:
+        self.workers.cancel_group(self, "callback")
         self.query_one("#authorise").display = False
         self.query_one("#redirect", Input).value = ""
         self.pending = None

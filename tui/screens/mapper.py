@@ -19,7 +19,8 @@ from tui.modals.form import problem_text
 from tui.modals.picker import PickerModal
 from tui.modals.suggest import SuggestModal
 from tui.modals.text import TextModal
-from tui.screens.base import LedgerScreen
+from tui.screens.base import TabbedScreen, tab_bindings, tab_title
+from tui.widgets.switch import SwitchRow
 from tui.widgets.vlist import Row, VirtualList
 from tui.workers import with_own_firm
 
@@ -70,10 +71,12 @@ def diff_text(diff) -> str:
     return "\n".join(lines)
 
 
-class MapperScreen(LedgerScreen):
+class MapperScreen(TabbedScreen):
     """Tabs for the switch and the three maps; `u` refreshes QBO's reference data and shows what changed."""
 
     CSS_PATH = "mapper.tcss"
+    TABS = (("sync", "Synchronisation"), ("sales", "Sales accounts"), ("gl", "GL accounts"), ("tax", "Sales tax"))
+    TAB_FOCUS = {"sync": "#sync-switch", "sales": "#sales-left", "gl": "#gl-rows", "tax": "#tax-rows"}
     BINDINGS = [
         Binding("enter", "map", "Map", id="mapper.map", tooltip="Map the ledger row to the QBO row"),
         Binding("delete", "unmap", "Unmap", id="mapper.unmap", tooltip="Remove the highlighted row's mapping"),
@@ -82,6 +85,7 @@ class MapperScreen(LedgerScreen):
         Binding("a", "add_row", "Add row", id="mapper.add", tooltip="Map another ledger item (GL and tax maps)"),
         Binding("u", "refresh_qbo", "Refresh from QBO", id="mapper.refresh", tooltip="Pull QBO's lists again"),
         Binding("ctrl+s", "save_sync", "Save", id="mapper.save", tooltip="Save the synchronisation settings"),
+        *tab_bindings("mapper", TABS),
     ]
 
     def __init__(self, tab: str = "sales", **kwargs) -> None:
@@ -90,16 +94,15 @@ class MapperScreen(LedgerScreen):
         self.map_rows: dict[str, dict[int, object]] = {"sales": {}, "gl": {}, "tax": {}}
 
     def compose_body(self) -> ComposeResult:
+        titles = {tab: tab_title(n, title) for n, (tab, title) in enumerate(self.TABS, 1)}
         with TabbedContent(initial=self.initial_tab, id="mapper-tabs"):
-            with TabPane("Synchronisation", id="sync"):
-                with Horizontal(classes="switch-row"):
-                    yield Switch(False, id="sync-switch")
-                    yield Label("Sales invoices")
+            with TabPane(titles["sync"], id="sync"):
+                yield SwitchRow(False, "Sales invoices", switch_id="sync-switch", classes="switch-row")
                 yield Static(SYNC_PUSHES, classes="note")
                 yield Label("Sync from (YYYY-MM-DD; documents dated earlier are not pushed):")
                 yield Input(placeholder="e.g. 2026-01-01, empty for everything", id="sync-from")
                 yield Static("", id="need-sync", classes="need")
-            with TabPane("Sales accounts", id="sales"):
+            with TabPane(titles["sales"], id="sales"):
                 yield Input(placeholder="/ to filter both panes", id="sales-filter")
                 with Horizontal(id="sales-panes"):
                     with Vertical():
@@ -110,8 +113,8 @@ class MapperScreen(LedgerScreen):
                         yield VirtualList(id="sales-right", empty_text="No QBO item matches")
                 yield Static("", id="sales-current", markup=False)
                 yield Static("", id="need-sales", classes="need", markup=False)
-            for kind, title in (("gl", "GL accounts"), ("tax", "Sales tax")):
-                with TabPane(title, id=kind):
+            for kind in ("gl", "tax"):
+                with TabPane(titles[kind], id=kind):
                     yield DataTable(id=f"{kind}-rows", cursor_type="row", zebra_stripes=True)
                     yield Static("", id=f"need-{kind}", classes="need", markup=False)
 
@@ -264,9 +267,8 @@ class MapperScreen(LedgerScreen):
             self.pick_qbo(kind, int(event.row_key.value))
 
     def show_tab(self, tab: str) -> None:
-        tabs = self.query(TabbedContent)
-        if tabs:
-            tabs.first().active = tab
+        if self.query(TabbedContent):
+            super().show_tab(tab)
         else:  # not composed yet: the first mode switch composes it
             self.initial_tab = tab
 

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from core.services import ledger
 from core.services import sync as sync_service
 from tui.format import money_text
-from tui.screens.base import LedgerScreen
+from tui.screens.base import TabbedScreen, tab_bindings, tab_title
 from tui.workers import with_own_firm
 
 AGING_TITLES = (("current", "Current"), ("1-30", "1-30"), ("31-60", "31-60"), ("61-90", "61-90"),
@@ -32,24 +32,27 @@ def reconcile_text(result) -> str:
     return "\n".join(lines)
 
 
-class ReportsScreen(LedgerScreen):
+class ReportsScreen(TabbedScreen):
     """`g` re-reads the ledger reports; `o` reconciles with QBO in a worker."""
 
     CSS_PATH = "reports.tcss"
+    TABS = (("tb", "Trial balance"), ("aging", "AR aging"), ("trust", "Trust ledger"), ("reconcile", "Reconcile"))
+    TAB_FOCUS = {"tb": "#tb-table", "aging": "#aging-table", "trust": "#trust-table"}
     BINDINGS = [
         Binding("g", "reload", "Reload", id="reports.reload", tooltip="Read the reports again"),
         Binding("o", "reconcile", "Reconcile", id="reports.reconcile", tooltip="Compare the ledger with QBO"),
+        *tab_bindings("reports", TABS),
     ]
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="report-tabs"):
-            with TabPane("Trial balance", id="tb"):
+            with TabPane(tab_title(1, "Trial balance"), id="tb"):
                 yield DataTable(id="tb-table", zebra_stripes=True)
-            with TabPane("AR aging", id="aging"):
+            with TabPane(tab_title(2, "AR aging"), id="aging"):
                 yield DataTable(id="aging-table", zebra_stripes=True)
-            with TabPane("Trust ledger", id="trust"):
+            with TabPane(tab_title(3, "Trust ledger"), id="trust"):
                 yield DataTable(id="trust-table", zebra_stripes=True)
-            with TabPane("Reconcile", id="reconcile"):
+            with TabPane(tab_title(4, "Reconcile"), id="reconcile"):
                 yield Static("Press o to compare the ledger with what QBO holds.", id="reconcile-result",
                              markup=False)
 

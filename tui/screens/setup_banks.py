@@ -28,6 +28,10 @@ class BankAccountsScreen(StepScreen):
         yield DataTable(id="banks", cursor_type="row")
         yield Static("", id="banks-empty", classes="note")
 
+    @property
+    def article(self) -> str:
+        return "an" if self.KIND[0] in "aeiou" else "a"
+
     def on_mount(self) -> None:
         self.query_one("#banks", DataTable).add_columns("Name", "Bank", "GL account")
         super().on_mount()
@@ -44,7 +48,7 @@ class BankAccountsScreen(StepScreen):
         rows = ledger.list_bank_accounts(self.firm, self.KIND)
         for row in rows:
             table.add_row(row.name, banks.get(row.bank_contact_id, "?"), accounts.get(row.gl_account_id, "?"))
-        hint = f"{len(banks)} bank contact(s). Press b to add a bank, a to link a {self.KIND} account."
+        hint = f"{len(banks)} bank contact(s). Press b to add a bank, a to link {self.article} {self.KIND} account."
         self.query_one("#banks-empty", Static).update(hint)
 
     def action_add_bank(self) -> None:
@@ -67,7 +71,7 @@ class BankAccountsScreen(StepScreen):
             Field("gl", "GL account (type Bank)", "select", accounts, accounts[0][1] if accounts else None),
         ]
         self.app.push_screen(
-            FormModal(f"Link a {self.KIND} bank account", fields,
+            FormModal(f"Link {self.article} {self.KIND} bank account", fields,
                       lambda v: ledger.add_bank_account(self.firm, name=v["name"], kind=self.KIND,
                                                         bank_contact_id=v["bank"], gl_account_id=v["gl"])),
             self.after_form,

@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static, Switch
 
 from core.services import ledger
 from tui.screens.step import StepScreen
+from tui.widgets.switch import SwitchRow
 
 COUNTRY_NAMES = {"US": "United States", "CA": "Canada", "UK": "United Kingdom", "AU": "Australia",
                  "NZ": "New Zealand"}
@@ -32,9 +33,7 @@ class BillingSetupScreen(StepScreen):
                 yield Input(placeholder="e.g. Smith & Jones LLP", id="firm-name")
                 yield Label("Country template")
                 yield Select(COUNTRIES, value="US", allow_blank=False, id="country")
-                with Horizontal(classes="switch-row"):
-                    yield Switch(True, id="builtin")
-                    yield Label("Use the built-in accounting system")
+                yield SwitchRow(True, "Use the built-in accounting system", switch_id="builtin", classes="switch-row")
             with Vertical(id="billing-preview"):
                 yield Label("Template preview", id="preview-title")
                 yield DataTable(id="preview", cursor_type="row")

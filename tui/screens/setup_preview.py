@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.widgets import Label, Switch
+from textual.widgets import Switch
 
 from core.services import ledger
 from tui.screens.step import StepScreen
+from tui.widgets.switch import SwitchRow
 
 PREVIEW = "qbo_integration_upgrade"
 
@@ -20,9 +20,7 @@ class FeaturePreviewScreen(StepScreen):
     INTRO = "The QuickBooks Online link is a feature preview: switch it on for this firm."
 
     def compose_step(self) -> ComposeResult:
-        with Horizontal(id="preview-row"):
-            yield Switch(False, id="preview-switch")
-            yield Label("QBO integration upgrade")
+        yield SwitchRow(False, "QBO integration upgrade", switch_id="preview-switch", id="preview-row")
 
     def on_mount(self) -> None:
         super().on_mount()
