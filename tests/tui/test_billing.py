@@ -28,16 +28,6 @@ async def sb_settings(settings, sandbox):
     return s
 
 
-async def create_bad_debt_item(firm) -> None:
-    """What the QBO admin does in QuickBooks: a service item whose sales post to the mapped bad-debt account."""
-    bad_debt = next(a.id for a in ledger.list_accounts(firm) if a.subtype == "bad_debt")
-    qbo_account = next(r.qbo_id for r in qbo.list_map(firm, "gl") if r.ledger_id == bad_debt)
-    client = await qbo.open_client(firm)
-    async with client:
-        await client.create("Item", {"Name": "Bad debt", "Type": "Service",
-                                     "IncomeAccountRef": {"value": qbo_account}}, requestid=None)
-
-
 async def type_into(pilot, selector: str, text: str) -> None:
     pilot.app.screen.query_one(selector).focus()
     await pilot.press(*text)
@@ -141,22 +131,20 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     await pilot.press("y")
     await settle(pilot)
     monitor = app.screen
-    # The write-off parks: QBO needs a product/service posting to the bad-debt account. The QBO admin
-    # creates one in QuickBooks; the bookkeeper follows "Go to fix", refreshes from QBO, retries.
+    # The write-off parks: QBO needs a product/service posting to the bad-debt account. `c` on it creates
+    # one (after a confirmation) and queues the write-off again; `y` sends it.
     parked = sync_service.parked(app.firm)
-    assert [p.doc_type for p in parked] == ["credit_note"] and "GL account map" in parked[0].reason
-    await create_bad_debt_item(app.firm)
-    await pilot.press("f")
-    await settle(pilot)
-    mapper = app.screen
-    assert isinstance(mapper, MapperScreen) and mapper.tab == "gl"
-    await pilot.press("u")
-    await settle(pilot)
-    assert isinstance(app.screen, TextModal) and "Bad debt" in app.screen.body
-    await pilot.press("escape", "f4")
+    assert [p.doc_type for p in parked] == ["credit_note"] and "ledgerlink map writeoff" in parked[0].reason
+    await pilot.press("c")
     await pilot.pause()
+    assert isinstance(app.screen, ConfirmModal) and "Bad debt written off" in app.screen.question
+    await pilot.press("y")
+    await settle(pilot)
     assert app.screen is monitor
-    await pilot.press("r", "y")
+    assert sync_service.queue_counts(app.firm).parked == 0
+    items = [o.name for o in qbo.list_options(app.firm, "sales")]
+    assert "Bad debt written off" in items
+    await pilot.press("y")
     await settle(pilot)
     counts = sync_service.queue_counts(app.firm)
     assert counts.queued == 0 and counts.parked == 0 and counts.done == 3, (counts, sync_service.parked(app.firm))

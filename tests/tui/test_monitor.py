@@ -7,12 +7,14 @@ import pytest
 
 from core.services import ledger, qbo
 from core.services import sync as sync_service
+from core.services import writeoff
 from tui.app import create_app
+from tui.modals.confirm import ConfirmModal
 from tui.modals.text import TextModal
 from tui.screens.mapper import MapperScreen
 from tui.screens.monitor import SyncMonitorScreen
 from tui.widgets.vlist import VirtualList
-from tui_helpers import connected_and_mapped, first_invoice_lines, for_sandbox, settle
+from tui_helpers import connected_and_mapped, first_invoice_lines, for_sandbox, screen_text, settle
 
 
 @pytest.fixture
@@ -74,10 +76,15 @@ async def test_parked_invoice_fixed_from_the_monitor(sb_settings):
         assert isinstance(mapper, MapperScreen) and mapper.tab == "sales"
         left = mapper.query_one("#sales-left", VirtualList)
         right = mapper.query_one("#sales-right", VirtualList)
-        assert left.select_key(str(account_id)) and right.select_key(qbo_id)
-        left.focus()
-        await pilot.press("enter")
+        assert left.has_focus
+        while left.current.key != str(account_id):
+            await pilot.press("down")
+        await pilot.press("tab")
+        while right.current.key != qbo_id:
+            await pilot.press("down")
+        await pilot.press("shift+tab", "enter")
         await pilot.pause()
+        assert any(r.ledger_id == account_id and r.status == "mapped" for r in qbo.list_map(app.firm, "sales"))
 
         # back in the monitor: r retries it, y syncs it.
         await pilot.press("f4")
@@ -119,3 +126,23 @@ async def test_billing_list_follows_a_background_sync(sb_settings):
         assert app.auto_sync_tick()  # the app's timer, while the bookkeeper stays on the billing screen
         await settle(pilot)
         assert table.get_row_at(0)[-1] == "in QBO"
+
+
+async def test_writeoff_item_created_from_the_gl_map(sb_settings):
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "3")
+        await settle(pilot)
+        mapper = app.screen
+        assert isinstance(mapper, MapperScreen) and mapper.tab == "gl"
+        assert "w Write-off item" in screen_text(app)
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "Bad debt written off" in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        assert [fix.item_name for fix in writeoff.writeoff_fixes(app.firm)] == ["Bad debt written off"]
+        await pilot.press("w")  # nothing left to create: it says so
+        await pilot.pause()
+        assert isinstance(app.screen, TextModal) and "Nothing to do" in app.screen.body

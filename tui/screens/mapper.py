@@ -15,6 +15,8 @@ from textual.widgets import DataTable, Input, Label, Static, Switch, TabbedConte
 from core.errors import LedgerlinkError
 from core.services import qbo
 from core.services import setup as setup_service
+from core.services import writeoff
+from tui.modals.confirm import ConfirmModal
 from tui.modals.form import problem_text
 from tui.modals.picker import PickerModal
 from tui.modals.suggest import SuggestModal
@@ -83,6 +85,8 @@ class MapperScreen(TabbedScreen):
         Binding("slash", "filter", "Filter", id="mapper.filter", tooltip="Filter both panes as you type"),
         Binding("s", "suggest", "Suggest", id="mapper.suggest", tooltip="Suggested mappings by name and type"),
         Binding("a", "add_row", "Add row", id="mapper.add", tooltip="Map another ledger item (GL and tax maps)"),
+        Binding("w", "writeoff_items", "Write-off item", id="mapper.writeoff",
+                tooltip="The QBO product/service write-offs need: show it, or create it"),
         Binding("u", "refresh_qbo", "Refresh from QBO", id="mapper.refresh", tooltip="Pull QBO's lists again"),
         Binding("ctrl+s", "save_sync", "Save", id="mapper.save", tooltip="Save the synchronisation settings"),
         *tab_bindings("mapper", TABS),
@@ -124,6 +128,7 @@ class MapperScreen(TabbedScreen):
             self.query_one(f"#{kind}-rows", DataTable).add_columns(
                 "Ledger", "QBO", "Status", "Kind" if kind == "gl" else "Rate")
         self.load()
+        self.query_one(self.TAB_FOCUS[self.initial_tab]).focus()
 
     def on_screen_resume(self) -> None:
         self.load()
@@ -251,7 +256,8 @@ class MapperScreen(TabbedScreen):
 
     # Bindings that only mean something on some tabs are hidden on the others.
     ACTION_TABS = {"map": ("sales", "gl", "tax"), "unmap": ("sales", "gl", "tax"), "filter": ("sales",),
-                   "suggest": ("sales", "gl", "tax"), "add_row": ("gl", "tax"), "save_sync": ("sync",)}
+                   "suggest": ("sales", "gl", "tax"), "add_row": ("gl", "tax"), "save_sync": ("sync",),
+                   "writeoff_items": ("gl",)}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tabs = self.ACTION_TABS.get(action)
@@ -346,6 +352,35 @@ class MapperScreen(TabbedScreen):
             self.load()
 
         self.app.push_screen(PickerModal(f"Map {item.ledger_name} to a {what}", rows, reasons), chosen)
+
+    # -- write-offs ---------------------------------------------------------------------------
+    def action_writeoff_items(self) -> None:
+        """Write-offs need a QBO product/service posting to the bad-debt account's QBO account."""
+        fixes = writeoff.writeoff_fixes(self.firm)
+        creatable = [fix for fix in fixes if fix.can_create]
+        if not creatable:
+            text = "\n\n".join(f"{fix.account_label}: {fix.next_step}" for fix in fixes) or \
+                "The ledger has no bad-debt account, so write-offs need nothing in QBO."
+            self.app.push_screen(TextModal("Write-offs in QuickBooks", text, wide=True))
+            return
+        names = ", ".join(f"{fix.account_label} → {fix.qbo_account_name}" for fix in creatable)
+        question = (f"Create the QuickBooks product/service \"{writeoff.DEFAULT_ITEM_NAME}\" for write-offs "
+                    f"({names})? Parked write-offs are then sent with the next sync.")
+        ids = [fix.account_id for fix in creatable]
+        self.app.push_screen(ConfirmModal(question, "Create"), lambda yes: self.create_items(ids) if yes else None)
+
+    @work(thread=True, exclusive=True, group="qbo")
+    def create_items(self, account_ids: list[int]) -> None:
+        def create(firm) -> list:
+            return [writeoff.create_writeoff_item(firm, account_id) for account_id in account_ids]
+
+        made = with_own_firm(self.app, create, self.refuse)
+        if made:
+            self.app.call_from_thread(self.items_made, made)
+
+    def items_made(self, made) -> None:
+        self.notify(" ".join(m.message for m in made), title="Write-offs", timeout=10, markup=False)
+        self.load()
 
     # -- synchronisation ----------------------------------------------------------------------
     def on_switch_changed(self, event: Switch.Changed) -> None:

@@ -12,6 +12,8 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, ProgressBar, Sparkline, Static
 
 from core.services import sync as sync_service
+from core.services import writeoff
+from tui.modals.confirm import ConfirmModal
 from tui.modals.text import TextModal
 from tui.screens.base import LedgerScreen
 from tui.workers import with_own_firm
@@ -71,6 +73,8 @@ class SyncMonitorScreen(LedgerScreen):
     BINDINGS = [
         Binding("y", "sync", "Sync now", id="monitor.sync", tooltip="Push what is queued, in the background"),
         Binding("f", "fix", "Go to fix", id="monitor.fix", tooltip="Open the place that fixes this document"),
+        Binding("c", "create_fix", "Fix write-off", id="monitor.writeoff",
+                tooltip="Create the QBO product/service a parked write-off waits for"),
         Binding("r", "retry", "Retry", id="monitor.retry", tooltip="Queue the highlighted parked document again"),
         Binding("R", "retry_all", "Retry all", id="monitor.retry_all", tooltip="Queue every parked document again"),
         Binding("v", "dry_run", "Dry run", id="monitor.dry_run", tooltip="The payloads the next sync would send"),
@@ -131,6 +135,16 @@ class SyncMonitorScreen(LedgerScreen):
     def show_reason(self) -> None:
         doc = self.highlighted()
         self.query_one("#parked-reason", Static).update(doc.reason if doc else "Nothing is parked.")
+        waits = doc is not None and writeoff.writeoff_fix_for(self.firm, doc.doc_type, doc.doc_id) is not None
+        if waits != self.writeoff_waits:
+            self.writeoff_waits = waits
+            self.refresh_bindings()
+
+    writeoff_waits = False
+    """The highlighted parked document is a write-off waiting for its QBO product/service (c shows)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.writeoff_waits if action == "create_fix" else True
 
     def highlighted(self):
         table = self.query_one("#parked", DataTable)
@@ -166,6 +180,39 @@ class SyncMonitorScreen(LedgerScreen):
             self.app.screen.edit_invoice(doc.doc_id)
         else:
             self.notify(doc.reason, title="To fix", severity="information", timeout=10, markup=False)
+
+    def action_create_fix(self) -> None:
+        doc = self.highlighted()
+        if doc is None:
+            self.notify("Nothing is parked.")
+            return
+        fix = writeoff.writeoff_fix_for(self.firm, doc.doc_type, doc.doc_id)
+        if fix is None:
+            self.notify(f"{doc.label} is not waiting for a write-off product/service: f goes to its fix.",
+                        severity="warning", markup=False)
+            return
+        if not fix.can_create:
+            self.notify(fix.next_step, title="To fix", severity="warning", timeout=10, markup=False)
+            if fix.gl_status != "mapped":
+                self.app.action_open("mapping")
+                self.app.screen.show_tab("gl")
+            return
+        question = (f"Create the QuickBooks product/service \"{writeoff.DEFAULT_ITEM_NAME}\" posting to "
+                    f"{fix.qbo_account_name}, for write-offs to {fix.account_label}? The {fix.parked} parked "
+                    "write-off(s) are then sent with the next sync.")
+        self.app.push_screen(ConfirmModal(question, "Create"),
+                             lambda yes: self.create_item(fix.account_id) if yes else None)
+
+    @work(thread=True, exclusive=True, group="qbo")
+    def create_item(self, account_id: int) -> None:
+        made = with_own_firm(self.app, lambda firm: writeoff.create_writeoff_item(firm, account_id),
+                             self.app.show_error)
+        if made is not None:
+            self.app.call_from_thread(self.item_made, made)
+
+    def item_made(self, made) -> None:
+        self.notify(f"{made.message} Press y to sync now.", title="Write-offs", timeout=10, markup=False)
+        self.refresh_queue()
 
     def action_retry(self) -> None:
         doc = self.highlighted()
