@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import os
 import sys
@@ -49,6 +50,18 @@ from tests.qbo.sync.sandboxed import demo_firm, sandbox_settings  # noqa: E402
 QBO_LATENCY = 0.2  # seconds a real QBO round trip takes, before time scaling
 
 
+class _ThrottleCounter(logging.Handler):
+    """Counts the 429s the client met (each is logged as a failed call before its retry)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record):
+        if "QuickBooks throttled the request" in record.getMessage():
+            self.count += 1
+
+
 def _firm(tmp: Path, name: str, sb, scale: float, **fill):
     settings = sandbox_settings(Settings(_env_file=None, db=tmp / f"{name}.db", log_file=tmp / f"{name}.log"), sb,
                                 time_scale=scale, max_backoff=60.0, default_retry_after=60.0)
@@ -68,6 +81,8 @@ def part1(tmp: Path, *, documents: int, scale: float) -> dict:
         # leave the sandbox's window, as they would long before a sync of this size.
         sb.state.set_limits(window=60.0 * scale)
         sb.state.set_faults(f"latency={QBO_LATENCY * scale}@1")
+        counter = _ThrottleCounter()
+        logging.getLogger("core.qbo").addHandler(counter)
         try:
             queued = sync.queue_counts(firm).queued
             start = time.perf_counter()
@@ -78,7 +93,9 @@ def part1(tmp: Path, *, documents: int, scale: float) -> dict:
             reconciled = asyncio.run(sync.reconcile(firm)).ok
             writes = summary.writes
         finally:
+            logging.getLogger("core.qbo").removeHandler(counter)
             firm.close()
+    throttled = counter.count
     minutes = seconds / (60.0 * scale)
     ceiling = s.batches_per_minute * s.batch_size + (s.requests_per_minute - s.batches_per_minute)
     # Strict: the run starts with empty windows, so in m minutes the throttles admit up to ceiling x ceil(m).
@@ -86,7 +103,7 @@ def part1(tmp: Path, *, documents: int, scale: float) -> dict:
     return dict(queued=queued, pushed=summary.pushed, requests=summary.requests, writes=writes, seconds=seconds,
                 scale=scale, minutes=minutes, rate=summary.pushed / minutes, ceiling=ceiling,
                 fraction=summary.pushed / minutes / ceiling, write_fraction=writes / minutes / ceiling,
-                admitted=admitted, strict=summary.pushed / admitted, reconciled=reconciled)
+                admitted=admitted, strict=summary.pushed / admitted, reconciled=reconciled, throttled=throttled)
 
 
 def _pqb_client(sb, conn):
@@ -166,7 +183,7 @@ def main() -> int:
                   f"{r['fraction']:.2f} (target 0.90); writes {r['write_fraction']:.2f} of the ceiling; strictly, "
                   f"{r['pushed']} of the {r['admitted']} documents the throttles admit from idle in "
                   f"{math.ceil(r['minutes'])} windows = {r['strict']:.2f}; reconcile "
-                  f"{'clean' if r['reconciled'] else 'NOT clean'}")
+                  f"{'clean' if r['reconciled'] else 'NOT clean'}; 429s met: {r['throttled']}")
         if args.part in ("2", "both"):
             for latency in args.latency:
                 r = part2(tmp, invoices=100 if args.small else 500, latency=latency)

@@ -3,6 +3,15 @@
 Defaults are QBO's documented limits (reference/qbo-api.md section 3): 500 requests a minute,
 10 in flight, 10 a second, 40 batch requests a minute. `time_scale` multiplies every window
 (benchmarks run the real limits in scaled time). The clock is injectable, so tests run without sleeping.
+
+QBO counts a request in its minute window when it arrives; the client only knows when it sends one and when
+the answer is back, and arrival lies between the two. So the minute windows (requests and batches) count a
+request from the moment it is let go until a window after its answer (or failure) came back: whatever QBO
+still counts when a new request arrives, the limiter counted when it let that request go, and a request let
+go just before a window's edge cannot find QBO's window fuller than ours. The window is also stretched by
+`CLOCK_SLACK` (0.1%), as the two sides' clocks may not run at quite the same rate. The cost is the round trip
+plus 0.1% of a minute per request slot, well under 1% of the budget. The 10-a-second cap is kept on send
+times: QBO's per-second limit is a pacing rule, not a window a 429 waits a minute on.
 """
 
 from __future__ import annotations
@@ -32,6 +41,9 @@ class LimiterStats:
     batches_this_minute: int
 
 
+CLOCK_SLACK = 0.001
+
+
 class Limiter:
     def __init__(
         self,
@@ -50,13 +62,17 @@ class Limiter:
         self.requests_per_second = requests_per_second
         self.time_scale = time_scale
         self.clock = clock or MonotonicClock()
-        self._minute = 60.0 * time_scale
+        self._minute = 60.0 * time_scale * (1 + CLOCK_SLACK)
         self._second = 1.0 * time_scale
-        self._starts: deque[float] = deque()
-        self._batch_starts: deque[float] = deque()
+        self._starts: deque[float] = deque()  # send times, for the per-second cap
+        self._ends: deque[float] = deque()  # answer times of finished requests still in the minute window
+        self._batch_ends: deque[float] = deque()
+        self._open = 0  # let go, answer not back yet: always in the minute window
+        self._open_batches = 0
         self._in_flight = 0
         self._slots = asyncio.Semaphore(max_concurrent)
         self._gate = asyncio.Lock()
+        self._finished = asyncio.Event()
 
     @classmethod
     def from_settings(cls, sync_settings, clock=None) -> "Limiter":
@@ -69,21 +85,32 @@ class Limiter:
         )
 
     def _prune(self, now: float) -> None:
-        for window in (self._starts, self._batch_starts):
+        for window in (self._ends, self._batch_ends):
             while window and window[0] <= now - self._minute:
                 window.popleft()
+        while self._starts and self._starts[0] <= now - self._second:
+            self._starts.popleft()
 
-    def _wait_needed(self, now: float, batch: bool) -> float:
-        wait = 0.0
-        if len(self._starts) >= self.requests_per_minute:
-            wait = max(wait, self._starts[-self.requests_per_minute] + self._minute - now)
-        if self.requests_per_second:
-            recent = [t for t in list(self._starts)[-self.requests_per_second:] if t > now - self._second]
-            if len(recent) >= self.requests_per_second:
-                wait = max(wait, recent[0] + self._second - now)
-        if batch and len(self._batch_starts) >= self.batches_per_minute:
-            wait = max(wait, self._batch_starts[-self.batches_per_minute] + self._minute - now)
-        return wait
+    @staticmethod
+    def _window_wait(ends: deque, open_: int, limit: int, minute: float, now: float) -> float | None:
+        """Seconds until the window has room for one more (0: room now; None: only an answer can make room)."""
+        excess = open_ + len(ends) - limit + 1
+        if excess <= 0:
+            return 0.0
+        if excess > len(ends):
+            return None
+        return ends[excess - 1] + minute - now
+
+    def _wait_needed(self, now: float, batch: bool) -> float | None:
+        waits = [self._window_wait(self._ends, self._open, self.requests_per_minute, self._minute, now)]
+        if batch:
+            waits.append(self._window_wait(self._batch_ends, self._open_batches, self.batches_per_minute,
+                                           self._minute, now))
+        if self.requests_per_second and len(self._starts) >= self.requests_per_second:
+            waits.append(self._starts[-self.requests_per_second] + self._second - now)
+        if None in waits:
+            return None
+        return max(waits)
 
     @asynccontextmanager
     async def request(self, batch: bool = False):
@@ -95,12 +122,17 @@ class Limiter:
                     now = self.clock.monotonic()
                     self._prune(now)
                     wait = self._wait_needed(now, batch)
-                    if wait <= 0:
+                    if wait is None:
+                        self._finished.clear()
+                        await self._finished.wait()
+                    elif wait > 0:
+                        await self.clock.sleep(wait)
+                    else:
                         break
-                    await self.clock.sleep(wait)
                 self._starts.append(now)
+                self._open += 1
                 if batch:
-                    self._batch_starts.append(now)
+                    self._open_batches += 1
         except BaseException:
             self._slots.release()
             raise
@@ -108,12 +140,19 @@ class Limiter:
         try:
             yield
         finally:
+            done = self.clock.monotonic()
+            self._open -= 1
+            self._ends.append(done)
+            if batch:
+                self._open_batches -= 1
+                self._batch_ends.append(done)
             self._in_flight -= 1
+            self._finished.set()
             self._slots.release()
 
     def stats(self) -> LimiterStats:
         self._prune(self.clock.monotonic())
-        return LimiterStats(len(self._starts), self._in_flight, len(self._batch_starts))
+        return LimiterStats(self._open + len(self._ends), self._in_flight, self._open_batches + len(self._batch_ends))
 
 
 # One limiter per company (and per event loop: asyncio primitives belong to one loop).

@@ -755,7 +755,7 @@ class SyncEngine:
             return True
         stats = lim.stats()
         return (stats.batches_this_minute + outstanding < lim.batches_per_minute
-                and stats.requests_this_minute + outstanding < lim.requests_per_minute - _margin(lim))
+                and stats.requests_this_minute + outstanding < lim.requests_per_minute)
 
     def _single_slot_free(self, outstanding: int = 0) -> bool:
         """Whether a single request leaves room in this minute's request budget for the batches still allowed."""
@@ -764,7 +764,7 @@ class SyncEngine:
             return True
         stats = lim.stats()
         batch_room = max(0, lim.batches_per_minute - stats.batches_this_minute - outstanding)
-        return stats.requests_this_minute + outstanding + batch_room < lim.requests_per_minute - _margin(lim)
+        return stats.requests_this_minute + outstanding + batch_room < lim.requests_per_minute
 
     def _batch_poll(self) -> float:
         """How long a batch worker waits before asking again: a fiftieth of the limiter's minute."""
@@ -1058,12 +1058,6 @@ class SyncEngine:
             pushed=st.pushed, parked=counts.parked, waiting=counts.queued + counts.sending, skipped=st.skipped,
             requests=st.requests, seconds=time.monotonic() - st.started, differences=tuple(st.differences),
             stopped=stopped, message=message, counts=counts, writes=st.writes)
-
-
-def _margin(limiter) -> int:
-    """Requests a minute left unused: QBO counts a request when it arrives, we when it leaves, and a 429
-    costs a minute's wait; 1% of the budget absorbs the difference."""
-    return max(1, limiter.requests_per_minute // 100)
 
 
 # ---------------------------------------------------------------- faults in plain language
