@@ -63,11 +63,11 @@ async def walk_ledger_steps(pilot, country: str = "US") -> None:
     # Billing: the preview follows the country choice; Ctrl+S creates the firm.
     screen = await open_step(pilot, "accounting_system")
     assert isinstance(screen, BillingSetupScreen)
-    assert "Template US" in str(screen.query_one("#preview-title").render())
+    assert "US (USD): " in str(screen.query_one("#preview-title").render())
     if country != "US":
         screen.query_one("#country").value = country
         await pilot.pause()
-        assert f"Template {country}" in str(screen.query_one("#preview-title").render())
+        assert str(screen.query_one("#preview-title").render()).startswith(f"{country} (")
     screen.query_one("#firm-name", Input).focus()
     await type_text(pilot, "Smith Jones")
     await pilot.press("ctrl+s")

@@ -33,7 +33,7 @@ class BillingSetupScreen(StepScreen):
                 yield Input(placeholder="e.g. Smith & Jones LLP", id="firm-name")
                 yield Label("Country template")
                 yield Select(COUNTRIES, value="US", allow_blank=False, id="country")
-                yield SwitchRow(True, "Use the built-in accounting system", switch_id="builtin", classes="switch-row")
+                yield SwitchRow(True, "Built-in accounting", switch_id="builtin", classes="switch-row")
             with Vertical(id="billing-preview"):
                 yield Label("Template preview", id="preview-title")
                 yield DataTable(id="preview", cursor_type="row")
@@ -73,7 +73,7 @@ class BillingSetupScreen(StepScreen):
         for rate in template.tax_rates:
             table.add_row("tax", f"{rate.name} {rate.rate_percent}%", "exempt" if rate.exempt else "Sales tax")
         self.query_one("#preview-title", Label).update(
-            f"Template {template.country} ({template.currency}): {len(template.accounts)} accounts, "
+            f"{template.country} ({template.currency}): {len(template.accounts)} accounts, "
             f"{len(template.tax_rates)} tax rates")
 
     def on_switch_changed(self, event: Switch.Changed) -> None:

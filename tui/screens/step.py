@@ -43,6 +43,8 @@ class StepScreen(LedgerScreen):
         lines: list[str] = []
         for step in results:
             line = f"{STATE_WORDS[step.state]}: {step.message}"
+            if lines and step.message.startswith("Needs a firm first"):
+                continue  # the line above already says how to make the firm
             if line not in lines:
                 lines.append(line)
         state = self.query_one(".step-state", Static)
