@@ -5,7 +5,7 @@ product, fixed by following the monitor to the map and refreshing from QBO); and
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import Select
 
 from core.services import ledger, qbo
 from core.services import sync as sync_service
@@ -13,12 +13,10 @@ from tui.app import create_app
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import FormModal
 from tui.modals.invoice import InvoiceModal
-from tui.modals.text import TextModal
 from tui.screens.billing import BillingScreen
-from tui.screens.mapper import MapperScreen
 from tui.screens.monitor import SyncMonitorScreen
 from tui.screens.reports import ReportsScreen
-from tui_helpers import connected_and_mapped, first_invoice_lines, for_sandbox, settle
+from tui_helpers import choose, connected_and_mapped, first_invoice_lines, for_sandbox, retype, settle
 
 
 @pytest.fixture
@@ -26,11 +24,6 @@ async def sb_settings(settings, sandbox):
     s = for_sandbox(settings, sandbox)
     await connected_and_mapped(s, sandbox)
     return s
-
-
-async def type_into(pilot, selector: str, text: str) -> None:
-    pilot.app.screen.query_one(selector).focus()
-    await pilot.press(*text)
 
 
 async def test_invoice_edit_payment_writeoff_all_synced(sb_settings):
@@ -61,20 +54,24 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     assert isinstance(modal, InvoiceModal)
     problems = modal.query_one("#invoice-problems")
     assert "choose the client" in str(problems.render())
-    modal.query_one("#client", Select).value = ledger.list_clients(app.firm)[0].id
-    await type_into(pilot, "#date", "2026-11-31")
+    await choose(pilot, "client", "Acme")
+    assert modal.query_one("#client", Select).value == ledger.list_clients(app.firm)[0].id
+    await retype(pilot, "date", "2026-11-31")
     await pilot.pause()
     assert "date" in str(problems.render()) and "-bad" in problems.classes
-    modal.query_one("#date", Input).value = "2026-11-02"
+    await retype(pilot, "date", "2026-11-02")
     line = first_invoice_lines(app.firm)[0]
-    modal.query_one("#account", Select).value = line["account_id"]
-    modal.query_one("#tax", Select).value = line["tax_rate_id"]
-    await type_into(pilot, "#description", "Advice")
-    await type_into(pilot, "#unit_price", "abc")
+    code = next(a.code for a in ledger.list_accounts(app.firm) if a.id == line["account_id"])
+    rate = next(r.name for r in ledger.list_tax_rates(app.firm) if r.id == line["tax_rate_id"])
+    await retype(pilot, "description", "Advice")
+    await retype(pilot, "unit_price", "abc")
     await pilot.pause()
     assert "unit price" in str(problems.render())
-    modal.query_one("#unit_price", Input).value = ""
-    await type_into(pilot, "#unit_price", "150.00")
+    await retype(pilot, "unit_price", "150.00")
+    await choose(pilot, "account", code)
+    await choose(pilot, "tax", rate)
+    assert modal.query_one("#account", Select).value == line["account_id"]
+    assert modal.query_one("#tax", Select).value == line["tax_rate_id"]
     await pilot.press("ctrl+l")
     await pilot.pause()
     assert modal.lines and "No problems" in str(problems.render())
@@ -85,14 +82,14 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     assert invoice.total_minor == 16500  # 150.00 + 10% GST
 
     # Edit: the notice says the change goes to QBO; add a second line.
-    billing.query_one("#invoice-table").focus()
+    assert billing.query_one("#invoice-table").has_focus
     await pilot.press("e")
     await pilot.pause()
     modal = app.screen
     assert isinstance(modal, InvoiceModal) and "sends the change to QuickBooks" in str(
         modal.query_one("#invoice-notice").render())
-    await type_into(pilot, "#description", "Filing")
-    await type_into(pilot, "#unit_price", "50")
+    await retype(pilot, "description", "Filing")
+    await retype(pilot, "unit_price", "50")
     await pilot.press("ctrl+l", "ctrl+s")
     await pilot.pause()
     assert ledger.get_invoice(app.firm, invoice.id).total_minor == 22000
@@ -101,7 +98,7 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     await pilot.press("p")
     await pilot.pause()
     assert isinstance(app.screen, FormModal)
-    app.screen.query_one("#field-amount", Input).value = "100.00"
+    await retype(pilot, "field-amount", "100.00")
     await pilot.press("ctrl+s")
     await pilot.pause()
     assert app.screen is billing

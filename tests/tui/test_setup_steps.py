@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input, OptionList
+from textual.widgets import OptionList
 
 from core.services import ledger
 from core.services import setup as setup_service
@@ -16,7 +16,7 @@ from tui.screens.setup_preview import FeaturePreviewScreen
 from tui.screens.setup_tax import SalesTaxScreen
 from tui.screens.setup_trust import TrustScreen
 
-from tui_helpers import settle, state_text
+from tui_helpers import choose, retype, settle, state_text, tab_to
 
 
 async def type_text(pilot, text: str) -> None:
@@ -65,10 +65,9 @@ async def walk_ledger_steps(pilot, country: str = "US") -> None:
     assert isinstance(screen, BillingSetupScreen)
     assert "US (USD): " in str(screen.query_one("#preview-title").render())
     if country != "US":
-        screen.query_one("#country").value = country
-        await pilot.pause()
+        await choose(pilot, "country", f"({country})")
         assert str(screen.query_one("#preview-title").render()).startswith(f"{country} (")
-    screen.query_one("#firm-name", Input).focus()
+    await tab_to(pilot, "firm-name")
     await type_text(pilot, "Smith Jones")
     await pilot.press("ctrl+s")
     await pilot.pause()
@@ -135,7 +134,7 @@ async def walk_ledger_steps(pilot, country: str = "US") -> None:
     await pilot.pause()
     assert isinstance(app.screen, FormModal)
     assert "already used" in str(app.screen.query_one("#form-error").render())
-    app.screen.query_one("#field-code", Input).value = "4190"
+    await retype(pilot, "field-code", "4190")
     await pilot.press("ctrl+s")
     await pilot.pause()
     assert app.screen is screen

@@ -93,3 +93,27 @@ def screen_text(app) -> str:
             line = line.ljust(int(round(x / 12.2))) + text
         lines.append(line.rstrip())
     return "\n".join(lines)
+
+
+async def tab_to(pilot, widget_id: str) -> None:
+    """Move the focus with Tab until the widget `widget_id` has it, as a user does."""
+    for _ in range(30):
+        focused = pilot.app.focused
+        if focused is not None and focused.id == widget_id:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"Tab never reaches #{widget_id}")
+
+
+async def retype(pilot, widget_id: str, text: str) -> None:
+    """Tab to a field, clear what is in it and type `text`."""
+    await tab_to(pilot, widget_id)
+    value = pilot.app.focused.value
+    await pilot.press("end", *["backspace"] * len(value), *text)
+
+
+async def choose(pilot, widget_id: str, text: str) -> None:
+    """Tab to a Select, open it, type part of an option's text to jump to it, Enter to take it."""
+    await tab_to(pilot, widget_id)
+    await pilot.press("enter", *text, "enter")
+    await pilot.pause()
