@@ -242,15 +242,20 @@ class QBOClient:
         )
         return answer["Invoice"]
 
-    async def batch(self, items: list[dict], *, requestid: str | None = None) -> list[dict]:
-        """Up to 30 BatchItemRequest items; returns the BatchItemResponse items (faults inside, HTTP 200)."""
+    async def batch(self, items: list[dict], *, requestid: str | None = None, encoded: str | None = None) -> list[dict]:
+        """Up to 30 BatchItemRequest items; returns the BatchItemResponse items (faults inside, HTTP 200).
+
+        `encoded`: the body `{"BatchItemRequest": items}` already written as JSON (`dumps`), sent as it is.
+        """
         if not items:
             return []
         if len(items) > BATCH_MAX:
             raise ValueError(f"a QBO batch holds at most {BATCH_MAX} items, not {len(items)}")
+        body = {"json": {"BatchItemRequest": items}} if encoded is None else {
+            "content": encoded, "headers": {"Content-Type": "application/json"}}
         answer = await self.request(
-            "POST", "batch", json={"BatchItemRequest": items}, requestid=requestid, batch=True,
-            idempotent=requestid is not None or all("Query" in item for item in items),
+            "POST", "batch", requestid=requestid, batch=True,
+            idempotent=requestid is not None or all("Query" in item for item in items), **body,
         )
         return answer.get("BatchItemResponse", [])
 

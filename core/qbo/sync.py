@@ -36,6 +36,7 @@ import sqlite_utils
 from core.errors import AuthError, Parked, PermanentError, QBOError, TransientError
 from core.qbo import payloads as P
 from core.qbo import sync_store as S
+from core.qbo.client import dumps
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class Wire(Protocol):
     async def delete(self, entity: str, id: str, sync_token: str, *, requestid: str | None) -> dict: ...
     async def read(self, entity: str, id: str) -> dict: ...
     async def query_all(self, entity: str, where: str = "", order_by: str = "") -> list[dict]: ...
-    async def batch(self, items: list[dict], *, requestid: str | None = None) -> list[dict]: ...
+    async def batch(self, items: list[dict], *, requestid: str | None = None,
+                    encoded: str | None = None) -> list[dict]: ...
 
 
 class Sources(Protocol):
@@ -771,13 +773,12 @@ class SyncEngine:
         return 60.0 * getattr(self.limiter, "time_scale", 1.0) / 50
 
     def _write_pending(self, pending: S.Pending) -> None:
+        at = S.now()
         with self.db.atomic():
             S.add_pending(self.db, pending)
-            for item in pending.items:
-                if item["doc_type"] in S.DOC_TYPES:
-                    self.db.execute(
-                        "UPDATE sync_queue SET state = 'sending', updated_at = ? WHERE doc_type = ? AND doc_id = ?",
-                        [S.now(), item["doc_type"], item["doc_id"]])
+            self.db.conn.executemany(
+                "UPDATE sync_queue SET state = 'sending', updated_at = ? WHERE doc_type = ? AND doc_id = ?",
+                [(at, item["doc_type"], item["doc_id"]) for item in pending.items if item["doc_type"] in S.DOC_TYPES])
 
     async def _send_single(self, step: Step) -> None:
         pending = S.Pending(step.request_id, False, step.body, [step.item()])
@@ -788,7 +789,7 @@ class SyncEngine:
         rid = S.batch_request_id(self.db)
         items = [s.item(str(i)) for i, s in enumerate(steps)]
         body = {"BatchItemRequest": [s.batch_item(str(i)) for i, s in enumerate(steps)]}
-        pending = S.Pending(rid, True, body, items)
+        pending = S.Pending(rid, True, body, items, dumps(body))
         self._write_pending(pending)
         await self._deliver(pending)
 
@@ -820,7 +821,7 @@ class SyncEngine:
         try:
             if pending.is_batch:
                 answers = await self._call(self.wire.batch(pending.body["BatchItemRequest"],
-                                                           requestid=pending.request_id))
+                                                           requestid=pending.request_id, encoded=pending.text))
                 by_bid = {a.get("bId"): a for a in answers}
                 outcomes = []
                 for item in pending.items:
@@ -900,8 +901,8 @@ class SyncEngine:
         entity = entity or {}
         kind, doc_type, doc_id, version = item["kind"], item["doc_type"], item["doc_id"], item["version"]
         S.add_record(self.db, doc_type=doc_type, doc_id=doc_id, version=version, operation=f"{kind}:{item['op']}",
-                     request_id=pending.request_id, outcome="ok", request=self._request_of(pending, item),
-                     response=entity, intuit_tid=entity.get("_intuit_tid"))
+                     request_id=pending.request_id, outcome="ok", response=S.compact_answer(entity),
+                     intuit_tid=entity.get("_intuit_tid"))
         if kind == "customer":
             old = S.get_customer(self.db, doc_id)
             S.put_customer(self.db, S.CustomerLink(doc_id, entity.get("Id"), entity.get("DisplayName", ""),

@@ -334,12 +334,14 @@ class Pending:
     is_batch: bool
     body: dict
     items: list  # list of dicts: kind, doc_type, doc_id, version, op, entity, bid
+    text: str | None = None  # the body as JSON, encoded once: stored, then sent as it is (and replayed so)
 
 
 def add_pending(db: sqlite_utils.Database, pending: Pending) -> None:
     db.execute(
         "INSERT INTO sync_pending (request_id, is_batch, body, items, created_at) VALUES (?,?,?,?,?)",
-        [pending.request_id, int(pending.is_batch), dumps(pending.body), json.dumps(pending.items), now()],
+        [pending.request_id, int(pending.is_batch), pending.text or dumps(pending.body), json.dumps(pending.items),
+         now()],
     )
 
 
@@ -352,7 +354,7 @@ def list_pending(db: sqlite_utils.Database) -> list[Pending]:
     for rid, is_batch, body, items in db.execute(
         "SELECT request_id, is_batch, body, items FROM sync_pending ORDER BY created_at, request_id"
     ):
-        out.append(Pending(rid, bool(is_batch), loads(body), json.loads(items)))
+        out.append(Pending(rid, bool(is_batch), loads(body), json.loads(items), body))
     return out
 
 
@@ -395,6 +397,15 @@ def add_record(
         ],
     )
     return cur.lastrowid
+
+
+# What a success keeps of QBO's answer: enough to find the object in QBO and check it (the requestid, version
+# and operation are columns of the record). Full requests and answers are kept for refusals only.
+COMPACT_FIELDS = ("Id", "SyncToken", "DocNumber", "DisplayName", "TotalAmt", "Balance")
+
+
+def compact_answer(entity: dict) -> dict:
+    return {k: entity[k] for k in COMPACT_FIELDS if k in entity}
 
 
 def records(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> list[dict]:

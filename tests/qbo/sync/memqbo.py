@@ -13,6 +13,7 @@ from collections import Counter
 from decimal import Decimal
 
 from core.errors import AuthError, PermanentError, TransientError
+from core.qbo.client import loads
 
 
 class SimulatedCrash(BaseException):
@@ -62,8 +63,10 @@ class MemQBO:
             rows = [o for o in rows if o["DisplayName"] in names]
         return rows
 
-    async def batch(self, items, *, requestid=None):
+    async def batch(self, items, *, requestid=None, encoded=None):
         self.calls += 1
+        if encoded is not None:  # the engine's one encoding of the body is what goes on the wire
+            assert loads(encoded) == {"BatchItemRequest": items}
         if requestid and requestid in self.memory:
             return copy.deepcopy(self.memory[requestid])
         action = self.inject("batch", "batch", items) if self.inject else None
