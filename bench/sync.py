@@ -22,12 +22,14 @@ Reported: the loop's time / Ledgerlink's time. Target: at least 10x.
     .venv/bin/python bench/sync.py                  # part 1 at time scale 0.2, part 2 at 0, 20 and 100 ms
     .venv/bin/python bench/sync.py --small          # 600 documents, then 100 invoices
     .venv/bin/python bench/sync.py --part 2 --latency 0 0.1
+    .venv/bin/python bench/sync.py --part 2 --latency 0 --profile /tmp/sync.prof   # then: python -m pstats
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
 import math
 import os
@@ -129,7 +131,7 @@ def _unthrottled_settings(tmp: Path, name: str, sb) -> Settings:
                                                                      default_retry_after=60.0)})
 
 
-def part2(tmp: Path, *, invoices: int, latency: float) -> dict:
+def part2(tmp: Path, *, invoices: int, latency: float, profile: str | None = None) -> dict:
     from quickbooks.objects.invoice import Invoice
 
     # The sandbox runs as `ledgerlink sandbox` in its own process (QBO is another machine), limits off,
@@ -141,9 +143,16 @@ def part2(tmp: Path, *, invoices: int, latency: float) -> dict:
         try:
             qb = _pqb_client(sb, store.load_connection(firm.db))
             seeded = Invoice.count(qb=qb)
-            start = time.perf_counter()
+            profiler = cProfile.Profile() if profile else None
+            sb_cpu, cpu, start = _cpu_of(sb), time.process_time(), time.perf_counter()
+            if profiler:
+                profiler.enable()
             summary = asyncio.run(sync.run_sync(firm))
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(profile)
             ours = time.perf_counter() - start
+            ours_cpu, ours_sb_cpu = time.process_time() - cpu, _cpu_of(sb) - sb_cpu
             assert summary.ok, summary.as_json()
             sources = FirmSources(firm)
             ctx = sources.context()
@@ -155,15 +164,23 @@ def part2(tmp: Path, *, invoices: int, latency: float) -> dict:
                 bodies.append(body)
             # The demo deletes a few of its invoices (never pushed: counted in `pushed` as done, not sent).
             assert Invoice.count(qb=qb) == seeded + len(bodies)
-            start = time.perf_counter()
+            sb_cpu, cpu, start = _cpu_of(sb), time.process_time(), time.perf_counter()
             for body in bodies:
                 Invoice.from_json(body).save(qb=qb)
             theirs = time.perf_counter() - start
+            theirs_cpu, theirs_sb_cpu = time.process_time() - cpu, _cpu_of(sb) - sb_cpu
             assert Invoice.count(qb=qb) == seeded + 2 * len(bodies)
         finally:
             firm.close()
     return dict(invoices=len(bodies), pushed=summary.pushed, requests=summary.requests, ours=ours, theirs=theirs,
-                ratio=theirs / ours, latency=latency)
+                ratio=theirs / ours, latency=latency, ours_cpu=ours_cpu, ours_sb_cpu=ours_sb_cpu,
+                theirs_cpu=theirs_cpu, theirs_sb_cpu=theirs_sb_cpu)
+
+
+def _cpu_of(sb) -> float:
+    """CPU seconds (user + system) the sandbox's process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{sb._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -173,6 +190,8 @@ def main() -> int:
     parser.add_argument("--part", choices=("1", "2", "both"), default="both")
     parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.02, 0.1],
                         help="part 2's sandbox latencies in seconds (default 0 0.02 0.1)")
+    parser.add_argument("--profile", metavar="FILE", help="part 2: cProfile Ledgerlink's sync into FILE (the last "
+                        "latency's run; its times then include the profiler's overhead)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -186,10 +205,13 @@ def main() -> int:
                   f"{'clean' if r['reconciled'] else 'NOT clean'}; 429s met: {r['throttled']}")
         if args.part in ("2", "both"):
             for latency in args.latency:
-                r = part2(tmp, invoices=100 if args.small else 500, latency=latency)
+                r = part2(tmp, invoices=100 if args.small else 500, latency=latency, profile=args.profile)
                 print(f"part 2 (latency {latency * 1000:.0f} ms): {r['invoices']} invoices: Ledgerlink "
                       f"{r['ours']:.2f} s ({r['requests']} requests), python-quickbooks loop {r['theirs']:.2f} s: "
-                      f"{r['ratio']:.1f}x faster (target 10x)")
+                      f"{r['ratio']:.1f}x faster (target 10x); CPU per invoice: Ledgerlink's client "
+                      f"{r['ours_cpu'] / r['invoices'] * 1000:.2f} ms + sandbox {r['ours_sb_cpu'] / r['invoices'] * 1000:.2f} ms, "
+                      f"the loop's client {r['theirs_cpu'] / r['invoices'] * 1000:.2f} ms + sandbox "
+                      f"{r['theirs_sb_cpu'] / r['invoices'] * 1000:.2f} ms")
     return 0
 
 
