@@ -10,8 +10,10 @@ request from the moment it is let go until a window after its answer (or failure
 still counts when a new request arrives, the limiter counted when it let that request go, and a request let
 go just before a window's edge cannot find QBO's window fuller than ours. The window is also stretched by
 `CLOCK_SLACK` (0.1%), as the two sides' clocks may not run at quite the same rate. The cost is the round trip
-plus 0.1% of a minute per request slot, well under 1% of the budget. The 10-a-second cap is kept on send
-times: QBO's per-second limit is a pacing rule, not a window a 429 waits a minute on.
+plus 0.1% of a minute per request slot, well under 1% of the budget. The 10-a-second cap still counts send
+times (counted like the minute, 10 requests would need a second plus a round trip, and at 200-300 ms round
+trips 500 requests would no longer fit in a minute); QBO's documents disagree on whether that limit is 10 a second or 10
+in flight (reference/qbo-api.md section 3), and both are capped here.
 """
 
 from __future__ import annotations
