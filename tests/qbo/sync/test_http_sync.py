@@ -124,7 +124,8 @@ async def test_faults_of_every_kind_end_with_zero_duplicates_and_zero_missing(fa
             if summary.ok:
                 break
         assert summary.ok, summary.as_json()
-        assert "refresh_token" in wire.token_calls, "access tokens expired mid-run and were refreshed (rotated)"
+        assert "refresh_token" in wire.token_calls, ("access tokens expired mid-run and were refreshed (rotated)",
+                                                     dict(wire.injected), summary.as_json())
         assert min(wire.injected[k] for k in ("503", "429", "drop_before", "drop_after", "expire")) > 0, wire.injected
         assert wire.injected["replayed"] >= wire.injected["drop_after"] > 0, "answered from the requestid memory"
         wire.faults()

@@ -70,7 +70,7 @@ async def test_faults_of_every_kind_end_with_zero_duplicates_and_zero_missing(se
         assert summary.ok, summary.as_json()
         seen = " ".join(r.getMessage() for r in caplog.records)
         for what in ("server error", "throttled", "Could not reach QuickBooks", "refreshing the access token"):
-            assert what in seen, f"no fault of the kind {what!r} happened"
+            assert what in seen, (f"no fault of the kind {what!r} happened", summary.as_json())
         # someone edits an invoice in QuickBooks: our SyncToken is stale
         inv = next(i for i in queries.list_invoices(firm, status="posted") if i.open_balance_minor == i.total_minor
                    and not queries.list_credit_notes(firm, invoice_id=i.id))
