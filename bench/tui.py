@@ -10,7 +10,6 @@ Targets (issue 5): start-up <= 1.5x the bare app, filter median <= 50 ms, RSS <=
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import resource

@@ -18,6 +18,7 @@ from core.qbo.embedded import uses_embedded
 from core.services import qbo as svc
 from core.services import writeoff
 from core.services.writeoff import DEFAULT_ITEM_NAME
+from core.text import counted
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -261,7 +262,7 @@ def cmd_map_suggest(args, settings) -> int:
             print("No suggestions: everything is mapped, or nothing looks alike.")
         if args.apply and suggestions:
             svc.apply_suggestions(firm, suggestions)
-            print(f"Applied {len(suggestions)} suggestion(s).")
+            print(f"Applied {counted(len(suggestions), 'suggestion')}.")
         return 0
     finally:
         firm.close()
@@ -270,7 +271,7 @@ def cmd_map_suggest(args, settings) -> int:
 def cmd_map_export(args, settings) -> int:
     firm = _firm(settings)
     try:
-        print(f"Wrote {svc.export_map(firm, args.file)} mapping(s) to {args.file}.")
+        print(f"Wrote {counted(svc.export_map(firm, args.file), 'mapping')} to {args.file}.")
         return 0
     finally:
         firm.close()
@@ -279,7 +280,7 @@ def cmd_map_export(args, settings) -> int:
 def cmd_map_import(args, settings) -> int:
     firm = _firm(settings)
     try:
-        print(f"Imported {svc.import_map(firm, args.file)} mapping(s) from {args.file}.")
+        print(f"Imported {counted(svc.import_map(firm, args.file), 'mapping')} from {args.file}.")
         return 0
     except ImportError_ as exc:
         print(f"error: {exc}", file=sys.stderr)

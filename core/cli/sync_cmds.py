@@ -8,6 +8,7 @@ import json
 import sys
 
 from core.settings import Settings
+from core.text import counted
 
 SHOW_PARKED = 20  # parked documents listed after a sync (all of them: `ledgerlink sync parked`)
 
@@ -161,7 +162,7 @@ def cmd_retry(args, settings: Settings) -> int:
     firm = _firm(settings)
     try:
         n = sync.retry_all(firm) if args.all else int(sync.retry(firm, args.doc_type, args.doc_id))
-        print(f"{n} document(s) back in the queue: they go with the next sync.")
+        print(f"{counted(n, 'document')} back in the queue: they go with the next sync.")
         return 0 if n or args.all else 1
     finally:
         firm.close()

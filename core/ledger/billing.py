@@ -24,7 +24,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, ValidationError
 from core.ledger import queries
 from core.ledger.base import (
     writes,
@@ -51,6 +51,7 @@ from core.ledger.base import (
 from core.ledger.models import CreditNote, Invoice, Payment, TrustTransaction
 from core.ledger.schema import LINE_TYPES
 from core.money import format_minor, parse_amount
+from core.text import counted
 
 if TYPE_CHECKING:
     from core.services.context import Firm
@@ -436,8 +437,8 @@ def delete_invoice(firm: "Firm", invoice_id: int) -> Invoice:
     credits = firm.db.execute(
         "SELECT count(*) FROM credit_notes WHERE invoice_id = ? AND status = 'posted'", [invoice_id]).fetchone()[0]
     if paid or credits:
-        raise Conflict(f"Invoice {inv['number']} has {paid} payment(s) and {credits} credit note(s) applied; "
-                       "delete those first")
+        raise Conflict(f"Invoice {inv['number']} has {counted(paid, 'payment')} and "
+                       f"{counted(credits, 'credit note')} applied; delete those first")
     _delete(firm, "invoices", "invoice", inv, inv["number"])
     return queries.get_invoice(firm, invoice_id)
 

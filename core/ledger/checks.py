@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 
 from core.checks import StepResult, done, missing
 from core.ledger.queries import firm_exists
+from core.text import counted
 
 if TYPE_CHECKING:
     from core.services.context import Firm
@@ -82,7 +83,7 @@ def sales_tax(firm: "Firm") -> StepResult:
     if not any(ppm == 0 for _, ppm in rows):
         return missing("sales_tax", "No 0% tax rate: add one in Setup › Sales tax (QBO needs a zero rate for "
                        "untaxed lines)")
-    return done("sales_tax", f"{len(rows)} tax rate(s), including 0%")
+    return done("sales_tax", f"{counted(len(rows), 'tax rate')}, including 0%")
 
 
 def feature_preview(firm: "Firm") -> StepResult:

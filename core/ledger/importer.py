@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable
 from core.errors import ImportError_, LedgerError
 from core.ledger import billing, firm as firm_ops
 from core.ledger.base import transaction
+from core.text import counted
 
 if TYPE_CHECKING:
     from core.services.context import Firm
@@ -90,7 +91,7 @@ def import_csv(firm: "Firm", kind: str, path: Path | str) -> int:
     with transaction(firm):
         count = IMPORTERS[kind](firm, rows, report)
         if report.problems:
-            raise ImportError_(f"{path}: nothing was imported, {len(report.problems)} problem(s); "
+            raise ImportError_(f"{path}: nothing was imported, {counted(len(report.problems), 'problem')}; "
                                f"first: {report.problems[0]}", report.problems)
     return count
 

@@ -26,6 +26,7 @@ from core.qbo.embedded import app_config
 from core.qbo.limiter import limiter_for
 from core.qbo.oauth import RECONNECT, AppConfig, TokenManager, exchange_code, refresh_expiry, revoke
 from core.qbo.retry import RetryPolicy
+from core.text import counted
 
 log = logging.getLogger(__name__)
 
@@ -399,7 +400,7 @@ async def disconnect_async(firm, purge: bool = False, app: AppConfig | None = No
     else:
         message = f"Disconnected from QuickBooks company {conn.company_name or conn.realm_id}.{problem}"
     if purge:
-        message += f" Forgot {links} link(s) between ledger documents and QuickBooks."
+        message += f" Forgot {counted(links, 'link')} between ledger documents and QuickBooks."
     log.info("QBO disconnected by %s (purge=%s, revoked=%s)", firm.user, purge, revoked)
     return DisconnectResult(conn is not None, revoked, links, message)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from core.errors import Conflict, ImportError_, NotFound, ValidationError
 from core.qbo import store
 from core.qbo.reference import MAP_TABLE, is_zero_rate
+from core.text import counted
 
 KINDS = store.MAP_KINDS
 KIND_TITLES = {"sales": "Sales invoice account map", "gl": "GL account map", "tax": "Sales tax map"}
@@ -393,7 +394,7 @@ def import_map(db, path: Path, user: str) -> int:
         seen[(kind, ref.qbo_id)] = number
         plan.append((kind, item.ledger_id, ref.qbo_id))
     if problems:
-        raise ImportError_(f"{path.name} was not imported ({len(problems)} problem(s))", problems)
+        raise ImportError_(f"{path.name} was not imported ({counted(len(problems), 'problem')})", problems)
     with db.atomic():
         for kind in {k for k, _, _ in plan}:
             db.execute("DELETE FROM qbo_maps WHERE kind = ?", [kind])

@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from core.sandbox import entities, faults, jsonfmt, query
 from core.sandbox.oauth import bearer

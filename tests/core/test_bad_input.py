@@ -128,7 +128,7 @@ def test_editing_a_deleted_document(ready, refused):
 def test_deleting_a_paid_invoice_is_refused(ready, refused):
     inv = ready.invoice(line(ready))
     L.record_payment(ready.firm, client_id=ready.client, date="2026-02-02", amount="10", bank_account_id=ready.operating)
-    refused(lambda: L.delete_invoice(ready.firm, inv.id), Conflict, "has 1 payment(s) and 0 credit note(s) applied")
+    refused(lambda: L.delete_invoice(ready.firm, inv.id), Conflict, "has 1 payment and 0 credit notes applied")
 
 
 def test_editing_below_what_was_paid_is_refused(ready, refused):

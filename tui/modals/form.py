@@ -13,9 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from core.errors import LedgerlinkError, ValidationError
+from tui.widgets.toggles import MarkedCheckbox
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class FormModal(ModalScreen[object]):
                 yield Static(self.note, id="form-note")
             for spec in self.fields:
                 if spec.kind == "check":
-                    yield Checkbox(spec.label, bool(spec.value), id=f"field-{spec.name}")
+                    yield MarkedCheckbox(spec.label, bool(spec.value), id=f"field-{spec.name}")
                     continue
                 with Horizontal(classes="form-row"):  # label beside its field: short enough for 80x24
                     yield Label(spec.label, classes="form-label")

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label
 
 from core.errors import LedgerlinkError
+from core.text import counted
 from tui.modals.form import problem_text
 
 
@@ -48,7 +49,7 @@ class SuggestModal(ModalScreen[int]):
         for s in self.suggestions:
             table.add_row(s.ledger_name, s.qbo_name, f"{round(s.score * 100)}%")
         self.query_one("#suggest-title", Label).update(
-            f"{len(self.suggestions)} suggestion(s): Enter accepts one, A accepts all ({self.accepted} accepted)")
+            f"{counted(len(self.suggestions), 'suggestion')}: Enter accepts one, A accepts all ({self.accepted} accepted)")
 
     def take(self, chosen: list) -> None:
         try:

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from core.errors import LedgerlinkError
 from core.services import ledger
 from core.services import sync as sync_service
+from core.text import counted
 from tui.format import money_text, plain_amount
 from tui.messages import SyncFinished
 from tui.modals.confirm import ConfirmModal
@@ -94,7 +95,7 @@ class BillingScreen(TabbedScreen):
                               numbers.get(note.invoice_id, "?"), money_text(note.total_minor),
                               sync_word(states, note.id))
         self.query_one("#billing-note", Static).update(
-            f"{len(self.invoices)} invoice(s). n new, e edit, x delete, p payment, c credit, w write-off.")
+            f"{counted(len(self.invoices), 'invoice')}. n new, e edit, x delete, p payment, c credit, w write-off.")
 
     def on_sync_finished(self, message: SyncFinished) -> None:
         """A background sync ended while this screen was up: show the new sync states."""

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Label, ProgressBar, Sparkline, Static
 
 from core.services import sync as sync_service
 from core.services import writeoff
+from core.text import counted
 from tui.modals.confirm import ConfirmModal
 from tui.modals.text import TextModal
 from tui.screens.base import LedgerScreen
@@ -222,7 +223,7 @@ class SyncMonitorScreen(LedgerScreen):
 
     def action_retry_all(self) -> None:
         count = sync_service.retry_all(self.firm)
-        self.notify(f"{count} document(s) queued again.")
+        self.notify(f"{counted(count, 'document')} queued again.")
         self.refresh_queue()
 
     def action_dry_run(self) -> None:

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from core.services import ledger
 from core.services import sync as sync_service
+from core.text import counted
 from tui.format import money_text
 from tui.screens.base import TabbedScreen, tab_bindings, tab_title
 from tui.workers import with_own_firm
@@ -22,7 +23,7 @@ AGING_TITLES = (("current", "Current"), ("1-30", "1-30"), ("31-60", "31-60"), ("
 def reconcile_text(result) -> str:
     """The reconcile result in words (fields as `ledgerlink reconcile --json` documents them)."""
     data = result.as_json() if hasattr(result, "as_json") else dict(vars(result))
-    lines = [f"{'In agreement' if data.get('ok') else 'Differences found'}: {data.get('checked', 0)} document(s) checked."]
+    lines = [f"{'In agreement' if data.get('ok') else 'Differences found'}: {counted(data.get('checked', 0), 'document')} checked."]
     for key, title in (("missing_in_qbo", "Missing in QBO"), ("extra_in_qbo", "Only in QBO"),
                        ("different", "Different")):
         items = data.get(key) or []

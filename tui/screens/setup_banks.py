@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from core.services import ledger
+from core.text import counted
 from tui.modals.form import Field, FormModal
 from tui.screens.step import StepScreen
 
@@ -48,7 +49,7 @@ class BankAccountsScreen(StepScreen):
         rows = ledger.list_bank_accounts(self.firm, self.KIND)
         for row in rows:
             table.add_row(row.name, banks.get(row.bank_contact_id, "?"), accounts.get(row.gl_account_id, "?"))
-        hint = f"{len(banks)} bank contact(s). Press b to add a bank, a to link {self.article} {self.KIND} account."
+        hint = f"{counted(len(banks), 'bank contact')}. Press b to add a bank, a to link {self.article} {self.KIND} account."
         self.query_one("#banks-empty", Static).update(hint)
 
     def action_add_bank(self) -> None:

@@ -7,6 +7,7 @@ from textual.widgets import RadioButton, RadioSet, Static
 
 from core.services import ledger
 from tui.screens.step import StepScreen
+from tui.widgets.toggles import MarkedRadioButton
 
 CASH_REASON = (
     "The QuickBooks integration needs the Accrual method: Ledgerlink posts an invoice when it is created, "
@@ -24,8 +25,8 @@ class PreferencesScreen(StepScreen):
 
     def compose_step(self) -> ComposeResult:
         with RadioSet(id="method"):
-            yield RadioButton("Accrual (invoices are income when created)", id="accrual")
-            yield RadioButton("Cash (income when paid)", id="cash")
+            yield MarkedRadioButton("Accrual (invoices are income when created)", id="accrual")
+            yield MarkedRadioButton("Cash (income when paid)", id="cash")
         yield Static(CASH_REASON, id="cash-reason")
 
     def on_mount(self) -> None:

@@ -8,6 +8,7 @@ from textual.widgets import Checkbox
 
 from core.services import ledger
 from tui.screens.setup_banks import BankAccountsScreen
+from tui.widgets.toggles import MarkedCheckbox
 
 
 class TrustScreen(BankAccountsScreen):
@@ -24,7 +25,7 @@ class TrustScreen(BankAccountsScreen):
     ]
 
     def compose_step(self) -> ComposeResult:
-        yield Checkbox("The firm holds no client money", id="no-money")
+        yield MarkedCheckbox("The firm holds no client money", id="no-money")
         yield from super().compose_step()
 
     def refresh_data(self) -> None:
