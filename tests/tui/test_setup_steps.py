@@ -114,8 +114,11 @@ async def walk_ledger_steps(pilot, country: str = "US") -> None:
     # Trust: the firm holds no client money.
     screen = await open_step(pilot, "trust_accounting")
     assert isinstance(screen, TrustScreen)
+    box = screen.query_one("#no-money")
+    assert "X" not in str(box.render())  # the mark, not only its colour, says off (NO_COLOR)
     await pilot.press("m")
     await pilot.pause()
+    assert "X" in str(box.render())
     assert states(app)["trust_accounting"] == "done"
     assert "holds no client money" in state_text(screen)
     await pilot.press("escape")
