@@ -121,8 +121,7 @@ def _print_connected(info) -> None:
 
 
 def _print_diff(diff) -> None:
-    counts = ", ".join(f"{n} {entity}" for entity, n in diff.counts)
-    print(f"Reference data of {diff.company_name or 'the company'}: {counts}.")
+    print(f"Reference data of {diff.company_name or 'the company'}: {diff.counts_text()}.")
     for title, changes in (("New", diff.new), ("Renamed", diff.renamed), ("Made inactive", diff.inactive), ("Gone", diff.gone)):
         for c in changes:
             extra = f" (was {c.old_name})" if c.old_name else ""

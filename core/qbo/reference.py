@@ -14,6 +14,7 @@ from typing import Callable
 
 from core.qbo import store
 from core.qbo.client import QBOClient, dumps
+from core.text import counted
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ class MapFlag:
     """'inactive' or 'gone'."""
 
 
+ENTITY_NOUNS = {
+    "Account": ("account",), "Item": ("product/service", "products/services"), "TaxCode": ("tax code",),
+    "TaxRate": ("tax rate",), "Customer": ("customer",),
+}
+
+
 @dataclass(frozen=True)
 class RefreshDiff:
     new: tuple[RefChange, ...]
@@ -54,6 +61,10 @@ class RefreshDiff:
     @property
     def changed(self) -> bool:
         return bool(self.new or self.renamed or self.inactive or self.gone)
+
+    def counts_text(self) -> str:
+        """`139 accounts, 11 products/services, 3 tax codes, ...`"""
+        return ", ".join(counted(n, *ENTITY_NOUNS.get(entity, (entity,))) for entity, n in self.counts)
 
 
 def _details(value) -> list:

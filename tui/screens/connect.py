@@ -3,6 +3,8 @@ reference data with progress, check the QBO user's permissions; disconnect (and 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -21,13 +23,24 @@ WHO = ("Connecting takes two people, or one who is both: a Ledgerlink admin and 
        "permissions become the integration's, so sign in to QuickBooks as a company admin.")
 
 
+def moment(iso: str | None) -> str:
+    """`2026-11-29T05:06:42+00:00` as `2026-11-29 05:06 UTC` (in UTC, as the firm's other users may be elsewhere)."""
+    try:
+        when = dt.datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return str(iso)
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def describe(info) -> str:
     """Company, realm, environment, token and permission probe, one fact a line."""
     if info is None:
         return "Not connected to QuickBooks Online."
     lines = [
         f"Company: {info.company_name or '(unnamed)'}   Realm: {info.realm_id}   Environment: {info.environment}",
-        f"Connected by {info.connected_by} at {info.connected_at}; token {info.token_status}.",
+        f"Connected by {info.connected_by} on {moment(info.connected_at)}; token {info.token_status}.",
     ]
     if info.probe is not None:
         lines.append(f"Permissions: {info.probe.message}")
@@ -186,8 +199,7 @@ class ConnectScreen(StepScreen):
     # -- reference data and permissions --------------------------------------------------------
     def _pull(self, firm) -> None:
         diff = qbo.pull_reference(firm, progress=lambda text: self.app.call_from_thread(self.set_busy, text))
-        counts = ", ".join(f"{n} {entity}" for entity, n in diff.counts)
-        self.app.call_from_thread(self.pulled, f"Reference data pulled from {diff.company_name}: {counts}.")
+        self.app.call_from_thread(self.pulled, f"Reference data pulled from {diff.company_name}: {diff.counts_text()}.")
 
     def _probe(self, firm) -> None:
         result = qbo.probe(firm)

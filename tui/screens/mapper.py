@@ -55,7 +55,7 @@ def option_row(option) -> Row:
 
 def diff_text(diff) -> str:
     """A refresh diff in words: what is new, renamed, inactive or gone, and which maps broke."""
-    lines = [f"Reference data of {diff.company_name}: " + ", ".join(f"{n} {e}" for e, n in diff.counts)]
+    lines = [f"Reference data of {diff.company_name}: {diff.counts_text()}."]
     for title, changes in (("New", diff.new), ("Renamed", diff.renamed), ("Made inactive", diff.inactive),
                            ("Gone from QBO", diff.gone)):
         if changes:
