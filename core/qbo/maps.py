@@ -28,6 +28,7 @@ KIND_TITLES = {"sales": "Sales invoice account map", "gl": "GL account map", "ta
 
 SALES_ITEM_TYPES = frozenset({"Service", "NonInventory", "Other Charge"})
 SALES_SUBTYPES = {"fee_income": "income", "expense_recovery": "expense"}
+TRUST_SUBTYPES = frozenset({"TrustAccounts", "RentsHeldInTrust"})
 GL_SUBTYPES = ("operating_bank", "trust_bank", "receivable", "sales_tax", "bad_debt", "discount")
 # Ledger account type -> QBO account types it may be mapped to.
 GL_COMPATIBLE = {
@@ -64,6 +65,12 @@ class QBORef:
     present: bool
     rate: str | None
     taxable: int | None
+    subtype: str = ""
+
+    @property
+    def holds_client_money(self) -> bool:
+        """A QBO bank account for trust money: its subtype says so, or its name does (many firms use Checking)."""
+        return self.type == "Bank" and (self.subtype in TRUST_SUBTYPES or "trust" in self.name.lower())
 
 
 @dataclass(frozen=True)
@@ -150,9 +157,9 @@ def ledger_items(db, kind: str) -> list[LedgerItem]:
 def qbo_refs(db, kind: str) -> list[QBORef]:
     _check_kind(kind)
     rows = db.execute(
-        f"SELECT id, name, type, active, present, rate, taxable FROM {MAP_TABLE[kind]} ORDER BY name"
+        f"SELECT id, name, type, active, present, rate, taxable, subtype FROM {MAP_TABLE[kind]} ORDER BY name"
     ).fetchall()
-    return [QBORef(i, n, t, bool(a), bool(p), r, tx) for i, n, t, a, p, r, tx in rows]
+    return [QBORef(i, n, t, bool(a), bool(p), r, tx, st) for i, n, t, a, p, r, tx, st in rows]
 
 
 def pair_problem(kind: str, item: LedgerItem, ref: QBORef) -> str | None:
@@ -174,6 +181,17 @@ def pair_problem(kind: str, item: LedgerItem, ref: QBORef) -> str | None:
             return (
                 f"{item.name} is a ledger {item.detail} account and cannot be mapped to {ref.name}, a QuickBooks "
                 f"{ref.type} account: pick a QuickBooks account of type {' or '.join(sorted(allowed))}"
+            )
+        if item.role == "trust_bank" and not ref.holds_client_money:
+            return (
+                f"{item.name} holds client money and cannot be mapped to {ref.name}, a QuickBooks operating bank "
+                "account: trust money stays apart, so pick a QuickBooks bank account for trust money (subtype "
+                "Trust accounts, or with Trust in its name)"
+            )
+        if item.role != "trust_bank" and ref.holds_client_money:
+            return (
+                f"{ref.name} holds client money in QuickBooks and cannot take {item.name}, an operating account: "
+                "map it to a trust bank account of the ledger"
             )
         return None
     zero_code = is_zero_rate(ref.taxable, ref.rate)

@@ -89,6 +89,32 @@ async def test_invalid_pairs_are_refused_with_the_reason(firm, pulled):
         svc.list_map(firm, "nope")
 
 
+async def test_trust_money_maps_only_to_a_qbo_trust_account(firm, fake):
+    fake.ref["Account"] += [
+        {"Id": "37", "Name": "Payroll Account", "AccountType": "Bank", "AccountSubType": "Checking", "Active": True},
+        {"Id": "38", "Name": "Client Funds", "AccountType": "Bank", "AccountSubType": "TrustAccounts", "Active": True},
+        {"Id": "39", "Name": "IOLTA Trust", "AccountType": "Bank", "AccountSubType": "Checking", "Active": True},
+    ]
+    app = fake.app()
+    await complete_connect_async(firm, fake.approve(begin_connect(firm, app).url), app)
+    await svc.pull_reference_async(firm, app=app)
+    trust, operating = account_id(firm, "1100"), account_id(firm, "1000")
+    with pytest.raises(ValidationError, match="IOLTA Trust Account holds client money and cannot be mapped to "
+                                              "Payroll Account, a QuickBooks operating bank account"):
+        svc.set_mapping(firm, "gl", trust, "37")
+    with pytest.raises(ValidationError, match="Client Funds holds client money in QuickBooks and cannot take "
+                                              "Operating Checking, an operating account"):
+        svc.set_mapping(firm, "gl", operating, "38")
+    options = {o.qbo_id: o for o in svc.list_options(firm, "gl", trust)}
+    assert options["38"].valid and options["39"].valid  # by subtype, and by name
+    assert not options["35"].valid and not options["37"].valid
+    suggested = svc.suggest(firm, "gl")
+    assert any(s.ledger_id == trust for s in suggested)
+    for s in suggested:
+        assert (s.ledger_id == trust) == (s.qbo_id in {"38", "39"}), s  # never trust to operating, nor back
+    assert svc.set_mapping(firm, "gl", trust, "38").status == "mapped"
+
+
 async def test_suggestions_by_name_and_type(firm, pulled):
     sales = {s.ledger_name: s.qbo_name for s in svc.suggest(firm, "sales")}
     assert sales["Legal Fees - Litigation"] == "Legal Fees - Litigation"
