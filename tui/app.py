@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib
 import logging
 from collections import deque
@@ -58,6 +59,8 @@ NAVIGATION = (
 )
 
 
+STILL_TODAY = dt.date(2026, 11, 16)
+
 class LedgerlinkApp(App[int]):
     """Setup checklist, mapper, sync monitor, billing and reports for one firm."""
 
@@ -89,7 +92,7 @@ class LedgerlinkApp(App[int]):
         self._firm = firm
         self._owns_firm = firm is None
         self.still = still
-        """Snapshot runs: no blinking cursors, no clocks."""
+        """Snapshot runs: no blinking cursors, no clocks, and a fixed today."""
         self.sync_running = False
         self.sync_summary = ""
         self.sync_rates: deque[float] = deque(maxlen=60)
@@ -106,6 +109,10 @@ class LedgerlinkApp(App[int]):
 
             self._firm = open_firm(self.settings)
         return self._firm
+
+    def today(self) -> dt.date:
+        """The date new documents default to (a fixed day in snapshot runs)."""
+        return STILL_TODAY if self.still else dt.date.today()
 
     def palette_navigation(self) -> list[tuple[str, str, str]]:
         """(title, help, action) of every screen the palette can open."""

@@ -49,7 +49,8 @@ class InvoiceModal(ModalScreen[object]):
             with Horizontal(classes="row"):
                 yield Select(clients, prompt="Client", id="client", disabled=self.invoice is not None,
                              value=self.invoice.client_id if self.invoice else Select.NULL)
-                yield Input(self.invoice.date if self.invoice else "", placeholder="Date YYYY-MM-DD", id="date")
+                yield Input(self.invoice.date if self.invoice else self.app.today().isoformat(),
+                            placeholder="Date YYYY-MM-DD", id="date")
             yield DataTable(id="lines", cursor_type="row", show_cursor=False)
             yield Label("New line (Ctrl+L adds it):", classes="hint")
             with Horizontal(classes="row"):

@@ -158,6 +158,10 @@ class BillingScreen(TabbedScreen):
                                           "ledger reverses it and the deletion will be sent to QBO.", "Delete"),
                              answered)
 
+    def default_date(self, inv) -> str:
+        """Today, or the invoice's date when that is later (nothing is paid or credited before it is billed)."""
+        return max(self.app.today().isoformat(), inv.date)
+
     def action_payment(self) -> None:
         inv = self.current_invoice()
         if inv is None:
@@ -166,7 +170,7 @@ class BillingScreen(TabbedScreen):
         trust = [(b.name, b.id) for b in ledger.list_bank_accounts(self.firm, "trust")]
         fields = [
             Field("amount", "Amount", value=plain_amount(inv.open_balance_minor)),
-            Field("date", "Date (YYYY-MM-DD)", value=inv.date),
+            Field("date", "Date (YYYY-MM-DD)", value=self.default_date(inv)),
             Field("bank", "Into operating account", "select", operating, operating[0][1] if operating else None),
             Field("from_trust", "Paid from the client's trust money", "check", value=False),
         ]
@@ -190,7 +194,7 @@ class BillingScreen(TabbedScreen):
         what = "Write off" if kind == "writeoff" else "Credit note on"
         fields = [Field("amount", "Amount" if kind == "writeoff" else "Amount before tax",
                         value=plain_amount(inv.open_balance_minor)),
-                  Field("date", "Date (YYYY-MM-DD)", value=inv.date)]
+                  Field("date", "Date (YYYY-MM-DD)", value=self.default_date(inv))]
         self.app.push_screen(
             FormModal(f"{what} {inv.number}", fields,
                       lambda v: ledger.issue_credit_note(self.firm, invoice_id=inv.id, date=v["date"], kind=kind,
