@@ -62,6 +62,8 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     await pilot.pause()
     assert "date" in str(problems.render()) and "-bad" in problems.classes
     await retype(pilot, "date", "2026-11-02")
+    await pilot.press("tab")
+    assert app.focused.id == "description"  # the empty lines table is no Tab stop
     line = first_invoice_lines(app.firm)[0]
     code = next(a.code for a in ledger.list_accounts(app.firm) if a.id == line["account_id"])
     rate = next(r.name for r in ledger.list_tax_rates(app.firm) if r.id == line["tax_rate_id"])

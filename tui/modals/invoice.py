@@ -110,6 +110,7 @@ class InvoiceModal(ModalScreen[object]):
         for n, line in enumerate(self.lines, 1):
             table.add_row(str(n), line["description"], labels.get(line["account_id"], "?"), str(line["quantity"]),
                           str(line["unit_price"]))
+        table.can_focus = bool(self.lines)  # an empty table is no Tab stop between the date and the new line
         self.check()
 
     def check(self) -> None:
