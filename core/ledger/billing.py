@@ -201,6 +201,12 @@ def _prepare_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
     if not lines:
         problems.append(f"{where}an invoice needs at least one line")
     draft = _InvoiceDraft(client_id, matter_id, date or "", due or "", str(number).strip() if number else None)
+    _prepare_lines(ctx, lines, draft, problems, where)
+    return draft if len(problems) == before else None
+
+
+def _prepare_lines(ctx: _Ctx, lines: list, draft: _InvoiceDraft, problems: list[str], where: str = "") -> None:
+    """Price each line into `draft.lines` (amount and tax in minor units); a line with a problem is left out."""
     for n, line in enumerate(lines, 1):
         at = f"{where}line {n}: "
         account_id, rate = ctx.line_refs(line, at, problems)
@@ -218,7 +224,6 @@ def _prepare_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
         tax = half_up_div(amount * rate["rate_ppm"], 1_000_000)
         desc = str(_field(line, "description", "") or "").strip()
         draft.lines.append((desc, account_id, rate["id"], qty, price, amount, tax))
-    return draft if len(problems) == before else None
 
 
 def _invoice_journal(ctx: _Ctx, draft: _InvoiceDraft, invoice_id: int, ar: int) -> list[tuple]:

@@ -8,6 +8,8 @@ strings, Decimal or int (whole currency units) and stored as integer minor units
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.ledger.billing import (
     create_invoice,
     delete_credit_note,
@@ -100,3 +102,23 @@ def validate_invoice(firm, *, client_id, date, lines: list[dict], matter_id=None
     spec = dict(client_id=client_id, matter_id=matter_id, date=date, due_date=due_date, number=None, lines=lines)
     _prepare_invoice(_Ctx(firm), spec, problems)
     return problems
+
+
+@dataclass(frozen=True)
+class DraftTotals:
+    net_minor: int
+    tax_minor: int
+    total_minor: int
+    priced_lines: int
+    """How many lines went into the totals (a line with a problem does not)."""
+
+
+def draft_totals(firm, lines: list[dict]) -> DraftTotals:
+    """Net, tax and total of the lines that are valid so far, rounded as create_invoice posts them."""
+    from core.ledger.billing import _Ctx, _InvoiceDraft, _prepare_lines
+
+    draft = _InvoiceDraft(0, None, "", "", None)
+    _prepare_lines(_Ctx(firm), lines, draft, [])
+    net = sum(line[5] for line in draft.lines)
+    tax = sum(line[6] for line in draft.lines)
+    return DraftTotals(net, tax, net + tax, len(draft.lines))

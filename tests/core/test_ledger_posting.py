@@ -211,3 +211,19 @@ def test_validation_and_write_share_one_transaction_against_other_writers(ready,
     assert seen == ["database is locked"]
     assert inv.status == "posted"
     other.close()
+
+
+def test_draft_totals_match_what_the_invoice_posts(ready):
+    lines = [dict(description="Advice", account_id=ready.fees, quantity="2.5", unit_price="333.33",
+                  tax_rate_id=ready.state),
+             dict(description="Copies", account_id=ready.recovery, quantity="3", unit_price="0.15",
+                  tax_rate_id=ready.state),
+             dict(description="Filing", account_id=ready.recovery, quantity="1", unit_price="12.00",
+                  tax_rate_id=ready.zero)]
+    shown = L.draft_totals(ready.firm, lines)
+    inv = ready.invoice(*lines)
+    assert (shown.net_minor, shown.tax_minor, shown.total_minor) == (
+        inv.subtotal_minor, inv.tax_minor, inv.total_minor)
+    assert shown.total_minor == 83333 + 45 + 1200 + 5208 + 3  # 833.325 -> 833.33; tax per line, rounded half up
+    half_typed = L.draft_totals(ready.firm, lines[:1] + [dict(lines[1], unit_price="abc")])
+    assert half_typed.priced_lines == 1 and half_typed.net_minor == 83333

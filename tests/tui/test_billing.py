@@ -71,6 +71,7 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     await retype(pilot, "unit_price", "abc")
     await pilot.pause()
     assert "unit price" in str(problems.render())
+    assert "total 0.00 (without 1 line with a problem)" in str(modal.query_one("#invoice-total").render())
     await retype(pilot, "unit_price", "150.00")
     await choose(pilot, "account", code)
     await choose(pilot, "tax", rate)
@@ -79,6 +80,7 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     await pilot.press("ctrl+l")
     await pilot.pause()
     assert modal.lines and "No problems" in str(problems.render())
+    assert str(modal.query_one("#invoice-total").render()) == "Net 150.00 + tax 15.00 = total 165.00"
     await pilot.press("ctrl+s")
     await pilot.pause()
     assert app.screen is billing

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
 from core.errors import LedgerlinkError
 from core.services import ledger
+from core.text import counted
 from tui.format import money_text, plain_amount
 from tui.modals.form import problem_text
 
@@ -118,6 +119,13 @@ class InvoiceModal(ModalScreen[object]):
         box = self.query_one("#invoice-problems", Static)
         box.update("\n".join(problems) if problems else "No problems: Ctrl+S saves.")
         box.set_class(bool(problems), "-bad")
+        lines = self.draft()["lines"]
+        totals = ledger.draft_totals(self.firm, lines)
+        left_out = len(lines) - totals.priced_lines
+        self.query_one("#invoice-total", Static).update(
+            f"Net {money_text(totals.net_minor)} + tax {money_text(totals.tax_minor)} = "
+            f"total {money_text(totals.total_minor)}"
+            + (f" (without {counted(left_out, 'line')} with a problem)" if left_out else "") if lines else "")
 
     def on_input_changed(self) -> None:
         self.check()
