@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from core.errors import LedgerlinkError, ValidationError
+from tui.widgets.text_input import TextInput
 from tui.widgets.toggles import MarkedCheckbox
 
 
@@ -69,7 +70,7 @@ class FormModal(ModalScreen[object]):
                         yield Select(list(spec.options), id=f"field-{spec.name}", allow_blank=spec.value is None,
                                      value=spec.value if spec.value is not None else Select.NULL)
                     else:
-                        yield Input(str(spec.value or ""), placeholder=spec.placeholder, id=f"field-{spec.name}")
+                        yield TextInput(str(spec.value or ""), placeholder=spec.placeholder, id=f"field-{spec.name}")
             yield Static("", id="form-error")
             with Horizontal(id="form-buttons"):
                 yield Button("Save (Ctrl+S)", variant="primary", id="form-save")

@@ -13,6 +13,7 @@ from core.services import ledger
 from core.text import counted
 from tui.format import money_text, plain_amount
 from tui.modals.form import problem_text
+from tui.widgets.text_input import TextInput
 
 EDIT_NOTICE = "Saving replaces the invoice in the ledger and sends the change to QuickBooks Online."
 NEW_NOTICE = "Saving posts the invoice and queues it for QuickBooks Online."
@@ -50,14 +51,14 @@ class InvoiceModal(ModalScreen[object]):
             with Horizontal(classes="row"):
                 yield Select(clients, prompt="Client", id="client", disabled=self.invoice is not None,
                              value=self.invoice.client_id if self.invoice else Select.NULL)
-                yield Input(self.invoice.date if self.invoice else self.app.today().isoformat(),
+                yield TextInput(self.invoice.date if self.invoice else self.app.today().isoformat(),
                             placeholder="Date YYYY-MM-DD", id="date")
             yield DataTable(id="lines", cursor_type="row", show_cursor=False)
             yield Label("New line (Ctrl+L adds it):", classes="hint")
             with Horizontal(classes="row"):
-                yield Input(placeholder="Description", id="description")
-                yield Input("1", placeholder="Qty", id="quantity")
-                yield Input(placeholder="Unit price", id="unit_price")
+                yield TextInput(placeholder="Description", id="description")
+                yield TextInput("1", placeholder="Qty", id="quantity")
+                yield TextInput(placeholder="Unit price", id="unit_price")
             with Horizontal(classes="row"):
                 yield Select(accounts, prompt="Income account", id="account", value=accounts[0][1] if accounts
                              else Select.NULL)

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
+from tui.widgets.text_input import TextInput
 from tui.widgets.vlist import Row, VirtualList
 
 
@@ -34,7 +35,7 @@ class PickerModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
             yield Label(self.picker_title, id="picker-title", markup=False)
-            yield Input(placeholder="Type to filter", id="picker-filter")
+            yield TextInput(placeholder="Type to filter", id="picker-filter")
             yield VirtualList(id="picker-list", empty_text="Nothing matches the filter")
             yield Static("", id="picker-reason", markup=False)
         yield Footer()

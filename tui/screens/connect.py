@@ -17,6 +17,7 @@ from core.services import qbo
 from tui.modals.confirm import ConfirmModal
 from tui.modals.text import TextModal
 from tui.screens.step import StepScreen
+from tui.widgets.text_input import TextInput
 from tui.workers import with_own_firm
 
 WHO = ("Connecting takes two people, or one who is both: a Ledgerlink admin and a QBO admin. The QBO user's "
@@ -76,7 +77,7 @@ class ConnectScreen(StepScreen):
             yield Static("1. Open in a browser, sign in as a QBO admin (k: QR code, y: copy):")
             yield Static("", id="auth-url", markup=False)
             yield Static("2. Paste the address the browser lands on, then Enter (Esc leaves the field):")
-            yield Input(placeholder="https://…/callback?code=…&state=…&realmId=…", id="redirect", compact=True)
+            yield TextInput(placeholder="https://…/callback?code=…&state=…&realmId=…", id="redirect", compact=True)
             yield Static("", id="paste-hint", markup=False)
         yield LoadingIndicator(id="busy")
         yield Static("", id="progress", markup=False)

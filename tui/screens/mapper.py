@@ -23,6 +23,7 @@ from tui.modals.suggest import SuggestModal
 from tui.modals.text import TextModal
 from tui.screens.base import TabbedScreen, tab_bindings, tab_title
 from tui.widgets.switch import SwitchRow
+from tui.widgets.text_input import TextInput
 from tui.widgets.vlist import Row, VirtualList
 from tui.workers import with_own_firm
 
@@ -104,10 +105,10 @@ class MapperScreen(TabbedScreen):
                 yield SwitchRow(False, "Sales invoices", switch_id="sync-switch", classes="switch-row")
                 yield Static(SYNC_PUSHES, classes="note")
                 yield Label("Sync from (YYYY-MM-DD; documents dated earlier are not pushed):")
-                yield Input(placeholder="e.g. 2026-01-01, empty for everything", id="sync-from")
+                yield TextInput(placeholder="e.g. 2026-01-01, empty for everything", id="sync-from")
                 yield Static("", id="need-sync", classes="need")
             with TabPane(titles["sales"], id="sales"):
-                yield Input(placeholder="/ to filter both panes", id="sales-filter")
+                yield TextInput(placeholder="/ to filter both panes", id="sales-filter")
                 with Horizontal(id="sales-panes"):
                     with Vertical():
                         yield Label("Ledger income accounts", classes="pane-title")

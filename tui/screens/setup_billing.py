@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static, Switch
 from core.services import ledger
 from tui.screens.step import StepScreen
 from tui.widgets.switch import SwitchRow
+from tui.widgets.text_input import TextInput
 
 COUNTRY_NAMES = {"US": "United States", "CA": "Canada", "UK": "United Kingdom", "AU": "Australia",
                  "NZ": "New Zealand"}
@@ -30,7 +31,7 @@ class BillingSetupScreen(StepScreen):
         with Horizontal(id="billing-form"):
             with Vertical(id="billing-fields"):
                 yield Label("Firm name")
-                yield Input(placeholder="e.g. Smith & Jones LLP", id="firm-name")
+                yield TextInput(placeholder="e.g. Smith & Jones LLP", id="firm-name")
                 yield Label("Country template")
                 yield Select(COUNTRIES, value="US", allow_blank=False, id="country")
                 yield SwitchRow(True, "Built-in accounting", switch_id="builtin", classes="switch-row")
