@@ -39,6 +39,12 @@ async def test_finished_setup_opens_on_the_monitor_and_syncs(sb_settings):
         assert counts.done >= 1 and counts.parked == 0 and counts.queued == 0
         assert f"Done {counts.done}" in str(app.screen.query_one("#counts").render())
         assert "pushed" in app.sync_summary
+        # A sync with nothing to send draws no throughput (one reading used to fill the sparkline).
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.sync_summary.startswith("0 pushed")
+        sparkline = app.screen.query_one("#throughput")
+        assert "█" not in sparkline.render_lines(sparkline.region.reset_offset)[0].text
 
 
 async def test_parked_invoice_fixed_from_the_monitor(sb_settings):

@@ -123,7 +123,8 @@ class SyncMonitorScreen(LedgerScreen):
         self.query_one("#counts", Static).update(counts_text(event.counts))
         bar = self.query_one("#sync-progress", ProgressBar)
         bar.update(total=max(event.total, 1), progress=event.sent)
-        self.query_one("#throughput", Sparkline).data = list(self.app.sync_rates)
+        # From zero: Sparkline scales between the smallest and largest value, and draws one value as a full bar.
+        self.query_one("#throughput", Sparkline).data = [0.0, *self.app.sync_rates]
         current = f" — {event.current}" if event.current else ""
         self.query_one("#run-state", Static).update(
             f"{event.phase}: {event.sent} of {event.total} sent, {event.docs_per_minute:.0f}/min{current}"
