@@ -1,5 +1,6 @@
 """The Accounting API under /v3/company/{realmId}/: auth, throttles, injected faults, requestid replay,
-then read, query, create, update, delete, void, batch, cdc, companyinfo and preferences."""
+then read, query, create, update, delete, void, batch, cdc, companyinfo and preferences (an update of
+AccountingInfoPrefs.BookCloseDate closes the books: transactions dated on or before it are refused, 6210)."""
 
 from __future__ import annotations
 

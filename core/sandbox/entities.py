@@ -650,6 +650,8 @@ def write(company: Company, etype: str, operation: str, payload: Any, include: s
     include = include or set()
     if not isinstance(payload, dict):
         raise faults.bad_request_body(etype)
+    if etype == "Preferences" and operation in ("create", "update"):
+        return _update_preferences(company, payload)
     if etype not in WRITABLE:
         raise faults.unsupported_operation(f"/{etype.lower()} {operation}")
     if operation == "create" and not _blank(payload.get("Id")):
@@ -658,6 +660,7 @@ def write(company: Company, etype: str, operation: str, payload: Any, include: s
         _check_properties(etype, payload)
     if operation == "create":
         record = build(company, etype, _writable(etype, payload), None, include, None)
+        _check_open_period(company, etype, record)
         return render(company, etype, _save(company, etype, record, None))
     if operation == "update" and "void" in include:
         operation = "void"
@@ -668,6 +671,7 @@ def write(company: Company, etype: str, operation: str, payload: Any, include: s
         if sparse:
             body = {**_writable(etype, existing), **body}
         record = build(company, etype, body, existing["Id"], include, existing)
+        _check_open_period(company, etype, existing, record)
         if etype in SALES_FORMS:
             applied = sum(company.applied_to(etype, existing["Id"]).values(), ZERO)
             if applied > record["TotalAmt"]:
@@ -678,6 +682,7 @@ def write(company: Company, etype: str, operation: str, payload: Any, include: s
     if operation == "delete":
         if etype not in TRANSACTIONS:
             raise faults.unsupported_operation(f"/{etype.lower()}?operation=delete")
+        _check_open_period(company, etype, existing)
         if etype in SALES_FORMS:
             _has_payments(company, etype, existing, "delete")
         company.remove(etype, existing["Id"])
@@ -685,6 +690,7 @@ def write(company: Company, etype: str, operation: str, payload: Any, include: s
     if operation == "void":
         if etype not in ("Invoice", "Payment"):
             raise faults.unsupported_operation(f"/{etype.lower()}?operation=void")
+        _check_open_period(company, etype, existing)
         if etype == "Invoice":
             _has_payments(company, etype, existing, "void")
         record = copy.deepcopy(existing)
@@ -698,6 +704,36 @@ def write(company: Company, etype: str, operation: str, payload: Any, include: s
         record["PrivateNote"] = "Voided"
         return render(company, etype, _save(company, etype, record, existing))
     raise faults.unsupported_operation(f"/{etype.lower()}?operation={operation}")
+
+
+def _check_open_period(company: Company, etype: str, *records: dict) -> None:
+    """QBO refuses (6210) to write a transaction dated on or before Preferences' BookCloseDate, before or after."""
+    if etype not in TRANSACTIONS:
+        return
+    prefs = company.get("Preferences", "1") or {}
+    close = (prefs.get("AccountingInfoPrefs") or {}).get("BookCloseDate")
+    if close and any(r.get("TxnDate") and r["TxnDate"] <= close for r in records):
+        raise faults.period_closed(close)
+
+
+def _update_preferences(company: Company, payload: dict) -> dict:
+    """Preferences take updates only (full or sparse; each section merged key by key), with the SyncToken check."""
+    existing = company.get("Preferences", "1")
+    token = payload.get("SyncToken")
+    if _blank(token):
+        raise faults.missing("SyncToken")
+    if str(token) != existing["SyncToken"]:
+        raise faults.stale()
+    record = copy.deepcopy(existing)
+    for section, values in payload.items():
+        if section in SYSTEM or section == "Id":
+            continue
+        if not isinstance(values, dict) or not isinstance(record.get(section), dict):
+            raise faults.unsupported_property(section, "Preferences")
+        if section == "AccountingInfoPrefs" and values.get("BookCloseDate"):
+            values = {**values, "BookCloseDate": _date(values["BookCloseDate"], "BookCloseDate")}
+        record[section].update(values)
+    return _save(company, "Preferences", record, existing)
 
 
 def read(company: Company, etype: str, eid: str) -> dict:

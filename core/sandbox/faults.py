@@ -49,6 +49,16 @@ def stale(user: str = "Sandbox Admin") -> Fault:
     )
 
 
+def period_closed(close_date: str) -> Fault:
+    # Code and message from the reference (6210); the detail's wording is the sandbox's own.
+    return Fault(
+        "6210",
+        "Account Period Closed",
+        f"Account Period Closed, Cannot update transactions dated on or before the closing date {close_date}.",
+        "TxnDate",
+    )
+
+
 def not_found(element: str = "") -> Fault:
     return Fault("610", "Object Not Found", f"Object Not Found : {INACTIVE_DETAIL}", element)
 
