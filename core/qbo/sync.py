@@ -1132,6 +1132,6 @@ def reconnect_message(exc: Exception) -> str:
 
 def customer_reason(name: str, fault) -> str:
     if (fault.code or "") == "6240":
-        return (f"QuickBooks already has a vendor, employee or inactive customer named {name}: rename the client in "
-                "Ledgerlink (Clients) or that record in QuickBooks, then retry")
+        return (f"QuickBooks already has a vendor, employee or inactive customer named {name}: make that customer "
+                "active again in QuickBooks (Ledgerlink then links to it) or rename that record there, then retry")
     return f"QuickBooks refused to create the customer {name}: {_fault_text(fault)}"
