@@ -6,11 +6,13 @@ Each area registers its own sub-commands from its module: ledger_cmds, sandbox_c
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 from pathlib import Path
 
-from core.errors import LedgerlinkError
+from core.errors import ConfigError, LedgerlinkError
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,32 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def open_existing_firm(settings: Settings):
+    """The firm of `settings.db` for a command that needs one: a path that does not exist is refused (a typo in
+    --db must not create an empty database); only `init` and `demo` create the file."""
+    from core.services.context import open_firm
+
+    path = Path(settings.db).expanduser()
+    if not path.exists():
+        raise ConfigError(f"There is no firm database at {path}: check --db (or LEDGERLINK_DB), or create a firm "
+                          "there with `ledgerlink init --country US` (or CA, UK, AU, NZ).")
+    return open_firm(settings)
+
+
+def _problems(exc: LedgerlinkError) -> list[str]:
+    problems = list(getattr(exc, "problems", None) or [])
+    return [] if problems == [str(exc)] else problems
+
+
+def _report_error(args: argparse.Namespace, exc: LedgerlinkError) -> None:
+    problems = _problems(exc)
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "error": str(exc), "problems": problems}, indent=2))
+    print(f"error: {exc}", file=sys.stderr)
+    for problem in problems[1:] if problems and str(exc).endswith(problems[0]) else problems:
+        print(f"  - {problem}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None, extra_areas: tuple[str, ...] = ()) -> int:
     parser = build_parser(extra_areas)
     args = parser.parse_args(argv)
@@ -54,9 +82,12 @@ def main(argv: list[str] | None = None, extra_areas: tuple[str, ...] = ()) -> in
         setup_logging(settings.log_file)
         return int(args.func(args, settings) or 0)
     except LedgerlinkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        for problem in getattr(exc, "problems", [])[1:] if len(getattr(exc, "problems", [])) > 1 else []:
-            print(f"  - {problem}", file=sys.stderr)
+        _report_error(args, exc)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`ledgerlink keys | head`): stop quietly, as other command-line tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141

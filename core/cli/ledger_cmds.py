@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 
+from core.errors import Conflict, ValidationError
 from core.ledger.models import AGING_BUCKETS
 from core.ledger.templates import COUNTRIES
 from core.money import format_minor
@@ -38,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="trial balance, AR aging or client trust ledger")
     p.add_argument("name", choices=("trial-balance", "aging", "trust"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--as-of", help="aging date (default: today)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="aging date (default: today; the aging report only)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("status", help="setup checklist, connection and sync queue")
@@ -57,9 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @contextlib.contextmanager
 def _firm(settings: Settings):
-    from core.services.context import open_firm
+    from core.cli import open_existing_firm
 
-    firm = open_firm(settings)
+    firm = open_existing_firm(settings)
     try:
         yield firm
     finally:
@@ -69,7 +71,10 @@ def _firm(settings: Settings):
 def cmd_init(args, settings: Settings) -> int:
     from core.services.ledger import create_firm, list_accounts, list_tax_rates
 
-    firm = create_firm(settings, args.country, name=args.name, fiscal_year_start=args.fiscal_year_start)
+    try:
+        firm = create_firm(settings, args.country, name=args.name, fiscal_year_start=args.fiscal_year_start)
+    except Conflict as exc:
+        raise Conflict(f"{exc}: `ledgerlink status` shows it; for another firm give another file with --db") from None
     try:
         print(f"Created {args.name} ({args.country}) in {settings.db}: {len(list_accounts(firm))} accounts, "
               f"{len(list_tax_rates(firm))} tax rates; {firm.user} is admin.")
@@ -109,6 +114,15 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
 def cmd_report(args, settings: Settings) -> int:
     from core.services import ledger
 
+    if args.as_of is not None:
+        if args.name != "aging":
+            raise ValidationError(f"--as-of applies to the aging report only: `ledgerlink report {args.name}` shows "
+                                  "today's balances")
+        try:
+            dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise ValidationError(f"--as-of {args.as_of!r} is not a date: write it as YYYY-MM-DD "
+                                  "(e.g. 2026-03-31)") from None
     with _firm(settings) as firm:
         if args.name == "trial-balance":
             report = ledger.trial_balance(firm)

@@ -71,9 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _firm(settings):
-    from core.services.context import open_firm
+    from core.cli import open_existing_firm
 
-    return open_firm(settings)
+    return open_existing_firm(settings)
 
 
 # -- connect ---------------------------------------------------------------------------------------

@@ -43,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _firm(settings: Settings):
-    from core.services.context import open_firm
+    from core.cli import open_existing_firm
 
-    return open_firm(settings)
+    return open_existing_firm(settings)
 
 
 class _Bar:

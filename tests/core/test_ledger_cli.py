@@ -98,3 +98,64 @@ def test_users_grant_and_list(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("LEDGERLINK_USER", "bob")
     code, _, err = run(capsys, db, "users", "grant", "bob", "admin")
     assert code == 1 and "Only an admin can grant roles" in err
+
+
+def test_a_database_path_that_does_not_exist_is_refused_not_created(capsys, tmp_path):
+    typo = tmp_path / "nested" / "frim.db"
+    for args in (["status"], ["report", "aging"], ["map", "show"], ["sync"], ["reconcile"], ["users", "list"]):
+        code, out, err = run(capsys, typo, *args)
+        assert code == 1, args
+        assert f"There is no firm database at {typo}" in err and "ledgerlink init --country" in err
+    code, out, _ = run(capsys, typo, "status", "--json")
+    assert code == 1 and json.loads(out)["ok"] is False
+    assert not typo.parent.exists()
+    code, out, _ = run(capsys, typo, "init", "--country", "US")
+    assert code == 0 and typo.exists()
+    assert run(capsys, typo, "status")[0] == 0
+
+
+def test_report_as_of_is_checked(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "US")
+    code, out, err = run(capsys, db, "report", "aging", "--as-of", "11/29/2026")
+    assert code == 1 and "--as-of '11/29/2026' is not a date: write it as YYYY-MM-DD" in err
+    assert "Traceback" not in err
+    code, out, _ = run(capsys, db, "report", "aging", "--as-of", "2026-02-30", "--json")
+    assert code == 1 and "is not a date" in json.loads(out)["error"]
+    code, _, err = run(capsys, db, "report", "trust", "--as-of", "2026-01-31")
+    assert code == 1 and "--as-of applies to the aging report only" in err
+    code, out, _ = run(capsys, db, "report", "aging", "--as-of", "2026-01-31", "--json")
+    assert code == 0 and json.loads(out)["as_of"] == "2026-01-31"
+
+
+def test_init_over_a_firm_says_what_to_do(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "US", "--name", "Hartley & Quinn")
+    code, _, err = run(capsys, db, "init", "--country", "US")
+    assert code == 1 and "already holds a firm (Hartley & Quinn)" in err and "--db" in err
+
+
+def test_a_closed_pipe_ends_the_command_quietly(capsys, tmp_path, monkeypatch):
+    import io
+    import os
+
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "US")
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            return self._fd
+
+    read_end, write_end = os.pipe()
+    pipe = ClosedPipe()
+    pipe._fd = os.dup(write_end)
+    monkeypatch.setattr("sys.stdout", pipe)
+    try:
+        code = main(["--db", str(db), "report", "trial-balance"])
+    finally:
+        for fd in (read_end, write_end, pipe._fd):
+            os.close(fd)
+    assert code == 141
