@@ -59,9 +59,10 @@ def _mark_decimals(obj):
     return obj
 
 
-def dumps(obj) -> str:
-    """JSON text with Decimal values written as exact JSON numbers (floats refused)."""
-    return _DEC_RE.sub(r"\1", json.dumps(_mark_decimals(obj), separators=(",", ":")))
+def dumps(obj, indent: int | None = None) -> str:
+    """JSON text with Decimal values written as exact JSON numbers (floats refused); `indent` for people."""
+    separators = (",", ": ") if indent else (",", ":")
+    return _DEC_RE.sub(r"\1", json.dumps(_mark_decimals(obj), separators=separators, indent=indent))
 
 
 def loads(text: str):

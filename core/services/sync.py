@@ -241,6 +241,12 @@ class PayloadPreview:
         return {"doc_type": self.doc_type, "doc_id": self.doc_id, "label": self.label, "operation": self.operation,
                 "body": self.body, "problem": self.problem}
 
+    def body_text(self) -> str:
+        """The body as indented JSON for people, amounts as exact numbers."""
+        from core.qbo.client import dumps
+
+        return dumps(self.body, indent=2)
+
 
 async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
     """The exact payloads the next sync would send first for each queued or parked document (nothing is sent).

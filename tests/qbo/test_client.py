@@ -63,6 +63,7 @@ def test_dumps_writes_decimals_exactly_and_refuses_floats():
     assert dumps({"Amount": Decimal("337.50"), "Qty": Decimal("4.5"), "n": [Decimal("-0.01")]}) == '{"Amount":337.50,"Qty":4.5,"n":[-0.01]}'
     with pytest.raises(TypeError):
         dumps({"Amount": 1.5})
+    assert dumps({"Amount": Decimal("337.50")}, indent=2) == '{\n  "Amount": 337.50\n}'  # for people (dry run)
 
 
 async def test_429_without_hint_waits_60s_then_succeeds():

@@ -152,3 +152,18 @@ async def test_writeoff_item_created_from_the_gl_map(sb_settings):
         await pilot.press("w")  # nothing left to create: it says so
         await pilot.pause()
         assert isinstance(app.screen, TextModal) and "Nothing to do" in app.screen.body
+
+
+async def test_dry_run_shows_a_sendable_invoice_with_its_exact_amounts(sb_settings):
+    # Only a parked document had been dry-run: a sendable one's Decimal amounts crashed the whole TUI.
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        client = ledger.add_client(app.firm, "Acme Pty")
+        ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-02", lines=first_invoice_lines(app.firm))
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, TextModal)
+        body = app.screen.body
+        assert "create Invoice" in body
+        assert '"UnitPrice": 150.00' in body and '"Qty": 2' in body  # exact numbers, not strings or floats

@@ -3,8 +3,6 @@ parked documents with their reason and detail, retry, jump to the fix, and the d
 
 from __future__ import annotations
 
-import json
-
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -250,5 +248,5 @@ class SyncMonitorScreen(LedgerScreen):
             if preview.problem:
                 parts.append(f"  would be parked: {preview.problem}")
             else:
-                parts.append(json.dumps(preview.as_json()["body"], indent=2))
+                parts.append(preview.body_text())
         self.app.push_screen(TextModal("Dry run: what the next sync would send", "\n".join(parts), wide=True))
