@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import sys
 import threading
 from dataclasses import asdict
 
-from core.errors import ConnectError, ImportError_, NotFound, ValidationError
+from core.errors import ConnectError, NotFound, ValidationError
 from core.qbo import maps as maps_mod
 from core.qbo.embedded import uses_embedded
 from core.services import qbo as svc
@@ -44,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("kind", nargs="?", choices=svc.KINDS)
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_map_show)
+    m = msub.add_parser("options", help="the QuickBooks references a map can use, with their ids")
+    m.add_argument("kind", choices=svc.KINDS)
+    m.add_argument("ledger", nargs="?", help="account code or tax rate name: say which of them it can take")
+    m.add_argument("--json", action="store_true", help="machine-readable output")
+    m.set_defaults(func=cmd_map_options)
     m = msub.add_parser("set", help="map a ledger account or tax rate to a QBO reference")
     m.add_argument("kind", choices=svc.KINDS)
     m.add_argument("ledger", help="account code, or tax rate name")
@@ -132,10 +138,19 @@ def _print_diff(diff) -> None:
         print("Nothing changed since the last refresh.")
 
 
+def _still_pending(firm, pending) -> bool:
+    latest = svc.latest_pending(firm)
+    return latest is not None and latest.state == pending.state
+
+
 async def _connect(firm, args) -> int:
-    if args.complete:
+    if args.complete is not None:
         info = await svc.complete_connect_async(firm, args.complete)
     else:
+        if args.url_only and uses_embedded(firm.settings):
+            raise ConnectError("--url-only cannot work with the built-in sandbox: it answers only while a ledgerlink "
+                               "command runs, so its address would stop working at once. Run `ledgerlink connect` "
+                               "and press Enter to approve it there.")
         pending = svc.begin_connect(firm)
         print("Open this address in a browser and approve access as a QuickBooks admin:")
         print()
@@ -153,8 +168,18 @@ async def _connect(firm, args) -> int:
             print("(This is the built-in sandbox: just press Enter to approve it here.)")
             on_empty = lambda: svc.approve_locally(firm, pending)  # noqa: E731
         sys.stdout.flush()
-        redirect = await _wait_for_redirect(pending, pending.loopback and not args.no_listen, on_empty)
-        info = await svc.complete_connect_async(firm, redirect)
+        while True:
+            redirect = await _wait_for_redirect(pending, pending.loopback and not args.no_listen, on_empty)
+            try:
+                info = await svc.complete_connect_async(firm, redirect)
+                break
+            except ConnectError as exc:
+                if not _still_pending(firm, pending):
+                    raise
+                # a garbled or wrong paste leaves this attempt open: let the admin paste again
+                print(f"error: {exc}", file=sys.stderr)
+                print("Paste the address again and press Enter (Ctrl+C stops):")
+                sys.stdout.flush()
     _print_connected(info)
     if not args.no_pull:
         _print_diff(await svc.pull_reference_async(firm))
@@ -200,15 +225,50 @@ def _ledger_id(firm, kind: str, text: str) -> int:
     raise NotFound(f"No ledger item {text!r} in the {maps_mod.KIND_TITLES[kind]}: see `ledgerlink map show {kind}`")
 
 
-def _qbo_id(firm, kind: str, text: str) -> str:
+def _qbo_id(firm, kind: str, text: str, ledger: str) -> str:
     refs = maps_mod.qbo_refs(firm.db, kind)
     for ref in refs:
         if ref.qbo_id == text:
             return ref.qbo_id
-    matches = [r for r in refs if r.name.lower() == text.lower() and r.present]
-    if len(matches) == 1:
-        return matches[0].qbo_id
-    raise NotFound(f"No single QuickBooks reference {text!r} in the {maps_mod.KIND_TITLES[kind]}: use its id")
+    title = maps_mod.KIND_TITLES[kind]
+    matches = [r for r in refs if r.name.lower() == text.strip().lower() and r.present]
+    active = [r for r in matches if r.active]
+    if len(matches) == 1 or len(active) == 1:
+        return (active or matches)[0].qbo_id
+    if matches:
+        listed = "; ".join(f"id {r.qbo_id} ({r.type}{'' if r.active else ', inactive'})" for r in matches)
+        raise NotFound(f"{len(matches)} QuickBooks references for the {title} are named {text!r}: {listed}. "
+                       f"Give the id instead, e.g. `ledgerlink map set {kind} '{ledger}' {matches[0].qbo_id}`")
+    names = {r.name.lower(): r for r in refs if r.present}
+    close = [names[n] for n in difflib.get_close_matches(text.strip().lower(), list(names), n=3, cutoff=0.6)]
+    hint = f" Did you mean {' or '.join(f'{r.name!r} (id {r.qbo_id})' for r in close)}?" if close else ""
+    raise NotFound(f"No QuickBooks reference for the {title} has the id or name {text!r}.{hint} "
+                   f"`ledgerlink map options {kind}` lists them; `ledgerlink pull` refreshes them from QuickBooks.")
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _map_lines(rows, width: int = 80) -> list[str]:
+    """One line a row within `width` columns: long names and types are shortened, never a code or a QBO id."""
+    with_key = any(r.ledger_key != r.ledger_name for r in rows)
+    key_w = max((len(r.ledger_key) for r in rows), default=0) if with_key else 0
+    targets = []
+    for r in rows:
+        tail = f" [{r.qbo_id}]" if r.qbo_id else ""
+        tail += "" if r.status in ("mapped", "unmapped") else f" ({r.status} in QuickBooks)"
+        targets.append(_fit(r.qbo_name or "", 30 - len(tail)) + tail if r.qbo_id else "-")
+    target_w = max((len(t) for t in targets), default=1)
+    room = width - 3 - (key_w + 1 if with_key else 0) - 4 - target_w - 1
+    name_w = min(max((len(r.ledger_name) for r in rows), default=0), max(room - 12, 20))
+    detail_w = min(max((len(r.ledger_detail) for r in rows), default=0), max(room - name_w, 8))
+    lines = []
+    for r, target in zip(rows, targets):
+        key = f"{r.ledger_key:<{key_w}} " if with_key else ""
+        lines.append(f" {'*' if r.required else ' '} {key}{_fit(r.ledger_name, name_w):<{name_w}} "
+                     f"{_fit(r.ledger_detail, detail_w):<{detail_w}} -> {target}")
+    return lines
 
 
 def cmd_map_show(args, settings) -> int:
@@ -220,12 +280,35 @@ def cmd_map_show(args, settings) -> int:
             return 0
         for kind in kinds:
             print(maps_mod.KIND_TITLES[kind])
-            for r in svc.list_map(firm, kind):
-                need = "*" if r.required else " "
-                target = f"{r.qbo_name} [{r.qbo_id}]" if r.qbo_id else "-"
-                flag = "" if r.status in ("mapped", "unmapped") else f"  ({r.status} in QuickBooks)"
-                print(f" {need} {r.ledger_key:<12} {r.ledger_name[:40]:<40} {r.ledger_detail:<12} -> {target}{flag}")
+            for line in _map_lines(svc.list_map(firm, kind)):
+                print(line)
             print()
+        print("* required by the setup checklist")
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_map_options(args, settings) -> int:
+    firm = _firm(settings)
+    try:
+        ledger_id = _ledger_id(firm, args.kind, args.ledger) if args.ledger else None
+        options = svc.list_options(firm, args.kind, ledger_id)
+        if args.json:
+            print(json.dumps([asdict(o) for o in options], indent=2))
+            return 0
+        shown = [o for o in options if o.valid] if args.ledger else list(options)
+        id_w = max((len(o.qbo_id) for o in shown), default=2)
+        type_w = min(max((len(o.type) for o in shown), default=4), 20)
+        for o in shown:
+            note = o.reason if not o.valid else f"used by {o.used_by}" if o.used_by else ""
+            line = f"{o.qbo_id:>{id_w}}  {_fit(o.type, type_w):<{type_w}}  {o.name}"
+            print(f"{line}  ({note})" if note else line)
+        if not options:
+            print(f"No QuickBooks references for the {maps_mod.KIND_TITLES[args.kind]}: run `ledgerlink pull`.")
+        elif len(shown) < len(options):
+            print(f"{counted(len(options) - len(shown), 'other reference')} cannot take {args.ledger} "
+                  f"(`ledgerlink map options {args.kind}` lists every one).")
         return 0
     finally:
         firm.close()
@@ -234,7 +317,7 @@ def cmd_map_show(args, settings) -> int:
 def cmd_map_set(args, settings) -> int:
     firm = _firm(settings)
     try:
-        row = svc.set_mapping(firm, args.kind, _ledger_id(firm, args.kind, args.ledger), _qbo_id(firm, args.kind, args.qbo))
+        row = svc.set_mapping(firm, args.kind, _ledger_id(firm, args.kind, args.ledger), _qbo_id(firm, args.kind, args.qbo, args.ledger))
         print(row.message)
         return 0
     finally:
@@ -281,11 +364,6 @@ def cmd_map_import(args, settings) -> int:
     try:
         print(f"Imported {counted(svc.import_map(firm, args.file), 'mapping')} from {args.file}.")
         return 0
-    except ImportError_ as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 1
     finally:
         firm.close()
 

@@ -360,11 +360,14 @@ CSV_COLUMNS = ("kind", "ledger_key", "ledger_name", "qbo_id", "qbo_name")
 def export_map(db, path: Path, kinds: tuple[str, ...] = KINDS) -> int:
     """Write the mapped rows of `kinds` to a CSV file; returns the number of rows written."""
     rows = [r for kind in kinds for r in list_map(db, kind) if r.qbo_id]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow([r.kind, r.ledger_key, r.ledger_name, r.qbo_id, r.qbo_name or ""])
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_COLUMNS)
+            for r in rows:
+                writer.writerow([r.kind, r.ledger_key, r.ledger_name, r.qbo_id, r.qbo_name or ""])
+    except OSError as exc:
+        raise ValidationError(f"Cannot write {path}: {exc.strerror}: pick a file in a folder you can write to") from None
     return len(rows)
 
 
@@ -379,9 +382,13 @@ def import_map(db, path: Path, user: str) -> int:
             header = set(records[0].keys()) if records else set()
     except OSError as exc:
         raise ImportError_(f"Cannot read {path}: {exc.strerror}") from None
-    missing_columns = {"kind", "ledger_key", "qbo_id"} - header
-    if records and missing_columns:
-        raise ImportError_(f"{path.name}: missing column(s) {', '.join(sorted(missing_columns))}")
+    missing_columns = sorted({"kind", "ledger_key", "qbo_id"} - header)
+    if not records:
+        raise ImportError_(f"{path.name} has no rows: expected a header {','.join(CSV_COLUMNS)} and a row per "
+                           "mapping (as `ledgerlink map export` writes them)")
+    if missing_columns:
+        raise ImportError_(f"{path.name}: the header has no {' or '.join(missing_columns)} column: expected "
+                           f"{','.join(CSV_COLUMNS)}, comma-separated (as `ledgerlink map export` writes them)")
     problems, plan = [], []
     seen: dict[tuple[str, str], int] = {}
     for number, rec in enumerate(records, start=2):

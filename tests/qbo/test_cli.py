@@ -1,6 +1,7 @@
 """`ledgerlink connect / pull / map / disconnect` in-process, against the in-memory Intuit."""
 
 import asyncio
+import json
 import re
 import socket
 import sqlite3
@@ -20,6 +21,8 @@ def fake(settings, monkeypatch):
     fake = FakeQBO()
     monkeypatch.setattr(connect_mod, "app_config", lambda settings, transport=None: fake.app())
     monkeypatch.setenv("LEDGERLINK_DB", str(settings.db))
+    # the fake stands for Intuit, so the CLI must not take it for the built-in sandbox
+    monkeypatch.setenv("LEDGERLINK_QBO__API_BASE", "http://127.0.0.1:9")
     return fake
 
 
@@ -143,3 +146,127 @@ def test_connect_completes_from_the_loopback_callback(fake, settings, capsys, mo
     never.set()
     assert code == 0, err
     assert "comes back here by itself" in out and "Connected to Fake Law Co" in out
+
+
+class Pastes:
+    """An admin who pastes each of `lines` in turn; None stands for the redirect of an approved consent."""
+
+    def __init__(self, fake, db_path, lines):
+        self.fake, self.db_path, self.lines = fake, db_path, list(lines)
+
+    def readline(self):
+        line = self.lines.pop(0)
+        return (self.fake.approve(latest_url(self.db_path)) if line is None else line) + "\n"
+
+
+def connected(fake, settings, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", PasteStdin(fake, settings.db))
+    code, _, err = run(["connect", "--no-listen"], capsys)
+    assert code == 0, err
+
+
+def test_a_garbled_or_stale_paste_asks_again_on_the_same_attempt(fake, settings, capsys, monkeypatch):
+    stale = "http://127.0.0.1:8765/callback?code=old&state=from-an-old-attempt&realmId=9130357"
+    monkeypatch.setattr("sys.stdin", Pastes(fake, settings.db, ["http://127.0.0.1:8765/callback?code=abc", stale, None]))
+    code, out, err = run(["connect", "--no-listen", "--no-pull"], capsys)
+    assert code == 0, err
+    assert "no state= part" in err and "does not belong to a connect attempt" in err
+    assert out.count("Paste the address again") == 2
+    assert "Connected to Fake Law Co" in out
+
+
+def test_a_declined_consent_is_not_asked_again(fake, settings, capsys, monkeypatch):
+    class DeclinedThenMore:
+        calls = 0
+
+        def readline(self):
+            self.calls += 1
+            state = latest_url(settings.db).split("state=")[1].split("&")[0]
+            return f"http://127.0.0.1:8765/callback?error=access_denied&state={state}\n"
+
+    stdin = DeclinedThenMore()
+    monkeypatch.setattr("sys.stdin", stdin)
+    code, out, err = run(["connect", "--no-listen"], capsys)
+    assert code == 1 and "declined" in err and stdin.calls == 1 and "Paste the address again" not in out
+
+
+def test_complete_with_an_empty_address_is_refused(fake, settings, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", PasteStdin(fake, settings.db))  # must not be read
+    code, out, err = run(["connect", "--complete", "", "--no-pull"], capsys)
+    assert code == 1 and "does not look like the address QuickBooks sent your browser back to" in err
+    assert "Connected" not in out
+    assert json.loads(run(["status", "--json"], capsys)[1])["connection"] is None
+
+
+def test_url_only_on_the_built_in_sandbox_is_refused(settings, capsys, monkeypatch):
+    make_firm(settings).close()
+    monkeypatch.setenv("LEDGERLINK_DB", str(settings.db))
+    code, out, err = run(["connect", "--url-only"], capsys)
+    assert code == 1 and "--url-only cannot work with the built-in sandbox" in err and "ledgerlink connect" in err
+    assert "/connect/oauth2?" not in out
+    with sqlite3.connect(settings.db) as conn:
+        assert conn.execute("SELECT count(*) FROM qbo_pending_connect").fetchone()[0] == 0
+
+
+def test_map_set_by_a_name_two_references_share_or_a_typo(fake, settings, capsys, monkeypatch):
+    fake.ref["Item"] += [
+        {"Id": "11", "Name": "Advice", "Type": "Service", "IncomeAccountRef": {"value": "79"}, "Active": True},
+        {"Id": "12", "Name": "Advice", "Type": "NonInventory", "IncomeAccountRef": {"value": "79"}, "Active": True},
+    ]
+    connected(fake, settings, capsys, monkeypatch)
+    code, _, err = run(["map", "set", "sales", "4010", "advice"], capsys)
+    assert code == 1
+    assert "2 QuickBooks references for the Sales invoice account map are named 'advice'" in err
+    assert "id 11 (Service); id 12 (NonInventory)" in err and "`ledgerlink map set sales '4010' 11`" in err
+    code, out, _ = run(["map", "set", "sales", "4010", "12"], capsys)
+    assert code == 0 and "Advice" in out
+    code, _, err = run(["map", "set", "sales", "4020", "Legal Fees - Real Estat"], capsys)
+    assert code == 1 and "Did you mean 'Legal Fees - Real Estate' (id 4)" in err
+    assert "`ledgerlink map options sales` lists them" in err
+
+
+def test_map_options_lists_ids_and_what_a_ledger_item_can_take(fake, settings, capsys, monkeypatch):
+    connected(fake, settings, capsys, monkeypatch)
+    run(["map", "set", "gl", "1000", "Checking"], capsys)
+    code, out, _ = run(["map", "options", "gl"], capsys)
+    assert code == 0
+    assert "35  Bank" in out and "Checking  (used by Operating Checking)" in out and "84  Accounts Receivable" in out
+    code, out, _ = run(["map", "options", "gl", "1010"], capsys)
+    assert "36  Bank  Savings" in out and "Accounts Receivable" not in out
+    assert "other references cannot take 1010" in out
+    code, out, _ = run(["map", "options", "sales", "--json"], capsys)
+    options = {o["qbo_id"]: o for o in json.loads(out)}
+    assert options["1"]["name"] == "Legal Fees - Litigation" and options["3"]["type"] == "Category"
+
+
+def test_map_show_fits_80_columns(fake, settings, capsys, monkeypatch):
+    fake.ref["Account"][4]["Name"] = "Accounts Receivable (A/R) - Client Billings Main"
+    connected(fake, settings, capsys, monkeypatch)
+    run(["map", "suggest", "--apply"], capsys)
+    code, out, _ = run(["map", "show"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    receivable = next(line for line in lines if " 1200 " in line)
+    assert receivable.endswith("[84]")
+    tax = next(line for line in lines if "No Sales Tax (0%)" in line)
+    assert tax.count("No Sales Tax (0%)") == 1 and tax.startswith(" * ")
+
+
+def test_map_csv_mistakes_are_messages(fake, settings, capsys, monkeypatch, tmp_path):
+    connected(fake, settings, capsys, monkeypatch)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, out, err = run(["map", "import", str(empty)], capsys)
+    assert code == 1 and "empty.csv has no rows: expected a header kind,ledger_key,ledger_name,qbo_id,qbo_name" in err
+    short = tmp_path / "short.csv"
+    short.write_text("kind,ledger_key\nsales,4000\n")
+    code, _, err = run(["map", "import", str(short)], capsys)
+    assert code == 1 and "short.csv: the header has no qbo_id column" in err and "(s)" not in err
+    assert err.count("the header has no") == 1
+    semicolons = tmp_path / "semi.csv"
+    semicolons.write_text("kind;ledger_key;qbo_id\nsales;4000;1\n")
+    code, _, err = run(["map", "import", str(semicolons)], capsys)
+    assert code == 1 and "the header has no kind or ledger_key or qbo_id column" in err and "comma-separated" in err
+    code, _, err = run(["map", "export", str(tmp_path / "no-such-dir" / "m.csv")], capsys)
+    assert code == 1 and "Cannot write" in err and "Traceback" not in err
