@@ -16,7 +16,7 @@ from tui.screens.checklist import ChecklistScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.mapper import MapperScreen
 from tui.widgets.vlist import VirtualList
-from tui_helpers import for_sandbox, ready_firm, settle
+from tui_helpers import for_sandbox, ready_firm, screen_text, settle
 
 
 @pytest.fixture
@@ -183,3 +183,30 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
     await pilot.pause()
     assert "14 of 14" in str(app.screen.query_one("#checklist-progress-text").render())
     assert mapper.query_one(TabbedContent).active == "sync"
+
+
+async def test_enter_accepts_the_highlighted_suggestion_only(sb_settings, sandbox):
+    # Enter went to the suggestions table (which selects a row and nothing more): nothing was accepted.
+    from core.services.context import open_firm
+
+    firm = open_firm(sb_settings)
+    try:
+        pending = qbo.begin_connect(firm)
+        await qbo.complete_connect_async(firm, sandbox.approve(pending.url, sandbox.realm_ids["AU"]))
+        await qbo.pull_reference_async(firm)
+    finally:
+        firm.close()
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "2", "s")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, SuggestModal) and len(modal.suggestions) > 1
+        assert "⏎ Accept" in screen_text(app)  # in the footer
+        second = modal.suggestions[1]
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.screen is modal and "(1 accepted)" in str(modal.query_one("#suggest-title").render())
+        mapped = [r for r in qbo.list_map(app.firm, "sales") if r.status == "mapped"]
+        assert [r.ledger_name for r in mapped] == [second.ledger_name]

@@ -15,12 +15,18 @@ from core.text import counted
 from tui.modals.form import problem_text
 
 
+class SuggestTable(DataTable):
+    """The suggestions; Enter accepts the highlighted one (DataTable's own Enter only selects the row)."""
+
+    BINDINGS = [Binding("enter", "screen.accept_one", "Accept", id="suggest.one",
+                        tooltip="Accept the highlighted suggestion")]
+
+
 class SuggestModal(ModalScreen[int]):
     """Each suggestion with its score; dismisses with how many were accepted."""
 
     CSS_PATH = "suggest.tcss"
     BINDINGS = [
-        Binding("enter", "accept_one", "Accept", id="suggest.one", tooltip="Accept the highlighted suggestion"),
         Binding("A", "accept_all", "Accept all", id="suggest.all", tooltip="Accept every suggestion shown"),
         Binding("escape", "close", "Close", id="suggest.close", tooltip="Close; accepted ones stay"),
     ]
@@ -34,7 +40,7 @@ class SuggestModal(ModalScreen[int]):
     def compose(self) -> ComposeResult:
         with Vertical(id="suggest-box"):
             yield Label("", id="suggest-title")
-            yield DataTable(id="suggest-table", cursor_type="row")
+            yield SuggestTable(id="suggest-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
