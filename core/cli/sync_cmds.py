@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 
+from core.errors import NotFound, ValidationError
 from core.settings import Settings
 from core.text import counted
 
@@ -75,6 +76,10 @@ class _Bar:
 def cmd_sync(args, settings: Settings) -> int:
     from core.services import sync
 
+    if args.limit is not None and not args.dry_run:
+        raise ValidationError("--limit goes with --dry-run only: `ledgerlink sync` pushes everything queued")
+    if args.dry_run and args.watch:
+        raise ValidationError("--dry-run shows what one sync would send and stops: leave out --watch")
     firm = _firm(settings)
     try:
         if args.dry_run:
@@ -161,9 +166,17 @@ def cmd_retry(args, settings: Settings) -> int:
         return 2
     firm = _firm(settings)
     try:
-        n = sync.retry_all(firm) if args.all else int(sync.retry(firm, args.doc_type, args.doc_id))
-        print(f"{counted(n, 'document')} back in the queue: they go with the next sync.")
-        return 0 if n or args.all else 1
+        if args.all:
+            n = sync.retry_all(firm)
+            print(f"{counted(n, 'document')} back in the queue: they go with the next sync." if n
+                  else "Nothing is parked.")
+            return 0
+        if not sync.retry(firm, args.doc_type, args.doc_id):
+            raise NotFound(f"{args.doc_type.replace('_', ' ').capitalize()} {args.doc_id} is not parked: "
+                           "`ledgerlink sync parked` lists the parked documents with their ids")
+        print(f"1 document back in the queue ({args.doc_type.replace('_', ' ')} {args.doc_id}): "
+              "it goes with the next sync.")
+        return 0
     finally:
         firm.close()
 
@@ -177,7 +190,7 @@ def cmd_reconcile(args, settings: Settings) -> int:
         if args.json:
             print(json.dumps(result.as_json(), indent=2))
         else:
-            print(f"Checked {result.checked} documents: "
+            print(f"Checked {counted(result.checked, 'document')}: "
                   + ("the ledger and QuickBooks agree." if result.ok else "differences found."))
             for m in result.missing_in_qbo:
                 print(f"  missing in QuickBooks: {m['label']}")

@@ -1127,7 +1127,12 @@ def refusal_reason(label: str, fault) -> str:
 def reconnect_message(exc: Exception) -> str:
     """The run's stop message: always leads with "Reconnect to QuickBooks"."""
     text = str(exc)
-    return text if text.startswith("Reconnect to QuickBooks") else f"Reconnect to QuickBooks. {text}"
+    if text.startswith("Reconnect to QuickBooks"):
+        return text
+    why, found, how = text.partition("Reconnect to QuickBooks")
+    if found:  # the reason already says how to reconnect: lead with that, not with the words twice
+        return f"Reconnect to QuickBooks{how.rstrip('.')} ({why.strip().rstrip('.')})."
+    return f"Reconnect to QuickBooks. {text}"
 
 
 def customer_reason(name: str, fault) -> str:

@@ -270,3 +270,25 @@ def test_map_csv_mistakes_are_messages(fake, settings, capsys, monkeypatch, tmp_
     assert code == 1 and "the header has no kind or ledger_key or qbo_id column" in err and "comma-separated" in err
     code, _, err = run(["map", "export", str(tmp_path / "no-such-dir" / "m.csv")], capsys)
     assert code == 1 and "Cannot write" in err and "Traceback" not in err
+
+
+def test_sync_before_connecting_says_so_once(fake, settings, capsys):
+    code, out, _ = run(["sync"], capsys)
+    assert code == 1
+    assert out.count("Reconnect to QuickBooks") == 1 and "ledgerlink connect" in out
+    code, out, _ = run(["sync", "--json"], capsys)
+    summary = json.loads(out)
+    assert code == 1 and summary["ok"] is False and summary["stopped"].startswith("Reconnect to QuickBooks")
+    code, out, err = run(["reconcile", "--json"], capsys)
+    assert code == 1 and json.loads(out) == {"ok": False, "error": err.removeprefix("error: ").strip(), "problems": []}
+
+
+def test_sync_options_and_retry_mistakes_are_messages(fake, settings, capsys):
+    code, _, err = run(["sync", "--limit", "5"], capsys)
+    assert code == 1 and "--limit goes with --dry-run only" in err
+    code, _, err = run(["sync", "--dry-run", "--watch"], capsys)
+    assert code == 1 and "leave out --watch" in err
+    code, out, err = run(["sync", "retry", "credit_note", "7"], capsys)
+    assert code == 1 and "Credit note 7 is not parked: `ledgerlink sync parked` lists" in err and out == ""
+    code, out, _ = run(["sync", "retry", "--all"], capsys)
+    assert code == 0 and out == "Nothing is parked.\n"
