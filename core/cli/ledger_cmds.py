@@ -12,6 +12,7 @@ from core.ledger.models import AGING_BUCKETS
 from core.ledger.templates import COUNTRIES
 from core.money import format_minor
 from core.settings import Settings
+from core.text import counted
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -89,9 +90,10 @@ def cmd_demo(args, settings: Settings) -> int:
 
     s = build_demo(settings, country=args.country, clients=args.clients, invoices=args.invoices,
                    payments=args.payments, credits=args.credits, seed=args.seed)
-    print(f"Demo data in {settings.db}: {s.clients} clients, {s.matters} matters, {s.invoices} invoices, "
-          f"{s.payments} payments, {s.credit_notes} credit notes, {s.trust_moves} trust moves, "
-          f"{s.edits} edits, {s.deletions} deletions.")
+    counts = [counted(s.clients, "client"), counted(s.matters, "matter"), counted(s.invoices, "invoice"),
+              counted(s.payments, "payment"), counted(s.credit_notes, "credit note"),
+              counted(s.trust_moves, "trust move"), counted(s.edits, "edit"), counted(s.deletions, "deletion")]
+    print(f"Demo data in {settings.db}: {', '.join(counts)}.")
     return 0
 
 
@@ -100,7 +102,7 @@ def cmd_import(args, settings: Settings) -> int:
 
     with _firm(settings) as firm:
         count = import_csv(firm, args.kind, args.file)
-    print(f"Imported {count} {args.kind} from {args.file}.")
+    print(f"Imported {counted(count, args.kind.removesuffix('s'))} from {args.file}.")
     return 0
 
 

@@ -159,3 +159,15 @@ def test_a_closed_pipe_ends_the_command_quietly(capsys, tmp_path, monkeypatch):
         for fd in (read_end, write_end, pipe._fd):
             os.close(fd)
     assert code == 141
+
+
+def test_counts_read_as_words(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    code, out, _ = run(capsys, db, "demo", "--country", "US", "--clients", "1", "--invoices", "1", "--payments", "1",
+                       "--credits", "1", "--seed", "3")
+    assert code == 0 and "1 client, " in out and "1 invoice, " in out and "1 payment, " in out
+    assert "1 deletion." in out and "0 credit notes" in out
+    clients = tmp_path / "clients.csv"
+    clients.write_text("name,email,phone,address,matter\nSolo Client,,,,\n")
+    code, out, _ = run(capsys, db, "import", "clients", str(clients))
+    assert code == 0 and f"Imported 1 client from {clients}." in out
