@@ -10,6 +10,7 @@ from core.checks import StepResult, done, missing, warning
 from core.qbo import maps, store
 from core.qbo.connect import connection_info_of
 from core.qbo.reference import flagged_maps, is_zero_rate
+from core.text import counted
 
 REFRESH_WARN_DAYS = 14
 
@@ -27,7 +28,7 @@ def _connected(db, now: float) -> StepResult:
         return missing("qbo_connected", f"Connected to {who}, but its reference data was not pulled yet: refresh in Connect (or run `ledgerlink pull`).")
     if conn.refresh_expires_at is not None and conn.refresh_expires_at - now < REFRESH_WARN_DAYS * 86400:
         days = int((conn.refresh_expires_at - now) // 86400)
-        return warning("qbo_connected", f"Connected to {who} ({conn.environment}); the authorization expires in {days} day(s): reconnect soon in Connect.")
+        return warning("qbo_connected", f"Connected to {who} ({conn.environment}); the authorization expires in {counted(days, 'day')}: reconnect soon in Connect.")
     return done("qbo_connected", f"Connected to {who} ({conn.environment}, realm {conn.realm_id}).")
 
 
@@ -56,7 +57,7 @@ def _map_sales(db) -> StepResult:
     broken = [r for r in rows if r.status in ("inactive", "gone")]
     if broken:
         return warning("map_sales", _flag_text(broken))
-    return done("map_sales", f"{len(good)} income account(s) mapped to Products/Services.")
+    return done("map_sales", f"{counted(len(good), 'account')} mapped to Products/Services.")
 
 
 def _map_all_required(db, kind: str, step: str, what: str) -> StepResult:

@@ -191,6 +191,7 @@ async def test_the_six_checks_walk_from_missing_to_done(firm, fake):
     assert "one expense account" in step_map(firm)["map_sales"].message
     svc.set_mapping(firm, "sales", account_id(firm, "4100"), "2")
     assert step_map(firm)["map_sales"].ok
+    assert step_map(firm)["map_sales"].message == "2 accounts mapped to Products/Services."  # income and expense
 
     assert "Operating Checking" in step_map(firm)["map_gl"].message
     svc.set_mapping(firm, "gl", account_id(firm, "1000"), "35")

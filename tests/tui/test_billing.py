@@ -141,6 +141,7 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     await pilot.press("c")
     await pilot.pause()
     assert isinstance(app.screen, ConfirmModal) and "Bad debt written off" in app.screen.question
+    assert "The parked write-off is then sent with the next sync." in app.screen.question  # no "(s)"
     await pilot.press("y")
     await settle(pilot)
     assert app.screen is monitor

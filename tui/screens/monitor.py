@@ -198,8 +198,9 @@ class SyncMonitorScreen(LedgerScreen):
                 self.app.screen.show_tab("gl")
             return
         question = (f"Create the QuickBooks product/service \"{writeoff.DEFAULT_ITEM_NAME}\" posting to "
-                    f"{fix.qbo_account_name}, for write-offs to {fix.account_label}? The {fix.parked} parked "
-                    "write-off(s) are then sent with the next sync.")
+                    f"{fix.qbo_account_name}, for write-offs to {fix.account_label}? "
+                    + ("The parked write-off is" if fix.parked == 1 else f"The {fix.parked} parked write-offs are")
+                    + " then sent with the next sync.")
         self.app.push_screen(ConfirmModal(question, "Create"),
                              lambda yes: self.create_item(fix.account_id) if yes else None)
 
