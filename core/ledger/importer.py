@@ -3,7 +3,7 @@
 Row numbers count the header as row 1, as a spreadsheet shows them. Formats (header names):
   accounts   code, name, type, subtype (optional, default general)
   clients    name, email, phone, address, matter (optional: opens a matter; repeat the client for more)
-  invoices   number, client, matter (reference, optional), date, due_date (optional), description,
+  invoices   number, client, matter (reference or name, optional), date, due_date (optional), description,
              account_code, quantity, unit_price, tax_rate (name); one row per line, rows grouped by number
   payments   client, date, amount, bank_account (name), invoice_number (optional: oldest first), reference
 """
@@ -132,6 +132,10 @@ def _lookup(firm: "Firm", sql: str) -> dict[str, int]:
 def _invoices(firm: "Firm", rows, report: _Report) -> int:
     clients = _lookup(firm, "SELECT id, name FROM contacts WHERE kind = 'client'")
     matters = _lookup(firm, "SELECT id, reference FROM matters")
+    # the clients CSV opens matters by name, so a matter may be named as well as given by its reference
+    matter_names: dict[tuple[int, str], list[int]] = {}
+    for id_, client_id, name in firm.db.execute("SELECT id, client_id, name FROM matters"):
+        matter_names.setdefault((client_id, name), []).append(id_)
     accounts = _lookup(firm, "SELECT id, code FROM accounts")
     rates = _lookup(firm, "SELECT id, name FROM tax_rates")
     groups: dict[str, list[tuple[int, dict]]] = {}
@@ -148,9 +152,17 @@ def _invoices(firm: "Firm", rows, report: _Report) -> int:
             if first[column] not in table:
                 report.add(first_n, column, f"there is no {where} named '{first[column]}'")
                 ok = False
-        if first.get("matter") and first["matter"] not in matters:
-            report.add(first_n, "matter", f"there is no matter with reference '{first['matter']}'")
-            ok = False
+        matter = first.get("matter") or ""
+        matter_id = matters.get(matter)
+        if matter and matter_id is None:
+            named = matter_names.get((clients.get(first["client"]), matter), [])
+            if len(named) == 1:
+                matter_id = named[0]
+            else:
+                report.add(first_n, "matter", f"there is no matter with reference '{matter}'"
+                           + (f" and {first['client']} has {len(named)} matters named so" if named else
+                              f" or named so for client '{first['client']}'"))
+                ok = False
         lines = []
         for n, r in group:
             for column in ("client", "matter", "date", "due_date"):
@@ -167,7 +179,7 @@ def _invoices(firm: "Firm", rows, report: _Report) -> int:
                               quantity=r["quantity"], unit_price=r["unit_price"], tax_rate_id=rates.get(r["tax_rate"])))
         if not ok:
             continue
-        spec = dict(number=number, client_id=clients[first["client"]], matter_id=matters.get(first.get("matter") or ""),
+        spec = dict(number=number, client_id=clients[first["client"]], matter_id=matter_id,
                     date=first["date"], due_date=first.get("due_date") or None, lines=lines)
         try:
             billing.post_invoices(firm, [spec])

@@ -171,3 +171,31 @@ def test_counts_read_as_words(capsys, tmp_path):
     clients.write_text("name,email,phone,address,matter\nSolo Client,,,,\n")
     code, out, _ = run(capsys, db, "import", "clients", str(clients))
     assert code == 0 and f"Imported 1 client from {clients}." in out
+
+
+def test_invoices_name_the_matter_the_clients_file_opened(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "US")
+    clients = tmp_path / "clients.csv"
+    clients.write_text("name,email,phone,address,matter\nAcme Corp,,,,Acme v Beta\nBrown Family,,,,Brown estate\n")
+    assert run(capsys, db, "import", "clients", str(clients))[0] == 0
+    head = "number,client,matter,date,due_date,description,account_code,quantity,unit_price,tax_rate\n"
+    invoices = tmp_path / "invoices.csv"
+    invoices.write_text(head + "M-2,Brown Family,Acme v Beta,2026-03-01,,Filing,4000,1,10,No Sales Tax (0%)\n")
+    code, _, err = run(capsys, db, "import", "invoices", str(invoices))
+    assert code == 1 and "no matter with reference 'Acme v Beta' or named so for client 'Brown Family'" in err
+    invoices.write_text(head + "M-1,Acme Corp,Acme v Beta,2026-03-01,,Research,4000,2,150,No Sales Tax (0%)\n"
+                               "M-2,Brown Family,Brown estate,2026-03-01,,Filing,4000,1,10,No Sales Tax (0%)\n")
+    code, out, err = run(capsys, db, "import", "invoices", str(invoices))
+    assert code == 0, err
+    assert "Imported 2 invoices" in out
+    from core.services.context import open_firm
+    from core.settings import Settings
+
+    firm = open_firm(Settings(_env_file=None, db=db))
+    try:
+        rows = firm.db.execute("SELECT i.number, m.name FROM invoices i JOIN matters m ON m.id = i.matter_id "
+                               "ORDER BY i.number").fetchall()
+    finally:
+        firm.close()
+    assert rows == [("M-1", "Acme v Beta"), ("M-2", "Brown estate")]
