@@ -63,8 +63,8 @@ class PickerModal(ModalScreen[str | None]):
             return
         if row.struck:
             reason = self.reasons.get(row.key) or row.note or "This one cannot be chosen."
-            self.query_one("#picker-reason", Static).update(reason)
-            self.notify(reason, severity="warning", markup=False)
+            self.query_one("#picker-reason", Static).update(reason)  # no toast: at 80x24 it would cover this line
+            self.app.bell()
             return
         self.dismiss(row.key)
 
