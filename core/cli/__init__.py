@@ -6,6 +6,7 @@ Each area registers its own sub-commands from its module: ledger_cmds, sandbox_c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -17,7 +18,8 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-AREAS = ("core.cli.ledger_cmds", "core.cli.sandbox_cmds", "core.cli.qbo_cmds", "core.cli.sync_cmds")
+AREAS = ("core.cli.ledger_cmds", "core.cli.setup_cmds", "core.cli.sandbox_cmds", "core.cli.qbo_cmds",
+         "core.cli.sync_cmds")
 
 
 def build_parser(extra_areas: tuple[str, ...] = ()) -> argparse.ArgumentParser:
@@ -53,6 +55,16 @@ def open_existing_firm(settings: Settings):
         raise ConfigError(f"There is no firm database at {path}: check --db (or LEDGERLINK_DB), or create a firm "
                           "there with `ledgerlink init --country US` (or CA, UK, AU, NZ).")
     return open_firm(settings)
+
+
+@contextlib.contextmanager
+def existing_firm(settings: Settings):
+    """`open_existing_firm` for a `with` block, closed at its end."""
+    firm = open_existing_firm(settings)
+    try:
+        yield firm
+    finally:
+        firm.close()
 
 
 def _problems(exc: LedgerlinkError) -> list[str]:

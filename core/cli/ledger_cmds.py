@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 
@@ -11,6 +10,7 @@ from core.errors import Conflict, ValidationError
 from core.ledger.models import AGING_BUCKETS
 from core.ledger.templates import COUNTRIES
 from core.money import format_minor
+from core.cli import existing_firm as _firm
 from core.settings import Settings
 from core.text import counted
 
@@ -56,17 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.set_defaults(func=cmd_users_grant)
     ls = users.add_parser("list", help="list users and roles")
     ls.set_defaults(func=cmd_users_list)
-
-
-@contextlib.contextmanager
-def _firm(settings: Settings):
-    from core.cli import open_existing_firm
-
-    firm = open_existing_firm(settings)
-    try:
-        yield firm
-    finally:
-        firm.close()
 
 
 def cmd_init(args, settings: Settings) -> int:

@@ -122,3 +122,17 @@ def draft_totals(firm, lines: list[dict]) -> DraftTotals:
     net = sum(line[5] for line in draft.lines)
     tax = sum(line[6] for line in draft.lines)
     return DraftTotals(net, tax, net + tax, len(draft.lines))
+
+
+def add_bank_account_at(firm, *, kind: str, name: str, account_code: str, bank_name: str):
+    """A bank account by the GL account's code and the bank's name (its bank contact is added when new),
+    in one transaction: a refused account leaves no stray bank contact. (Added for `ledgerlink setup bank`.)"""
+    from core.ledger.base import transaction
+
+    with transaction(firm):
+        account = get_account_by_code(firm, account_code)
+        bank_name = (bank_name or "").strip()
+        bank = next((c for c in list_contacts(firm, "bank") if c.name == bank_name), None)
+        if bank is None:
+            bank = add_contact(firm, bank_name, "bank")
+        return add_bank_account(firm, name=name, kind=kind, bank_contact_id=bank.id, gl_account_id=account.id)

@@ -199,3 +199,35 @@ def test_invoices_name_the_matter_the_clients_file_opened(capsys, tmp_path):
     finally:
         firm.close()
     assert rows == [("M-1", "Acme v Beta"), ("M-2", "Brown estate")]
+
+
+def test_setup_steps_from_the_command_line(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "UK", "--name", "Smith Solicitors")
+    steps = lambda: {s["id"]: s["ok"] for s in json.loads(run(capsys, db, "status", "--json")[1])["steps"]}  # noqa: E731
+    assert not steps()["bank_account"] and not steps()["trust_accounting"] and not steps()["feature_preview"]
+
+    code, _, err = run(capsys, db, "setup", "bank", "trust", "Client Account", "--account", "1000", "--bank", "HSBC")
+    assert code == 1 and "is not a trust bank account" in err
+    code, out, _ = run(capsys, db, "setup", "bank", "operating", "Office", "--account", "1000", "--bank", "Barclays")
+    assert code == 0 and "Added the operating bank account Office" in out
+    code, _, err = run(capsys, db, "setup", "bank", "operating", "Office 2", "--account", "9999", "--bank", "Lloyds")
+    assert code == 1 and "There is no account with code 9999" in err
+    assert run(capsys, db, "setup", "no-client-money")[0] == 0
+    assert run(capsys, db, "setup", "preview", "on")[0] == 0
+    code, _, err = run(capsys, db, "setup", "tax-rate", "Odd", "5.5.5")
+    assert code == 1 and "'5.5.5' is not a percentage" in err
+    code, out, _ = run(capsys, db, "setup", "tax-rate", "Hotel rate", "12.5")
+    assert code == 0 and "Added the tax rate Hotel rate (12.5%)" in out
+
+    done = steps()
+    assert done["bank_account"] and done["trust_accounting"] and done["feature_preview"] and done["sales_tax"]
+    from core.services.context import open_firm
+    from core.services.ledger import list_contacts
+    from core.settings import Settings
+
+    firm = open_firm(Settings(_env_file=None, db=db))
+    try:
+        assert [c.name for c in list_contacts(firm, "bank")] == ["Barclays"]  # refused accounts left no bank behind
+    finally:
+        firm.close()
