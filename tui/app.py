@@ -254,9 +254,13 @@ class LedgerlinkApp(App[int]):
             return
         self.sync_running = True
         self.sync_rates.clear()
-        if not quiet:
+        if not quiet and not self.screen_shows_sync():
             self.notify("Sync started.")
         self.run_sync()
+
+    def screen_shows_sync(self) -> bool:
+        """The sync monitor shows a sync's progress and result itself: a toast there would cover them."""
+        return getattr(self.screen, "SHOWS_SYNC", False)
 
     @work(thread=True, exclusive=True, group="sync")
     def run_sync(self) -> None:
@@ -285,7 +289,8 @@ class LedgerlinkApp(App[int]):
             text = summary.stopped or summary.message or (
                 f"Last sync: {summary.pushed} pushed, {summary.parked} parked, {summary.waiting} waiting.")
             self.sync_summary = text
-            self.notify(text, title="Sync", severity="information" if summary.ok else "warning", markup=False)
+            if not self.screen_shows_sync():
+                self.notify(text, title="Sync", severity="information" if summary.ok else "warning", markup=False)
         self.sync_event = None
         self.refresh_header()
         self.screen.post_message(SyncFinished(summary))

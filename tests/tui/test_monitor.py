@@ -167,3 +167,23 @@ async def test_dry_run_shows_a_sendable_invoice_with_its_exact_amounts(sb_settin
         body = app.screen.body
         assert "create Invoice" in body
         assert '"UnitPrice": 150.00' in body and '"Qty": 2' in body  # exact numbers, not strings or floats
+
+
+async def test_a_sync_from_the_monitor_tells_its_result_there_without_toasts_over_the_reason(sb_settings):
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        monitor = app.screen
+        assert isinstance(monitor, SyncMonitorScreen)
+        client = ledger.add_client(app.firm, "Acme Pty")
+        ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-02", lines=first_invoice_lines(app.firm))
+        await pilot.press("y")
+        await settle(pilot)
+        assert "1 pushed" in str(monitor.query_one("#run-state").render())
+        assert len(app._notifications) == 0  # 'Sync started.' and the summary piled up over the parked reason
+        # elsewhere the summary still comes as a toast
+        ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-03", lines=first_invoice_lines(app.firm))
+        await pilot.press("f5")
+        assert app.auto_sync_tick()  # the app's own timer, while the bookkeeper is on the billing screen
+        await settle(pilot)
+        assert any("1 pushed" in n.message for n in app._notifications)

@@ -68,6 +68,7 @@ class ParkedTable(DataTable):
 class SyncMonitorScreen(LedgerScreen):
     """The app runs the sync (so it goes on while you work elsewhere); this screen shows it."""
 
+    SHOWS_SYNC = True
     CSS_PATH = "monitor.tcss"
     BINDINGS = [
         Binding("y", "sync", "Sync now", id="monitor.sync", tooltip="Push what is queued, in the background"),
