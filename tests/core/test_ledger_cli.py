@@ -231,3 +231,15 @@ def test_setup_steps_from_the_command_line(capsys, tmp_path):
         assert [c.name for c in list_contacts(firm, "bank")] == ["Barclays"]  # refused accounts left no bank behind
     finally:
         firm.close()
+
+
+def test_status_fits_80_columns_and_names_the_commands(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "UK")
+    code, out, _ = run(capsys, db, "status")
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 80
+    text = " ".join(line.strip() for line in out.splitlines())
+    assert "Command line: `ledgerlink setup bank operating NAME --account CODE --bank BANK`." in text
+    assert "`ledgerlink setup no-client-money`" in text and "`ledgerlink sync enable`" in text
+    assert all(line.count("`") % 2 == 0 for line in out.splitlines())  # a command is never split over lines
+    assert "Command line" not in next(line for line in out.splitlines() if line.startswith("[x] Accounting method"))
