@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,11 +24,31 @@ AREAS = ("core.cli.ledger_cmds", "core.cli.setup_cmds", "core.cli.sandbox_cmds",
          "core.cli.sync_cmds")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on a command line that asks for --json is also told as JSON on stdout."""
+
+    json_errors = False
+
+    def parse_args(self, args=None, namespace=None):
+        _Parser.json_errors = "--json" in (sys.argv[1:] if args is None else args)
+        return super().parse_args(args, namespace)
+
+    def error(self, message):
+        typo = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if typo:
+            close = difflib.get_close_matches(typo[1], re.findall(r"'([^']*)'", typo[2]), n=1, cutoff=0.6)
+            message += f": did you mean '{close[0]}'?" if close else ""
+        if _Parser.json_errors:
+            print(json.dumps({"ok": False, "error": message, "problems": [], "usage": self.format_usage().strip()},
+                             indent=2))
+        super().error(message)
+
+
 def build_parser(extra_areas: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     """The full parser; `extra_areas` are more modules with a register(sub) (tui.cli adds its own)."""
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ledgerlink",
         description="Ledgerlink: a law-firm practice ledger bridged to QuickBooks Online. "
         "With no command, opens the terminal app.",

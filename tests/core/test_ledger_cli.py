@@ -243,3 +243,19 @@ def test_status_fits_80_columns_and_names_the_commands(capsys, tmp_path):
     assert "`ledgerlink setup no-client-money`" in text and "`ledgerlink sync enable`" in text
     assert all(line.count("`") % 2 == 0 for line in out.splitlines())  # a command is never split over lines
     assert "Command line" not in next(line for line in out.splitlines() if line.startswith("[x] Accounting method"))
+
+
+def test_command_line_mistakes_suggest_and_answer_json_when_asked(capsys, tmp_path):
+    import pytest
+
+    db = tmp_path / "f.db"
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", str(db), "inti", "--country", "US"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "invalid choice: 'inti'" in err and "did you mean 'init'?" in err
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", str(db), "report", "agin", "--json"])
+    out = capsys.readouterr().out
+    answer = json.loads(out)
+    assert exit_.value.code == 2 and answer["ok"] is False and "did you mean 'aging'?" in answer["error"]
+    assert answer["usage"].startswith("usage: ledgerlink report")
