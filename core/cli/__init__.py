@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -117,6 +118,12 @@ def main(argv: list[str] | None = None, extra_areas: tuple[str, ...] = ()) -> in
         return int(args.func(args, settings) or 0)
     except LedgerlinkError as exc:
         _report_error(args, exc)
+        return 1
+    except sqlite3.DatabaseError as exc:
+        log.exception("database error")
+        hint = ": check that --db (or LEDGERLINK_DB) names a Ledgerlink firm database" \
+            if "not a database" in str(exc) else ""
+        _report_error(args, ConfigError(f"The database {settings.db} cannot be used ({exc}){hint}"))
         return 1
     except KeyboardInterrupt:
         return 130

@@ -259,3 +259,15 @@ def test_command_line_mistakes_suggest_and_answer_json_when_asked(capsys, tmp_pa
     answer = json.loads(out)
     assert exit_.value.code == 2 and answer["ok"] is False and "did you mean 'aging'?" in answer["error"]
     assert answer["usage"].startswith("usage: ledgerlink report")
+
+
+def test_a_file_that_is_not_a_database_is_a_message(capsys, tmp_path):
+    notes = tmp_path / "clients.csv"
+    notes.write_text("name,email\nAcme,a@example.test\n" * 200)
+    before = notes.read_bytes()
+    for args in (["status"], ["init", "--country", "US"], ["report", "trust", "--json"]):
+        code, out, err = run(capsys, notes, *args)
+        assert code == 1 and "Traceback" not in err
+        assert f"The database {notes} cannot be used (file is not a database)" in err and "--db" in err
+    assert json.loads(out)["ok"] is False
+    assert notes.read_bytes() == before
