@@ -11,6 +11,7 @@ Row numbers count the header as row 1, as a spreadsheet shows them. Formats (hea
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 from pathlib import Path
@@ -125,6 +126,12 @@ def _clients(firm: "Firm", rows, report: _Report) -> int:
     return count
 
 
+def _near(value: str, known) -> str:
+    """': did you mean 'X'?' when one known name is close to a mistyped one, else ''."""
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.75)
+    return f": did you mean '{close[0]}'?" if close else ""
+
+
 def _lookup(firm: "Firm", sql: str) -> dict[str, int]:
     return {name: id_ for id_, name in firm.db.execute(sql)}
 
@@ -150,7 +157,7 @@ def _invoices(firm: "Firm", rows, report: _Report) -> int:
         ok = True
         for column, table, where in (("client", clients, "client"),):
             if first[column] not in table:
-                report.add(first_n, column, f"there is no {where} named '{first[column]}'")
+                report.add(first_n, column, f"there is no {where} named '{first[column]}'" + _near(first[column], table))
                 ok = False
         matter = first.get("matter") or ""
         matter_id = matters.get(matter)
@@ -173,7 +180,7 @@ def _invoices(firm: "Firm", rows, report: _Report) -> int:
                 report.add(n, "account_code", f"there is no account with code '{r['account_code']}'")
                 ok = False
             if r["tax_rate"] not in rates:
-                report.add(n, "tax_rate", f"there is no tax rate named '{r['tax_rate']}'")
+                report.add(n, "tax_rate", f"there is no tax rate named '{r['tax_rate']}'" + _near(r["tax_rate"], rates))
                 ok = False
             lines.append(dict(description=r["description"], account_id=accounts.get(r["account_code"]),
                               quantity=r["quantity"], unit_price=r["unit_price"], tax_rate_id=rates.get(r["tax_rate"])))
@@ -198,11 +205,11 @@ def _payments(firm: "Firm", rows, report: _Report) -> int:
         bad = False
         for column, table, what in (("client", clients, "client named"), ("bank_account", banks, "bank account named")):
             if r[column] not in table:
-                report.add(n, column, f"there is no {what} '{r[column]}'")
+                report.add(n, column, f"there is no {what} '{r[column]}'" + _near(r[column], table))
                 bad = True
         number = r.get("invoice_number")
         if number and number not in invoices:
-            report.add(n, "invoice_number", f"there is no invoice numbered '{number}'")
+            report.add(n, "invoice_number", f"there is no invoice numbered '{number}'" + _near(number, invoices))
             bad = True
         if bad:
             continue
