@@ -273,21 +273,24 @@ def test_a_file_that_is_not_a_database_is_a_message(capsys, tmp_path):
     assert notes.read_bytes() == before
 
 
+def import_text(capsys, db, tmp_path, kind: str, text: str) -> tuple[int, str]:
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(text)
+    code, _, err = run(capsys, db, "import", kind, str(path))
+    return code, err
+
+
 def test_a_mistyped_name_in_a_csv_gets_the_close_one(capsys, tmp_path):
     db = tmp_path / "f.db"
     run(capsys, db, "demo", "--country", "US", "--clients", "2", "--invoices", "2", "--payments", "0", "--credits", "0")
-    clients = tmp_path / "clients.csv"
-    clients.write_text("name,email,phone,address,matter\nAcme Corp,,,,\n")
-    run(capsys, db, "import", "clients", str(clients))
-    invoices = tmp_path / "invoices.csv"
-    invoices.write_text("number,client,matter,date,due_date,description,account_code,quantity,unit_price,tax_rate\n"
-                        "T-1,Acme Crop,,2026-03-01,,Advice,4000,1,100,No Sales Tax 0%\n")
-    code, _, err = run(capsys, db, "import", "invoices", str(invoices))
-    assert code == 1
-    assert "there is no client named 'Acme Crop': did you mean 'Acme Corp'?" in err
+    assert import_text(capsys, db, tmp_path, "clients", "name,email,phone,address,matter\nAcme Corp,,,,\n")[0] == 0
+    code, err = import_text(
+        capsys, db, tmp_path, "invoices",
+        "number,client,matter,date,due_date,description,account_code,quantity,unit_price,tax_rate\n"
+        "T-1,Acme Crop,,2026-03-01,,Advice,4000,1,100,No Sales Tax 0%\n")
+    assert code == 1 and "there is no client named 'Acme Crop': did you mean 'Acme Corp'?" in err
     assert "there is no tax rate named 'No Sales Tax 0%': did you mean 'No Sales Tax (0%)'?" in err
-    payments = tmp_path / "payments.csv"
-    payments.write_text("client,date,amount,bank_account,invoice_number,reference\n"
-                        "Acme Corp,2026-03-05,10,Operating acount (First National Bank),,\n")
-    code, _, err = run(capsys, db, "import", "payments", str(payments))
+    code, err = import_text(capsys, db, tmp_path, "payments",
+                            "client,date,amount,bank_account,invoice_number,reference\n"
+                            "Acme Corp,2026-03-05,10,Operating acount (First National Bank),,\n")
     assert code == 1 and "did you mean 'Operating account (First National Bank)'?" in err
