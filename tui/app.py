@@ -101,6 +101,14 @@ class LedgerlinkApp(App[int]):
         if self._load_settings is None:
             self._use_settings(settings)
 
+    def get_css_variables(self) -> dict[str, str]:
+        """Under NO_COLOR a list's or table's cursor row is underlined (and bold when the list has the focus):
+        the themes tell it apart by a shade of grey alone. Not reverse: OptionList does not draw it."""
+        variables = super().get_css_variables()
+        if self.no_color:
+            variables |= {"block-cursor-text-style": "bold underline", "block-cursor-blurred-text-style": "underline"}
+        return variables
+
     @property
     def firm(self):
         """The firm (core.services.context.Firm) this app works on, opened on first use."""

@@ -70,6 +70,30 @@ async def test_no_color_keeps_states_in_words(settings, monkeypatch):
         assert "[todo]" in text and "0 of 14 steps done" in text and "local sandbox" in text
 
 
+@pytest.mark.parametrize("no_color", [True, False])
+async def test_no_color_underlines_the_highlighted_row_not_only_shades_it(settings, monkeypatch, no_color):
+    # Greys alone told the checklist's (or a table's) highlighted row from the others under NO_COLOR.
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        steps = app.screen.query_one("StepList")
+        assert steps.has_focus
+        assert underlined(steps, 0) is no_color  # the first step, highlighted
+        assert not underlined(steps, steps.scrollable_content_region.height - 1)  # a later one
+        steps.blur()
+        await pilot.pause()
+        assert underlined(steps, 0) is no_color
+
+
+def underlined(option_list, y: int) -> bool:
+    """Whether row `y` of the list is drawn underlined, every cell of it (as the terminal gets it)."""
+    return all(bool(segment.style and segment.style.underline) for segment in option_list.render_line(y))
+
+
 @pytest.fixture
 def own_log_handler():
     """core.logs installs one handler per process: give this test its own, then put the old ones back."""
