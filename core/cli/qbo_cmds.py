@@ -327,8 +327,10 @@ def cmd_map_set(args, settings) -> int:
 def cmd_map_unset(args, settings) -> int:
     firm = _firm(settings)
     try:
-        removed = svc.unset_mapping(firm, args.kind, _ledger_id(firm, args.kind, args.ledger))
-        print("Mapping removed." if removed else "It was not mapped.")
+        ledger_id = _ledger_id(firm, args.kind, args.ledger)
+        name = next(i.name for i in maps_mod.ledger_items(firm.db, args.kind) if i.ledger_id == ledger_id)
+        removed = svc.unset_mapping(firm, args.kind, ledger_id)
+        print(f"{name} is no longer mapped." if removed else f"{name} was not mapped: nothing to remove.")
         return 0
     finally:
         firm.close()
@@ -338,8 +340,11 @@ def cmd_map_suggest(args, settings) -> int:
     firm = _firm(settings)
     try:
         suggestions = tuple(s for k in ([args.kind] if args.kind else svc.KINDS) for s in svc.suggest(firm, k))
-        for s in suggestions:
-            print(f"{s.kind:<5} {s.ledger_name[:40]:<40} -> {s.qbo_name} [{s.qbo_id}]  ({s.score:.2f})")
+        targets = [_fit(s.qbo_name, 30 - len(s.qbo_id) - 3) + f" [{s.qbo_id}]" for s in suggestions]
+        name_w = min(max((len(s.ledger_name) for s in suggestions), default=0),
+                     max(80 - 6 - 4 - max((len(t) for t in targets), default=0) - 8, 16))
+        for s, target in zip(suggestions, targets):
+            print(f"{s.kind:<5} {_fit(s.ledger_name, name_w):<{name_w}} -> {target}  ({s.score:.2f})")
         if not suggestions:
             print("No suggestions: everything is mapped, or nothing looks alike.")
         if args.apply and suggestions:

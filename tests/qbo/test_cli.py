@@ -63,7 +63,9 @@ def test_connect_by_paste_then_pull_map_and_disconnect(fake, settings, capsys, m
     code, out, err = run(["map", "set", "sales", "4000", "Fees"], capsys)
     assert code == 1 and "cannot be used on invoice lines" in err
     code, out, _ = run(["map", "unset", "sales", "4000"], capsys)
-    assert "removed" in out
+    assert out == "Legal Fees - Litigation is no longer mapped.\n"
+    code, out, _ = run(["map", "unset", "sales", "4000"], capsys)
+    assert code == 0 and out == "Legal Fees - Litigation was not mapped: nothing to remove.\n"
     code, out, _ = run(["map", "set", "sales", "4000", "legal fees - litigation"], capsys)
     assert code == 0 and "Legal Fees - Litigation → Legal Fees - Litigation" in out
 
@@ -242,6 +244,8 @@ def test_map_options_lists_ids_and_what_a_ledger_item_can_take(fake, settings, c
 def test_map_show_fits_80_columns(fake, settings, capsys, monkeypatch):
     fake.ref["Account"][4]["Name"] = "Accounts Receivable (A/R) - Client Billings Main"
     connected(fake, settings, capsys, monkeypatch)
+    code, out, _ = run(["map", "suggest"], capsys)
+    assert code == 0 and "[84]" in out and max(len(line) for line in out.splitlines()) <= 80
     run(["map", "suggest", "--apply"], capsys)
     code, out, _ = run(["map", "show"], capsys)
     assert code == 0
