@@ -18,7 +18,8 @@ from tui.modals.invoice import InvoiceModal
 from tui.screens.billing import BillingScreen
 from tui.screens.monitor import SyncMonitorScreen
 from tui.screens.reports import ReportsScreen
-from tui_helpers import choose, connected_and_mapped, first_invoice_lines, for_sandbox, retype, settle
+from tui_helpers import (choose, connected_and_mapped, first_invoice_lines, for_sandbox, ready_firm, retype,
+                         screen_text, settle)
 
 
 @pytest.fixture
@@ -167,3 +168,17 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     await pilot.press("o")
     await settle(pilot)
     assert re.search(r"\b\d+ documents? checked\.", str(reports.query_one("#reconcile-result").render()))
+
+
+async def test_a_firm_without_clients_is_told_which_key_adds_one(settings):
+    # At 80 columns the footer is cut before `k New client`, and the note listed every key but that one.
+    ready_firm(settings)
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await pilot.pause()
+        assert "No clients yet: k adds one, then n writes an invoice." in screen_text(app)
+        await pilot.press("k", *"Acme Pty", "enter")
+        await pilot.pause()
+        assert "0 invoices. n new" in screen_text(app)

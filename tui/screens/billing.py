@@ -94,8 +94,10 @@ class BillingScreen(TabbedScreen):
                 table.add_row(note.number, "write-off" if note.kind == "writeoff" else "credit",
                               numbers.get(note.invoice_id, "?"), money_text(note.total_minor),
                               sync_word(states, note.id))
-        self.query_one("#billing-note", Static).update(
-            f"{counted(len(self.invoices), 'invoice')}. n new, e edit, x delete, p payment, c credit, w write-off.")
+        note = f"{counted(len(self.invoices), 'invoice')}. n new, e edit, x delete, p payment, c credit, w write-off."
+        if not self.invoices and not ledger.list_clients(self.firm):
+            note = "No clients yet: k adds one, then n writes an invoice."  # the footer is cut before k at 80
+        self.query_one("#billing-note", Static).update(note)
 
     def on_sync_finished(self, message: SyncFinished) -> None:
         """A background sync ended while this screen was up: show the new sync states."""
