@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import textwrap
+from pathlib import Path
 
 from core.errors import Conflict, ValidationError
 from core.ledger.models import AGING_BUCKETS
@@ -77,7 +78,15 @@ def cmd_init(args, settings: Settings) -> int:
 
 def cmd_demo(args, settings: Settings) -> int:
     from core.ledger.demo import build_demo
+    from core.services.ledger import firm_exists, get_firm_info, list_clients
 
+    if Path(settings.db).expanduser().exists():
+        with _firm(settings) as firm:
+            held = len(list_clients(firm)) if firm_exists(firm) else 0
+            name = get_firm_info(firm).name if held else ""
+        if held:
+            raise Conflict(f"{settings.db} holds {name} with {counted(held, 'client')}: demo data would mix with "
+                           "its records (and could be pushed to QuickBooks). Give demo a new file with --db.")
     s = build_demo(settings, country=args.country, clients=args.clients, invoices=args.invoices,
                    payments=args.payments, credits=args.credits, seed=args.seed)
     counts = [counted(s.clients, "client"), counted(s.matters, "matter"), counted(s.invoices, "invoice"),

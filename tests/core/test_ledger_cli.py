@@ -294,3 +294,16 @@ def test_a_mistyped_name_in_a_csv_gets_the_close_one(capsys, tmp_path):
                             "client,date,amount,bank_account,invoice_number,reference\n"
                             "Acme Corp,2026-03-05,10,Operating acount (First National Bank),,\n")
     assert code == 1 and "did you mean 'Operating account (First National Bank)'?" in err
+
+
+def test_demo_data_does_not_go_into_a_firm_that_has_clients(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "US", "--name", "Real Firm LLP")
+    assert import_text(capsys, db, tmp_path, "clients", "name,email,phone,address,matter\nReal Client,,,,\n")[0] == 0
+    before = run(capsys, db, "report", "aging", "--json")[1]
+    code, _, err = run(capsys, db, "demo", "--clients", "2", "--invoices", "2")
+    assert code == 1 and "holds Real Firm LLP with 1 client: demo data would mix with its records" in err
+    assert "--db" in err and run(capsys, db, "report", "aging", "--json")[1] == before
+    fresh = tmp_path / "after-init.db"
+    run(capsys, fresh, "init", "--country", "US")
+    assert run(capsys, fresh, "demo", "--clients", "2", "--invoices", "2", "--payments", "0", "--credits", "0")[0] == 0
