@@ -161,8 +161,11 @@ async def _connect(firm, args) -> int:
         if args.url_only:
             print("Then run: ledgerlink connect --complete '<the address your browser was sent to>'")
             return 0
-        how = "the browser comes back here by itself, or " if pending.loopback and not args.no_listen else ""
-        print(f"When done, {how}paste the address your browser was sent to (the whole line) and press Enter:")
+        if pending.loopback and not args.no_listen:
+            print("When done, the browser comes back here by itself, or paste the whole address")
+            print("your browser was sent to and press Enter:")
+        else:
+            print("When done, paste the whole address your browser was sent to and press Enter:")
         on_empty = None
         if uses_embedded(firm.settings):
             print("(This is the built-in sandbox: just press Enter to approve it here.)")

@@ -175,6 +175,8 @@ def test_a_garbled_or_stale_paste_asks_again_on_the_same_attempt(fake, settings,
     assert "no state= part" in err and "does not belong to a connect attempt" in err
     assert out.count("Paste the address again") == 2
     assert "Connected to Fake Law Co" in out
+    assert "When done, paste the whole address your browser was sent to and press Enter:" in out
+    assert max(len(line) for line in out.splitlines() if "/connect/oauth2?" not in line) <= 80
 
 
 def test_a_declined_consent_is_not_asked_again(fake, settings, capsys, monkeypatch):
