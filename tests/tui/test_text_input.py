@@ -37,3 +37,22 @@ async def test_editing_keys_keep_their_place_among_typed_characters():
 async def test_textuals_own_input_reorders_them():
     # Textual issue #6605: the reason TextInput exists; when this fails, Textual has fixed it upstream.
     assert await typed_in_one_burst(Input(), BURST) != "bxc"
+
+
+class TwoFields(App):
+    def compose(self):
+        yield TextInput(id="first")
+        yield TextInput(id="second")
+
+
+async def test_what_is_typed_after_a_tab_in_the_same_burst_goes_to_the_next_field():
+    # It went into the field the Tab left: the Tab's focus change ran after the characters behind it.
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        for key, character in [("a", "a"), ("b", "b"), ("tab", None), ("c", "c"), ("backspace", None), ("d", "d")]:
+            app.post_message(events.Key(key, character))
+        await pilot.pause()
+        await pilot.pause()
+        assert (app.query_one("#first", Input).value, app.query_one("#second", Input).value) == ("ab", "d")
+        assert app.focused.id == "second"
