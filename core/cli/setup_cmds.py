@@ -13,7 +13,7 @@ PREVIEW = "qbo_integration_upgrade"
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the parser."""
-    p = sub.add_parser("setup", help="bank accounts, trust, tax rates and the feature preview (checklist steps)")
+    p = sub.add_parser("setup", help="checklist steps: bank accounts, trust, tax rates, feature preview")
     steps = p.add_subparsers(dest="setup_command", metavar="STEP", required=True)
     b = steps.add_parser("bank", help="add an operating or trust bank account")
     b.add_argument("kind", choices=("operating", "trust"))
