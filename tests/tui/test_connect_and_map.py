@@ -16,7 +16,7 @@ from tui.screens.checklist import ChecklistScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.mapper import MapperScreen
 from tui.widgets.vlist import VirtualList
-from tui_helpers import for_sandbox, ready_firm, screen_text, settle
+from tui_helpers import connected_and_mapped, for_sandbox, ready_firm, screen_text, settle
 
 
 @pytest.fixture
@@ -210,3 +210,20 @@ async def test_enter_accepts_the_highlighted_suggestion_only(sb_settings, sandbo
         assert app.screen is modal and "(1 accepted)" in str(modal.query_one("#suggest-title").render())
         mapped = [r for r in qbo.list_map(app.firm, "sales") if r.status == "mapped"]
         assert [r.ledger_name for r in mapped] == [second.ledger_name]
+
+
+async def test_the_ledger_pane_marks_mapped_accounts_where_80_columns_cut_the_mapping_off(settings, sandbox):
+    s = for_sandbox(settings, sandbox)
+    await connected_and_mapped(s, sandbox)
+    app = create_app(s, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "2")
+        await settle(pilot)
+        rows = qbo.list_map(app.firm, "sales")
+        mapped = next(r for r in rows if r.status == "mapped")
+        unmapped = next(r for r in rows if r.status == "unmapped")
+        lines = screen_text(app).splitlines()
+        assert any(f"│ ✓ {mapped.ledger_key} {mapped.ledger_name[:10]}" in line for line in lines)
+        assert any(f"│   {unmapped.ledger_key} {unmapped.ledger_name[:10]}" in line for line in lines)
+        assert "Ledger income accounts (✓ mapped)" in screen_text(app)

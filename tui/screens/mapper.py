@@ -34,15 +34,17 @@ ROLE_LABELS = {"income": "fee", "expense": "expense", "other": "other"}
 
 
 def ledger_row(row) -> Row:
-    """A left-pane row: code and name, and what it is mapped to."""
+    """A left-pane row: a mark (✓ mapped, ! to map again), code and name, and what it is mapped to (a note
+    that 80 columns cut off: the mark still shows)."""
     role = ROLE_LABELS.get(row.role, row.role)
+    mark = {"mapped": "✓", "unmapped": " "}.get(row.status, "!")
     if row.status == "mapped":
         note = f"→ {row.qbo_name}"
     elif row.status == "unmapped":
         note = "not mapped"
     else:
         note = f"→ {row.qbo_name or '?'} ({row.status}: map again)"
-    return Row(str(row.ledger_id), f"{row.ledger_key} {row.ledger_name} [{role}]", note=note)
+    return Row(str(row.ledger_id), f"{mark} {row.ledger_key} {row.ledger_name} [{role}]", note=note)
 
 
 def option_row(option) -> Row:
@@ -111,7 +113,7 @@ class MapperScreen(TabbedScreen):
                 yield TextInput(placeholder="/ to filter both panes", id="sales-filter")
                 with Horizontal(id="sales-panes"):
                     with Vertical():
-                        yield Label("Ledger income accounts", classes="pane-title")
+                        yield Label("Ledger income accounts (✓ mapped)", classes="pane-title")
                         yield VirtualList(id="sales-left", empty_text="No income account matches")
                     with Vertical():
                         yield Label("QBO Products/Services", classes="pane-title")
