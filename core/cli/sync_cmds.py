@@ -14,6 +14,16 @@ from core.text import counted
 SHOW_PARKED = 20  # parked documents listed after a sync (all of them: `ledgerlink sync parked`)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of documents, 1 or more")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the parser."""
     p = sub.add_parser("sync", help="push queued invoices, payments and credit notes to QuickBooks")
@@ -21,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--watch", action="store_true", help="keep running, pushing new documents as they are queued")
     p.add_argument("--json", action="store_true", help="machine-readable summary")
     p.add_argument("--dry-run", action="store_true", help="print the exact payloads it would send; send nothing")
-    p.add_argument("--limit", type=int, help="with --dry-run: at most this many documents")
+    p.add_argument("--limit", type=_positive, metavar="N", help="with --dry-run: at most this many documents")
     p.set_defaults(func=cmd_sync)
     actions = p.add_subparsers(dest="sync_command", metavar="ACTION")
     e = actions.add_parser("enable", help='switch "Sales invoices" synchronisation on')

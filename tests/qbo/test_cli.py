@@ -294,6 +294,10 @@ def test_sync_options_and_retry_mistakes_are_messages(fake, settings, capsys):
     assert code == 1 and "--limit goes with --dry-run only" in err
     code, _, err = run(["sync", "--dry-run", "--watch"], capsys)
     assert code == 1 and "leave out --watch" in err
+    for bad in ("0", "-3", "x"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["sync", "--dry-run", "--limit", bad])
+        assert exit_.value.code == 2 and "1 or more" in capsys.readouterr().err
     code, out, err = run(["sync", "retry", "credit_note", "7"], capsys)
     assert code == 1 and "Credit note 7 is not parked: `ledgerlink sync parked` lists" in err and out == ""
     code, out, _ = run(["sync", "retry", "--all"], capsys)
