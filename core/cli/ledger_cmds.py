@@ -17,6 +17,16 @@ from core.settings import Settings
 from core.text import counted
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the parser."""
     p = sub.add_parser("init", help="create a firm from a country's chart-of-accounts template")
@@ -28,10 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="fill a firm with realistic, deterministic demo data")
     p.add_argument("--country", type=str.upper, default="US", choices=COUNTRIES + ("GB",),
                    help="template when the database has no firm yet")
-    p.add_argument("--clients", type=int, default=20)
-    p.add_argument("--invoices", type=int, default=200)
-    p.add_argument("--payments", type=int, default=120)
-    p.add_argument("--credits", type=int, default=20)
+    p.add_argument("--clients", type=_count, default=20, metavar="N")
+    p.add_argument("--invoices", type=_count, default=200, metavar="N")
+    p.add_argument("--payments", type=_count, default=120, metavar="N")
+    p.add_argument("--credits", type=_count, default=20, metavar="N")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_demo)
 
@@ -80,6 +90,8 @@ def cmd_demo(args, settings: Settings) -> int:
     from core.ledger.demo import build_demo
     from core.services.ledger import firm_exists, get_firm_info, list_clients
 
+    if not args.clients and (args.invoices or args.payments or args.credits):
+        raise ValidationError("Demo invoices, payments and credit notes need clients: give --clients 1 or more")
     if Path(settings.db).expanduser().exists():
         with _firm(settings) as firm:
             held = len(list_clients(firm)) if firm_exists(firm) else 0

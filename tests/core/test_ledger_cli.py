@@ -307,3 +307,14 @@ def test_demo_data_does_not_go_into_a_firm_that_has_clients(capsys, tmp_path):
     fresh = tmp_path / "after-init.db"
     run(capsys, fresh, "init", "--country", "US")
     assert run(capsys, fresh, "demo", "--clients", "2", "--invoices", "2", "--payments", "0", "--credits", "0")[0] == 0
+
+
+def test_demo_sizes_are_checked(capsys, tmp_path):
+    import pytest
+
+    db = tmp_path / "demo.db"
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", str(db), "demo", "--clients", "-2"])
+    assert exit_.value.code == 2 and "'-2' is not a whole number (0 or more)" in capsys.readouterr().err
+    code, out, err = run(capsys, db, "demo", "--clients", "0", "--invoices", "3")
+    assert code == 1 and "need clients: give --clients 1 or more" in err and not db.exists()
