@@ -83,6 +83,20 @@ class _Bar:
             self.stream.flush()
 
 
+MAP_WORDS = {"Sales invoice account map": "sales", "GL account map": "gl", "Sales tax map": "tax"}
+
+
+def _map_hint(reasons) -> str | None:
+    """The command-line way to the maps that parked reasons name (their words point at the TUI's Mapping)."""
+    kinds = sorted({kind for r in reasons for words, kind in MAP_WORDS.items() if r and words in r})
+    if not kinds:
+        return None
+    options = " / ".join(f"`ledgerlink map options {k}`" for k in kinds)
+    kind = kinds[0] if len(kinds) == 1 else "KIND"
+    return (f"To map from the command line: {options}, then `ledgerlink map set {kind} LEDGER QBO`; a parked "
+            "document goes again by itself once its map is there.")
+
+
 def cmd_sync(args, settings: Settings) -> int:
     from core.services import sync
 
@@ -102,6 +116,9 @@ def cmd_sync(args, settings: Settings) -> int:
                 for p in previews:
                     print(f"== {p.label}: {p.operation}")
                     print(f"   parked: {p.problem}" if p.problem else dumps(p.body))
+                hint = _map_hint(p.problem for p in previews)
+                if hint:
+                    print(hint)
             return 0
         bar = _Bar(sys.stderr) if not args.json else None
         try:
@@ -120,6 +137,9 @@ def cmd_sync(args, settings: Settings) -> int:
                 print(f"  parked: {p.label}: {p.reason}")
             if len(parked) > SHOW_PARKED:
                 print(f"  ... and {len(parked) - SHOW_PARKED} more: `ledgerlink sync parked` lists them all")
+            hint = _map_hint(p.reason for p in parked)
+            if hint:
+                print(hint)
         return 0 if summary.ok else 1
     finally:
         firm.close()
@@ -163,6 +183,9 @@ def cmd_parked(args, settings: Settings) -> int:
             for p in rows:
                 print(f"{p.doc_type} {p.doc_id}  {p.label}: {p.reason}")
             print(f"{len(rows)} parked")
+            hint = _map_hint(p.reason for p in rows)
+            if hint:
+                print(hint)
         return 0
     finally:
         firm.close()

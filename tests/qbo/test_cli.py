@@ -302,3 +302,24 @@ def test_sync_options_and_retry_mistakes_are_messages(fake, settings, capsys):
     assert code == 1 and "Credit note 7 is not parked: `ledgerlink sync parked` lists" in err and out == ""
     code, out, _ = run(["sync", "retry", "--all"], capsys)
     assert code == 0 and out == "Nothing is parked.\n"
+
+
+def test_a_document_waiting_for_a_map_says_how_to_map_it_here(fake, settings, capsys):
+    from core.services import ledger
+    from core.services.context import open_firm
+    from tests.qbo.fakeqbo import account_id, tax_rate_id
+
+    firm = open_firm(settings)
+    try:
+        client = ledger.add_client(firm, "Waiting Client").id
+        ledger.create_invoice(firm, client_id=client, date="2026-03-01", lines=[dict(
+            description="Advice", account_id=account_id(firm, "4000"), quantity="1", unit_price="10.00",
+            tax_rate_id=tax_rate_id(firm, "No Sales Tax (0%)"))])
+    finally:
+        firm.close()
+    code, out, _ = run(["sync", "--dry-run"], capsys)
+    assert code == 0 and "parked: Tax rate No Sales Tax (0%) is not mapped" in out
+    assert ("To map from the command line: `ledgerlink map options tax`, then "
+            "`ledgerlink map set tax LEDGER QBO`") in out
+    code, out, _ = run(["sync", "--dry-run", "--json"], capsys)
+    assert "To map" not in out and json.loads(out)[0]["problem"]
