@@ -72,3 +72,25 @@ def test_connect_map_status_disconnect_over_http(wire):
     assert "connected to QBO realm 9130357" in everything
     for secret in [*fake.issued, fake.client_secret, redirect.split("code=")[1].split("&")[0]]:
         assert secret not in everything
+
+
+def test_output_cut_short_by_a_pager_or_head_ends_without_a_traceback(tmp_path):
+    env = dict(os.environ, LEDGERLINK_DB=str(tmp_path / "firm.db"), LEDGERLINK_LOG_FILE=str(tmp_path / "log"))
+    # 800 invoices make about 120 kB of dry run, more than a pipe holds: the command is still writing when the
+    # reader goes
+    assert ledgerlink(env, "demo", "--clients", "20", "--invoices", "800", "--payments", "0",
+                      "--credits", "0").returncode == 0
+    proc = subprocess.Popen([LEDGERLINK, "sync", "--dry-run"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("== ")
+    proc.stdout.close()  # what `| head -1` does once it has its line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141 and "Traceback" not in err and err == ""
+
+
+def test_a_mistyped_database_path_is_not_created(tmp_path):
+    env = dict(os.environ, LEDGERLINK_LOG_FILE=str(tmp_path / "log"))
+    typo = tmp_path / "firms" / "hartley.db"
+    done = ledgerlink(env, "--db", str(typo), "status", "--json")
+    assert done.returncode == 1 and json.loads(done.stdout)["ok"] is False
+    assert "There is no firm database at" in done.stderr and not typo.parent.exists()
