@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_connect)
 
     p = sub.add_parser("disconnect", help="revoke the QuickBooks tokens and forget them")
-    p.add_argument("--purge", action="store_true", help="also forget the links between ledger documents and QBO ids")
+    p.add_argument("--purge", action="store_true", help="also forget the links between ledger documents and QuickBooks ids")
     p.set_defaults(func=cmd_disconnect)
 
     p = sub.add_parser("pull", help="refresh the QuickBooks reference data and show what changed")
@@ -50,10 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("ledger", nargs="?", help="account code or tax rate name: say which of them it can take")
     m.add_argument("--json", action="store_true", help="machine-readable output")
     m.set_defaults(func=cmd_map_options)
-    m = msub.add_parser("set", help="map a ledger account or tax rate to a QBO reference")
+    m = msub.add_parser("set", help="map a ledger account or tax rate to a QuickBooks reference")
     m.add_argument("kind", choices=svc.KINDS)
     m.add_argument("ledger", help="account code, or tax rate name")
-    m.add_argument("qbo", help="QBO id or exact name")
+    m.add_argument("qbo", help="QuickBooks id or exact name (`ledgerlink map options KIND` lists them)")
     m.set_defaults(func=cmd_map_set)
     m = msub.add_parser("unset", help="remove one mapping")
     m.add_argument("kind", choices=svc.KINDS)
