@@ -227,3 +227,11 @@ async def test_the_ledger_pane_marks_mapped_accounts_where_80_columns_cut_the_ma
         assert any(f"│ ✓ {mapped.ledger_key} {mapped.ledger_name[:10]}" in line for line in lines)
         assert any(f"│   {unmapped.ledger_key} {unmapped.ledger_name[:10]}" in line for line in lines)
         assert "Ledger income accounts (✓ mapped)" in screen_text(app)
+        # The GL and tax tabs map by Enter too, and their footer says so (the table's own Enter hid it).
+        for tab in ("3", "4"):
+            await pilot.press(tab)
+            await pilot.pause()
+            assert screen_text(app).splitlines()[-1].startswith(" ⏎ Map  del Unmap")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerModal)

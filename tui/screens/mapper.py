@@ -76,6 +76,12 @@ def diff_text(diff) -> str:
     return "\n".join(lines)
 
 
+class MapTable(DataTable):
+    """The GL or tax map; Enter maps the highlighted row (the table's own Enter, hidden, only selected it)."""
+
+    BINDINGS = [Binding("enter", "screen.map", "Map", id="mapper.map", tooltip="Map the highlighted row")]
+
+
 class MapperScreen(TabbedScreen):
     """Tabs for the switch and the three maps; `u` refreshes QBO's reference data and shows what changed."""
 
@@ -122,7 +128,7 @@ class MapperScreen(TabbedScreen):
                 yield Static("", id="need-sales", classes="need", markup=False)
             for kind in ("gl", "tax"):
                 with TabPane(titles[kind], id=kind):
-                    yield DataTable(id=f"{kind}-rows", cursor_type="row", zebra_stripes=True)
+                    yield MapTable(id=f"{kind}-rows", cursor_type="row", zebra_stripes=True)
                     yield Static("", id=f"need-{kind}", classes="need", markup=False)
 
     def on_mount(self) -> None:
