@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_connect)
 
     p = sub.add_parser("disconnect", help="revoke the QuickBooks tokens and forget them")
-    p.add_argument("--purge", action="store_true", help="also forget the links between ledger documents and QuickBooks ids")
+    p.add_argument("--purge", action="store_true",
+                   help="also forget the links between ledger documents and QuickBooks ids")
     p.set_defaults(func=cmd_disconnect)
 
     p = sub.add_parser("pull", help="refresh the QuickBooks reference data and show what changed")
@@ -320,7 +321,8 @@ def cmd_map_options(args, settings) -> int:
 def cmd_map_set(args, settings) -> int:
     firm = _firm(settings)
     try:
-        row = svc.set_mapping(firm, args.kind, _ledger_id(firm, args.kind, args.ledger), _qbo_id(firm, args.kind, args.qbo, args.ledger))
+        ledger_id = _ledger_id(firm, args.kind, args.ledger)
+        row = svc.set_mapping(firm, args.kind, ledger_id, _qbo_id(firm, args.kind, args.qbo, args.ledger))
         print(row.message)
         return 0
     finally:
