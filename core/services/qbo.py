@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -169,7 +170,10 @@ def set_sync_enabled(firm, enabled: bool, from_date: str | dt.date | None = None
         try:
             since = (from_date if isinstance(from_date, dt.date) else dt.date.fromisoformat(str(from_date).strip())).isoformat()
         except ValueError:
-            raise ValidationError(f"The sync-from date {from_date!r} is not a date: write it as YYYY-MM-DD") from None
+            shape = re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(from_date).strip())
+            raise ValidationError(f"The sync-from date {from_date!r} is not a date: "
+                                  + ("that month has no such day, or there is no such month" if shape
+                                     else "write it as YYYY-MM-DD, e.g. 2026-01-31")) from None
     with firm.db.atomic():
         current_on, current_since = store.sync_settings_row(firm.db)
         firm.db.execute(

@@ -323,3 +323,11 @@ def test_a_document_waiting_for_a_map_says_how_to_map_it_here(fake, settings, ca
             "`ledgerlink map set tax LEDGER QBO`") in out
     code, out, _ = run(["sync", "--dry-run", "--json"], capsys)
     assert "To map" not in out and json.loads(out)[0]["problem"]
+
+
+def test_sync_enable_from_a_bad_date_says_what_is_wrong(fake, settings, capsys):
+    code, _, err = run(["sync", "enable", "--from", "01/02/2026"], capsys)
+    assert code == 1 and "is not a date: write it as YYYY-MM-DD, e.g. 2026-01-31" in err
+    code, _, err = run(["sync", "enable", "--from", "2026-02-30"], capsys)
+    assert code == 1 and "'2026-02-30' is not a date: that month has no such day" in err
+    assert json.loads(run(["status", "--json"], capsys)[1])["steps"][-1]["ok"] is False
