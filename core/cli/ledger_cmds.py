@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -134,8 +135,10 @@ def cmd_report(args, settings: Settings) -> int:
         try:
             dt.date.fromisoformat(args.as_of)
         except ValueError:
-            raise ValidationError(f"--as-of {args.as_of!r} is not a date: write it as YYYY-MM-DD "
-                                  "(e.g. 2026-03-31)") from None
+            shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.as_of)
+            raise ValidationError(f"--as-of {args.as_of!r} is not a date: " + (
+                "that month has no such day, or there is no such month" if shaped
+                else "write it as YYYY-MM-DD, e.g. 2026-03-31")) from None
     with _firm(settings) as firm:
         if args.name == "trial-balance":
             report = ledger.trial_balance(firm)

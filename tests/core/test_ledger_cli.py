@@ -121,7 +121,7 @@ def test_report_as_of_is_checked(capsys, tmp_path):
     assert code == 1 and "--as-of '11/29/2026' is not a date: write it as YYYY-MM-DD" in err
     assert "Traceback" not in err
     code, out, _ = run(capsys, db, "report", "aging", "--as-of", "2026-02-30", "--json")
-    assert code == 1 and "is not a date" in json.loads(out)["error"]
+    assert code == 1 and "is not a date: that month has no such day" in json.loads(out)["error"]
     code, _, err = run(capsys, db, "report", "trust", "--as-of", "2026-01-31")
     assert code == 1 and "--as-of applies to the aging report only" in err
     code, out, _ = run(capsys, db, "report", "aging", "--as-of", "2026-01-31", "--json")
