@@ -294,8 +294,9 @@ class LedgerlinkApp(App[int]):
     def _sync_done(self, summary) -> None:
         self.sync_running = False
         if summary is not None:
-            text = summary.stopped or summary.message or (
-                f"Last sync: {summary.pushed} pushed, {summary.parked} parked, {summary.waiting} waiting.")
+            # "Last sync:": the monitor keeps it under counts that move on (a retried document is no longer parked).
+            text = summary.stopped or "Last sync: " + (
+                summary.message or f"{summary.pushed} pushed, {summary.parked} parked, {summary.waiting} waiting")
             self.sync_summary = text
             if not self.screen_shows_sync():
                 self.notify(text, title="Sync", severity="information" if summary.ok else "warning", markup=False)

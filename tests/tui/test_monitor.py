@@ -42,7 +42,7 @@ async def test_finished_setup_opens_on_the_monitor_and_syncs(sb_settings):
         # A sync with nothing to send draws no throughput (one reading used to fill the sparkline).
         await pilot.press("y")
         await settle(pilot)
-        assert app.sync_summary.startswith("0 pushed")
+        assert app.sync_summary.startswith("Last sync: 0 pushed")
         sparkline = app.screen.query_one("#throughput")
         assert "█" not in sparkline.render_lines(sparkline.region.reset_offset)[0].text
 
@@ -179,7 +179,8 @@ async def test_a_sync_from_the_monitor_tells_its_result_there_without_toasts_ove
         ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-02", lines=first_invoice_lines(app.firm))
         await pilot.press("y")
         await settle(pilot)
-        assert "1 pushed" in str(monitor.query_one("#run-state").render())
+        # under counts that move on: it says it is the last sync's
+        assert str(monitor.query_one("#run-state").render()).startswith("Last sync: 1 pushed, 0 parked")
         assert len(app._notifications) == 0  # 'Sync started.' and the summary piled up over the parked reason
         # elsewhere the summary still comes as a toast
         ledger.create_invoice(app.firm, client_id=client.id, date="2026-11-03", lines=first_invoice_lines(app.firm))
