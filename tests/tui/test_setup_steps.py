@@ -116,6 +116,11 @@ async def walk_ledger_steps(pilot, country: str = "US") -> None:
     assert isinstance(screen, TrustScreen)
     box = screen.query_one("#no-money")
     assert "X" not in str(box.render())  # the mark, not only its colour, says off (NO_COLOR)
+    await pilot.press("a")  # linking a trust account: its example name is a trust one
+    await pilot.pause()
+    assert isinstance(app.screen, FormModal) and "trust" in app.screen.query_one("#field-name").placeholder.lower()
+    await pilot.press("escape")
+    await pilot.pause()
     await pilot.press("m")
     await pilot.pause()
     assert "X" in str(box.render())

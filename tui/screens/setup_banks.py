@@ -67,7 +67,7 @@ class BankAccountsScreen(StepScreen):
             self.notify("Add the bank first (b).", severity="warning")
             return
         fields = [
-            Field("name", "Account name", placeholder="e.g. Operating account"),
+            Field("name", "Account name", placeholder=f"e.g. {self.KIND.capitalize()} account"),
             Field("bank", "Bank", "select", banks, banks[0][1]),
             Field("gl", "GL account (type Bank)", "select", accounts, accounts[0][1] if accounts else None),
         ]
