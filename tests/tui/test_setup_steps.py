@@ -16,7 +16,7 @@ from tui.screens.setup_preview import FeaturePreviewScreen
 from tui.screens.setup_tax import SalesTaxScreen
 from tui.screens.setup_trust import TrustScreen
 
-from tui_helpers import choose, retype, settle, state_text, tab_to
+from tui_helpers import choose, retype, screen_text, settle, state_text, tab_to
 
 
 async def type_text(pilot, text: str) -> None:
@@ -166,6 +166,7 @@ async def walk_ledger_steps(pilot, country: str = "US") -> None:
     # Feature preview: one switch.
     screen = await open_step(pilot, "feature_preview")
     assert isinstance(screen, FeaturePreviewScreen)
+    assert "space Switch on/off" in screen_text(app).splitlines()[-1]  # the footer says which key flips it
     await pilot.press("enter")
     await pilot.pause()
     assert states(app)["feature_preview"] == "done"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Label, Switch
 
 
 class _WordedSwitch(Switch):
+    # Shown in the footer: nothing else on a screen with one switch said which key flips it.
+    BINDINGS = [Binding("space", "toggle_switch", "Switch on/off", id="switch.toggle", tooltip="Flip the switch")]
+
     def watch_value(self, value: bool) -> None:
         super().watch_value(value)
         if isinstance(self.parent, SwitchRow):
