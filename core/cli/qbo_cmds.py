@@ -128,7 +128,8 @@ def _print_connected(info) -> None:
 
 
 def _print_diff(diff) -> None:
-    print(f"Reference data of {diff.company_name or 'the company'}: {diff.counts_text()}.")
+    line = f"Reference data of {diff.company_name or 'the company'}: {diff.counts_text()}."
+    print(line if len(line) <= 80 else line.replace(": ", ":\n  ", 1))
     for title, changes in (("New", diff.new), ("Renamed", diff.renamed), ("Made inactive", diff.inactive), ("Gone", diff.gone)):
         for c in changes:
             extra = f" (was {c.old_name})" if c.old_name else ""

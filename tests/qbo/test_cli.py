@@ -54,7 +54,8 @@ def test_connect_by_paste_then_pull_map_and_disconnect(fake, settings, capsys, m
     assert "/connect/oauth2?" in out
     assert "Connected to Fake Law Co (realm 9130357, sandbox)." in out
     assert "can read everything" in out
-    assert re.search(r"Reference data of Fake Law Co: \d+ accounts, \d+ products/services, \d+ tax codes, \d+ tax rates?, \d+ customers?\.", out)
+    assert re.search(r"Reference data of Fake Law Co:\s+\d+ accounts, \d+ products/services, \d+ tax codes, \d+ tax rates?, \d+ customers?\.", out)
+    assert max(len(line) for line in out.splitlines() if "/connect/oauth2?" not in line) <= 80
 
     code, out, _ = run(["map", "suggest", "--apply"], capsys)
     assert code == 0 and "Applied" in out
