@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Callable
 
 from core.errors import ImportError_, LedgerError
 from core.ledger import billing, firm as firm_ops
-from core.ledger.base import transaction
+from core.ledger.base import currency as firm_currency, parse_date, transaction
+from core.money import parse_amount
 from core.text import counted
 
 if TYPE_CHECKING:
@@ -200,6 +201,7 @@ def _payments(firm: "Firm", rows, report: _Report) -> int:
     clients = _lookup(firm, "SELECT id, name FROM contacts WHERE kind = 'client'")
     banks = _lookup(firm, "SELECT id, name FROM bank_accounts")
     invoices = _lookup(firm, "SELECT id, number FROM invoices")
+    currency = firm_currency(firm)
     count = 0
     for n, r in rows:
         bad = False
@@ -212,6 +214,12 @@ def _payments(firm: "Firm", rows, report: _Report) -> int:
             report.add(n, "invoice_number", f"there is no invoice numbered '{number}'" + _near(number, invoices))
             bad = True
         if bad:
+            # still name the row's other mistakes, so one fix-and-retry covers them all
+            for column, check in (("date", lambda v: parse_date(v)), ("amount", lambda v: parse_amount(v, currency))):
+                try:
+                    check(r.get(column, ""))
+                except LedgerError as exc:
+                    report.add(n, column, exc.message)
             continue
         try:
             billing.record_payment(

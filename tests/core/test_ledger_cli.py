@@ -318,3 +318,15 @@ def test_demo_sizes_are_checked(capsys, tmp_path):
     assert exit_.value.code == 2 and "'-2' is not a whole number (0 or more)" in capsys.readouterr().err
     code, out, err = run(capsys, db, "demo", "--clients", "0", "--invoices", "3")
     assert code == 1 and "need clients: give --clients 1 or more" in err and not db.exists()
+
+
+def test_a_payment_row_with_an_unknown_name_still_has_its_other_mistakes_named(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "demo", "--country", "US", "--clients", "2", "--invoices", "2", "--payments", "0", "--credits", "0")
+    code, err = import_text(capsys, db, tmp_path, "payments",
+                            "client,date,amount,bank_account,invoice_number,reference\n"
+                            "Nobody At All,2026/03/05,1.2.3,Operating account (First National Bank),,\n")
+    assert code == 1 and "3 problems" in err
+    assert "row 2, column client: there is no client named 'Nobody At All'" in err
+    assert "row 2, column date: date: '2026/03/05' is not a date (use YYYY-MM-DD)" in err
+    assert "row 2, column amount: amount: '1.2.3' is not a number" in err
