@@ -182,3 +182,27 @@ async def test_a_firm_without_clients_is_told_which_key_adds_one(settings):
         await pilot.press("k", *"Acme Pty", "enter")
         await pilot.pause()
         assert "0 invoices. n new" in screen_text(app)
+
+
+async def test_escape_asks_before_it_drops_what_was_typed_in_an_invoice(settings):
+    ready_firm(settings)
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ledger.add_client(app.firm, "Acme Pty")
+        await pilot.press("f5", "n")
+        await pilot.pause()
+        assert isinstance(app.screen, InvoiceModal)
+        await pilot.press("escape")  # nothing typed: it just closes
+        await pilot.pause()
+        assert isinstance(app.screen, BillingScreen)
+        await pilot.press("n", "tab", "tab", *"Advice on the merger", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "Leave without saving this new invoice?" in app.screen.question
+        await pilot.press("n")  # back to the invoice, the line still there
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, InvoiceModal) and modal.query_one("#description").value == "Advice on the merger"
+        await pilot.press("escape", "y")
+        await pilot.pause()
+        assert isinstance(app.screen, BillingScreen) and ledger.list_invoices(app.firm) == []

@@ -12,6 +12,7 @@ from core.errors import LedgerlinkError
 from core.services import ledger
 from core.text import counted
 from tui.format import money_text, plain_amount
+from tui.modals.confirm import ConfirmModal
 from tui.modals.form import problem_text
 from tui.widgets.text_input import TextInput
 
@@ -75,6 +76,7 @@ class InvoiceModal(ModalScreen[object]):
                 field.cursor_blink = False
         self.redraw()
         self.query_one("#client" if self.invoice is None else "#date").focus()
+        self.opened_with = self.draft()  # Escape asks first when anything typed since would be lost
 
     # -- the draft ----------------------------------------------------------------------------
     def typed_line(self) -> dict | None:
@@ -172,4 +174,13 @@ class InvoiceModal(ModalScreen[object]):
         self.dismiss(result)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.draft() == self.opened_with:
+            self.dismiss(None)
+            return
+        what = "this new invoice" if self.invoice is None else f"the changes to {self.invoice.number}"
+        self.app.push_screen(ConfirmModal(f"Leave without saving {what}? What you typed is lost.", "Leave"),
+                             self.leave)
+
+    def leave(self, yes: bool) -> None:
+        if yes:
+            self.dismiss(None)  # not returned: Textual would await it from this screen's own handler, and hang
