@@ -96,3 +96,35 @@ def cli_env(monkeypatch, s: Settings, sb) -> None:
         monkeypatch.setenv(f"LEDGERLINK_QBO__{key}", value)
     for key, value in s.sync.model_dump().items():
         monkeypatch.setenv(f"LEDGERLINK_SYNC__{key.upper()}", str(value))
+
+
+async def small_firm(settings: Settings, sb):
+    """A UK firm with no documents, connected to the sandbox, mapped and switched on."""
+    firm = create_firm(sandbox_settings(settings, sb), "UK", name="Wren & Co Solicitors")
+    try:
+        demo.ensure_ready(firm)
+        await connect_and_map(firm, sb)
+    except BaseException:
+        firm.close()
+        raise
+    return firm
+
+
+def fee_line(firm, unit_price: str = "400.00") -> dict:
+    """One zero-rated line of fee income."""
+    from core.ledger import queries
+
+    fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
+    zero = next(r.id for r in queries.list_tax_rates(firm) if r.rate_ppm == 0)
+    return dict(description="Advice", account_id=fee.id, quantity="1", unit_price=unit_price, tax_rate_id=zero)
+
+
+async def in_qbo(firm, act):
+    """Run `act(client)` as someone working in QuickBooks itself would, outside Ledgerlink's sync."""
+    from core.qbo.connect import open_client
+
+    client = await open_client(firm)
+    try:
+        return await act(client)
+    finally:
+        await client.aclose()

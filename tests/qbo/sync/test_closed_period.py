@@ -3,37 +3,29 @@ keeps QBO's fault for support, and goes once the books are reopened and it is re
 
 from __future__ import annotations
 
-from core.ledger import billing, demo, queries
-from core.ledger.firm import add_client, create_firm
-from core.qbo.connect import open_client
+from core.ledger import billing
+from core.ledger.firm import add_client
 from core.services import sync
 
-from .sandboxed import connect_and_map, sandbox_settings
+from .sandboxed import fee_line, in_qbo, small_firm
 from .test_sandbox_sync import assert_exactly_once
 
 
 async def close_books_in_qbo(firm, close_date: str) -> None:
     """What the firm's accountant does in QuickBooks (Account and settings > Advanced > Close the books)."""
-    client = await open_client(firm)
-    try:
+    async def close(client):
         prefs = await client.preferences()
         await client.create("Preferences", {"SyncToken": prefs["SyncToken"], "sparse": True,
                                             "AccountingInfoPrefs": {"BookCloseDate": close_date}}, requestid=None)
-    finally:
-        await client.aclose()
+    await in_qbo(firm, close)
 
 
 async def test_an_invoice_in_a_closed_period_parks_until_the_books_reopen(settings, sandbox):
-    firm = create_firm(sandbox_settings(settings, sandbox), "UK", name="Wren & Co Solicitors")
+    firm = await small_firm(settings, sandbox)
     try:
-        demo.ensure_ready(firm)
-        await connect_and_map(firm, sandbox)
-        fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
-        zero = next(r.id for r in queries.list_tax_rates(firm) if r.rate_ppm == 0)
         client = add_client(firm, "Late Filer Ltd").id
-        line = dict(description="Advice", account_id=fee.id, quantity="1", unit_price="400.00", tax_rate_id=zero)
-        old = billing.create_invoice(firm, client_id=client, date="2026-04-01", lines=[line])
-        billing.create_invoice(firm, client_id=client, date="2026-08-01", lines=[line])
+        old = billing.create_invoice(firm, client_id=client, date="2026-04-01", lines=[fee_line(firm)])
+        billing.create_invoice(firm, client_id=client, date="2026-08-01", lines=[fee_line(firm)])
         await close_books_in_qbo(firm, "2026-06-30")
 
         summary = await sync.run_sync(firm)

@@ -4,39 +4,29 @@ links the client to it (no second customer) and pushes the invoice."""
 
 from __future__ import annotations
 
-from core.ledger import billing, demo, queries
-from core.ledger.firm import add_client, create_firm
-from core.qbo.connect import open_client
+from core.ledger import billing
+from core.ledger.firm import add_client
 from core.services import sync
 
-from .sandboxed import connect_and_map, sandbox_settings
+from .sandboxed import fee_line, in_qbo, small_firm
 from .test_sandbox_sync import qbo_objects
 
 
 async def qbo_customer(firm, name: str, active: bool, existing: dict | None = None) -> dict:
     """What the firm's accountant does in QuickBooks: add a customer, or make one (in)active."""
-    client = await open_client(firm)
-    try:
-        if existing is None:
-            return await client.create("Customer", {"DisplayName": name}, requestid=None)
-        return await client.sparse_update("Customer", {"Id": existing["Id"], "SyncToken": existing["SyncToken"],
-                                                       "Active": active}, requestid=None)
-    finally:
-        await client.aclose()
+    if existing is None:
+        return await in_qbo(firm, lambda c: c.create("Customer", {"DisplayName": name}, requestid=None))
+    body = {"Id": existing["Id"], "SyncToken": existing["SyncToken"], "Active": active}
+    return await in_qbo(firm, lambda c: c.sparse_update("Customer", body, requestid=None))
 
 
 async def test_an_inactive_qbo_customer_of_the_same_name_parks_the_invoice_until_reactivated(settings, sandbox):
-    firm = create_firm(sandbox_settings(settings, sandbox), "UK", name="Wren & Co Solicitors")
+    firm = await small_firm(settings, sandbox)
     try:
-        demo.ensure_ready(firm)
-        await connect_and_map(firm, sandbox)
         old = await qbo_customer(firm, "Harbour Lights Ltd", True)
         old = await qbo_customer(firm, "Harbour Lights Ltd", False, old)
-        fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
-        zero = next(r.id for r in queries.list_tax_rates(firm) if r.rate_ppm == 0)
         client = add_client(firm, "Harbour Lights Ltd").id
-        inv = billing.create_invoice(firm, client_id=client, date="2026-10-01", lines=[dict(
-            description="Advice", account_id=fee.id, quantity="1", unit_price="400.00", tax_rate_id=zero)])
+        inv = billing.create_invoice(firm, client_id=client, date="2026-10-01", lines=[fee_line(firm)])
 
         summary = await sync.run_sync(firm)
         assert summary.parked == 1 and summary.pushed == 0, summary.as_json()
