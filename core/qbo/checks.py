@@ -28,7 +28,8 @@ def _connected(db, now: float) -> StepResult:
         return missing("qbo_connected", f"Connected to {who}, but its reference data was not pulled yet: refresh in Connect (or run `ledgerlink pull`).")
     if conn.refresh_expires_at is not None and conn.refresh_expires_at - now < REFRESH_WARN_DAYS * 86400:
         days = int((conn.refresh_expires_at - now) // 86400)
-        return warning("qbo_connected", f"Connected to {who} ({conn.environment}); the authorization expires in {counted(days, 'day')}: reconnect soon in Connect.")
+        when = f"in {counted(days, 'day')}" if days else "within a day"
+        return warning("qbo_connected", f"Connected to {who} ({conn.environment}); the authorization expires {when}: reconnect soon in Connect.")
     return done("qbo_connected", f"Connected to {who} ({conn.environment}, realm {conn.realm_id}).")
 
 

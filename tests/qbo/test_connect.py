@@ -182,6 +182,8 @@ async def test_token_health_in_status_and_an_expiring_authorization_warns(firm, 
     firm.db.execute("UPDATE qbo_connection SET refresh_expires_at = ?", [int(time.time()) + 3 * 86400])
     step = svc.qbo_steps(firm)[0]
     assert step.ok and step.state == "warning" and "authorization expires in 2 days:" in step.message
+    firm.db.execute("UPDATE qbo_connection SET refresh_expires_at = ?", [int(time.time()) + 3600])
+    assert "authorization expires within a day:" in svc.qbo_steps(firm)[0].message  # not "in 0 days"
     firm.db.execute("UPDATE qbo_connection SET refresh_expires_at = ?", [int(time.time()) - 1])
     step = svc.qbo_steps(firm)[0]
     assert not step.ok and "expired" in step.message

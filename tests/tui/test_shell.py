@@ -15,7 +15,7 @@ from tui.modals.help import HelpScreen
 from tui.screens.checklist import ChecklistScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.mapper import MapperScreen
-from tui_helpers import for_sandbox, ready_firm, screen_text, settle
+from tui_helpers import for_sandbox, ready_firm, screen_text, settle, tab_to
 
 
 async def test_help_lists_screen_and_global_bindings(make_app):
@@ -87,6 +87,27 @@ async def test_no_color_underlines_the_highlighted_row_not_only_shades_it(settin
         steps.blur()
         await pilot.pause()
         assert underlined(steps, 0) is no_color
+
+
+@pytest.mark.parametrize("no_color", [True, False])
+async def test_no_color_draws_the_focused_fields_border_heavy(settings, monkeypatch, no_color):
+    # A focused field's border was only a lighter grey, the same shape as the others.
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # the first step: the firm's name and template
+        await tab_to(pilot, "firm-name")
+        await pilot.pause()
+        name = app.screen.query_one("#firm-name")
+        assert (name.styles.border_top[0] == "heavy") is no_color
+        await tab_to(pilot, "builtin")
+        await pilot.pause()
+        assert name.styles.border_top[0] != "heavy"
+        assert (app.screen.query_one("#builtin").styles.border_top[0] == "heavy") is no_color
 
 
 def underlined(option_list, y: int) -> bool:
