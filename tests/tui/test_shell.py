@@ -70,13 +70,18 @@ async def test_no_color_keeps_states_in_words(settings, monkeypatch):
         assert "[todo]" in text and "0 of 14 steps done" in text and "local sandbox" in text
 
 
-@pytest.mark.parametrize("no_color", [True, False])
-async def test_no_color_underlines_the_highlighted_row_not_only_shades_it(settings, monkeypatch, no_color):
-    # Greys alone told the checklist's (or a table's) highlighted row from the others under NO_COLOR.
-    if no_color:
+@pytest.fixture(params=[True, False], ids=["NO_COLOR", "colour"])
+def no_color(request, monkeypatch) -> bool:
+    """Each test runs with NO_COLOR set and without it."""
+    if request.param:
         monkeypatch.setenv("NO_COLOR", "1")
     else:
         monkeypatch.delenv("NO_COLOR", raising=False)
+    return request.param
+
+
+async def test_no_color_underlines_the_highlighted_row_not_only_shades_it(settings, no_color):
+    # Greys alone told the checklist's (or a table's) highlighted row from the others under NO_COLOR.
     app = create_app(settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -89,13 +94,8 @@ async def test_no_color_underlines_the_highlighted_row_not_only_shades_it(settin
         assert underlined(steps, 0) is no_color
 
 
-@pytest.mark.parametrize("no_color", [True, False])
-async def test_no_color_draws_the_focused_fields_border_heavy(settings, monkeypatch, no_color):
+async def test_no_color_draws_the_focused_fields_border_heavy(settings, no_color):
     # A focused field's border was only a lighter grey, the same shape as the others.
-    if no_color:
-        monkeypatch.setenv("NO_COLOR", "1")
-    else:
-        monkeypatch.delenv("NO_COLOR", raising=False)
     app = create_app(settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
