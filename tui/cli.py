@@ -53,18 +53,25 @@ def keys_command(args, settings) -> int:
     known = keymap.binding_ids()
     check = keymap.check_keymap(settings.ui.keymap, known)
     owners = keymap.binding_owners()
-    rows = [("ID", "KEYS", "DOES", "WHERE")]
+    # Grouped by where they apply, so the three columns fit 80 columns.
+    sections: dict[str, list[tuple[str, str, str]]] = {}
     for binding_id in sorted(known):
         binding = known[binding_id]
         keys = check.keymap.get(binding_id, binding.key)
         if keys != binding.key:
             keys += f" (default {binding.key})"
         owner = owners[binding_id]
-        rows.append((binding_id, keys, binding.description or binding.tooltip or binding.action,
-                     "everywhere" if issubclass(owner, LedgerlinkApp) else owner.__name__))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+        where = "everywhere" if issubclass(owner, LedgerlinkApp) else owner.__name__
+        sections.setdefault(where, []).append(
+            (binding_id, keys, binding.description or binding.tooltip or binding.action))
+    header = ("ID", "KEYS", "DOES")
+    widths = [max(len(row[i]) for rows in sections.values() for row in [header, *rows]) for i in range(2)]
+    line = lambda row: "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[2]  # noqa: E731
+    print(line(header).rstrip())
+    for where in sorted(sections, key=lambda w: (w != "everywhere", w)):
+        print(f"{where}:")
+        for row in sections[where]:
+            print(line(row).rstrip())
     problems = check.problems + keymap.clashes(check.keymap, LedgerlinkApp)
     for problem in problems:
         print(problem, file=sys.stderr)

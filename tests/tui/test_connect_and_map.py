@@ -105,7 +105,9 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
     await pilot.pause()
     mapped = [r for r in qbo.list_map(app.firm, "sales") if r.status == "mapped"]
     assert len(mapped) == 1 and mapped[0].qbo_id == first.key
-    assert next(r for r in right.rows if r.key == first.key).struck  # used references are struck through
+    used = next(r for r in right.rows if r.key == first.key)
+    assert used.struck  # used references are struck through
+    assert used.note.startswith(first.note + ", used by ")  # and still say what they are (Service, ...)
     # a struck reference is refused
     await pilot.press("down", "enter")
     await pilot.pause()

@@ -147,15 +147,24 @@ def ledgerlink(tmp_path, *args: str, env: dict[str, str] | None = None) -> subpr
 
 
 def rows(out: str) -> dict[str, list[str]]:
-    """`ledgerlink keys` output: id -> [keys, does, where] (columns are two or more spaces apart)."""
-    return {cells[0]: cells[1:] for cells in (re.split(r" {2,}", line.strip()) for line in out.splitlines())}
+    """`ledgerlink keys` output: id -> [keys, does, where] (columns are two or more spaces apart, each group of
+    rows under a `WHERE:` line)."""
+    table, where = {}, None
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            where = line.rstrip(":")
+            continue
+        cells = re.split(r" {2,}", line.strip())
+        table[cells[0]] = cells[1:] + ([where] if where else [])
+    return table
 
 
 def test_keys_command_lists_ids_and_checks_the_keymap(tmp_path):
     listed = ledgerlink(tmp_path, "keys")
     assert listed.returncode == 0, listed.stderr
     table = rows(listed.stdout)
-    assert table["ID"] == ["KEYS", "DOES", "WHERE"]
+    assert table["ID"] == ["KEYS", "DOES"]
+    assert max(len(line) for line in listed.stdout.splitlines()) <= 80
     assert table["app.help"] == ["f1,question_mark", "Help", "everywhere"]
     assert table["monitor.retry"] == ["r", "Retry", "SyncMonitorScreen"]
 

@@ -167,6 +167,7 @@ async def test_dry_run_shows_a_sendable_invoice_with_its_exact_amounts(sb_settin
         body = app.screen.body
         assert "create Invoice" in body
         assert '"UnitPrice": 150.00' in body and '"Qty": 2' in body  # exact numbers, not strings or floats
+        assert not app._notifications  # the "Building the payloads" toast does not sit over them
 
 
 async def test_a_sync_from_the_monitor_tells_its_result_there_without_toasts_over_the_reason(sb_settings):

@@ -105,6 +105,8 @@ class MapperScreen(TabbedScreen):
         super().__init__(**kwargs)
         self.initial_tab = tab
         self.map_rows: dict[str, dict[int, object]] = {"sales": {}, "gl": {}, "tax": {}}
+        self.qbo_types: dict[str, str] = {}
+        """QBO item id -> its type (Service, NonInventory), kept for the right pane's notes."""
 
     def compose_body(self) -> ComposeResult:
         titles = {tab: tab_title(n, title) for n, (tab, title) in enumerate(self.TABS, 1)}
@@ -112,7 +114,7 @@ class MapperScreen(TabbedScreen):
             with TabPane(titles["sync"], id="sync"):
                 yield SwitchRow(False, "Sales invoices", switch_id="sync-switch", classes="switch-row")
                 yield Static(SYNC_PUSHES, classes="note")
-                yield Label("Sync from (YYYY-MM-DD; documents dated earlier are not pushed):")
+                yield Label("Sync from (YYYY-MM-DD; documents dated earlier are not pushed):", classes="field-label")
                 yield TextInput(placeholder="e.g. 2026-01-01, empty for everything", id="sync-from")
                 yield Static("", id="need-sync", classes="need")
             with TabPane(titles["sales"], id="sales"):
@@ -164,6 +166,7 @@ class MapperScreen(TabbedScreen):
         for kind, rows in data.items():
             self.map_rows[kind] = {r.ledger_id: r for r in rows}
         self.query_one("#sales-left", VirtualList).set_rows([ledger_row(r) for r in data["sales"]])
+        self.qbo_types = {o.qbo_id: o.type for o in options}
         self.query_one("#sales-right", VirtualList).set_rows([option_row(o) for o in options])
         for kind in ("gl", "tax"):
             self.fill_table(kind)
@@ -245,10 +248,12 @@ class MapperScreen(TabbedScreen):
         freed = previous.qbo_id if previous is not None else None
         rows = []
         for option in right.rows:
+            kind = self.qbo_types.get(option.key)
             if option.key == row.qbo_id:
-                option = Row(option.key, option.text, struck=True, note=f"used by {row.ledger_name}")
+                option = Row(option.key, option.text, struck=True, note=", ".join(filter(None, (
+                    kind, f"used by {row.ledger_name}"))))
             elif option.key == freed and option.key != row.qbo_id:
-                option = Row(option.key, option.text, note="free again")
+                option = Row(option.key, option.text, note=", ".join(filter(None, (kind, "free again"))))
             rows.append(option)
         right.set_rows(rows)
         self.refresh_needs()

@@ -241,6 +241,7 @@ class SyncMonitorScreen(LedgerScreen):
             self.app.call_from_thread(self.show_dry_run, previews)
 
     def show_dry_run(self, previews) -> None:
+        self.app.clear_notifications()  # the "Building..." toast would sit over the payloads
         if not previews:
             self.notify("Nothing is waiting to be sent.")
             return
