@@ -82,6 +82,8 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
     await pilot.press("2")
     await pilot.pause()
     assert mapper.tab == "sales"
+    need = str(mapper.query_one("#need-sales").render())
+    assert need.startswith("To do: Map at least") and "Mapping ›" not in need  # not sent to where they are
     left = mapper.query_one("#sales-left", VirtualList)
     right = mapper.query_one("#sales-right", VirtualList)
     assert left.has_focus

@@ -6,6 +6,8 @@ Thousands of rows per pane: the panes are VirtualLists filled once per load and 
 
 from __future__ import annotations
 
+import re
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -54,6 +56,13 @@ def option_row(option) -> Row:
     if not option.valid:
         return Row(option.qbo_id, option.name, struck=True, note=option.reason)
     return Row(option.qbo_id, option.name, note=option.type)
+
+
+def in_place(message: str) -> str:
+    """Core's sentences send the admin to "Mapping › <tab>"; on the mapper itself that is where they are."""
+    message = re.sub(r"[:,]? (?:then )?open Mapping › [A-Za-z ]+", "", message)
+    message = re.sub(r" Open Mapping › [A-Za-z ]+\.", "", message)
+    return message.replace("in Mapping › Synchronisation", "here")
 
 
 def diff_text(diff) -> str:
@@ -188,7 +197,8 @@ class MapperScreen(TabbedScreen):
 
     def show_needs(self, steps: dict) -> None:
         for tab, step_ids in TAB_STEPS.items():
-            lines = [f"{'Done' if steps[s].ok else 'To do'}: {steps[s].message}" for s in step_ids if s in steps]
+            lines = [f"{'Done' if steps[s].ok else 'To do'}: {in_place(steps[s].message)}" for s in step_ids
+                     if s in steps]
             widget = self.query_one(f"#need-{tab}", Static)
             widget.update("\n".join(lines))
             widget.set_class(all(steps[s].ok for s in step_ids if s in steps), "-ok")
@@ -263,7 +273,7 @@ class MapperScreen(TabbedScreen):
         left = self.query_one("#sales-left", VirtualList).current
         right = self.query_one("#sales-right", VirtualList).current
         row = self.map_rows["sales"].get(int(left.key)) if left else None
-        text = row.message if row else ""
+        text = in_place(row.message) if row else ""
         if right is not None:
             text += f"\nQBO: {right.text} ({right.note})"
         self.query_one("#sales-current", Static).update(text, layout=False)  # fixed height: no re-layout
