@@ -182,6 +182,10 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
     await pilot.pause()
     assert qbo.sync_settings(app.firm).sales_invoices
     assert "Sales invoices: On" in str(mapper.query_one(".switch-row Label").render())
+    told = len(app._notifications)
+    await pilot.press("ctrl+s")  # nothing new to save: no second toast saying the same
+    await pilot.pause()
+    assert len(app._notifications) == told
     assert all(state != "missing" for state in states(app).values()), states(app)
     await pilot.press("f2")
     await pilot.pause()

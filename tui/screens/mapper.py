@@ -414,13 +414,17 @@ class MapperScreen(TabbedScreen):
     def action_save_sync(self) -> None:
         enabled = self.query_one("#sync-switch", Switch).value
         since = self.query_one("#sync-from", Input).value.strip() or None
+        before = qbo.sync_settings(self.firm)
         try:
             result = qbo.set_sync_enabled(self.firm, enabled, since)
         except LedgerlinkError as exc:
             self.notify(problem_text(exc), title="Not saved", severity="error", markup=False)
             return
+        if result == before:
+            return  # saved already (the switch saves as it flips): no second toast saying the same
         state = "on" if result.sales_invoices else "off"
-        self.notify(f"Sales invoices synchronisation is {state}.")
+        since_text = f", from {result.sync_from}" if result.sync_from else ""
+        self.notify(f"Sales invoices synchronisation is {state}{since_text}.")
         self.refresh_needs()
 
     # -- refresh from QBO ---------------------------------------------------------------------
