@@ -182,6 +182,12 @@ class _InvoiceDraft:
 
 def _prepare_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = "") -> _InvoiceDraft | None:
     before = len(problems)
+    draft = _draft_invoice(ctx, spec, problems, where)
+    return draft if len(problems) == before else None
+
+
+def _draft_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = "") -> _InvoiceDraft:
+    """The invoice as far as it can be priced; what is wrong with it goes to `problems`."""
     client_id = _field(spec, "client_id")
     ctx.client(client_id, problems, f"{where}client")
     matter_id = _field(spec, "matter_id")
@@ -202,7 +208,7 @@ def _prepare_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
         problems.append(f"{where}an invoice needs at least one line")
     draft = _InvoiceDraft(client_id, matter_id, date or "", due or "", str(number).strip() if number else None)
     _prepare_lines(ctx, lines, draft, problems, where)
-    return draft if len(problems) == before else None
+    return draft
 
 
 def _prepare_lines(ctx: _Ctx, lines: list, draft: _InvoiceDraft, problems: list[str], where: str = "") -> None:

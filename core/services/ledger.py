@@ -91,21 +91,10 @@ __all__ = [
 ]
 
 
-def validate_invoice(firm, *, client_id, date, lines: list[dict], matter_id=None, due_date=None) -> list[str]:
-    """The problems create_invoice would raise for this draft, in the ledger's words; nothing is written.
-
-    (Added for the TUI's line entry, which validates as the bookkeeper types.)
-    """
-    from core.ledger.billing import _Ctx, _prepare_invoice
-
-    problems: list[str] = []
-    spec = dict(client_id=client_id, matter_id=matter_id, date=date, due_date=due_date, number=None, lines=lines)
-    _prepare_invoice(_Ctx(firm), spec, problems)
-    return problems
-
-
 @dataclass(frozen=True)
-class DraftTotals:
+class InvoiceCheck:
+    problems: list[str]
+    """What create_invoice would refuse, in the ledger's words."""
     net_minor: int
     tax_minor: int
     total_minor: int
@@ -113,15 +102,18 @@ class DraftTotals:
     """How many lines went into the totals (a line with a problem does not)."""
 
 
-def draft_totals(firm, lines: list[dict]) -> DraftTotals:
-    """Net, tax and total of the lines that are valid so far, rounded as create_invoice posts them."""
-    from core.ledger.billing import _Ctx, _InvoiceDraft, _prepare_lines
+def check_invoice(firm, *, lines: list[dict], client_id=None, date=None, matter_id=None,
+                  due_date=None) -> InvoiceCheck:
+    """A draft invoice checked as create_invoice would check it, with the totals of its lines that are valid so
+    far, rounded as it posts them; nothing is written. (For the TUI's line entry, checked as the bookkeeper types.)"""
+    from core.ledger.billing import _Ctx, _draft_invoice
 
-    draft = _InvoiceDraft(0, None, "", "", None)
-    _prepare_lines(_Ctx(firm), lines, draft, [])
+    problems: list[str] = []
+    spec = dict(client_id=client_id, matter_id=matter_id, date=date, due_date=due_date, number=None, lines=lines)
+    draft = _draft_invoice(_Ctx(firm), spec, problems)
     net = sum(line[5] for line in draft.lines)
     tax = sum(line[6] for line in draft.lines)
-    return DraftTotals(net, tax, net + tax, len(draft.lines))
+    return InvoiceCheck(problems, net, tax, net + tax, len(draft.lines))
 
 
 def add_bank_account_at(firm, *, kind: str, name: str, account_code: str, bank_name: str):

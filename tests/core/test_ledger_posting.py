@@ -220,10 +220,10 @@ def test_draft_totals_match_what_the_invoice_posts(ready):
                   tax_rate_id=ready.state),
              dict(description="Filing", account_id=ready.recovery, quantity="1", unit_price="12.00",
                   tax_rate_id=ready.zero)]
-    shown = L.draft_totals(ready.firm, lines)
+    shown = L.check_invoice(ready.firm, lines=lines)
     inv = ready.invoice(*lines)
     assert (shown.net_minor, shown.tax_minor, shown.total_minor) == (
         inv.subtotal_minor, inv.tax_minor, inv.total_minor)
     assert shown.total_minor == 83333 + 45 + 1200 + 5208 + 3  # 833.325 -> 833.33; tax per line, rounded half up
-    half_typed = L.draft_totals(ready.firm, lines[:1] + [dict(lines[1], unit_price="abc")])
+    half_typed = L.check_invoice(ready.firm, lines=lines[:1] + [dict(lines[1], unit_price="abc")])
     assert half_typed.priced_lines == 1 and half_typed.net_minor == 83333

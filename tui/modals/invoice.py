@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -100,12 +102,15 @@ class InvoiceModal(ModalScreen[object]):
         return {"client_id": None if client is Select.NULL else client,
                 "date": self.query_one("#date", Input).value.strip(), "lines": lines}
 
-    def problems(self, with_typed: bool = True) -> list[str]:
-        draft = self.draft(with_typed)
+    def checked(self, draft: dict) -> ledger.InvoiceCheck:
         if draft["client_id"] is None:
-            rest = ledger.validate_invoice(self.firm, **{**draft, "client_id": 0})
-            return ["client: choose the client"] + [p for p in rest if not p.startswith("client")]
-        return ledger.validate_invoice(self.firm, **draft)
+            result = ledger.check_invoice(self.firm, **{**draft, "client_id": 0})
+            return replace(result, problems=["client: choose the client"]
+                           + [p for p in result.problems if not p.startswith("client")])
+        return ledger.check_invoice(self.firm, **draft)
+
+    def problems(self, with_typed: bool = True) -> list[str]:
+        return self.checked(self.draft(with_typed)).problems
 
     def redraw(self) -> None:
         table = self.query_one("#lines", DataTable)
@@ -118,17 +123,16 @@ class InvoiceModal(ModalScreen[object]):
         self.check()
 
     def check(self) -> None:
-        problems = self.problems()
+        draft = self.draft()
+        result = self.checked(draft)
         box = self.query_one("#invoice-problems", Static)
-        box.update("\n".join(problems) if problems else "No problems: Ctrl+S saves.")
-        box.set_class(bool(problems), "-bad")
-        lines = self.draft()["lines"]
-        totals = ledger.draft_totals(self.firm, lines)
-        left_out = len(lines) - totals.priced_lines
+        box.update("\n".join(result.problems) if result.problems else "No problems: Ctrl+S saves.")
+        box.set_class(bool(result.problems), "-bad")
+        left_out = len(draft["lines"]) - result.priced_lines
         self.query_one("#invoice-total", Static).update(
-            f"Net {money_text(totals.net_minor)} + tax {money_text(totals.tax_minor)} = "
-            f"total {money_text(totals.total_minor)}"
-            + (f" (without {counted(left_out, 'line')} with a problem)" if left_out else "") if lines else "")
+            f"Net {money_text(result.net_minor)} + tax {money_text(result.tax_minor)} = "
+            f"total {money_text(result.total_minor)}"
+            + (f" (without {counted(left_out, 'line')} with a problem)" if left_out else "") if draft["lines"] else "")
 
     def on_input_changed(self) -> None:
         self.check()

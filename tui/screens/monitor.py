@@ -70,6 +70,8 @@ class SyncMonitorScreen(LedgerScreen):
 
     SHOWS_SYNC = True
     CSS_PATH = "monitor.tcss"
+    writeoff_waits = False
+    """The highlighted parked document is a write-off waiting for its QBO product/service (c shows)."""
     BINDINGS = [
         Binding("y", "sync", "Sync now", id="monitor.sync", tooltip="Push what is queued, in the background"),
         Binding("f", "fix", "Go to fix", id="monitor.fix", tooltip="Open the place that fixes this document"),
@@ -140,9 +142,6 @@ class SyncMonitorScreen(LedgerScreen):
         if waits != self.writeoff_waits:
             self.writeoff_waits = waits
             self.refresh_bindings()
-
-    writeoff_waits = False
-    """The highlighted parked document is a write-off waiting for its QBO product/service (c shows)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.writeoff_waits if action == "create_fix" else True
