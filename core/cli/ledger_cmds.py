@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import re
 import textwrap
 from pathlib import Path
 
 from core.errors import Conflict, ValidationError
+from core.ledger.base import parse_day
 from core.ledger.models import AGING_BUCKETS
 from core.ledger.templates import COUNTRIES
 from core.money import format_minor
@@ -132,13 +131,7 @@ def cmd_report(args, settings: Settings) -> int:
         if args.name != "aging":
             raise ValidationError(f"--as-of applies to the aging report only: `ledgerlink report {args.name}` shows "
                                   "today's balances")
-        try:
-            dt.date.fromisoformat(args.as_of)
-        except ValueError:
-            shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.as_of)
-            raise ValidationError(f"--as-of {args.as_of!r} is not a date: " + (
-                "that month has no such day, or there is no such month" if shaped
-                else "write it as YYYY-MM-DD, e.g. 2026-03-31")) from None
+        parse_day(args.as_of, "--as-of", example="2026-03-31")
     with _firm(settings) as firm:
         if args.name == "trial-balance":
             report = ledger.trial_balance(firm)

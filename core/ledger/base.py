@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Iterable
 
@@ -36,6 +37,17 @@ def parse_date(value: str | dt.date, field: str = "date") -> str:
         return dt.date.fromisoformat(str(value).strip()).isoformat()
     except ValueError:
         raise ValidationError(f"{field}: '{value}' is not a date (use YYYY-MM-DD)") from None
+
+
+def parse_day(value: str | dt.date, label: str, example: str = "2026-01-31") -> str:
+    """A setting's date as ISO text; the message says whether the shape or the calendar day is wrong."""
+    try:
+        return value.isoformat() if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value).strip())
+        raise ValidationError(f"{label} {value!r} is not a date: " + (
+            "that month has no such day, or there is no such month" if shaped
+            else f"write it as YYYY-MM-DD, e.g. {example}")) from None
 
 
 def half_up_div(numerator: int, denominator: int) -> int:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from core.errors import ValidationError
+from core.ledger.base import parse_day
 from core.qbo import maps as _maps
 from core.qbo import store
 from core.qbo.checks import connection_info, qbo_steps
@@ -167,13 +166,7 @@ def set_sync_enabled(firm, enabled: bool, from_date: str | dt.date | None = None
     """Switch Sales invoices synchronisation on or off; `from_date` sets the sync-from date (kept if None)."""
     since = None
     if from_date is not None:
-        try:
-            since = (from_date if isinstance(from_date, dt.date) else dt.date.fromisoformat(str(from_date).strip())).isoformat()
-        except ValueError:
-            shape = re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(from_date).strip())
-            raise ValidationError(f"The sync-from date {from_date!r} is not a date: "
-                                  + ("that month has no such day, or there is no such month" if shape
-                                     else "write it as YYYY-MM-DD, e.g. 2026-01-31")) from None
+        since = parse_day(from_date, "The sync-from date")
     with firm.db.atomic():
         current_on, current_since = store.sync_settings_row(firm.db)
         firm.db.execute(
