@@ -42,6 +42,7 @@ class WireQBO(FakeQBO):
         self.rng = random.Random(seed)
         self.p500 = self.p429 = self.p_drop_before = self.p_drop_after = 0.0
         self.expire_every = 0
+        self.api_call_count = 0
         self.injected: Counter = Counter()
         self.lock = threading.Lock()
         # What a US law firm's QBO company has besides the QBO area's defaults: a bad-debt expense account
@@ -92,9 +93,12 @@ class WireQBO(FakeQBO):
     # -- the API, with the sync's writes
     def _api(self, request: httpx.Request) -> httpx.Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if token in self.access_tokens and self.expire_every and self.rng.randrange(self.expire_every) == 0:
-            self.injected["expire"] += 1
-            self.expire_access_tokens()
+        if token in self.access_tokens and self.expire_every:
+            # Every expire_every-th call, not by chance: a run of ~40 requests met no expiry 1 time in ~60.
+            self.api_call_count += 1
+            if self.api_call_count % self.expire_every == 0:
+                self.injected["expire"] += 1
+                self.expire_access_tokens()
         if token not in self.access_tokens:
             return super()._api(request)
         tail = request.url.path.split(f"/v3/company/{self.realm}/", 1)[-1]
