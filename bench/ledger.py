@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.ledger import billing, queries  # noqa: E402
 from core.ledger.demo import ensure_ready  # noqa: E402
 from core.ledger.firm import add_client, create_firm  # noqa: E402
-from core.ledger.schema import ensure_schema  # noqa: E402
+from core.migrations import migrate  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 TABLES = ("invoices", "invoice_lines", "journal_entries", "journal_lines", "sync_queue", "audit_log",
@@ -67,7 +67,7 @@ def raw_copy(src: Path, dst: Path, tables: tuple[str, ...], since: dict[str, int
     """Insert the rows the ledger wrote (rowid > since[t]) into a fresh same-schema file with executemany."""
     from core.db import open_db
 
-    ensure_schema(open_db(dst))
+    migrate(open_db(dst).conn)
     rows = {}
     with sqlite3.connect(src) as s:
         for t in tables:

@@ -11,12 +11,18 @@ import sqlite_utils
 from core.errors import ConfigError
 
 
-def open_db(path: Path | str, *, memory: bool = False) -> sqlite_utils.Database:
-    """Open (creating if needed) a database file readable only by its owner."""
+def open_db(path: Path | str, *, memory: bool = False, wal: bool = True, create: bool = True) -> sqlite_utils.Database:
+    """Open a database file readable only by its owner (created when `create`; WAL switched on when `wal`).
+
+    The firm opener passes `wal=False` and switches WAL on only once it knows the file is a Ledgerlink firm: a
+    journal-mode change writes to the file.
+    """
     if memory:
         db = sqlite_utils.Database(memory=True)
     else:
         path = Path(path).expanduser()
+        if not create and not path.exists():
+            raise ConfigError(f"There is no database at {path}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
@@ -29,7 +35,8 @@ def open_db(path: Path | str, *, memory: bool = False) -> sqlite_utils.Database:
         except sqlite3.Error as exc:
             raise ConfigError(f"Cannot open the database file {path}: {exc}") from exc
         db = sqlite_utils.Database(conn)
-        db.enable_wal()
+        if wal:
+            db.enable_wal()
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 30000")
     return db

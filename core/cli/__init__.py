@@ -68,22 +68,28 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def open_existing_firm(settings: Settings):
-    """The firm of `settings.db` for a command that needs one: a path that does not exist is refused (a typo in
-    --db must not create an empty database); only `init` and `demo` create the file."""
-    from core.services.context import open_firm
-
+def require_firm_file(settings: Settings) -> None:
+    """A path that does not exist is refused (a typo in --db must not create an empty database); only `init` and
+    `demo` create the file."""
     path = Path(settings.db).expanduser()
     if not path.exists():
         raise ConfigError(f"There is no firm database at {path}: check --db (or LEDGERLINK_DB), or create a firm "
                           "there with `ledgerlink init --country US` (or CA, UK, AU, NZ).")
-    return open_firm(settings)
+
+
+def open_existing_firm(settings: Settings, *, readonly: bool = False):
+    """The firm of `settings.db` for a command that needs one (see `require_firm_file`); `readonly` writes
+    nothing, not even a schema upgrade."""
+    from core.services.context import open_firm
+
+    require_firm_file(settings)
+    return open_firm(settings, readonly=readonly)
 
 
 @contextlib.contextmanager
-def existing_firm(settings: Settings):
+def existing_firm(settings: Settings, *, readonly: bool = False):
     """`open_existing_firm` for a `with` block, closed at its end."""
-    firm = open_existing_firm(settings)
+    firm = open_existing_firm(settings, readonly=readonly)
     try:
         yield firm
     finally:

@@ -60,6 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("migrate", help="upgrade the firm database's schema in place (other commands do it too)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_migrate)
+
     p = sub.add_parser("users", help="who may do what (roles admin and bookkeeper)")
     users = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     g = users.add_parser("grant", help="give an operating-system user a role")
@@ -132,7 +136,7 @@ def cmd_report(args, settings: Settings) -> int:
             raise ValidationError(f"--as-of applies to the aging report only: `ledgerlink report {args.name}` shows "
                                   "today's balances")
         parse_day(args.as_of, "--as-of", example="2026-03-31")
-    with _firm(settings) as firm:
+    with _firm(settings, readonly=True) as firm:
         if args.name == "trial-balance":
             report = ledger.trial_balance(firm)
             cur = report.currency
@@ -189,7 +193,7 @@ def _wrap(text: str, width: int = 80) -> str:
 def cmd_status(args, settings: Settings) -> int:
     from core.services.setup import status_json
 
-    with _firm(settings) as firm:
+    with _firm(settings, readonly=True) as firm:
         status = status_json(firm)
     if args.json:
         print(json.dumps(status, indent=2))
@@ -209,6 +213,23 @@ def cmd_status(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_migrate(args, settings: Settings) -> int:
+    from core.cli import open_existing_firm, require_firm_file
+    from core.services.context import schema_version
+
+    require_firm_file(settings)
+    before = schema_version(settings)
+    open_existing_firm(settings).close()
+    after = schema_version(settings)
+    if args.json:
+        print(json.dumps({"ok": True, "from_version": before, "to_version": after}, indent=2))
+    elif before == after:
+        print(f"{settings.db} is at schema {after}, the newest this Ledgerlink knows; nothing to do.")
+    else:
+        print(f"Upgraded {settings.db} in place from schema {before} to {after}.")
+    return 0
+
+
 def cmd_users_grant(args, settings: Settings) -> int:
     from core.services.ledger import grant_role
 
@@ -221,7 +242,7 @@ def cmd_users_grant(args, settings: Settings) -> int:
 def cmd_users_list(args, settings: Settings) -> int:
     from core.services.ledger import list_users
 
-    with _firm(settings) as firm:
+    with _firm(settings, readonly=True) as firm:
         users = list_users(firm)
     print(_table(["User", "Role", "Granted by", "Since"], [[u.name, u.role, u.granted_by, u.granted_at] for u in users],
                  set()))

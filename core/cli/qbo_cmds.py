@@ -77,10 +77,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.set_defaults(func=cmd_map_writeoff)
 
 
-def _firm(settings):
+def _firm(settings, *, readonly: bool = False):
     from core.cli import open_existing_firm
 
-    return open_existing_firm(settings)
+    return open_existing_firm(settings, readonly=readonly)
 
 
 # -- connect ---------------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def _map_lines(rows, width: int = 80) -> list[str]:
 
 
 def cmd_map_show(args, settings) -> int:
-    firm = _firm(settings)
+    firm = _firm(settings, readonly=True)
     try:
         kinds = [args.kind] if args.kind else list(svc.KINDS)
         if args.json:
@@ -295,7 +295,7 @@ def cmd_map_show(args, settings) -> int:
 
 
 def cmd_map_options(args, settings) -> int:
-    firm = _firm(settings)
+    firm = _firm(settings, readonly=True)
     try:
         ledger_id = _ledger_id(firm, args.kind, args.ledger) if args.ledger else None
         options = svc.list_options(firm, args.kind, ledger_id)
@@ -362,7 +362,7 @@ def cmd_map_suggest(args, settings) -> int:
 
 
 def cmd_map_export(args, settings) -> int:
-    firm = _firm(settings)
+    firm = _firm(settings, readonly=True)
     try:
         print(f"Wrote {counted(svc.export_map(firm, args.file), 'mapping')} to {args.file}.")
         return 0

@@ -53,10 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=cmd_reconcile)
 
 
-def _firm(settings: Settings):
+def _firm(settings: Settings, *, readonly: bool = False):
     from core.cli import open_existing_firm
 
-    return open_existing_firm(settings)
+    return open_existing_firm(settings, readonly=readonly)
 
 
 class _Bar:
@@ -173,7 +173,7 @@ def cmd_disable(args, settings: Settings) -> int:
 def cmd_parked(args, settings: Settings) -> int:
     from core.services import sync
 
-    firm = _firm(settings)
+    firm = _firm(settings, readonly=True)
     try:
         rows = sync.parked(firm)
         if args.json:

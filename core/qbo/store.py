@@ -2,7 +2,7 @@
 the reference cache, the three maps and the synchronisation settings.
 
 Tokens live here and nowhere else (the file is 0600); they never reach a log, a screen or an
-exception. Every statement is idempotent so `ensure_schema` runs on every open.
+exception. The tables are made and changed by `core.migrations`.
 """
 
 from __future__ import annotations
@@ -22,85 +22,6 @@ REF_TABLES = {
     "TaxRate": "qbo_tax_rates",
     "Customer": "qbo_customers",
 }
-
-_REF_COLUMNS = """
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  active INTEGER NOT NULL CHECK (active IN (0,1)),
-  present INTEGER NOT NULL DEFAULT 1 CHECK (present IN (0,1)),
-  type TEXT NOT NULL DEFAULT '',
-  subtype TEXT NOT NULL DEFAULT '',
-  rate TEXT,
-  taxable INTEGER,
-  sync_token TEXT,
-  json TEXT NOT NULL,
-  pulled_at TEXT NOT NULL
-"""
-
-SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS qbo_connection (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  environment TEXT NOT NULL CHECK (environment IN ('production','sandbox','local')),
-  realm_id TEXT NOT NULL CHECK (length(realm_id) > 0),
-  company_name TEXT,
-  country TEXT,
-  access_token TEXT NOT NULL,
-  refresh_token TEXT NOT NULL,
-  access_expires_at INTEGER NOT NULL,
-  refresh_expires_at INTEGER,
-  last_refresh_at TEXT,
-  connected_at TEXT NOT NULL,
-  connected_by TEXT NOT NULL,
-  token_status TEXT NOT NULL DEFAULT 'ok' CHECK (token_status IN ('ok','rejected'))
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS qbo_pending_connect (
-  state TEXT PRIMARY KEY,
-  environment TEXT NOT NULL,
-  redirect_uri TEXT NOT NULL,
-  url TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  created_by TEXT NOT NULL,
-  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','done','failed'))
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS qbo_company (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  company_name TEXT NOT NULL,
-  country TEXT NOT NULL DEFAULT '',
-  company_json TEXT NOT NULL,
-  preferences_json TEXT NOT NULL,
-  pulled_at TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS qbo_maps (
-  kind TEXT NOT NULL CHECK (kind IN ('sales','gl','tax')),
-  ledger_id INTEGER NOT NULL,
-  qbo_id TEXT NOT NULL,
-  set_at TEXT NOT NULL,
-  set_by TEXT NOT NULL,
-  PRIMARY KEY (kind, ledger_id),
-  UNIQUE (kind, qbo_id)
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS qbo_sync_settings (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  sales_invoices INTEGER NOT NULL DEFAULT 0 CHECK (sales_invoices IN (0,1)),
-  sync_from TEXT,
-  updated_at TEXT NOT NULL,
-  updated_by TEXT NOT NULL
-) STRICT;
-"""
-    + "".join(f"\nCREATE TABLE IF NOT EXISTS {table} ({_REF_COLUMNS}) STRICT;\n" for table in REF_TABLES.values())
-)
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the QBO tables that do not exist yet (idempotent)."""
-    db.conn.executescript(SCHEMA)
-
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()

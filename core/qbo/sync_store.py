@@ -44,87 +44,12 @@ MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
 MAX_BID = 10
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sync_meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS sync_links (
-  doc_type TEXT NOT NULL CHECK (doc_type IN ('invoice','payment','credit_note')),
-  doc_id INTEGER NOT NULL,
-  generation INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),
-  tries INTEGER NOT NULL DEFAULT 0 CHECK (tries >= 0),
-  qbo_type TEXT CHECK (qbo_type IN ('Invoice','Payment','CreditMemo')),
-  qbo_id TEXT,
-  sync_token TEXT,
-  pushed_version INTEGER,
-  pushed_action TEXT CHECK (pushed_action IN ('upsert','delete')),
-  apply_id TEXT,
-  apply_sync_token TEXT,
-  apply_version INTEGER,
-  ledger_total_minor INTEGER,
-  qbo_total_minor INTEGER,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (doc_type, doc_id),
-  CHECK ((qbo_id IS NULL) = (sync_token IS NULL))
-) STRICT;
-CREATE UNIQUE INDEX IF NOT EXISTS sync_links_qbo ON sync_links(qbo_type, qbo_id) WHERE qbo_id IS NOT NULL;
-
-CREATE TABLE IF NOT EXISTS sync_customers (
-  client_id INTEGER PRIMARY KEY,
-  qbo_id TEXT,
-  display_name TEXT NOT NULL,
-  generation INTEGER NOT NULL DEFAULT 0,
-  updated_at TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS sync_pending (
-  request_id TEXT PRIMARY KEY,
-  is_batch INTEGER NOT NULL CHECK (is_batch IN (0,1)),
-  body TEXT NOT NULL,
-  items TEXT NOT NULL,
-  created_at TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS sync_records (
-  id INTEGER PRIMARY KEY,
-  at TEXT NOT NULL,
-  doc_type TEXT NOT NULL,
-  doc_id INTEGER NOT NULL,
-  version INTEGER,
-  operation TEXT NOT NULL,
-  request_id TEXT,
-  outcome TEXT NOT NULL CHECK (outcome IN ('ok','parked','retry','gone','stale')),
-  request TEXT,
-  response TEXT,
-  fault_code TEXT,
-  fault_message TEXT,
-  intuit_tid TEXT
-) STRICT;
-CREATE INDEX IF NOT EXISTS sync_records_doc ON sync_records(doc_type, doc_id, id);
-
-CREATE TABLE IF NOT EXISTS sync_parked (
-  doc_type TEXT NOT NULL,
-  doc_id INTEGER NOT NULL,
-  version INTEGER NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN ('local','qbo')),
-  reason TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  record_id INTEGER,
-  parked_at TEXT NOT NULL,
-  PRIMARY KEY (doc_type, doc_id)
-) STRICT;
-"""
-
-
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the sync tables (idempotent) and this database's requestid salt."""
-    db.conn.executescript(SCHEMA)
+def ensure_salt(db: sqlite_utils.Database) -> None:
+    """Give this database its requestid salt on first open (tables come from core.migrations)."""
     if not db.execute("SELECT 1 FROM sync_meta WHERE key = 'salt'").fetchone():
         db.execute("INSERT OR IGNORE INTO sync_meta (key, value) VALUES ('salt', ?)", [_new_salt()])
 

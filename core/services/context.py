@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import getpass
-import importlib
-import importlib.util
 import os
 from dataclasses import dataclass
 
 import sqlite_utils
 
+from core import migrations
 from core.db import open_db
-from core.ledger.schema import ensure_schema
+from core.errors import ConfigError
 from core.settings import Settings
-
-# Other areas keep their tables in the same file; each exposes ensure_schema(db).
-_EXTRA_SCHEMAS = ("core.qbo.store", "core.qbo.sync_store")
 
 
 @dataclass
@@ -33,18 +29,42 @@ def current_user() -> str:
     return os.environ.get("LEDGERLINK_USER") or getpass.getuser()
 
 
-def _module_exists(name: str) -> bool:
+def open_firm(settings: Settings, *, readonly: bool = False) -> Firm:
+    """Open the firm database of `settings.db`, upgrading its schema in place.
+
+    A file that is not a Ledgerlink firm, or one made by a newer Ledgerlink, is refused untouched. With
+    `readonly` nothing is written: a database whose schema is behind is refused with what to run instead.
+    """
+    db = open_db(settings.db, wal=False, create=not readonly)
     try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+        state = migrations.inspect(db.conn)
+        error = migrations.refusal(state, settings.db)
+        if error is None and readonly and state.state != "current":
+            error = ConfigError(
+                f"{settings.db} is at schema {state.version} and this Ledgerlink uses schema {migrations.LATEST}: "
+                "run `ledgerlink migrate` (or any command that changes the firm) to upgrade it in place first")
+        if error:
+            raise error
+        if not readonly:
+            migrations.migrate(db.conn, settings.db)
+            from core.qbo.sync_store import ensure_salt
 
-
-def open_firm(settings: Settings) -> Firm:
-    """Open (creating if needed) the firm database of `settings.db` and bring every schema up to date."""
-    db = open_db(settings.db)
-    ensure_schema(db)
-    for name in _EXTRA_SCHEMAS:
-        if _module_exists(name):
-            importlib.import_module(name).ensure_schema(db)
+            ensure_salt(db)
+            db.enable_wal()
+    except BaseException:
+        db.close()
+        raise
     return Firm(settings=settings, db=db, user=current_user())
+
+
+def schema_version(settings: Settings) -> int:
+    """The schema number of the firm database at `settings.db` (0: made before schema versions), read only."""
+    db = open_db(settings.db, wal=False, create=False)
+    try:
+        state = migrations.inspect(db.conn)
+        error = migrations.refusal(state, settings.db)
+        if error:
+            raise error
+        return state.version
+    finally:
+        db.close()

@@ -14,8 +14,9 @@ import pytest
 
 from core.qbo.oauth import AppConfig
 from core.settings import Endpoints
+from tests.fixtures import sample
 
-AUTH_401 = open("/work/shared/reference/samples/Fault-401-3200-auth.json").read()
+AUTH_401 = sample("Fault-401-3200-auth.json")
 BASE = "http://fake.qbo"
 
 
@@ -132,7 +133,7 @@ class FakeQBO:
         tail = request.url.path.split(f"/v3/company/{self.realm}/", 1)[-1]
         self.api_calls.append(tail)
         if tail.split("/")[0] in self.forbidden or (tail == "query" and _entity(request) in self.forbidden):
-            return httpx.Response(403, text=open("/work/shared/reference/samples/Fault-403-3100-authorization.json").read())
+            return httpx.Response(403, text=sample("Fault-403-3100-authorization.json"))
         if tail == f"companyinfo/{self.realm}":
             return httpx.Response(200, json={"CompanyInfo": self.company})
         if tail == "preferences":

@@ -12,9 +12,10 @@ from core.qbo.client import QBOClient, dumps, escape_query_value
 from core.qbo.limiter import Limiter
 from core.qbo.retry import RetryPolicy, jitter
 from tests.qbo.fakes import FakeClock
+from tests.fixtures import sample
 
-THROTTLE = open("/work/shared/reference/samples/Fault-429-3001-throttle.xml").read()
-AUTH_401 = open("/work/shared/reference/samples/Fault-401-3200-auth.json").read()
+THROTTLE = sample("Fault-429-3001-throttle.xml")
+AUTH_401 = sample("Fault-401-3200-auth.json")
 
 
 def make_client(handler, *, auth=None, max_attempts=4):
@@ -127,7 +128,7 @@ async def test_network_error_retried_for_reads_and_requestid_writes_only():
 
 async def test_permanent_errors_are_not_retried_and_carry_the_request():
     calls = []
-    fault = open("/work/shared/reference/samples/Fault-6240-duplicate-name.json").read()
+    fault = sample("Fault-6240-duplicate-name.json")
 
     def handler(request):
         calls.append(request)

@@ -7,7 +7,7 @@ import pytest
 from core.errors import AuthError, PermanentError, TransientError
 from core.qbo.faults import error_from_response, item_error, parse_fault, retry_after_seconds
 
-SAMPLES = Path("/work/shared/reference/samples")
+from tests.fixtures import SAMPLES
 
 # sample file -> (HTTP status it came with, error class, code, message start, element)
 EXPECTED = {
@@ -20,6 +20,8 @@ EXPECTED = {
     "Fault-429-3001-throttle.xml": (429, TransientError, "3001", "message=ThrottleExceeded", None),
     "Fault-500-unsupported-operation.json": (400, PermanentError, "500", "Unsupported Operation", None),
     "Fault-6000-business-validation.json": (400, PermanentError, "6000", "A business validation error", None),
+    "Fault-6000-journal-ar-customer.json": (400, PermanentError, "6000", "A business validation error", None),
+    "Fault-6000-journal-two-lines.json": (400, PermanentError, "6000", "A business validation error", None),
     "Fault-6140-duplicate-docnumber.json": (400, PermanentError, "6140", "Duplicate Document Number", None),
     "Fault-6240-duplicate-name.json": (400, PermanentError, "6240", "Duplicate Name Exists", None),
     "Fault-6240-taxservice.json": (400, PermanentError, "6240", "Duplicate Name Exists", None),

@@ -24,8 +24,9 @@ from core.qbo.client import dumps, loads
 from tests.qbo.fakeqbo import FakeQBO
 
 from .memqbo import MemQBO
+from tests.fixtures import sample
 
-THROTTLE_XML = open("/work/shared/reference/samples/Fault-429-3001-throttle.xml").read()
+THROTTLE_XML = sample("Fault-429-3001-throttle.xml")
 WRITABLE = {"invoice": "Invoice", "payment": "Payment", "creditmemo": "CreditMemo", "customer": "Customer"}
 
 
