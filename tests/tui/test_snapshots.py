@@ -5,7 +5,6 @@ Review an SVG before accepting it (`--snapshot-update`): a snapshot is an assert
 
 from __future__ import annotations
 
-
 import pytest
 
 from core.services import ledger, qbo
