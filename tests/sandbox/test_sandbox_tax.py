@@ -124,3 +124,15 @@ def test_ca_combined_codes_have_a_rate_and_agency_per_component(ca):
     agencies = [ca.ok(ca.get(f"/taxagency/{r['AgencyRef']['value']}"))["TaxAgency"]["DisplayName"] for r in rates]
     assert agencies == ["Canada Revenue Agency", "Saskatchewan Finance"]
     assert all("TaxOrder" in d for d in details)
+
+
+def test_uk_au_nz_codes_match_their_qbo_editions(sb):
+    expected = {"UK": {"20.0% S": [20], "5.0% R": [5], "0.0% Z": [0], "Exempt": [0]},
+                "AU": {"GST": [10], "GST free": [0]},
+                "NZ": {"15% GST": [15], "Zero-rated": [0]}}
+    for cc, codes in expected.items():
+        realm = sb.realm_ids[cc]
+        rates = {r["Id"]: r["RateValue"] for r in sb.state.entities(realm, "TaxRate")}
+        have = {c["Name"]: [rates[d["TaxRateRef"]["value"]] for d in c["SalesTaxRateList"]["TaxRateDetail"]]
+                for c in sb.state.entities(realm, "TaxCode")}
+        assert {name: have.get(name) for name in codes} == codes, cc

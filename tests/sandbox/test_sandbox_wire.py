@@ -89,3 +89,12 @@ def test_cdc_goes_back_at_most_30_days_and_returns_at_most_1000_objects(sb, us):
     body = us.ok(us.get("/cdc", entities="Customer,Item", changedSince=since))
     customers, items = body["CDCResponse"][0]["QueryResponse"]
     assert len(customers["Customer"]) == 1000 and items == {}
+
+
+def test_the_metered_count_is_readable_over_http_for_a_sandbox_in_another_process(sb, us):
+    import httpx
+
+    us.ok(us.get("/customer/1"))
+    r = httpx.get(f"{sb.base_url}/_sandbox/metered/{us.realm}")
+    assert r.status_code == 200 and r.json()["calls"] == sb.state.metered(us.realm) > 0
+    assert httpx.get(f"{sb.base_url}/_sandbox/metered/0000").status_code == 404
