@@ -195,7 +195,12 @@ def _update_body(company: Company, etype: str, payload: dict, existing: dict) ->
         for key in ("PaymentType", "AccountRef"):
             if blank(payload.get(key)):
                 raise faults.missing(key)
-    return {**_writable(etype, existing), **body}
+    merged = {**_writable(etype, existing), **body}
+    if etype in SALES_FORMS and "Line" in payload and "TxnTaxDetail" not in payload:
+        # new lines, no tax sent: the stored tax is not the client's figure for them; keep only the tax group
+        code = (existing.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef")
+        merged["TxnTaxDetail"] = {"TxnTaxCodeRef": code} if code else {}
+    return merged
 
 
 def _check_open_period(company: Company, etype: str, *records: dict) -> None:

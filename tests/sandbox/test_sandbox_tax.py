@@ -136,3 +136,17 @@ def test_uk_au_nz_codes_match_their_qbo_editions(sb):
         have = {c["Name"]: [rates[d["TaxRateRef"]["value"]] for d in c["SalesTaxRateList"]["TaxRateDetail"]]
                 for c in sb.state.entities(realm, "TaxCode")}
         assert {name: have.get(name) for name in codes} == codes, cc
+
+
+def test_a_sparse_memo_edit_keeps_an_honoured_override_and_new_sparse_lines_recompute(us):
+    settings_of(us)["tax_overrides"] = True
+    settings_of(us)["sparse_line"] = "replace"
+    computed = us.create("Invoice", {"CustomerRef": {"value": _customer(us)}, "TxnTaxDetail": _group(us),
+                                     "Line": [_line(1.20, "TAX"), _line(1.20, "TAX")]})
+    rate_id = computed["TxnTaxDetail"]["TaxLine"][0]["TaxLineDetail"]["TaxRateRef"]["value"]
+    inv = us.create("Invoice", {"CustomerRef": {"value": _customer(us)}, "Line": [_line(1.20, "TAX"), _line(1.20, "TAX")],
+                                "TxnTaxDetail": {**_group(us), **_supplied(rate_id, 0.16)}})
+    memo = us.create("Invoice", {"Id": inv["Id"], "SyncToken": "0", "sparse": True, "PrivateNote": "memo"})
+    assert memo["TxnTaxDetail"]["TotalTax"] == 0.16
+    lines = us.create("Invoice", {"Id": inv["Id"], "SyncToken": "1", "sparse": True, "Line": [_line(100, "TAX")]})
+    assert lines["TxnTaxDetail"]["TotalTax"] == 6.25 and lines["TxnTaxDetail"]["TxnTaxCodeRef"] == _group(us)["TxnTaxCodeRef"]
