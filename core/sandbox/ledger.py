@@ -32,10 +32,16 @@ def _agency_accounts(country: str) -> dict[str, str]:
 
 
 def _first(company: Company, **match: str) -> str | None:
-    for account in company.all("Account"):
-        if all(account.get(k) == v for k, v in match.items()):
-            return account["Id"]
-    return None
+    """The first account with these fields (remembered until the company changes)."""
+    key = tuple(sorted(match.items()))
+    memo = company.__dict__.setdefault("_ledger_first", {})
+    if memo.get("version") != company.version:
+        memo.clear()
+        memo["version"] = company.version
+    if key not in memo:
+        memo[key] = next((a["Id"] for a in company.all("Account")
+                          if all(a.get(k) == v for k, v in match.items())), None)
+    return memo[key]
 
 
 def tax_account(company: Company, rate: dict) -> str | None:
@@ -146,6 +152,8 @@ def balance(company: Company, account: dict) -> Decimal:
 
 def balance_with_subaccounts(company: Company, account: dict) -> Decimal:
     total = balance(company, account)
+    if not any(ref_id(a.get("ParentRef")) == account["Id"] for a in company.all("Account")):
+        return total
     for child in company.all("Account"):
         if ref_id(child.get("ParentRef")) == account["Id"]:
             total += balance_with_subaccounts(company, child)
