@@ -166,3 +166,18 @@ def test_balances_are_readable_from_the_state_too(sb, us, acct):
     us.create("JournalEntry", _je(("Debit", acct["trust_bank"], 40, None, None),
                                   ("Credit", acct["liability"], 40, "Customer", cust)))
     assert sb.state.balances(us.realm, acct["liability"])[cust] == -40
+
+
+def test_vendor_names_are_unique_across_customers_and_vendors(us):
+    name = f"Both {uuid.uuid4().hex[:6]}"
+    us.create("Customer", {"DisplayName": name})
+    assert us.fault(us.post("/vendor", {"DisplayName": name}))["code"] == "6240"
+    vendor = us.create("Vendor", {"DisplayName": name + " Supplies"})
+    assert us.fault(us.post("/customer", {"DisplayName": vendor["DisplayName"]}))["code"] == "6240"
+    assert us.ok(us.query(f"select * from Vendor where Id = '{vendor['Id']}'"))["QueryResponse"]["Vendor"][0]["Balance"] == 0
+
+
+def test_foreign_currency_on_trust_entities_needs_multicurrency(us, acct):
+    body = {"FromAccountRef": {"value": acct["operating"]}, "ToAccountRef": {"value": acct["savings"]}, "Amount": 5,
+            "CurrencyRef": {"value": "EUR"}}
+    assert us.fault(us.post("/transfer", body))["code"] == "6000"
