@@ -120,6 +120,8 @@ def dump_cmd(args: argparse.Namespace, settings: Settings) -> int:
         for summary in state.summary():
             flag = " (no zero-rate tax code)" if summary["no_zero_tax"] else ""
             print(f"{summary['country']}  realm {summary['realm_id']}  {summary['name']}{flag}")
+            print("    settings      " + ", ".join(f"{k}={v}" for k, v in summary["settings"].items()))
+            print(f"    metered calls {summary['metered_this_month']} this month")
             for etype, n in summary["counts"].items():
                 print(f"    {etype:<13} {n}")
         return 0
