@@ -183,7 +183,8 @@ def write(company: Company, etype: str, operation: str, payload: Any, include: s
 
 def _update_body(company: Company, etype: str, payload: dict, existing: dict) -> dict:
     """The body an update builds from: a full update is what was sent (fields left out are NULLed); a sparse
-    one is merged over the stored record, except where QBO does not honour sparse (reference 1.5)."""
+    one is merged over the stored record, except where QBO does not honour sparse, and must still carry the
+    entity's required fields (reference 1.5: Account Name, Purchase PaymentType and AccountRef)."""
     body = _writable(etype, payload)
     if payload.get("sparse") not in (True, "true") or etype == "Deposit":
         return body
@@ -191,10 +192,9 @@ def _update_body(company: Company, etype: str, payload: dict, existing: dict) ->
         raise faults.Fault("2020", "Required param missing, need to supply the required value for the API",
                            "Required parameter Line cannot be replaced by a sparse update; send a full update "
                            "with every line", "Line")
-    if etype == "Purchase":
-        for key in ("PaymentType", "AccountRef"):
-            if blank(payload.get(key)):
-                raise faults.missing(key)
+    for key in {"Purchase": ("PaymentType", "AccountRef"), "Account": ("Name",)}.get(etype, ()):
+        if blank(payload.get(key)):
+            raise faults.missing(key)
     merged = {**_writable(etype, existing), **body}
     if etype in SALES_FORMS and "Line" in payload and "TxnTaxDetail" not in payload:
         # new lines, no tax sent: the stored tax is not the client's figure for them; keep only the tax group

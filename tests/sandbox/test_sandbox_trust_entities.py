@@ -181,3 +181,13 @@ def test_foreign_currency_on_trust_entities_needs_multicurrency(us, acct):
     body = {"FromAccountRef": {"value": acct["operating"]}, "ToAccountRef": {"value": acct["savings"]}, "Amount": 5,
             "CurrencyRef": {"value": "EUR"}}
     assert us.fault(us.post("/transfer", body))["code"] == "6000"
+
+
+def test_a_sparse_account_update_must_carry_the_name(us, acct):
+    account = us.ok(us.get(f"/account/{acct['savings']}"))["Account"]
+    err = us.fault(us.post("/account", {"Id": account["Id"], "SyncToken": account["SyncToken"], "sparse": True,
+                                        "Description": "x"}))
+    assert err["code"] == "2020" and "Name" in err["Detail"]
+    ok = us.create("Account", {"Id": account["Id"], "SyncToken": account["SyncToken"], "sparse": True,
+                               "Name": account["Name"], "Description": "Reserve"})
+    assert ok["Description"] == "Reserve" and ok["CurrentBalance"] == account["CurrentBalance"]
