@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="seed this country's company without a zero-rate tax code (repeatable)")
     parser.add_argument("--faults", metavar="SPEC", help="faults to inject (syntax below)")
     parser.add_argument("--limits", metavar="SPEC", help="throttles (syntax below; default QBO's limits)")
+    parser.add_argument("--company-setting", action="append", default=[], metavar="[CC:]KEY=VALUE",
+                        help="a company setting (tax_overrides, tax_rounding, sparse_line, multicurrency, "
+                        "metered_cap) for every company or one country's; repeatable")
     parser.add_argument("--client-id", default=LOCAL_CLIENT_ID, help=f"OAuth client id (default {LOCAL_CLIENT_ID})")
     parser.add_argument("--client-secret", default=LOCAL_CLIENT_SECRET, help="OAuth client secret (default printed)")
     parser.add_argument("--redirect-uri", default=LOCAL_REDIRECT_URI,
@@ -61,15 +64,24 @@ def _db(args: argparse.Namespace) -> Path:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     from core.sandbox.testing import start_embedded
 
+    company_settings: dict[str, dict[str, str]] = {}
+    for item in args.company_setting:
+        who, _, pair = item.rpartition(":") if ":" in item.partition("=")[0] else ("*", "", item)
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--company-setting {item!r}: expected [CC:]KEY=VALUE, e.g. CA:tax_overrides=on")
+        company_settings.setdefault(who.strip().upper() or "*", {})[key.strip()] = value
     try:
         sandbox = start_embedded(
             _db(args), host=args.host, port=args.port,
             companies=tuple(args.company or COUNTRY_CHOICES), no_zero_tax=tuple(args.no_zero_tax),
             faults=args.faults, limits=args.limits, client_id=args.client_id,
-            client_secret=args.client_secret, redirect_uri=args.redirect_uri,
+            client_secret=args.client_secret, redirect_uri=args.redirect_uri, company_settings=company_settings,
         )
     except SpecError as exc:
         raise ConfigError(f"Bad SPEC: {exc}") from exc
+    except ValueError as exc:
+        raise ConfigError(f"--company-setting: {exc}") from exc
     print(f"QBO sandbox serving at {sandbox.base_url}")
     print(f"  discovery:     {sandbox.discovery_url}")
     print(f"  client id:     {sandbox.client_id}")
@@ -77,6 +89,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  redirect URI:  {sandbox.redirect_uri}")
     for country, realm in sandbox.realm_ids.items():
         print(f"  company {country}:    realm {realm}")
+    for summary in sandbox.state.summary():
+        print(f"  settings {summary['country']}:   " + ", ".join(f"{k}={v}" for k, v in summary["settings"].items()))
     print(f"  state file:    {sandbox.state.db_path}")
     print("Press Ctrl-C to stop.", flush=True)
     try:
@@ -106,6 +120,8 @@ def dump_cmd(args: argparse.Namespace, settings: Settings) -> int:
         for summary in state.summary():
             flag = " (no zero-rate tax code)" if summary["no_zero_tax"] else ""
             print(f"{summary['country']}  realm {summary['realm_id']}  {summary['name']}{flag}")
+            print("    settings      " + ", ".join(f"{k}={v}" for k, v in summary["settings"].items()))
+            print(f"    metered calls {summary['metered_this_month']} this month")
             for etype, n in summary["counts"].items():
                 print(f"    {etype:<13} {n}")
         return 0

@@ -1,6 +1,13 @@
 """The Accounting API under /v3/company/{realmId}/: auth, throttles, injected faults, requestid replay,
-then read, query, create, update, delete, void, batch, cdc, companyinfo and preferences (an update of
-AccountingInfoPrefs.BookCloseDate closes the books: transactions dated on or before it are refused, 6210)."""
+then read, query, create, update, delete, void, batch, cdc, reports, companyinfo and preferences (an update
+of AccountingInfoPrefs.BookCloseDate closes the books: transactions dated on or before it are refused, 6210).
+
+Metered reads (reference 5.15): every CorePlus call (a GET read, a query, CDC, a report, CompanyInfo,
+Preferences, and each query item of a batch) is counted per company per calendar month
+(`SandboxState.metered(realm)`); beyond the company's `metered_cap` setting such calls get QBO's 429
+throttle fault (in a batch, the item's Fault is 3001). Writes are not metered.
+A body that arrived short of its Content-Length, or that is not JSON, is never acted on.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,13 @@ import contextvars
 import logging
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from core.sandbox import entities, faults, jsonfmt, query
+from core.sandbox import entities, faults, jsonfmt, ledger, query
+from core.sandbox.company import Company
 from core.sandbox.oauth import bearer
-from core.sandbox.store import Company, SandboxState
+from core.sandbox.store import SandboxState
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +86,13 @@ async def handle(request: Request) -> Response:
     if "com.intuit.quickbooks.accounting" not in grant["scope"].split():
         return auth_failure(403, "3100", "The access token does not have sufficient scope")
 
-    body_bytes = await request.body()
+    try:
+        body_bytes = await request.body()
+    except ClientDisconnect:  # the body was cut short: nothing to act on, and no one to answer
+        raise Dropped() from None
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) != len(body_bytes):
+        return _fault(faults.bad_request_body(f"Content-Length {declared} but {len(body_bytes)} bytes arrived"))
     rest = request.path_params["rest"].strip("/")
     is_batch = rest.lower() == "batch"
     batch_items = None
@@ -128,6 +142,11 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
             drop_after = True
 
     requestid = request.query_params.get("requestid")
+    if not is_write:
+        with state.lock:
+            allowed = company.meter()
+        if not allowed:
+            return throttled(state)
     if is_write:
         with state.atomic():
             seen = state.remembered(company.realm, requestid) if requestid else None
@@ -139,7 +158,10 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
                 state.remember(company.realm, requestid, response.status_code,
                                response.headers.get("content-type", JSON_TYPE), response.body.decode())
     else:
-        body = (await request.body()).decode() if request.method == "POST" else None
+        try:
+            body = (await request.body()).decode() if request.method == "POST" else None
+        except UnicodeDecodeError:
+            return _fault(faults.query_parse("the query is not UTF-8 text"))
         with state.lock:
             response = _dispatch(state, company, request, rest, body)
     if drop_after:
@@ -173,6 +195,8 @@ def _route(state: SandboxState, company: Company, request: Request, rest: str, p
             return _json(cdc(company, params.get("entities") or "", params.get("changedSince") or ""))
         if head == "preferences" and len(parts) == 1:
             return _json({"Preferences": entities.read(company, "Preferences", "1"), "time": jsonfmt.time_field()})
+        if head == "reports" and len(parts) == 2:
+            return _json(report(company, parts[1], params))
         if len(parts) == 2 and head in entities.BY_LOWER:
             etype = entities.BY_LOWER[head]
             return _json({etype: entities.read(company, etype, parts[1]), "time": jsonfmt.time_field()})
@@ -219,6 +243,9 @@ def batch(company: Company, payload: Any) -> dict:
             if not isinstance(item, dict):
                 raise faults.bad_request_body("BatchItemRequest")
             if "Query" in item:
+                if not company.meter():
+                    raise faults.Fault("3001", "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+                                       "The request limit was reached.  Try again later", None)
                 out.append({"QueryResponse": run_query(company, item["Query"]), "bId": bid})
                 continue
             operation = (item.get("operation") or "").lower()
@@ -239,7 +266,13 @@ def batch(company: Company, payload: Any) -> dict:
     return {"BatchItemResponse": out, "time": jsonfmt.time_field()}
 
 
+CDC_DAYS = 30
+CDC_MAX = 1000
+
+
 def cdc(company: Company, names: str, changed_since: str) -> dict:
+    """Changes since a moment no more than 30 days back, at most 1000 objects in all, deletions as stubs
+    (reference 1.6). An older changedSince is refused (4001; QBO's own code for it is not in the reference)."""
     since = jsonfmt.parse_when(changed_since) if changed_since else None
     if since is None:
         raise faults.missing("changedSince")
@@ -247,19 +280,45 @@ def cdc(company: Company, names: str, changed_since: str) -> dict:
     if not wanted:
         raise faults.missing("entities")
     cutoff = since.timestamp()
+    if cutoff < company.state.now() - CDC_DAYS * 86400:
+        raise faults.query_invalid(f"changedSince must be within the last {CDC_DAYS} days")
+    budget = CDC_MAX
     responses = []
     for name in wanted:
         etype = entities.BY_LOWER.get(name.lower())
         if etype not in entities.CDC_TYPES:
             raise faults.query_invalid(f"CDC is not supported for entity {name}")
-        changed: list[dict] = []
+        found: list[tuple[float, dict]] = []
         for record in company.all(etype):
-            if company.updated.get((etype, record["Id"]), 0) >= cutoff:
-                changed.append(entities.render(company, etype, record))
+            when = company.updated.get((etype, record["Id"]), 0)
+            if when >= cutoff:
+                found.append((when, entities.render(company, etype, record)))
         for eid, when in company.deleted[etype].items():
             if when >= cutoff:
-                changed.append({"domain": "QBO", "status": "Deleted", "Id": eid,
-                                "MetaData": {"LastUpdatedTime": jsonfmt.stamp(jsonfmt.datetime.fromtimestamp(when).astimezone())}})
-        changed = changed[:1000]
+                stamp = jsonfmt.stamp(jsonfmt.datetime.fromtimestamp(when).astimezone())
+                found.append((when, {"domain": "QBO", "status": "Deleted", "Id": eid,
+                                     "MetaData": {"LastUpdatedTime": stamp}}))
+        found.sort(key=lambda pair: pair[0])
+        changed = [record for _, record in found[:budget]]
+        budget -= len(changed)
         responses.append({etype: changed, "startPosition": 1, "maxResults": len(changed)} if changed else {})
     return {"CDCResponse": [{"QueryResponse": responses}], "time": jsonfmt.time_field()}
+
+
+def report(company: Company, name: str, params: Any) -> dict:
+    """The sandbox's one report, `AccountBalanceByCustomer?account=<id>` (not a QBO report; QBO's own reports
+    are not emulated): an account's balance per customer, debits minus credits, as rows of
+    {"CustomerRef": {"value", "name"} or null, "Balance"} and the account's total."""
+    if name != "AccountBalanceByCustomer":
+        raise faults.unsupported_operation(f"/reports/{name}")
+    account = entities.resolve(company, "Account", {"value": params.get("account")}, "account", required=True,
+                               allow_inactive=True)
+    rows = []
+    for who, amount in sorted(ledger.by_customer(company, account["Id"]).items(), key=lambda kv: str(kv[0])):
+        customer = company.get("Customer", who) if who else None
+        ref = {"value": who, "name": customer["DisplayName"]} if customer else None
+        rows.append({"CustomerRef": ref, "Balance": amount})
+    return {"Report": {"Header": {"ReportName": name, "Currency": company.home_currency},
+                       "Account": {"value": account["Id"], "name": account["FullyQualifiedName"]},
+                       "Rows": rows, "Balance": ledger.balance(company, account)},
+            "time": jsonfmt.time_field()}

@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core.sandbox import api, oauth
+from core.sandbox.company import month_of
 from core.sandbox.store import SandboxState
 
 
@@ -33,6 +36,17 @@ class IntuitTid:
             return
 
 
+async def metered(request: Request) -> JSONResponse:
+    """The sandbox's own counter of CorePlus calls (not a QBO endpoint; for benchmarks in another process):
+    `GET /_sandbox/metered/{realm}[?month=YYYY-MM]` -> {"realm_id", "month", "calls"}."""
+    state: SandboxState = request.app.state.sandbox
+    realm = request.path_params["realm"]
+    if state.company(realm) is None:
+        return JSONResponse({"error": f"no company {realm}"}, status_code=404)
+    month = request.query_params.get("month") or month_of(state.now())
+    return JSONResponse({"realm_id": realm, "month": month, "calls": state.metered(realm, month)})
+
+
 def build_app(state: SandboxState) -> Starlette:
     wk = oauth.discovery_doc
     routes = [
@@ -48,6 +62,7 @@ def build_app(state: SandboxState) -> Starlette:
         Route("/v2/oauth2/tokens/revoke", oauth.revoke, methods=["POST"]),
         Route("/v1/openid_connect/userinfo", oauth.userinfo, methods=["GET"]),
         Route("/v3/company/{realm}/{rest:path}", api.handle, methods=["GET", "POST"]),
+        Route("/_sandbox/metered/{realm}", metered, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.sandbox = state

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 from core import paths
-from core.sandbox import entities, jsonfmt
-from core.sandbox.store import Company, SandboxState
+from typing import Any
+
+from core.sandbox import jsonfmt, names
+from core.sandbox.common import meta
+from core.sandbox.company import Company
 
 PSEUDO_STAMP = "2014-10-15T11:28:33-07:00"
 
@@ -18,12 +21,12 @@ def load_seed(country: str) -> dict:
 def _system(company: Company, etype: str, record: dict, eid: str | None = None) -> dict:
     stamp = jsonfmt.stamp()
     record.update(domain="QBO", sparse=False, Id=eid or company.next_id(etype), SyncToken="0",
-                  MetaData=entities.meta(stamp))
+                  MetaData=meta(stamp))
     company.put(etype, record)
     return record
 
 
-def seed_company(state: SandboxState, country: str, *, no_zero_tax: bool = False) -> Company:
+def seed_company(state: Any, country: str, *, no_zero_tax: bool = False) -> Company:
     """Create one company (caller holds state.atomic())."""
     seed = load_seed(country)
     company = state.add_company(seed["realm_id"], country, seed["company_name"], no_zero_tax)
@@ -33,7 +36,7 @@ def seed_company(state: SandboxState, country: str, *, no_zero_tax: bool = False
         body = {k: v for k, v in row.items() if k != "Parent"}
         if row.get("Parent"):
             body["ParentRef"] = {"value": by_name[row["Parent"]]["Id"]}
-        record = entities.build_account(company, body, None)
+        record = names.build_account(company, body, None)
         by_name[row["Name"]] = _system(company, "Account", record)
     _tax(company, seed["tax"], no_zero_tax)
     for row in seed["items"]:
@@ -41,9 +44,9 @@ def seed_company(state: SandboxState, country: str, *, no_zero_tax: bool = False
                 "UnitPrice": jsonfmt.number(row["UnitPrice"]),
                 "IncomeAccountRef": {"value": by_name[row["Income"]]["Id"]},
                 "ExpenseAccountRef": {"value": by_name[row["Expense"]]["Id"]}}
-        _system(company, "Item", entities.build_item(company, body, None))
+        _system(company, "Item", names.build_item(company, body, None))
     for row in seed["customers"]:
-        _system(company, "Customer", entities.build_customer(company, dict(row), None))
+        _system(company, "Customer", names.build_customer(company, dict(row), None))
     return company
 
 
@@ -88,17 +91,24 @@ def _tax(company: Company, tax: dict, no_zero_tax: bool) -> None:
     if company.us:
         for name, taxable in (("TAX", True), ("NON", False)):
             company.put("TaxCode", {"TaxGroup": False, "Name": name, "Taxable": taxable, "Description": name,
-                                    "Id": name, "MetaData": entities.meta(PSEUDO_STAMP)})
+                                    "Id": name, "MetaData": meta(PSEUDO_STAMP)})
+    agencies: dict[str, dict] = {}
+    for name in [tax["agency"]] + [a for _, _, a in tax["rates"] if a]:
+        if name not in agencies:
+            agencies[name] = _system(company, "TaxAgency", {
+                "DisplayName": name, "TaxTrackedOnSales": True, "TaxTrackedOnPurchases": not company.us})
     rates: dict[str, dict] = {}
     for name, value, agency in tax["rates"]:
         if no_zero_tax and jsonfmt.number(value) == 0:
             continue
         rates[name] = _system(company, "TaxRate", {
             "Name": name, "Description": agency or tax["agency"], "Active": True, "RateValue": jsonfmt.number(value),
-            "AgencyRef": {"value": "1"}, "SpecialTaxType": "NONE", "DisplayType": "ReadOnly"})
+            "AgencyRef": {"value": agencies[agency or tax["agency"]]["Id"]}, "SpecialTaxType": "NONE",
+            "DisplayType": "ReadOnly"})
     for name, description, members in tax["codes"]:
         if any(m not in rates for m in members):
             continue
+        # Components of a combined code are not compounded (no Canadian tax is, since QST 2013): TaxOrder 0.
         details = [{"TaxRateRef": {"value": rates[m]["Id"], "name": m}, "TaxTypeApplicable": "TaxOnAmount",
                     "TaxOrder": 0} for m in members]
         taxable = any(jsonfmt.number(rates[m]["RateValue"]) != 0 for m in members)

@@ -11,25 +11,23 @@ import random
 import secrets
 import threading
 import time
-from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
 from core.db import open_db
-from core.sandbox import jsonfmt
+from core.sandbox import jsonfmt, ledger
+from core.sandbox.company import CURRENCIES, Company, month_of
+from core.sandbox.entities import ENTITY_TYPES, render
 from core.sandbox.injection import FaultRule, Limits, Throttle, parse_faults, parse_limits
+from core.sandbox.seed import seed_company
 from core.settings import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_REDIRECT_URI
 
+__all__ = ["COUNTRIES", "CURRENCIES", "Company", "SandboxState"]
+
 COUNTRIES = ("US", "CA", "UK", "AU", "NZ")
-CURRENCIES = {
-    "US": ("USD", "United States Dollar"),
-    "CA": ("CAD", "Canadian Dollar"),
-    "UK": ("GBP", "British Pound Sterling"),
-    "AU": ("AUD", "Australian Dollar"),
-    "NZ": ("NZD", "New Zealand Dollar"),
-}
 ACCESS_LIFETIME = 3600
 REFRESH_LIFETIME = 100 * 24 * 3600
 CODE_LIFETIME = 600
@@ -54,193 +52,13 @@ CREATE TABLE IF NOT EXISTS requests (
     realm TEXT NOT NULL, requestid TEXT NOT NULL, status INTEGER NOT NULL, content_type TEXT NOT NULL,
     body TEXT NOT NULL, PRIMARY KEY (realm, requestid)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS company_settings (
+    realm TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (realm, key)
+) STRICT;
+CREATE TABLE IF NOT EXISTS metered (
+    realm TEXT NOT NULL, month TEXT NOT NULL, calls INTEGER NOT NULL, PRIMARY KEY (realm, month)
+) STRICT;
 """
-
-
-# The field each type must keep unique (compared case-insensitively), indexed for speed.
-UNIQUE_FIELDS = {"Customer": "DisplayName", "Item": "Name", "Account": "FullyQualifiedName",
-                 "Invoice": "DocNumber", "CreditMemo": "DocNumber"}
-CUSTOMER_DOCS = ("Invoice", "CreditMemo", "Payment")
-
-
-def _ref(record: dict, key: str) -> str | None:
-    ref = record.get(key)
-    return str(ref["value"]) if isinstance(ref, dict) and ref.get("value") not in (None, "") else None
-
-
-class Company:
-    """One QBO company: its entities by type and id, in memory and in the file."""
-
-    def __init__(self, state: "SandboxState", realm: str, country: str, name: str, no_zero_tax: bool):
-        self.state = state
-        self.realm = realm
-        self.country = country
-        self.name = name
-        self.no_zero_tax = no_zero_tax
-        self.rows: dict[str, dict[str, dict]] = defaultdict(dict)
-        self.deleted: dict[str, dict[str, float]] = defaultdict(dict)
-        self.updated: dict[tuple[str, str], float] = {}
-        self.counters: dict[str, int] = defaultdict(int)
-        # (TxnType, TxnId) -> {payment id: applied amount}
-        self.applied: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
-        self.unique: dict[str, dict[str, str]] = defaultdict(dict)
-        self.docs_of: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        self.children: dict[str, set[str]] = defaultdict(set)
-        self.throttle = Throttle()
-        self._undo: list | None = None  # inside savepoint(): how to take back each change in memory
-
-    @property
-    def us(self) -> bool:
-        return self.country == "US"
-
-    def currency(self) -> dict:
-        code, name = CURRENCIES[self.country]
-        return {"value": code, "name": name}
-
-    # -- reading
-    def get(self, etype: str, eid: str) -> dict | None:
-        return self.rows[etype].get(str(eid))
-
-    def all(self, etype: str) -> list[dict]:
-        return list(self.rows[etype].values())
-
-    def find(self, etype: str, value: Any) -> str | None:
-        """The id of the record whose unique field equals value (case-insensitive), if any."""
-        return self.unique[etype].get(str(value).strip().lower())
-
-    def customer_docs(self, customer_id: str) -> list[tuple[str, dict]]:
-        return [(t, self.rows[t][i]) for t, i in self.docs_of.get(customer_id, ()) if i in self.rows[t]]
-
-    def _index(self, etype: str, record: dict | None, eid: str, old: dict | None) -> None:
-        field = UNIQUE_FIELDS.get(etype)
-        if field:
-            if old is not None:
-                key = str(old.get(field, "")).strip().lower()
-                if self.unique[etype].get(key) == eid:
-                    del self.unique[etype][key]
-            if record is not None and str(record.get(field, "")).strip():
-                self.unique[etype][str(record[field]).strip().lower()] = eid
-        if etype in CUSTOMER_DOCS:
-            if old is not None and _ref(old, "CustomerRef"):
-                self.docs_of[_ref(old, "CustomerRef")].discard((etype, eid))
-            if record is not None and _ref(record, "CustomerRef"):
-                self.docs_of[_ref(record, "CustomerRef")].add((etype, eid))
-        if etype == "Customer":
-            if old is not None and _ref(old, "ParentRef"):
-                self.children[_ref(old, "ParentRef")].discard(eid)
-            if record is not None and _ref(record, "ParentRef"):
-                self.children[_ref(record, "ParentRef")].add(eid)
-
-    def next_id(self, etype: str) -> str:
-        self.counters[etype] += 1
-        return str(self.counters[etype])
-
-    def _count(self, etype: str, eid: str) -> None:
-        if eid.isdigit():
-            self.counters[etype] = max(self.counters[etype], int(eid))
-
-    # -- writing (callers hold the state lock and run inside state.atomic())
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """One write (a batch item, a request) that either happens whole or leaves no trace, in the file
-        and in memory: a SQLite savepoint inside the request's transaction, and an undo list for the mirror."""
-        db = self.state.db
-        db.execute("SAVEPOINT write")
-        outer, self._undo = self._undo, []
-        counters = dict(self.counters)
-        try:
-            yield
-        except BaseException:
-            db.execute("ROLLBACK TO write")
-            db.execute("RELEASE write")
-            for undo in reversed(self._undo):
-                undo()
-            self.counters = defaultdict(int, counters)
-            raise
-        else:
-            db.execute("RELEASE write")
-            if outer is not None:
-                outer.extend(self._undo)
-        finally:
-            self._undo = outer
-
-    def _keep_undo(self, etype: str, eid: str) -> None:
-        if self._undo is None:
-            return
-        old = self.rows[etype].get(eid)
-        updated = self.updated.get((etype, eid))
-        deleted = self.deleted[etype].get(eid)
-
-        def undo() -> None:
-            self._index(etype, old, eid, self.rows[etype].get(eid))
-            for table, key, value in ((self.rows[etype], eid, old), (self.updated, (etype, eid), updated),
-                                      (self.deleted[etype], eid, deleted)):
-                if value is None:
-                    table.pop(key, None)
-                else:
-                    table[key] = value
-            if etype == "Payment":
-                self._unindex_payment(eid)
-                if old is not None:
-                    self._index_payment(old)
-
-        self._undo.append(undo)
-
-    def put(self, etype: str, record: dict) -> None:
-        eid = record["Id"]
-        self._keep_undo(etype, eid)
-        now = self.state.now()
-        self._index(etype, record, eid, self.rows[etype].get(eid))
-        self.rows[etype][eid] = record
-        self.updated[(etype, eid)] = now
-        self.deleted[etype].pop(eid, None)
-        self._count(etype, eid)
-        if etype == "Payment":
-            self._index_payment(record)
-        self.state.db.execute(
-            "INSERT OR REPLACE INTO entities (realm, type, id, deleted, updated, data) VALUES (?, ?, ?, 0, ?, ?)",
-            (self.realm, etype, eid, now, jsonfmt.dumps(record)),
-        )
-
-    def remove(self, etype: str, eid: str) -> None:
-        self._keep_undo(etype, eid)
-        now = self.state.now()
-        record = self.rows[etype].pop(eid)
-        self._index(etype, None, eid, record)
-        self.deleted[etype][eid] = now
-        self.updated[(etype, eid)] = now
-        if etype == "Payment":
-            self._unindex_payment(eid)
-        self.state.db.execute(
-            "UPDATE entities SET deleted = 1, updated = ?, data = ? WHERE realm = ? AND type = ? AND id = ?",
-            (now, jsonfmt.dumps({"Id": eid, "MetaData": record.get("MetaData", {})}), self.realm, etype, eid),
-        )
-
-    def load(self, etype: str, eid: str, deleted: bool, updated: float, data: str) -> None:
-        self._count(etype, eid)
-        self.updated[(etype, eid)] = updated
-        if deleted:
-            self.deleted[etype][eid] = updated
-            return
-        record = jsonfmt.loads(data)
-        self._index(etype, record, eid, None)
-        self.rows[etype][eid] = record
-        if etype == "Payment":
-            self._index_payment(record)
-
-    def _unindex_payment(self, pid: str) -> None:
-        for applied in self.applied.values():
-            applied.pop(pid, None)
-
-    def _index_payment(self, payment: dict) -> None:
-        self._unindex_payment(payment["Id"])
-        for line in payment.get("Line") or []:
-            for link in line.get("LinkedTxn") or []:
-                key = (link["TxnType"], str(link["TxnId"]))
-                self.applied[key][payment["Id"]] = self.applied[key].get(payment["Id"], 0) + line["Amount"]
-
-    def applied_to(self, txn_type: str, txn_id: str) -> dict[str, Any]:
-        return self.applied.get((txn_type, str(txn_id)), {})
 
 
 class SandboxState:
@@ -260,7 +78,9 @@ class SandboxState:
         limits: str | Limits | dict | None = None,
         no_zero_tax: bool | tuple[str, ...] | list[str] = False,
         seed: int | None = None,
+        company_settings: dict[str, dict[str, Any]] | None = None,
     ):
+        """company_settings: {country or realm or "*": {setting: value}}, applied after seeding."""
         self.lock = threading.RLock()
         self.client_id = client_id
         self.client_secret = client_secret
@@ -279,14 +99,18 @@ class SandboxState:
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.executescript(SCHEMA)
         self._load()
-        from core.sandbox.seed import seed_company
-
         wanted = [c.upper() for c in companies]
         zero_off = {c.upper() for c in (COUNTRIES if no_zero_tax is True else (no_zero_tax or ()))}
         with self.atomic():
             for cc in wanted:
                 if not any(c.country == cc for c in self.companies.values()):
                     seed_company(self, cc, no_zero_tax=cc in zero_off)
+        for who, values in (company_settings or {}).items():
+            targets = [c for c in self.companies.values() if who in ("*", c.country, c.realm)]
+            if not targets:
+                raise ValueError(f"company setting for {who!r}: no such company (a country code, a realm or *)")
+            for company in targets:
+                company.settings.update(values)
 
     # -- plumbing
     def now(self) -> float:
@@ -308,19 +132,35 @@ class SandboxState:
                 raise
             self.db.execute("COMMIT")
 
+    def execute_committed(self, sql: str, params: tuple = ()) -> None:
+        """One statement: inside the open transaction if there is one, else committed on its own."""
+        with self.lock:
+            if self.db.in_transaction:
+                self.db.execute(sql, params)
+            else:
+                with self.atomic():
+                    self.db.execute(sql, params)
+
     def close(self) -> None:
         with self.lock:
             self.db.close()
 
     def _load(self) -> None:
+        saved: dict[str, dict[str, Any]] = {}
+        for realm, key, value in self.db.execute("SELECT realm, key, value FROM company_settings"):
+            saved.setdefault(realm, {})[key] = jsonfmt.loads(value)
         for realm, country, name, no_zero in self.db.execute("SELECT realm, country, name, no_zero_tax FROM companies"):
-            self.companies[realm] = Company(self, realm, country, name, bool(no_zero))
+            self.companies[realm] = Company(self, realm, country, name, bool(no_zero), saved.get(realm))
+        for realm, month, calls in self.db.execute("SELECT realm, month, calls FROM metered"):
+            if realm in self.companies:
+                self.companies[realm].metered_calls[month] = calls
         for realm, etype, eid, deleted, updated, data in self.db.execute(
             "SELECT realm, type, id, deleted, updated, data FROM entities ORDER BY rowid"
         ):
             self.companies[realm].load(etype, eid, bool(deleted), updated, data)
 
     def add_company(self, realm: str, country: str, name: str, no_zero_tax: bool) -> Company:
+        """A new, empty company (caller holds atomic(); core.sandbox.seed fills it)."""
         self.db.execute(
             "INSERT INTO companies (realm, country, name, no_zero_tax) VALUES (?, ?, ?, ?)",
             (realm, country, name, int(no_zero_tax)),
@@ -354,10 +194,26 @@ class SandboxState:
             for company in self.companies.values():
                 company.throttle = Throttle()
 
+    def set_company_setting(self, realm_or_country: str, key: str, value: Any) -> None:
+        """One company's setting (by realm or country code); ValueError for an unknown key or value."""
+        company = self.company(realm_or_country) or next(
+            (c for c in self.companies.values() if c.country == str(realm_or_country).upper()), None)
+        if company is None:
+            raise ValueError(f"no sandbox company {realm_or_country!r}")
+        company.settings[key] = value
+
+    def metered(self, realm: str, month: str | None = None) -> int:
+        """CorePlus (metered) calls the company has answered this calendar month (or `month`, YYYY-MM)."""
+        with self.lock:
+            return self.companies[str(realm)].metered(month or month_of(self.now()))
+
+    def balances(self, realm: str, account_id: str) -> dict[str | None, Decimal]:
+        """An account's balance per customer (None: postings without one), debits minus credits (reference 5.2)."""
+        with self.lock:
+            return dict(ledger.by_customer(self.companies[str(realm)], str(account_id)))
+
     def entities(self, realm: str, etype: str, *, include_inactive: bool = True) -> list[dict]:
         """What a company holds of one entity type, as the API would render it."""
-        from core.sandbox.entities import render
-
         with self.lock:
             company = self.companies[str(realm)]
             rows = [render(company, etype, r) for r in company.all(etype)]
@@ -366,8 +222,6 @@ class SandboxState:
         return rows
 
     def entity(self, realm: str, etype: str, eid: str) -> dict | None:
-        from core.sandbox.entities import render
-
         with self.lock:
             company = self.companies[str(realm)]
             record = company.get(etype, eid)
@@ -451,12 +305,11 @@ class SandboxState:
 
     # -- summary for `ledgerlink sandbox dump`
     def summary(self) -> list[dict]:
-        from core.sandbox.entities import ENTITY_TYPES
-
         with self.lock:
             out = []
             for company in self.companies.values():
                 counts = {t: len(company.rows[t]) for t in ENTITY_TYPES if company.rows[t]}
                 out.append({"realm_id": company.realm, "country": company.country, "name": company.name,
-                            "no_zero_tax": company.no_zero_tax, "counts": counts})
+                            "no_zero_tax": company.no_zero_tax, "settings": dict(company.settings),
+                            "metered_this_month": company.metered(), "counts": counts})
             return out

@@ -172,7 +172,8 @@ class SandboxProcess(_Consent):
     controls (`state`) stay in that process, so faults and limits are given when it starts."""
 
     def __init__(self, db_path: Path | str, *, host: str = "127.0.0.1", port: int = 0,
-                 companies: tuple[str, ...] | list[str] = (), faults: str | None = None, limits: str | None = None):
+                 companies: tuple[str, ...] | list[str] = (), faults: str | None = None, limits: str | None = None,
+                 company_settings: list[str] | tuple[str, ...] = ()):
         self.db_path = Path(db_path)
         self.args = ["sandbox", "--db", str(self.db_path), "--host", host, "--port", str(port)]
         for country in companies:
@@ -180,6 +181,8 @@ class SandboxProcess(_Consent):
         for flag, value in (("--faults", faults), ("--limits", limits)):
             if value:
                 self.args += [flag, value]
+        for setting in company_settings:  # "[CC:]KEY=VALUE"
+            self.args += ["--company-setting", setting]
         self.log_path = self.db_path.with_suffix(".log")
         self.base_url = ""
         self.client_id = self.client_secret = self.redirect_uri = ""

@@ -175,7 +175,8 @@ OTHER_EXPENSES = [
 TAX_ACCOUNTS = {
     "US": [("Sales Tax Payable", "SalesTaxPayable")],
     "CA": [("GST/HST Payable", "GlobalTaxPayable"), ("PST Payable (BC)", "GlobalTaxPayable"),
-           ("GST/HST Suspense", "GlobalTaxSuspense")],
+           ("GST/HST Suspense", "GlobalTaxSuspense"), ("PST Payable (MB)", "GlobalTaxPayable"),
+           ("PST Payable (SK)", "GlobalTaxPayable"), ("QST Payable", "GlobalTaxPayable")],
     "UK": [("VAT Control", "GlobalTaxPayable"), ("VAT Suspense", "GlobalTaxSuspense")],
     "AU": [("GST Payable", "GlobalTaxPayable"), ("GST Suspense", "GlobalTaxSuspense"),
            ("PAYG Withholdings Payable", "PayrollTaxPayable")],
@@ -183,10 +184,14 @@ TAX_ACCOUNTS = {
            ("PAYE Payable", "PayrollTaxPayable")],
 }
 
-# rates: (name, RateValue, agency); codes: (name, description, [rate names]) -- a code of only 0% rates is zero-rated
+# rates: (name, RateValue, agency); codes: (name, description, [rate names]) -- a code of only 0% rates is
+# zero-rated; a code of several rates is a combined code (QBO Canada's "GST/PST BC": each rate its own TaxRate,
+# agency and liability account); agencies: (agency, the liability account its tax is posted to).
 TAX = {
     "US": {
         "agency": "California Department of Tax and Fee Administration",
+        "agencies": [("California Department of Tax and Fee Administration", "Sales Tax Payable"),
+                     ("Sample State Department of Revenue", "Sales Tax Payable")],
         "rates": [("California", "7.25", None), ("San Mateo County", "1", None), ("Exempt 0%", "0", None),
                   ("Sample State", "6.25", "Sample State Department of Revenue")],
         "codes": [("California", "California state and county", ["California", "San Mateo County"]),
@@ -195,27 +200,38 @@ TAX = {
     },
     "CA": {
         "agency": "Canada Revenue Agency",
+        "agencies": [("Canada Revenue Agency", "GST/HST Payable"), ("Ministry of Finance (BC)", "PST Payable (BC)"),
+                     ("Manitoba Finance", "PST Payable (MB)"), ("Saskatchewan Finance", "PST Payable (SK)"),
+                     ("Revenu Québec", "QST Payable")],
         "rates": [("GST (ITC)", "5", None), ("HST ON", "13", None), ("PST (BC) Sales", "7", "Ministry of Finance (BC)"),
-                  ("GST/HST ZR", "0", None), ("Exempt", "0", None), ("HST NS", "15", None)],
+                  ("GST/HST ZR", "0", None), ("Exempt", "0", None), ("HST NS", "15", None),
+                  ("PST (MB) Sales", "7", "Manitoba Finance"), ("PST (SK) Sales", "6", "Saskatchewan Finance"),
+                  ("QST Sales", "9.975", "Revenu Québec")],
         "codes": [("GST", "GST 5%", ["GST (ITC)"]), ("HST ON", "HST Ontario 13%", ["HST ON"]),
                   ("GST/PST BC", "GST 5% and PST (BC) 7%", ["GST (ITC)", "PST (BC) Sales"]),
                   ("Zero-rated", "Zero-rated supplies", ["GST/HST ZR"]), ("Exempt", "Exempt supplies", ["Exempt"]),
-                  ("HST NS", "HST Nova Scotia 15%", ["HST NS"]), ("PST BC", "PST (BC) 7%", ["PST (BC) Sales"])],
+                  ("HST NS", "HST Nova Scotia 15%", ["HST NS"]), ("PST BC", "PST (BC) 7%", ["PST (BC) Sales"]),
+                  ("GST/PST MB", "GST 5% and PST (MB) 7%", ["GST (ITC)", "PST (MB) Sales"]),
+                  ("GST/PST SK", "GST 5% and PST (SK) 6%", ["GST (ITC)", "PST (SK) Sales"]),
+                  ("GST/QST QC", "GST 5% and QST 9.975%", ["GST (ITC)", "QST Sales"])],
     },
     "UK": {
         "agency": "HM Revenue & Customs",
+        "agencies": [("HM Revenue & Customs", "VAT Control")],
         "rates": [("20.0% S", "20", None), ("5.0% R", "5", None), ("0.0% Z", "0", None), ("Exempt", "0", None)],
         "codes": [("20.0% S", "Standard rate 20%", ["20.0% S"]), ("5.0% R", "Reduced rate 5%", ["5.0% R"]),
                   ("0.0% Z", "Zero rate", ["0.0% Z"]), ("Exempt", "Exempt", ["Exempt"])],
     },
     "AU": {
         "agency": "Australian Taxation Office",
+        "agencies": [("Australian Taxation Office", "GST Payable")],
         "rates": [("GST (sales)", "10", None), ("GST free (sales)", "0", None), ("Input taxed", "0", None)],
         "codes": [("GST", "GST 10%", ["GST (sales)"]), ("GST free", "GST free sales", ["GST free (sales)"]),
                   ("Input taxed", "Input taxed sales", ["Input taxed"])],
     },
     "NZ": {
         "agency": "Inland Revenue",
+        "agencies": [("Inland Revenue", "GST Payable")],
         "rates": [("GST on Income", "15", None), ("Zero-rated", "0", None), ("Exempt", "0", None)],
         "codes": [("15% GST", "GST 15%", ["GST on Income"]), ("Zero-rated", "Zero-rated supplies", ["Zero-rated"]),
                   ("Exempt", "Exempt supplies", ["Exempt"])],

@@ -67,12 +67,14 @@ def sb(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _clean_controls(request):
-    """Faults and limits set by one test never leak into the next."""
+    """Faults, limits and company settings set by one test never leak into the next."""
     yield
     if "sb" in request.fixturenames:
         sb = request.getfixturevalue("sb")
         sb.state.set_faults(None)
         sb.state.set_limits(None)
+        for company in sb.state.companies.values():
+            company.settings.reset()
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +89,15 @@ def uk(sb):
     api = Api(sb, "UK")
     yield api
     api.close()
+
+
+@pytest.fixture(scope="module")
+def ca(sb):
+    api = Api(sb, "CA")
+    yield api
+    api.close()
+
+
+def settings_of(api) -> dict:
+    """The company settings of the company an Api talks to (a test may change them; reset after each test)."""
+    return api.sb.state.company(api.realm).settings

@@ -59,11 +59,13 @@ def test_dump_text_and_json(tmp_path, capsys):
     from core.sandbox.store import SandboxState
 
     db = tmp_path / "d.db"
-    SandboxState(db, companies=["AU"], no_zero_tax=["AU"]).close()
+    SandboxState(db, companies=["AU"], no_zero_tax=["AU"], company_settings={"AU": {"sparse_line": "replace"}}).close()
     assert main(["sandbox", "dump", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "AU  realm 9341452718213543" in out and "no zero-rate tax code" in out and "Account" in out
+    assert "sparse_line=replace" in out and "tax_overrides=False" in out and "metered calls 0 this month" in out
     assert main(["sandbox", "dump", "--db", str(db), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data[0]["country"] == "AU" and len(data[0]["entities"]["Account"]) >= 120
+    assert data[0]["settings"]["sparse_line"] == "replace" and data[0]["metered_this_month"] == 0
     assert main(["sandbox", "dump", "--db", str(tmp_path / "missing.db")]) == 1

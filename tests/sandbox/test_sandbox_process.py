@@ -33,3 +33,21 @@ def test_faults_given_at_start_apply_in_the_other_process(tmp_path):
         r = httpx.get(f"{sb.base_url}/v3/company/{tokens['realmId']}/companyinfo/{tokens['realmId']}",
                       headers={"Authorization": "Bearer " + tokens["access_token"], "Accept": "application/json"})
         assert r.status_code == 503
+
+
+def test_company_settings_given_on_the_command_line_apply(tmp_path):
+    with sandbox_process(tmp_path / "sb.db", companies=["US", "CA"],
+                         company_settings=["CA:sparse_line=replace", "multicurrency=on"]) as sb:
+        for cc, expected in (("US", True), ("CA", True)):
+            tokens = connect(sb, cc)
+            prefs = httpx.get(f"{sb.base_url}/v3/company/{tokens['realmId']}/preferences",
+                              headers={"Authorization": "Bearer " + tokens["access_token"], "Accept": "application/json"})
+            assert prefs.json()["Preferences"]["CurrencyPrefs"]["MultiCurrencyEnabled"] is expected
+    from core.sandbox.store import SandboxState
+
+    state = SandboxState(tmp_path / "sb.db", companies=())
+    try:
+        by_country = {s["country"]: s["settings"] for s in state.summary()}
+        assert by_country["CA"]["sparse_line"] == "replace" and by_country["US"]["sparse_line"] == "refuse"
+    finally:
+        state.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from tests.sandbox.conftest import settings_of
+
 
 def _line(amount, item="2", qty=None, price=None, tax=None):
     detail = {"ItemRef": {"value": item}}
@@ -209,7 +211,26 @@ def test_no_zero_tax_company_has_no_zero_rate_code(tmp_path):
     normal.close()
 
 
+def test_sparse_update_with_lines_is_refused_by_default_with_2020(us):
+    cust = _customer(us)
+    inv = us.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "Line": [_line(100), _line(50)]})
+    err = us.fault(us.post("/invoice", {"Id": inv["Id"], "SyncToken": "0", "sparse": True, "Line": [_line(120)]}))
+    assert err["code"] == "2020" and err["element"] == "Line"
+    assert us.ok(us.get(f"/invoice/{inv['Id']}"))["Invoice"]["TotalAmt"] == 150
+    memo = us.create("Invoice", {"Id": inv["Id"], "SyncToken": "0", "sparse": True, "PrivateNote": "kept lines"})
+    assert memo["TotalAmt"] == 150 and memo["SyncToken"] == "1"
+
+
+def test_full_update_nulls_what_it_leaves_out(us):
+    cust = _customer(us)
+    inv = us.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "PrivateNote": "memo", "Line": [_line(100)]})
+    full = us.create("Invoice", {"Id": inv["Id"], "SyncToken": "0", "CustomerRef": {"value": cust["Id"]},
+                                 "Line": [_line(60)]})
+    assert full["TotalAmt"] == 60 and "PrivateNote" not in full
+
+
 def test_sparse_update_with_lines_replaces_them_and_cannot_undercut_payments(us):
+    settings_of(us)["sparse_line"] = "replace"
     cust = _customer(us)
     inv = us.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "Line": [_line(100), _line(50)]})
     one = us.create("Invoice", {"Id": inv["Id"], "SyncToken": "0", "sparse": True, "Line": [_line(120)]})
@@ -241,6 +262,7 @@ def test_embedded_sandbox_keeps_its_state_across_restarts(tmp_path):
 
 
 def test_update_keeps_line_ids_and_numbers_new_lines_after_them(us):
+    settings_of(us)["sparse_line"] = "replace"
     cust = _customer(us)
     inv = us.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "Line": [_line(10), _line(20)]})
     assert [line.get("Id") for line in inv["Line"]] == ["1", "2", None]
@@ -250,13 +272,12 @@ def test_update_keeps_line_ids_and_numbers_new_lines_after_them(us):
     assert [line.get("LineNum") for line in updated["Line"][:2]] == [1, 2]
 
 
-def test_us_explicit_total_tax_is_kept_and_prorated_across_rates(us):
+def test_us_total_tax_without_tax_lines_is_never_an_override(us):
     cust = _customer(us)
-    inv = us.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "TxnTaxDetail": {"TotalTax": 20.60},
-                                "Line": [_line(250, qty=2, price=125, tax="TAX")]})
-    detail = inv["TxnTaxDetail"]
-    assert detail["TotalTax"] == 20.6 and inv["TotalAmt"] == 270.6
-    assert sum(t["Amount"] for t in detail["TaxLine"]) == 20.6
+    for sent in (20.60, 0):
+        inv = us.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "TxnTaxDetail": {"TotalTax": sent},
+                                    "Line": [_line(250, qty=2, price=125, tax="TAX")]})
+        assert inv["TxnTaxDetail"]["TotalTax"] == 20.63 and inv["TotalAmt"] == 270.63
 
 
 def test_non_us_tax_is_rounded_per_line(uk):

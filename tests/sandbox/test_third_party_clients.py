@@ -162,6 +162,28 @@ def test_payment_and_credit_memo_reduce_the_balance(qb):
     assert refused.value.error_code == 6000
 
 
+def test_a_taxed_invoice_comes_back_with_server_computed_totals(qb):
+    """python-quickbooks sends `TotalTax: 0` and no TaxLine beside the tax group: QBO computes the tax."""
+    from quickbooks.objects.tax import TxnTaxDetail
+    from quickbooks.objects.taxcode import TaxCode
+
+    group = next(c for c in TaxCode.all(qb=qb) if c.Name == "Sample State")
+    invoice = Invoice()
+    invoice.CustomerRef = _customer(qb).to_ref()
+    for amount in ("1.20", "1.20", "592.00"):
+        line = _line(amount)
+        line.SalesItemLineDetail.TaxCodeRef = Ref()
+        line.SalesItemLineDetail.TaxCodeRef.value = "TAX"
+        invoice.Line.append(line)
+    invoice.TxnTaxDetail = TxnTaxDetail()
+    invoice.TxnTaxDetail.TxnTaxCodeRef = group.to_ref()
+    assert invoice.TxnTaxDetail.TotalTax == 0  # what the library sends
+    saved = invoice.save(qb=qb)
+    # 6.25% of the taxable subtotal 594.40, rounded once per rate: 37.15
+    assert saved.TxnTaxDetail.TotalTax == Decimal("37.15")
+    assert saved.TotalAmt == Decimal("631.55") and Invoice.get(saved.Id, qb=qb).Balance == Decimal("631.55")
+
+
 def test_delete_an_invoice(qb):
     invoice = _invoice(qb, _customer(qb))
     answer = invoice.delete(qb=qb)
