@@ -13,16 +13,16 @@ Posting rules (accrual):
   trust in     Dr trust bank (client)           Cr trust liability (client)
   trust out    Dr trust liability (client)      Cr trust bank (client)
 
-Amounts: line amount = quantity x unit price, tax = amount x rate, each rounded once per line
-ROUND_HALF_UP to the currency's minor unit; document totals are sums of those, so they equal
-the sum of postings to the cent.
+Amounts: line amount = quantity x unit price, rounded once per line ROUND_HALF_UP to the currency's
+minor unit; tax by the method of the firm's QBO edition (core.ledger.tax), credited per component
+account; document totals are sums of the lines, so they equal the sum of postings to the cent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
 from core.errors import Conflict, ValidationError
 from core.ledger import queries
@@ -49,6 +49,7 @@ from core.ledger.base import (
     set_sequence,
 )
 from core.ledger.models import CreditNote, Invoice, Payment, TrustTransaction
+from core.ledger.tax import compute as compute_tax, load_components, tax_method
 from core.ledger.schema import LINE_TYPES
 from core.money import format_minor, parse_amount
 from core.text import counted
@@ -72,8 +73,10 @@ class _Ctx:
         self.firm = firm
         row = firm_row(firm)
         self.currency = row["currency"]
+        self.method = tax_method(row["country"])
         self.accounts = {r["id"]: r for r in firm.db.query("SELECT * FROM accounts")}
         self.tax_rates = {r["id"]: r for r in firm.db.query("SELECT * FROM tax_rates")}
+        self.components = load_components(firm.db)
         self.banks = {r["id"]: r for r in firm.db.query("SELECT * FROM bank_accounts")}
         self._contacts: dict[int, dict | None] = {}
         self._matters: dict[int, dict | None] = {}
@@ -166,6 +169,18 @@ def _field(spec, name: str, default=None):
 
 # --- invoices -------------------------------------------------------------------------------------
 
+class _Line(NamedTuple):
+    """A priced invoice line, in the column order of invoice_lines."""
+
+    description: str
+    account_id: int
+    tax_rate_id: int
+    quantity_milli: int
+    unit_price_minor: int
+    amount_minor: int
+    tax_minor: int
+
+
 @dataclass
 class _InvoiceDraft:
     client_id: int
@@ -173,11 +188,12 @@ class _InvoiceDraft:
     date: str
     due_date: str
     number: str | None
-    lines: list[tuple] = field(default_factory=list)  # (desc, account, tax_rate, qty_milli, price, amount, tax)
+    lines: list[_Line] = field(default_factory=list)
+    tax_by_account: dict = field(default_factory=dict)  # liability account id -> minor units credited
 
     @property
     def total(self) -> int:
-        return sum(line[5] + line[6] for line in self.lines)
+        return sum(line.amount_minor + line.tax_minor for line in self.lines)
 
 
 def _prepare_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = "") -> _InvoiceDraft | None:
@@ -227,21 +243,18 @@ def _prepare_lines(ctx: _Ctx, lines: list, draft: _InvoiceDraft, problems: list[
         if account_id is None or rate is None:
             continue
         amount = half_up_div(qty * price, 1000)
-        tax = half_up_div(amount * rate["rate_ppm"], 1_000_000)
         desc = str(_field(line, "description", "") or "").strip()
-        draft.lines.append((desc, account_id, rate["id"], qty, price, amount, tax))
+        draft.lines.append(_Line(desc, account_id, rate["id"], qty, price, amount, 0))
+    priced = compute_tax(ctx.method, [(ln.amount_minor, ln.tax_rate_id) for ln in draft.lines], ctx.components)
+    draft.lines = [ln._replace(tax_minor=t) for ln, t in zip(draft.lines, priced.line_tax)]
+    draft.tax_by_account = priced.by_account(ctx.components)
 
 
 def _invoice_journal(ctx: _Ctx, draft: _InvoiceDraft, invoice_id: int, ar: int) -> list[tuple]:
     c, m = draft.client_id, draft.matter_id
     lines = [(ar, draft.total, c, m, invoice_id)]
-    taxes: dict[int, int] = {}
-    for _desc, account_id, rate_id, _q, _p, amount, tax in draft.lines:
-        lines.append((account_id, -amount, c, m, None))
-        if tax:
-            acc = ctx.tax_rates[rate_id]["tax_account_id"]
-            taxes[acc] = taxes.get(acc, 0) + tax
-    lines += [(acc, -tax, c, m, None) for acc, tax in taxes.items()]
+    lines += [(ln.account_id, -ln.amount_minor, c, m, None) for ln in draft.lines]
+    lines += [(acc, -tax, c, m, None) for acc, tax in sorted(draft.tax_by_account.items())]
     return [line for line in lines if line[1]]
 
 
@@ -430,11 +443,21 @@ def _keep_lines_draft(firm, ctx: _Ctx, inv: dict, date, due_date, matter_id, pro
         problems.append(exc.message)
     draft = _InvoiceDraft(inv["client_id"], matter, d, due, inv["number"])
     draft.lines = [
-        (r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in firm.db.execute(
+        _Line(*r) for r in firm.db.execute(
             "SELECT description, account_id, tax_rate_id, quantity_milli, unit_price_minor, amount_minor, tax_minor "
             "FROM invoice_lines WHERE invoice_id = ? AND version = ? ORDER BY line_no", [inv["id"], inv["version"]])
     ]
+    draft.tax_by_account = posted_tax_by_account(firm, inv["id"], inv["version"])
     return draft
+
+
+def posted_tax_by_account(firm: "Firm", invoice_id: int, version: int) -> dict[int, int]:
+    """What an invoice version's own posting credited to each sales-tax account (tax adjustments left out)."""
+    return dict(firm.db.execute(
+        "SELECT l.account_id, -sum(l.amount_minor) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id "
+        "JOIN accounts a ON a.id = l.account_id WHERE e.doc_type = 'invoice' AND e.doc_id = ? AND e.doc_version = ? "
+        "AND e.kind = 'post' AND a.subtype = 'sales_tax' AND e.id NOT IN (SELECT entry_id FROM tax_adjustments) "
+        "GROUP BY l.account_id HAVING sum(l.amount_minor) != 0", [invoice_id, version]).fetchall())
 
 
 @writes
@@ -721,16 +744,27 @@ def delete_payment(firm: "Firm", payment_id: int) -> Payment:
 
 # --- credit notes ---------------------------------------------------------------------------------
 
+class _CreditLine(NamedTuple):
+    """A priced credit-note line, in the column order of credit_note_lines."""
+
+    description: str
+    account_id: int
+    tax_rate_id: int | None
+    amount_minor: int
+    tax_minor: int
+
+
 @dataclass
 class _CreditDraft:
     invoice: dict
     kind: str
     date: str
-    lines: list[tuple]  # (description, account_id, tax_rate_id, amount, tax)
+    lines: list[_CreditLine]
+    tax_by_account: dict = field(default_factory=dict)
 
     @property
     def total(self) -> int:
-        return sum(line[3] + line[4] for line in self.lines)
+        return sum(line.amount_minor + line.tax_minor for line in self.lines)
 
 
 def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, problems: list[str],
@@ -755,8 +789,8 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
         if minor <= 0:
             problems.append("amount must be more than zero")
             return None
-        draft.lines.append((f"Write-off of invoice {inv['number']}",
-                            ctx.subtype_account("bad_debt", "a write-off"), None, minor, 0))
+        draft.lines.append(_CreditLine(f"Write-off of invoice {inv['number']}",
+                                       ctx.subtype_account("bad_debt", "a write-off"), None, minor, 0))
     else:
         if lines is None:
             if amount is None:
@@ -779,8 +813,11 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
                 problems.append(f"{at}amount must be more than zero")
                 continue
             if account_id is not None and rate is not None:
-                tax = half_up_div(minor * rate["rate_ppm"], 1_000_000)
-                draft.lines.append((str(_field(line, "description", "") or ""), account_id, rate["id"], minor, tax))
+                draft.lines.append(_CreditLine(str(_field(line, "description", "") or ""), account_id, rate["id"],
+                                               minor, 0))
+        priced = compute_tax(ctx.method, [(ln.amount_minor, ln.tax_rate_id) for ln in draft.lines], ctx.components)
+        draft.lines = [ln._replace(tax_minor=t) for ln, t in zip(draft.lines, priced.line_tax)]
+        draft.tax_by_account = priced.by_account(ctx.components)
     if problems:
         return None
     available = ctx.open_balance(invoice_id) + editing_total
@@ -795,13 +832,8 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
 def _credit_journal(ctx: _Ctx, d: _CreditDraft) -> list[tuple]:
     c, m, inv_id = d.invoice["client_id"], d.invoice["matter_id"], d.invoice["id"]
     lines = [(ctx.subtype_account("receivable", "a credit note"), -d.total, c, m, inv_id)]
-    taxes: dict[int, int] = {}
-    for _desc, account_id, rate_id, amount, tax in d.lines:
-        lines.append((account_id, amount, c, m, None))
-        if tax:
-            acc = ctx.tax_rates[rate_id]["tax_account_id"]
-            taxes[acc] = taxes.get(acc, 0) + tax
-    return lines + [(acc, tax, c, m, None) for acc, tax in taxes.items()]
+    lines += [(ln.account_id, ln.amount_minor, c, m, None) for ln in d.lines]
+    return lines + [(acc, tax, c, m, None) for acc, tax in sorted(d.tax_by_account.items())]
 
 
 def _insert_credit_lines(firm: "Firm", credit_id: int, version: int, d: _CreditDraft) -> None:

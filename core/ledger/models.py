@@ -54,11 +54,19 @@ class TemplateAccount:
 
 
 @dataclass(frozen=True)
+class TemplateTaxComponent:
+    name: str
+    rate_percent: str
+    tax_account_code: str
+
+
+@dataclass(frozen=True)
 class TemplateTaxRate:
     name: str
     rate_percent: str
     exempt: bool
     tax_account_code: str | None
+    components: tuple[TemplateTaxComponent, ...] = ()  # empty: one component of the whole rate
 
 
 @dataclass(frozen=True)
@@ -70,14 +78,26 @@ class ChartTemplate:
 
 
 @dataclass(frozen=True)
-class TaxRate:
+class TaxComponent:
+    """One tax of a rate (GST 5% of GST/PST BC 12%), with its own liability account."""
+
     id: int
     name: str
     rate_percent: str
     rate_ppm: int
+    tax_account_id: int
+
+
+@dataclass(frozen=True)
+class TaxRate:
+    id: int
+    name: str
+    rate_percent: str  # the sum of the components
+    rate_ppm: int
     exempt: bool
-    tax_account_id: int | None
+    tax_account_id: int | None  # the first component's account
     active: bool
+    components: tuple[TaxComponent, ...] = ()  # empty for a zero rate
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from core.ledger.models import (
     InvoiceSummary,
     Matter,
     Payment,
+    TaxComponent,
     TaxRate,
     TrialBalance,
     TrialBalanceRow,
@@ -89,18 +90,32 @@ def get_account_by_code(firm: "Firm", code: str) -> Account:
     return _account(rows[0])
 
 
-def _tax_rate(r: dict) -> TaxRate:
+def _components(firm: "Firm", rate_id: int | None = None) -> dict[int, tuple[TaxComponent, ...]]:
+    params: list = []
+    sql = "SELECT * FROM tax_rate_components"
+    if rate_id is not None:
+        sql += " WHERE tax_rate_id = ?"
+        params.append(rate_id)
+    out: dict[int, list[TaxComponent]] = {}
+    for r in firm.db.query(sql + " ORDER BY tax_rate_id, seq", params):
+        out.setdefault(r["tax_rate_id"], []).append(
+            TaxComponent(r["id"], r["name"], format_rate(r["rate_ppm"]), r["rate_ppm"], r["tax_account_id"]))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _tax_rate(r: dict, components: dict) -> TaxRate:
     return TaxRate(r["id"], r["name"], format_rate(r["rate_ppm"]), r["rate_ppm"], bool(r["exempt"]),
-                   r["tax_account_id"], bool(r["active"]))
+                   r["tax_account_id"], bool(r["active"]), components.get(r["id"], ()))
 
 
 def list_tax_rates(firm: "Firm", *, active_only: bool = False) -> list[TaxRate]:
     sql = "SELECT * FROM tax_rates" + (" WHERE active = 1" if active_only else "") + " ORDER BY id"
-    return [_tax_rate(r) for r in firm.db.query(sql)]
+    components = _components(firm)
+    return [_tax_rate(r, components) for r in firm.db.query(sql)]
 
 
 def get_tax_rate(firm: "Firm", tax_rate_id: int) -> TaxRate:
-    return _tax_rate(get_row(firm, "tax_rates", tax_rate_id, "tax rate"))
+    return _tax_rate(get_row(firm, "tax_rates", tax_rate_id, "tax rate"), _components(firm, tax_rate_id))
 
 
 def _contact(r: dict) -> Contact:
