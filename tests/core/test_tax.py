@@ -126,3 +126,20 @@ def test_compute_shares_the_subtotal_tax_over_lines_by_amount():
     assert result.line_tax[1] == 0 and result.by_account(comps) == {9: 19}
     per_line = compute(PER_LINE, [(100, 1), (50, 2), (200, 1), (1, 1)], comps)
     assert per_line.line_tax == (6, 0, 13, 0) and per_line.total == 19
+
+
+def test_setup_tax_rate_takes_components_on_the_command_line(capsys, tmp_path):
+    from core.cli import main
+
+    db = tmp_path / "f.db"
+    assert main(["--db", str(db), "init", "--country", "CA"]) == 0
+    capsys.readouterr()
+    base = ["--db", str(db), "setup", "tax-rate", "GST/PST Test", "12", "--component", "GST:5:2200"]
+    assert main(base + ["--component", "PST:6:2210"]) == 1
+    assert "add up to 11%, not the rate's 12%" in capsys.readouterr().err
+    assert main(base + ["--component", "PST:7"]) == 1
+    assert "component 2 (PST) has no liability account" in capsys.readouterr().err
+    assert main(base + ["--component", "PST:7:9999"]) == 1
+    assert "component 2 (PST): there is no account with code 9999" in capsys.readouterr().err
+    assert main(base + ["--component", "PST:7:2210"]) == 0
+    assert "Added the tax rate GST/PST Test (12%: GST 5% + PST 7%)" in capsys.readouterr().out
