@@ -388,6 +388,8 @@ def edit_invoice(firm: "Firm", invoice_id: int, *, lines: list[dict] | None = No
     _fail(problems)
     old_total = firm.db.execute(
         "SELECT sum(amount_minor + tax_minor) FROM invoice_lines WHERE invoice_id = ? AND version = ?",
+        [invoice_id, inv["version"]]).fetchone()[0] + firm.db.execute(
+        "SELECT coalesce(sum(amount_minor), 0) FROM tax_adjustments WHERE invoice_id = ? AND invoice_version = ?",
         [invoice_id, inv["version"]]).fetchone()[0]
     settled = old_total - ctx.open_balance(invoice_id)
     if draft.total < settled:

@@ -144,6 +144,18 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True)
+class TaxAdjustment:
+    """QBO's tax figure accepted for an invoice: a dated journal entry on one tax component."""
+
+    id: int
+    date: str
+    tax_rate_id: int
+    component_id: int
+    amount_minor: int  # > 0 raised the invoice's tax, < 0 lowered it
+    reason: str
+
+
+@dataclass(frozen=True)
 class Invoice:
     id: int
     number: str
@@ -156,9 +168,10 @@ class Invoice:
     status: Status
     lines: tuple[InvoiceLine, ...]
     subtotal_minor: int
-    tax_minor: int
+    tax_minor: int  # the lines' tax plus the tax adjustments of this version
     total_minor: int
     open_balance_minor: int
+    tax_adjustments: tuple[TaxAdjustment, ...] = ()
 
 
 @dataclass(frozen=True)

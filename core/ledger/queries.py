@@ -28,6 +28,7 @@ from core.ledger.models import (
     InvoiceSummary,
     Matter,
     Payment,
+    TaxAdjustment,
     TaxComponent,
     TaxRate,
     TrialBalance,
@@ -212,12 +213,16 @@ def get_invoice(firm: "Firm", invoice_id: int) -> Invoice:
         )
     )
     subtotal = sum(line.amount_minor for line in lines)
-    tax = sum(line.tax_minor for line in lines)
+    adjustments = tuple(
+        TaxAdjustment(r["id"], r["date"], r["tax_rate_id"], r["component_id"], r["amount_minor"], r["reason"])
+        for r in firm.db.query("SELECT * FROM tax_adjustments WHERE invoice_id = ? AND invoice_version = ? "
+                               "ORDER BY id", [invoice_id, h["version"]]))
+    tax = sum(line.tax_minor for line in lines) + sum(a.amount_minor for a in adjustments)
     return Invoice(
         id=h["id"], number=h["number"], client_id=h["client_id"], matter_id=h["matter_id"], date=h["date"],
         due_date=h["due_date"], currency=h["currency"], version=h["version"], status=h["status"], lines=lines,
         subtotal_minor=subtotal, tax_minor=tax, total_minor=subtotal + tax,
-        open_balance_minor=_open_balances(firm, [invoice_id]).get(invoice_id, 0),
+        open_balance_minor=_open_balances(firm, [invoice_id]).get(invoice_id, 0), tax_adjustments=adjustments,
     )
 
 
@@ -228,7 +233,9 @@ def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | N
         "SELECT i.*, c.name AS client_name, "
         "(SELECT coalesce(sum(amount_minor + tax_minor), 0) FROM invoice_lines l "
         " WHERE l.invoice_id = i.id AND l.version = "
-        " (SELECT max(version) FROM invoice_lines m WHERE m.invoice_id = i.id)) AS total_minor "
+        " (SELECT max(version) FROM invoice_lines m WHERE m.invoice_id = i.id)) "
+        "+ (SELECT coalesce(sum(amount_minor), 0) FROM tax_adjustments t "
+        " WHERE t.invoice_id = i.id AND t.invoice_version = i.version) AS total_minor "
         "FROM invoices i JOIN contacts c ON c.id = i.client_id WHERE 1"
     )
     params: list = []

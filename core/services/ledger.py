@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.ledger.adjustments import record_tax_adjustment
 from core.ledger.billing import (
     create_invoice,
     delete_credit_note,
@@ -85,7 +86,8 @@ __all__ = [
     "get_invoice", "get_matter", "get_payment", "get_tax_rate", "grant_role", "issue_credit_note", "list_accounts",
     "list_audit", "list_bank_accounts", "list_clients", "list_contacts", "list_credit_notes", "list_invoices",
     "list_matters", "list_payments", "list_tax_rates", "list_trust_transactions", "list_users", "post_invoices",
-    "post_payments", "preview_chart_template", "record_payment", "set_account_active", "set_accounting_method",
+    "post_payments", "preview_chart_template", "record_payment", "record_tax_adjustment", "set_account_active",
+    "set_accounting_method",
     "set_accounting_system", "set_feature_preview", "set_fiscal_year_start", "set_no_client_money",
     "trial_balance", "trust_disbursement", "trust_ledger", "trust_receipt",
 ]
