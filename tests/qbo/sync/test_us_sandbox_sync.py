@@ -96,7 +96,9 @@ async def test_a_us_code_of_two_rates_keeps_the_ledger_tax_and_two_rates_on_one_
     firm = create_firm(sandbox_settings(settings, sandbox), "US", name="Bay Counsel LLP")
     try:
         demo.ensure_ready(firm)
-        ca = add_tax_rate(firm, "California + San Mateo (8.25%)", "8.25")
+        gl = queries.list_accounts(firm, subtypes=["sales_tax"])[0].id
+        ca = add_tax_rate(firm, "California + San Mateo (8.25%)", "8.25",
+                          components=[("California", "7.25", gl), ("San Mateo", "1", gl)])
         await connect_and_map(firm, sandbox)
         code = next(o for o in qbo_services.list_options(firm, "tax") if o.name == "California")
         qbo_services.set_mapping(firm, "tax", ca.id, code.qbo_id)
