@@ -548,7 +548,12 @@ def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
         if editing["from_trust"]:
             ctx.trust[client_id] = ctx.trust_balance(client_id) + (editing["amount"] if editing["client_id"] == client_id else 0)
     allocations = _allocate(ctx, client_id, client["name"], amount, _field(spec, "allocations"), problems, where)
-    if from_trust and allocations is not None and ctx.trust_balance(client_id) < amount:
+    owed = sum(a for _i, a in allocations) if allocations is not None else 0
+    if from_trust and allocations is not None and owed != amount:
+        problems.append(
+            f"{where}overpayment from trust: {client['name']}'s invoices take {ctx.fmt(owed)} of the "
+            f"{ctx.fmt(amount)}; trust money never becomes credit on account, so pay only what is owed")
+    elif from_trust and allocations is not None and ctx.trust_balance(client_id) < amount:
         problems.append(
             f"{where}trust overdraw: {client['name']} holds {ctx.fmt(ctx.trust_balance(client_id))} in trust; "
             f"{ctx.fmt(amount)} cannot be paid from trust")
@@ -576,9 +581,7 @@ def _allocate(ctx: _Ctx, client_id: int, client_name: str, amount: int, allocati
                 remaining -= take
             if not remaining:
                 return out
-        problems.append(f"{where}overpayment: {client_name} owes {ctx.fmt(amount - remaining)} on open invoices; "
-                        f"a payment of {ctx.fmt(amount)} is more than that")
-        return None
+        return out  # what is left over is the client's credit on account
     total = 0
     for n, alloc in enumerate(allocations, 1):
         inv_id, raw = (alloc if isinstance(alloc, (tuple, list)) else (_field(alloc, "invoice_id"), _field(alloc, "amount")))
@@ -611,10 +614,10 @@ def _allocate(ctx: _Ctx, client_id: int, client_name: str, amount: int, allocati
         total += amt
     if problems:
         return None
-    if total != amount:
-        problems.append(f"{where}the allocations add up to {ctx.fmt(total)}, not the payment's {ctx.fmt(amount)}")
+    if total > amount:
+        problems.append(f"{where}the allocations add up to {ctx.fmt(total)}, more than the payment's {ctx.fmt(amount)}")
         return None
-    return out
+    return out  # what is left over is the client's credit on account
 
 
 def _merge_allocations(allocations: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -628,11 +631,13 @@ def _payment_journal(ctx: _Ctx, d: _PaymentDraft) -> list[tuple]:
     ar = ctx.subtype_account("receivable", "a payment")
     lines = [(ctx.banks[d.bank_account_id]["gl_account_id"], d.amount, d.client_id, None, None)]
     lines += [(ar, -amt, d.client_id, None, inv_id) for inv_id, amt in d.allocations]
+    # The excess is the client's credit on account: receivable of no invoice (negative AR), operating money.
+    lines.append((ar, -(d.amount - sum(amt for _i, amt in d.allocations)), d.client_id, None, None))
     if d.from_trust:
         liability = ctx.subtype_account("trust_liability", "a payment from trust")
         lines += [(liability, d.amount, d.client_id, None, None),
                   (ctx.banks[d.trust_bank_account_id]["gl_account_id"], -d.amount, d.client_id, None, None)]
-    return lines
+    return [line for line in lines if line[1]]
 
 
 def _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id, reference):

@@ -213,6 +213,11 @@ class Payment:
     version: int
     status: Status
 
+    @property
+    def credit_minor(self) -> int:
+        """What the payment left as the client's credit on account (the amount not allocated to invoices)."""
+        return self.amount_minor - sum(a.amount_minor for a in self.allocations) if self.status == "posted" else 0
+
 
 @dataclass(frozen=True)
 class CreditNoteLine:
@@ -291,7 +296,8 @@ class AgingRow:
     client_id: int
     client_name: str
     buckets: dict  # bucket name (AGING_BUCKETS) -> minor units
-    total_minor: int
+    total_minor: int  # the buckets less the credit on account
+    credit_minor: int = 0  # the client's credit on account (unallocated payments), shown as a positive amount
 
 
 @dataclass(frozen=True)
@@ -300,7 +306,8 @@ class Aging:
     as_of: str
     rows: tuple[AgingRow, ...]
     totals: dict
-    total_minor: int
+    total_minor: int  # equals the receivable accounts' balance
+    credit_minor: int = 0
 
     def as_json(self) -> dict:
         return {
@@ -308,12 +315,21 @@ class Aging:
             "as_of": self.as_of,
             "clients": [
                 {"client_id": r.client_id, "name": r.client_name, **{f"{b}_minor": r.buckets[b] for b in AGING_BUCKETS},
-                 "total_minor": r.total_minor}
+                 "credit_minor": r.credit_minor, "total_minor": r.total_minor}
                 for r in self.rows
             ],
-            "totals": {f"{b}_minor": self.totals[b] for b in AGING_BUCKETS},
+            "totals": {**{f"{b}_minor": self.totals[b] for b in AGING_BUCKETS}, "credit_minor": self.credit_minor},
             "total_minor": self.total_minor,
         }
+
+
+@dataclass(frozen=True)
+class ClientCredit:
+    """A client's credit on account: payments received beyond what their invoices took (operating money)."""
+
+    client_id: int
+    client_name: str
+    credit_minor: int
 
 
 @dataclass(frozen=True)

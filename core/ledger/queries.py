@@ -19,6 +19,7 @@ from core.ledger.models import (
     Allocation,
     AuditEntry,
     BankAccount,
+    ClientCredit,
     Contact,
     CreditNote,
     CreditNoteLine,
@@ -372,8 +373,26 @@ def _bucket(days_overdue: int) -> str:
     return "over_90"
 
 
+def client_credits(firm: "Firm", client_id: int | None = None) -> list[ClientCredit]:
+    """Clients with credit on account (receivable postings of no invoice: unallocated payments), by name."""
+    params: list = []
+    sql = ("SELECT l.client_id, c.name, -sum(l.amount_minor) FROM journal_lines l JOIN accounts a ON a.id = l.account_id "
+           "JOIN contacts c ON c.id = l.client_id WHERE a.subtype = 'receivable' AND l.invoice_id IS NULL")
+    if client_id is not None:
+        sql += " AND l.client_id = ?"
+        params.append(client_id)
+    rows = firm.db.execute(sql + " GROUP BY l.client_id HAVING sum(l.amount_minor) != 0 ORDER BY c.name", params)
+    return [ClientCredit(*r) for r in rows]
+
+
+def client_credit(firm: "Firm", client_id: int) -> int:
+    """One client's credit on account in minor units (0 when none)."""
+    return sum(c.credit_minor for c in client_credits(firm, client_id))
+
+
 def aging(firm: "Firm", as_of: str | dt.date | None = None) -> Aging:
-    """Accounts-receivable aging by client, bucketed by days past the due date."""
+    """Accounts-receivable aging by client, bucketed by days past the due date; a client's credit on account is
+    shown beside the buckets and taken off their total, so the aging's total equals the receivable balance."""
     cur = firm_row(firm)["currency"]
     day = dt.date.fromisoformat(str(as_of)) if as_of else dt.date.today()
     balances = _open_balances(firm)
@@ -388,11 +407,17 @@ def aging(firm: "Firm", as_of: str | dt.date | None = None) -> Aging:
         names[r["client_id"]] = r["name"]
         buckets = per_client.setdefault(r["client_id"], dict.fromkeys(AGING_BUCKETS, 0))
         buckets[_bucket((day - dt.date.fromisoformat(r["due_date"])).days)] += balance
+    credits = {c.client_id: c.credit_minor for c in client_credits(firm)}
+    for c in client_credits(firm):
+        names[c.client_id] = c.client_name
+        per_client.setdefault(c.client_id, dict.fromkeys(AGING_BUCKETS, 0))
     rows = tuple(
-        AgingRow(cid, names[cid], b, sum(b.values())) for cid, b in sorted(per_client.items(), key=lambda kv: names[kv[0]])
+        AgingRow(cid, names[cid], b, sum(b.values()) - credits.get(cid, 0), credits.get(cid, 0))
+        for cid, b in sorted(per_client.items(), key=lambda kv: names[kv[0]])
     )
     totals = {b: sum(r.buckets[b] for r in rows) for b in AGING_BUCKETS}
-    return Aging(cur, day.isoformat(), rows, totals, sum(totals.values()))
+    credit = sum(credits.values())
+    return Aging(cur, day.isoformat(), rows, totals, sum(totals.values()) - credit, credit)
 
 
 def trust_ledger(firm: "Firm") -> TrustLedger:

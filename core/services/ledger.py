@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.ledger.adjustments import record_tax_adjustment
+from core.ledger.credit import apply_credit
 from core.ledger.billing import (
     create_invoice,
     delete_credit_note,
@@ -48,6 +49,8 @@ from core.ledger.firm import (
 from core.ledger.queries import (
     account_balance,
     aging,
+    client_credit,
+    client_credits,
     firm_exists,
     get_account,
     get_account_by_code,
@@ -80,7 +83,8 @@ from core.ledger.templates import COUNTRIES
 __all__ = [
     "COUNTRIES", "FEATURE_PREVIEWS",
     "account_balance", "add_account", "add_bank_account", "add_client", "add_contact", "add_matter", "add_tax_rate",
-    "aging", "apply_chart_template", "create_firm", "create_invoice", "delete_credit_note", "delete_invoice",
+    "aging", "apply_chart_template", "apply_credit", "client_credit", "client_credits", "create_firm",
+    "create_invoice", "delete_credit_note", "delete_invoice",
     "delete_payment", "edit_credit_note", "edit_invoice", "edit_payment", "firm_exists", "get_account",
     "get_account_by_code", "get_bank_account", "get_client", "get_contact", "get_credit_note", "get_firm_info",
     "get_invoice", "get_matter", "get_payment", "get_tax_rate", "grant_role", "issue_credit_note", "list_accounts",
