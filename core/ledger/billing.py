@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
 from core.errors import Conflict, ValidationError
@@ -520,6 +521,7 @@ def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
             problems.append(f"{where}amount must be more than zero")
     except ValidationError as exc:
         problems.append(exc.message)
+    _check_currency(ctx, _field(spec, "currency"), _field(spec, "exchange_rate"), client, problems, where)
     bank_id = _field(spec, "bank_account_id")
     bank = ctx.banks.get(bank_id)
     if bank is None:
@@ -564,6 +566,29 @@ def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
     if from_trust:
         ctx.trust[client_id] -= amount
     return _PaymentDraft(client_id, date, amount, bank_id, from_trust, trust_id, _field(spec, "reference"), allocations)
+
+
+def _check_currency(ctx: _Ctx, cur, rate, client: dict | None, problems: list[str], where: str) -> None:
+    """A payment is in the firm's home currency (rate 1): another currency or a rate of 0 or below is refused."""
+    who = f"{client['name']}'s payment" if client else "the payment"
+    if cur is not None and str(cur).strip().upper() != ctx.currency:
+        problems.append(f"{where}currency: {who} is in {str(cur).strip().upper() or '(none)'}, but the firm keeps "
+                        f"its books in {ctx.currency} only and has no {str(cur).strip().upper() or 'such'} account: "
+                        f"record it in {ctx.currency} (at the amount the bank credited)")
+    if rate is None:
+        return
+    if isinstance(rate, float):
+        raise TypeError("exchange rates must not be floats")
+    try:
+        value = Decimal(str(rate).strip())
+    except InvalidOperation:
+        problems.append(f"{where}exchange rate: '{rate}' is not a number")
+        return
+    if not value.is_finite() or value <= 0:
+        problems.append(f"{where}exchange rate: {rate} must be more than zero")
+    elif value != 1 and (cur is None or str(cur).strip().upper() == ctx.currency):
+        problems.append(f"{where}exchange rate: a payment in the home currency {ctx.currency} has the rate 1, "
+                        f"not {rate}")
 
 
 def _allocate(ctx: _Ctx, client_id: int, client_name: str, amount: int, allocations, problems: list[str],
@@ -640,10 +665,11 @@ def _payment_journal(ctx: _Ctx, d: _PaymentDraft) -> list[tuple]:
     return [line for line in lines if line[1]]
 
 
-def _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id, reference):
+def _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id, reference,
+                  currency=None, exchange_rate=None):
     return dict(client_id=client_id, date=date, amount=amount, bank_account_id=bank_account_id,
                 allocations=allocations, from_trust=from_trust, trust_bank_account_id=trust_bank_account_id,
-                reference=reference)
+                reference=reference, currency=currency, exchange_rate=exchange_rate)
 
 
 @writes
@@ -691,11 +717,14 @@ def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
 @writes
 def record_payment(firm: "Firm", *, client_id: int, date, amount, bank_account_id: int,
                    allocations: list | None = None, from_trust: bool = False,
-                   trust_bank_account_id: int | None = None, reference: str | None = None) -> Payment:
+                   trust_bank_account_id: int | None = None, reference: str | None = None,
+                   currency: str | None = None, exchange_rate=None) -> Payment:
     """A client's payment into an operating account, allocated to invoices [(invoice_id, amount), ...]
-    (None: oldest open invoices first). from_trust pays out of the client's trust money."""
+    (None: oldest open invoices first); what the invoices do not take is the client's credit on account.
+    from_trust pays out of the client's trust money (never more than is owed). currency/exchange_rate, when
+    given, must be the firm's home currency at rate 1 (foreign currencies are refused for now)."""
     spec = _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id,
-                         reference)
+                         reference, currency, exchange_rate)
     return queries.get_payment(firm, post_payments(firm, [spec])[0])
 
 

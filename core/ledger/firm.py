@@ -215,7 +215,13 @@ def add_contact(firm: "Firm", name: str, kind: str = "client", *, email: str | N
 
 
 @writes
-def add_client(firm: "Firm", name: str, **details) -> Contact:
+def add_client(firm: "Firm", name: str, *, currency: str | None = None, **details) -> Contact:
+    """A client, billed in the firm's home currency (a foreign-currency client is refused for now)."""
+    home = firm_row(firm)["currency"]
+    if currency is not None and str(currency).strip().upper() != home:
+        raise ValidationError(
+            f"Client {(name or '').strip() or '(no name)'}: currency {str(currency).strip().upper() or '(none)'} is not "
+            f"the firm's home currency {home}; foreign-currency clients are not supported yet, so bill them in {home}")
     return add_contact(firm, name, "client", **details)
 
 
