@@ -156,6 +156,18 @@ class TaxAdjustment:
 
 
 @dataclass(frozen=True)
+class TaxLineFigure:
+    """One component rate's tax on a document, as QBO's TxnTaxDetail.TaxLine carries it."""
+
+    tax_rate_id: int
+    component_id: int
+    name: str
+    rate_percent: str
+    net_minor: int  # NetAmountTaxable: the lines charged at the rate
+    tax_minor: int  # with the tax adjustments recorded on this component
+
+
+@dataclass(frozen=True)
 class Invoice:
     id: int
     number: str

@@ -31,6 +31,7 @@ from core.ledger.models import (
     Payment,
     TaxAdjustment,
     TaxComponent,
+    TaxLineFigure,
     TaxRate,
     TrialBalance,
     TrialBalanceRow,
@@ -40,6 +41,7 @@ from core.ledger.models import (
     User,
 )
 from core.ledger.schema import DEBIT_TYPES
+from core.ledger.tax import compute, load_components, tax_method
 
 if TYPE_CHECKING:
     from core.services.context import Firm
@@ -225,6 +227,28 @@ def get_invoice(firm: "Firm", invoice_id: int) -> Invoice:
         subtotal_minor=subtotal, tax_minor=tax, total_minor=subtotal + tax,
         open_balance_minor=_open_balances(firm, [invoice_id]).get(invoice_id, 0), tax_adjustments=adjustments,
     )
+
+
+def invoice_tax_lines(firm: "Firm", invoice_id: int) -> tuple[TaxLineFigure, ...]:
+    """The invoice's tax per component rate (what an explicit TxnTaxDetail would send), priced by the firm's
+    method from its current lines, plus the tax adjustments of this version; they add up to Invoice.tax_minor
+    for every invoice priced since tax components existed."""
+    inv = get_invoice(firm, invoice_id)
+    components = load_components(firm.db)
+    priced = compute(tax_method(firm_row(firm)["country"]),
+                     [(ln.amount_minor, ln.tax_rate_id) for ln in inv.lines], components)
+    nets: dict[int, int] = {}
+    for ln in inv.lines:
+        nets[ln.tax_rate_id] = nets.get(ln.tax_rate_id, 0) + ln.amount_minor
+    adjusted: dict[int, int] = {}
+    for a in inv.tax_adjustments:
+        adjusted[a.component_id] = adjusted.get(a.component_id, 0) + a.amount_minor
+    out = []
+    for (rate_id, k), tax in priced.by_component.items():
+        comp = components[rate_id][k]
+        out.append(TaxLineFigure(rate_id, comp.id, comp.name, format_rate(comp.rate_ppm), nets[rate_id],
+                                 tax + adjusted.get(comp.id, 0)))
+    return tuple(out)
 
 
 def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | None = None,

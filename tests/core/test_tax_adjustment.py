@@ -99,3 +99,26 @@ def test_no_adjustment_below_the_open_balance_or_on_a_deleted_invoice(ready):
     L.delete_invoice(ready.firm, other.id)
     with pytest.raises(Conflict, match="was deleted"):
         L.record_tax_adjustment(ready.firm, other.id, ready.state, 1, "QBO", "2026-02-06")
+
+
+def test_tax_lines_per_component_add_up_to_the_invoice_tax_with_adjustments(settings):
+    from core.ledger.demo import ensure_ready
+
+    firm = L.create_firm(settings, "CA", name="Roy LLP")
+    try:
+        ensure_ready(firm)
+        gst, pst = (L.get_account_by_code(firm, c).id for c in ("2200", "2210"))
+        rate = L.add_tax_rate(firm, "GST/PST X", "12", components=[("GST", "5", gst), ("PST", "7", pst)])
+        hst = next(r for r in L.list_tax_rates(firm) if r.name == "HST ON (13%)")
+        client = L.add_client(firm, "Cote Inc").id
+        fees = L.get_account_by_code(firm, "4000").id
+        inv = L.create_invoice(firm, client_id=client, date="2026-03-02", lines=[
+            dict(description="a", account_id=fees, quantity=1, unit_price="250.10", tax_rate_id=rate.id),
+            dict(description="b", account_id=fees, quantity=1, unit_price="100.00", tax_rate_id=hst.id)])
+        L.record_tax_adjustment(firm, inv.id, rate.id, -1, "QBO", "2026-03-03", component="PST")
+        lines = L.invoice_tax_lines(firm, inv.id)
+        assert [(t.name, t.rate_percent, t.net_minor, t.tax_minor) for t in lines] == [
+            ("GST", "5", 25010, 1251), ("PST", "7", 25010, 1750), ("HST ON (13%)", "13", 10000, 1300)]
+        assert sum(t.tax_minor for t in lines) == L.get_invoice(firm, inv.id).tax_minor
+    finally:
+        firm.close()
