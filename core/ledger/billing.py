@@ -504,6 +504,22 @@ class _PaymentDraft:
     reference: str | None
     allocations: list[tuple[int, int]]
 
+    @property
+    def credit(self) -> int:
+        """What the invoices do not take: the client's credit on account."""
+        return self.amount - sum(amt for _i, amt in self.allocations)
+
+
+def _no_trust_credit(ctx: _Ctx, drafts: list, problems: list[str], several: bool) -> None:
+    """Trust money pays invoices only: a payment from trust above what they take is refused."""
+    for i, d in enumerate(drafts, 1):
+        if d is not None and d.from_trust and d.credit:
+            name = ctx.client(d.client_id, problems)["name"]
+            problems.append(
+                f"{f'payment {i}: ' if several else ''}overpayment from trust: {name}'s invoices take "
+                f"{ctx.fmt(d.amount - d.credit)} of the {ctx.fmt(d.amount)}; trust money never becomes credit on "
+                "account, so pay only what is owed")
+
 
 def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = "",
                      editing: dict | None = None) -> _PaymentDraft | None:
@@ -550,12 +566,7 @@ def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
         if editing["from_trust"]:
             ctx.trust[client_id] = ctx.trust_balance(client_id) + (editing["amount"] if editing["client_id"] == client_id else 0)
     allocations = _allocate(ctx, client_id, client["name"], amount, _field(spec, "allocations"), problems, where)
-    owed = sum(a for _i, a in allocations) if allocations is not None else 0
-    if from_trust and allocations is not None and owed != amount:
-        problems.append(
-            f"{where}overpayment from trust: {client['name']}'s invoices take {ctx.fmt(owed)} of the "
-            f"{ctx.fmt(amount)}; trust money never becomes credit on account, so pay only what is owed")
-    elif from_trust and allocations is not None and ctx.trust_balance(client_id) < amount:
+    if from_trust and allocations is not None and ctx.trust_balance(client_id) < amount:
         problems.append(
             f"{where}trust overdraw: {client['name']} holds {ctx.fmt(ctx.trust_balance(client_id))} in trust; "
             f"{ctx.fmt(amount)} cannot be paid from trust")
@@ -655,14 +666,14 @@ def _merge_allocations(allocations: list[tuple[int, int]]) -> list[tuple[int, in
 def _payment_journal(ctx: _Ctx, d: _PaymentDraft) -> list[tuple]:
     ar = ctx.subtype_account("receivable", "a payment")
     lines = [(ctx.banks[d.bank_account_id]["gl_account_id"], d.amount, d.client_id, None, None)]
-    lines += [(ar, -amt, d.client_id, None, inv_id) for inv_id, amt in d.allocations]
     # The excess is the client's credit on account: receivable of no invoice (negative AR), operating money.
-    lines.append((ar, -(d.amount - sum(amt for _i, amt in d.allocations)), d.client_id, None, None))
+    lines += [(ar, -d.credit, d.client_id, None, None)] if d.credit else []
+    lines += [(ar, -amt, d.client_id, None, inv_id) for inv_id, amt in d.allocations]
     if d.from_trust:
         liability = ctx.subtype_account("trust_liability", "a payment from trust")
         lines += [(liability, d.amount, d.client_id, None, None),
                   (ctx.banks[d.trust_bank_account_id]["gl_account_id"], -d.amount, d.client_id, None, None)]
-    return [line for line in lines if line[1]]
+    return lines
 
 
 def _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id, reference,
@@ -681,6 +692,7 @@ def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     specs = list(specs)
     drafts = [_prepare_payment(ctx, s, problems, f"payment {i}: " if len(specs) > 1 else "")
               for i, s in enumerate(specs, 1)]
+    _no_trust_credit(ctx, drafts, problems, len(specs) > 1)
     _fail(problems)
     stamp, user = now(), firm.user
     with firm.db.atomic():
@@ -746,6 +758,7 @@ def edit_payment(firm: "Firm", payment_id: int, *, date=None, amount=None, bank_
     editing = dict(allocations=old_allocs, from_trust=bool(row["from_trust"]), amount=row["amount_minor"],
                    client_id=row["client_id"])
     d = _prepare_payment(ctx, spec, problems, editing=editing)
+    _no_trust_credit(ctx, [d], problems, False)
     _fail(problems)
     d.allocations = _merge_allocations(d.allocations)
     v = row["version"] + 1
