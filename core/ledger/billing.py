@@ -50,8 +50,8 @@ from core.ledger.base import (
     set_sequence,
 )
 from core.ledger.models import CreditNote, Invoice, Payment, TrustTransaction
-from core.ledger.tax import compute as compute_tax, load_components, tax_method
 from core.ledger.schema import LINE_TYPES
+from core.ledger.tax import compute as compute_tax, load_components, tax_method
 from core.money import format_minor, parse_amount
 from core.text import counted
 
