@@ -149,11 +149,11 @@ def cmd_report(args, settings: Settings) -> int:
             report = ledger.aging(firm, args.as_of)
             cur = report.currency
             rows = [[r.client_name] + [format_minor(r.buckets[b], cur) for b in AGING_BUCKETS]
-                    + [format_minor(r.total_minor, cur)] for r in report.rows]
+                    + [format_minor(-r.credit_minor, cur), format_minor(r.total_minor, cur)] for r in report.rows]
             rows.append(["Total"] + [format_minor(report.totals[b], cur) for b in AGING_BUCKETS]
-                        + [format_minor(report.total_minor, cur)])
+                        + [format_minor(-report.credit_minor, cur), format_minor(report.total_minor, cur)])
             text = f"Accounts receivable aging as of {report.as_of} ({cur}), days past due\n" + _table(
-                ["Client", "Current", "1-30", "31-60", "61-90", "Over 90", "Total"], rows, set(range(1, 7)))
+                ["Client", "Current", "1-30", "31-60", "61-90", "Over 90", "Credit", "Total"], rows, set(range(1, 8)))
         else:
             report = ledger.trust_ledger(firm)
             cur = report.currency

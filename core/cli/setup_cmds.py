@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("percent", help="e.g. 6.25, or 0")
     t.add_argument("--exempt", action="store_true", help="an exempt rate (0%%)")
     t.add_argument("--account", metavar="CODE", help="the sales-tax payable account (default: the first one)")
+    t.add_argument("--component", action="append", metavar="NAME:PERCENT:CODE", default=[],
+                   help="one tax of a combined rate and its liability account, e.g. 'PST BC:7:2210' (repeat; "
+                        "the percents must add up to PERCENT)")
     t.set_defaults(func=cmd_tax_rate)
     v = steps.add_parser("preview", help='switch the "QBO integration upgrade" feature preview on or off')
     v.add_argument("state", choices=("on", "off"))
@@ -60,9 +63,31 @@ def cmd_tax_rate(args, settings: Settings) -> int:
 
     with _firm(settings) as firm:
         account_id = ledger.get_account_by_code(firm, args.account).id if args.account else None
-        rate = ledger.add_tax_rate(firm, args.name, args.percent, exempt=args.exempt, tax_account_id=account_id)
-    print(f"Added the tax rate {rate.name} ({rate.rate_percent}%).")
+        components = [_component(firm, n, text) for n, text in enumerate(args.component, 1)]
+        rate = ledger.add_tax_rate(firm, args.name, args.percent, exempt=args.exempt, tax_account_id=account_id,
+                                   components=components)
+    parts = " + ".join(f"{c.name} {c.rate_percent}%" for c in rate.components) if len(rate.components) > 1 else ""
+    print(f"Added the tax rate {rate.name} ({rate.rate_percent}%{': ' + parts if parts else ''}).")
     return 0
+
+
+def _component(firm, n: int, text: str) -> tuple:
+    """--component NAME:PERCENT:CODE (CODE may be left out: the ledger then says the account is missing)."""
+    from core.errors import ValidationError
+    from core.services import ledger
+
+    parts = text.rsplit(":", 2)
+    if len(parts) == 2:
+        parts.append("")
+    if len(parts) != 3:
+        raise ValidationError(f"--component {text!r}: write it as NAME:PERCENT:ACCOUNT_CODE, e.g. 'PST BC:7:2210'")
+    name, percent, code = (p.strip() for p in parts)
+    if not code:
+        return (name, percent, None)
+    found = [a for a in ledger.list_accounts(firm) if a.code == code]
+    if not found:
+        raise ValidationError(f"component {n} ({name}): there is no account with code {code}")
+    return (name, percent, found[0].id)
 
 
 def cmd_preview(args, settings: Settings) -> int:

@@ -13,16 +13,17 @@ Posting rules (accrual):
   trust in     Dr trust bank (client)           Cr trust liability (client)
   trust out    Dr trust liability (client)      Cr trust bank (client)
 
-Amounts: line amount = quantity x unit price, tax = amount x rate, each rounded once per line
-ROUND_HALF_UP to the currency's minor unit; document totals are sums of those, so they equal
-the sum of postings to the cent.
+Amounts: line amount = quantity x unit price, rounded once per line ROUND_HALF_UP to the currency's
+minor unit; tax by the method of the firm's QBO edition (core.ledger.tax), credited per component
+account; document totals are sums of the lines, so they equal the sum of postings to the cent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
 from core.errors import Conflict, ValidationError
 from core.ledger import queries
@@ -50,6 +51,7 @@ from core.ledger.base import (
 )
 from core.ledger.models import CreditNote, Invoice, Payment, TrustTransaction
 from core.ledger.schema import LINE_TYPES
+from core.ledger.tax import compute as compute_tax, load_components, tax_method
 from core.money import format_minor, parse_amount
 from core.text import counted
 
@@ -72,8 +74,10 @@ class _Ctx:
         self.firm = firm
         row = firm_row(firm)
         self.currency = row["currency"]
+        self.method = tax_method(row["country"])
         self.accounts = {r["id"]: r for r in firm.db.query("SELECT * FROM accounts")}
         self.tax_rates = {r["id"]: r for r in firm.db.query("SELECT * FROM tax_rates")}
+        self.components = load_components(firm.db)
         self.banks = {r["id"]: r for r in firm.db.query("SELECT * FROM bank_accounts")}
         self._contacts: dict[int, dict | None] = {}
         self._matters: dict[int, dict | None] = {}
@@ -166,6 +170,18 @@ def _field(spec, name: str, default=None):
 
 # --- invoices -------------------------------------------------------------------------------------
 
+class _Line(NamedTuple):
+    """A priced invoice line, in the column order of invoice_lines."""
+
+    description: str
+    account_id: int
+    tax_rate_id: int
+    quantity_milli: int
+    unit_price_minor: int
+    amount_minor: int
+    tax_minor: int
+
+
 @dataclass
 class _InvoiceDraft:
     client_id: int
@@ -173,11 +189,12 @@ class _InvoiceDraft:
     date: str
     due_date: str
     number: str | None
-    lines: list[tuple] = field(default_factory=list)  # (desc, account, tax_rate, qty_milli, price, amount, tax)
+    lines: list[_Line] = field(default_factory=list)
+    tax_by_account: dict = field(default_factory=dict)  # liability account id -> minor units credited
 
     @property
     def total(self) -> int:
-        return sum(line[5] + line[6] for line in self.lines)
+        return sum(line.amount_minor + line.tax_minor for line in self.lines)
 
 
 def _prepare_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = "") -> _InvoiceDraft | None:
@@ -227,21 +244,18 @@ def _prepare_lines(ctx: _Ctx, lines: list, draft: _InvoiceDraft, problems: list[
         if account_id is None or rate is None:
             continue
         amount = half_up_div(qty * price, 1000)
-        tax = half_up_div(amount * rate["rate_ppm"], 1_000_000)
         desc = str(_field(line, "description", "") or "").strip()
-        draft.lines.append((desc, account_id, rate["id"], qty, price, amount, tax))
+        draft.lines.append(_Line(desc, account_id, rate["id"], qty, price, amount, 0))
+    priced = compute_tax(ctx.method, [(ln.amount_minor, ln.tax_rate_id) for ln in draft.lines], ctx.components)
+    draft.lines = [ln._replace(tax_minor=t) for ln, t in zip(draft.lines, priced.line_tax)]
+    draft.tax_by_account = priced.by_account(ctx.components)
 
 
 def _invoice_journal(ctx: _Ctx, draft: _InvoiceDraft, invoice_id: int, ar: int) -> list[tuple]:
     c, m = draft.client_id, draft.matter_id
     lines = [(ar, draft.total, c, m, invoice_id)]
-    taxes: dict[int, int] = {}
-    for _desc, account_id, rate_id, _q, _p, amount, tax in draft.lines:
-        lines.append((account_id, -amount, c, m, None))
-        if tax:
-            acc = ctx.tax_rates[rate_id]["tax_account_id"]
-            taxes[acc] = taxes.get(acc, 0) + tax
-    lines += [(acc, -tax, c, m, None) for acc, tax in taxes.items()]
+    lines += [(ln.account_id, -ln.amount_minor, c, m, None) for ln in draft.lines]
+    lines += [(acc, -tax, c, m, None) for acc, tax in sorted(draft.tax_by_account.items())]
     return [line for line in lines if line[1]]
 
 
@@ -375,6 +389,8 @@ def edit_invoice(firm: "Firm", invoice_id: int, *, lines: list[dict] | None = No
     _fail(problems)
     old_total = firm.db.execute(
         "SELECT sum(amount_minor + tax_minor) FROM invoice_lines WHERE invoice_id = ? AND version = ?",
+        [invoice_id, inv["version"]]).fetchone()[0] + firm.db.execute(
+        "SELECT coalesce(sum(amount_minor), 0) FROM tax_adjustments WHERE invoice_id = ? AND invoice_version = ?",
         [invoice_id, inv["version"]]).fetchone()[0]
     settled = old_total - ctx.open_balance(invoice_id)
     if draft.total < settled:
@@ -430,11 +446,21 @@ def _keep_lines_draft(firm, ctx: _Ctx, inv: dict, date, due_date, matter_id, pro
         problems.append(exc.message)
     draft = _InvoiceDraft(inv["client_id"], matter, d, due, inv["number"])
     draft.lines = [
-        (r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in firm.db.execute(
+        _Line(*r) for r in firm.db.execute(
             "SELECT description, account_id, tax_rate_id, quantity_milli, unit_price_minor, amount_minor, tax_minor "
             "FROM invoice_lines WHERE invoice_id = ? AND version = ? ORDER BY line_no", [inv["id"], inv["version"]])
     ]
+    draft.tax_by_account = posted_tax_by_account(firm, inv["id"], inv["version"])
     return draft
+
+
+def posted_tax_by_account(firm: "Firm", invoice_id: int, version: int) -> dict[int, int]:
+    """What an invoice version's own posting credited to each sales-tax account (tax adjustments left out)."""
+    return dict(firm.db.execute(
+        "SELECT l.account_id, -sum(l.amount_minor) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id "
+        "JOIN accounts a ON a.id = l.account_id WHERE e.doc_type = 'invoice' AND e.doc_id = ? AND e.doc_version = ? "
+        "AND e.kind = 'post' AND a.subtype = 'sales_tax' AND e.id NOT IN (SELECT entry_id FROM tax_adjustments) "
+        "GROUP BY l.account_id HAVING sum(l.amount_minor) != 0", [invoice_id, version]).fetchall())
 
 
 @writes
@@ -478,6 +504,22 @@ class _PaymentDraft:
     reference: str | None
     allocations: list[tuple[int, int]]
 
+    @property
+    def credit(self) -> int:
+        """What the invoices do not take: the client's credit on account."""
+        return self.amount - sum(amt for _i, amt in self.allocations)
+
+
+def _no_trust_credit(ctx: _Ctx, drafts: list, problems: list[str], several: bool) -> None:
+    """Trust money pays invoices only: a payment from trust above what they take is refused."""
+    for i, d in enumerate(drafts, 1):
+        if d is not None and d.from_trust and d.credit:
+            name = ctx.client(d.client_id, problems)["name"]
+            problems.append(
+                f"{f'payment {i}: ' if several else ''}overpayment from trust: {name}'s invoices take "
+                f"{ctx.fmt(d.amount - d.credit)} of the {ctx.fmt(d.amount)}; trust money never becomes credit on "
+                "account, so pay only what is owed")
+
 
 def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = "",
                      editing: dict | None = None) -> _PaymentDraft | None:
@@ -495,6 +537,7 @@ def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
             problems.append(f"{where}amount must be more than zero")
     except ValidationError as exc:
         problems.append(exc.message)
+    _check_currency(ctx, _field(spec, "currency"), _field(spec, "exchange_rate"), client, problems, where)
     bank_id = _field(spec, "bank_account_id")
     bank = ctx.banks.get(bank_id)
     if bank is None:
@@ -536,6 +579,29 @@ def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
     return _PaymentDraft(client_id, date, amount, bank_id, from_trust, trust_id, _field(spec, "reference"), allocations)
 
 
+def _check_currency(ctx: _Ctx, cur, rate, client: dict | None, problems: list[str], where: str) -> None:
+    """A payment is in the firm's home currency (rate 1): another currency or a rate of 0 or below is refused."""
+    who = f"{client['name']}'s payment" if client else "the payment"
+    if cur is not None and str(cur).strip().upper() != ctx.currency:
+        problems.append(f"{where}currency: {who} is in {str(cur).strip().upper() or '(none)'}, but the firm keeps "
+                        f"its books in {ctx.currency} only and has no {str(cur).strip().upper() or 'such'} account: "
+                        f"record it in {ctx.currency} (at the amount the bank credited)")
+    if rate is None:
+        return
+    if isinstance(rate, float):
+        raise TypeError("exchange rates must not be floats")
+    try:
+        value = Decimal(str(rate).strip())
+    except InvalidOperation:
+        problems.append(f"{where}exchange rate: '{rate}' is not a number")
+        return
+    if not value.is_finite() or value <= 0:
+        problems.append(f"{where}exchange rate: {rate} must be more than zero")
+    elif value != 1 and (cur is None or str(cur).strip().upper() == ctx.currency):
+        problems.append(f"{where}exchange rate: a payment in the home currency {ctx.currency} has the rate 1, "
+                        f"not {rate}")
+
+
 def _allocate(ctx: _Ctx, client_id: int, client_name: str, amount: int, allocations, problems: list[str],
               where: str) -> list[tuple[int, int]] | None:
     firm = ctx.firm
@@ -551,9 +617,7 @@ def _allocate(ctx: _Ctx, client_id: int, client_name: str, amount: int, allocati
                 remaining -= take
             if not remaining:
                 return out
-        problems.append(f"{where}overpayment: {client_name} owes {ctx.fmt(amount - remaining)} on open invoices; "
-                        f"a payment of {ctx.fmt(amount)} is more than that")
-        return None
+        return out  # what is left over is the client's credit on account
     total = 0
     for n, alloc in enumerate(allocations, 1):
         inv_id, raw = (alloc if isinstance(alloc, (tuple, list)) else (_field(alloc, "invoice_id"), _field(alloc, "amount")))
@@ -586,10 +650,10 @@ def _allocate(ctx: _Ctx, client_id: int, client_name: str, amount: int, allocati
         total += amt
     if problems:
         return None
-    if total != amount:
-        problems.append(f"{where}the allocations add up to {ctx.fmt(total)}, not the payment's {ctx.fmt(amount)}")
+    if total > amount:
+        problems.append(f"{where}the allocations add up to {ctx.fmt(total)}, more than the payment's {ctx.fmt(amount)}")
         return None
-    return out
+    return out  # what is left over is the client's credit on account
 
 
 def _merge_allocations(allocations: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -602,6 +666,8 @@ def _merge_allocations(allocations: list[tuple[int, int]]) -> list[tuple[int, in
 def _payment_journal(ctx: _Ctx, d: _PaymentDraft) -> list[tuple]:
     ar = ctx.subtype_account("receivable", "a payment")
     lines = [(ctx.banks[d.bank_account_id]["gl_account_id"], d.amount, d.client_id, None, None)]
+    # The excess is the client's credit on account: receivable of no invoice (negative AR), operating money.
+    lines += [(ar, -d.credit, d.client_id, None, None)] if d.credit else []
     lines += [(ar, -amt, d.client_id, None, inv_id) for inv_id, amt in d.allocations]
     if d.from_trust:
         liability = ctx.subtype_account("trust_liability", "a payment from trust")
@@ -610,10 +676,11 @@ def _payment_journal(ctx: _Ctx, d: _PaymentDraft) -> list[tuple]:
     return lines
 
 
-def _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id, reference):
+def _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id, reference,
+                  currency=None, exchange_rate=None):
     return dict(client_id=client_id, date=date, amount=amount, bank_account_id=bank_account_id,
                 allocations=allocations, from_trust=from_trust, trust_bank_account_id=trust_bank_account_id,
-                reference=reference)
+                reference=reference, currency=currency, exchange_rate=exchange_rate)
 
 
 @writes
@@ -625,6 +692,7 @@ def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     specs = list(specs)
     drafts = [_prepare_payment(ctx, s, problems, f"payment {i}: " if len(specs) > 1 else "")
               for i, s in enumerate(specs, 1)]
+    _no_trust_credit(ctx, drafts, problems, len(specs) > 1)
     _fail(problems)
     stamp, user = now(), firm.user
     with firm.db.atomic():
@@ -661,11 +729,14 @@ def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
 @writes
 def record_payment(firm: "Firm", *, client_id: int, date, amount, bank_account_id: int,
                    allocations: list | None = None, from_trust: bool = False,
-                   trust_bank_account_id: int | None = None, reference: str | None = None) -> Payment:
+                   trust_bank_account_id: int | None = None, reference: str | None = None,
+                   currency: str | None = None, exchange_rate=None) -> Payment:
     """A client's payment into an operating account, allocated to invoices [(invoice_id, amount), ...]
-    (None: oldest open invoices first). from_trust pays out of the client's trust money."""
+    (None: oldest open invoices first); what the invoices do not take is the client's credit on account.
+    from_trust pays out of the client's trust money (never more than is owed). currency/exchange_rate, when
+    given, must be the firm's home currency at rate 1 (foreign currencies are refused for now)."""
     spec = _payment_spec(client_id, date, amount, bank_account_id, allocations, from_trust, trust_bank_account_id,
-                         reference)
+                         reference, currency, exchange_rate)
     return queries.get_payment(firm, post_payments(firm, [spec])[0])
 
 
@@ -687,6 +758,7 @@ def edit_payment(firm: "Firm", payment_id: int, *, date=None, amount=None, bank_
     editing = dict(allocations=old_allocs, from_trust=bool(row["from_trust"]), amount=row["amount_minor"],
                    client_id=row["client_id"])
     d = _prepare_payment(ctx, spec, problems, editing=editing)
+    _no_trust_credit(ctx, [d], problems, False)
     _fail(problems)
     d.allocations = _merge_allocations(d.allocations)
     v = row["version"] + 1
@@ -721,16 +793,27 @@ def delete_payment(firm: "Firm", payment_id: int) -> Payment:
 
 # --- credit notes ---------------------------------------------------------------------------------
 
+class _CreditLine(NamedTuple):
+    """A priced credit-note line, in the column order of credit_note_lines."""
+
+    description: str
+    account_id: int
+    tax_rate_id: int | None
+    amount_minor: int
+    tax_minor: int
+
+
 @dataclass
 class _CreditDraft:
     invoice: dict
     kind: str
     date: str
-    lines: list[tuple]  # (description, account_id, tax_rate_id, amount, tax)
+    lines: list[_CreditLine]
+    tax_by_account: dict = field(default_factory=dict)
 
     @property
     def total(self) -> int:
-        return sum(line[3] + line[4] for line in self.lines)
+        return sum(line.amount_minor + line.tax_minor for line in self.lines)
 
 
 def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, problems: list[str],
@@ -755,8 +838,8 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
         if minor <= 0:
             problems.append("amount must be more than zero")
             return None
-        draft.lines.append((f"Write-off of invoice {inv['number']}",
-                            ctx.subtype_account("bad_debt", "a write-off"), None, minor, 0))
+        draft.lines.append(_CreditLine(f"Write-off of invoice {inv['number']}",
+                                       ctx.subtype_account("bad_debt", "a write-off"), None, minor, 0))
     else:
         if lines is None:
             if amount is None:
@@ -779,8 +862,11 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
                 problems.append(f"{at}amount must be more than zero")
                 continue
             if account_id is not None and rate is not None:
-                tax = half_up_div(minor * rate["rate_ppm"], 1_000_000)
-                draft.lines.append((str(_field(line, "description", "") or ""), account_id, rate["id"], minor, tax))
+                draft.lines.append(_CreditLine(str(_field(line, "description", "") or ""), account_id, rate["id"],
+                                               minor, 0))
+        priced = compute_tax(ctx.method, [(ln.amount_minor, ln.tax_rate_id) for ln in draft.lines], ctx.components)
+        draft.lines = [ln._replace(tax_minor=t) for ln, t in zip(draft.lines, priced.line_tax)]
+        draft.tax_by_account = priced.by_account(ctx.components)
     if problems:
         return None
     available = ctx.open_balance(invoice_id) + editing_total
@@ -795,13 +881,8 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
 def _credit_journal(ctx: _Ctx, d: _CreditDraft) -> list[tuple]:
     c, m, inv_id = d.invoice["client_id"], d.invoice["matter_id"], d.invoice["id"]
     lines = [(ctx.subtype_account("receivable", "a credit note"), -d.total, c, m, inv_id)]
-    taxes: dict[int, int] = {}
-    for _desc, account_id, rate_id, amount, tax in d.lines:
-        lines.append((account_id, amount, c, m, None))
-        if tax:
-            acc = ctx.tax_rates[rate_id]["tax_account_id"]
-            taxes[acc] = taxes.get(acc, 0) + tax
-    return lines + [(acc, tax, c, m, None) for acc, tax in taxes.items()]
+    lines += [(ln.account_id, ln.amount_minor, c, m, None) for ln in d.lines]
+    return lines + [(acc, tax, c, m, None) for acc, tax in sorted(d.tax_by_account.items())]
 
 
 def _insert_credit_lines(firm: "Firm", credit_id: int, version: int, d: _CreditDraft) -> None:

@@ -22,6 +22,7 @@ from core.ledger.base import (
 )
 from core.ledger.models import Account, BankAccount, ChartTemplate, Contact, Matter, TaxRate, User
 from core.ledger.schema import ACCOUNT_TYPES, SUBTYPES
+from core.ledger.tax_rates import check_components, insert_tax_rate
 from core.ledger.templates import check_country, load_template
 from core.settings import Settings
 
@@ -88,11 +89,10 @@ def _apply_template(firm: "Firm", template: ChartTemplate) -> int:
     for rate in template.tax_rates:
         if rate.name in names:
             continue
-        firm.db.execute(
-            "INSERT INTO tax_rates (name, rate_ppm, exempt, tax_account_id) VALUES (?, ?, ?, ?)",
-            [rate.name, parse_rate_percent(rate.rate_percent), int(rate.exempt),
-             codes[rate.tax_account_code] if rate.tax_account_code else None],
-        )
+        ppm = parse_rate_percent(rate.rate_percent)
+        parts = [(c.name, c.rate_percent, codes[c.tax_account_code]) for c in rate.components]
+        insert_tax_rate(firm, rate.name, ppm, rate.exempt, check_components(
+            firm, rate.name, ppm, rate.exempt, parts, codes[rate.tax_account_code] if rate.tax_account_code else None))
     firm.db.execute("UPDATE firm SET chart_template = ? WHERE id = 1", [template.country])
     audit(firm, "apply_chart_template", "firm", 1, f"{template.country}: {len(new)} accounts")
     return len(new)
@@ -215,7 +215,13 @@ def add_contact(firm: "Firm", name: str, kind: str = "client", *, email: str | N
 
 
 @writes
-def add_client(firm: "Firm", name: str, **details) -> Contact:
+def add_client(firm: "Firm", name: str, *, currency: str | None = None, **details) -> Contact:
+    """A client, billed in the firm's home currency (a foreign-currency client is refused for now)."""
+    home = firm_row(firm)["currency"]
+    if currency is not None and str(currency).strip().upper() != home:
+        raise ValidationError(
+            f"Client {(name or '').strip() or '(no name)'}: currency {str(currency).strip().upper() or '(none)'} is not "
+            f"the firm's home currency {home}; foreign-currency clients are not supported yet, so bill them in {home}")
     return add_contact(firm, name, "client", **details)
 
 
@@ -278,8 +284,9 @@ def add_bank_account(firm: "Firm", *, name: str, kind: str, bank_contact_id: int
 
 @writes
 def add_tax_rate(firm: "Firm", name: str, rate_percent: str, *, exempt: bool = False,
-                 tax_account_id: int | None = None) -> TaxRate:
-    """A sales tax rate; a non-zero rate posts to a sales-tax payable account (the first one if not given)."""
+                 tax_account_id: int | None = None, components: list | None = None) -> TaxRate:
+    """A sales tax rate; a non-zero rate posts to a sales-tax payable account (the first one if not given), or
+    to one account per component: components=[(name, percent, tax_account_id), ...] adding up to the rate."""
     require_role(firm, "admin", "add tax rates")
     name = (name or "").strip()
     if not name:
@@ -287,7 +294,7 @@ def add_tax_rate(firm: "Firm", name: str, rate_percent: str, *, exempt: bool = F
     ppm = parse_rate_percent(rate_percent)
     if exempt and ppm:
         raise ValidationError(f"An exempt rate must be 0%, not {rate_percent}%")
-    if ppm and tax_account_id is None:
+    if ppm and tax_account_id is None and not components:
         rows = list(firm.db.query("SELECT id FROM accounts WHERE subtype = 'sales_tax' AND active = 1 ORDER BY code"))
         if not rows:
             raise ValidationError("A non-zero rate needs a sales tax payable account: add one in Setup › Accounts")
@@ -296,15 +303,13 @@ def add_tax_rate(firm: "Firm", name: str, rate_percent: str, *, exempt: bool = F
         acc = get_row(firm, "accounts", tax_account_id, "account")
         if acc["subtype"] != "sales_tax" or not acc["active"]:
             raise ValidationError(f"Account {acc['code']} {acc['name']} is not an active sales tax payable account")
+    parts = check_components(firm, name, ppm, exempt, components or [], tax_account_id)
     if firm.db.execute("SELECT 1 FROM tax_rates WHERE name = ?", [name]).fetchone():
         raise Conflict(f"There is already a tax rate named '{name}'")
     with firm.db.atomic():
-        cur = firm.db.execute(
-            "INSERT INTO tax_rates (name, rate_ppm, exempt, tax_account_id) VALUES (?, ?, ?, ?)",
-            [name, ppm, int(exempt), tax_account_id],
-        )
-        audit(firm, "add_tax_rate", "tax_rate", cur.lastrowid, f"{name} {rate_percent}%")
-    return queries.get_tax_rate(firm, cur.lastrowid)
+        rate_id = insert_tax_rate(firm, name, ppm, exempt, parts)
+        audit(firm, "add_tax_rate", "tax_rate", rate_id, f"{name} {rate_percent}%")
+    return queries.get_tax_rate(firm, rate_id)
 
 
 @writes

@@ -54,11 +54,19 @@ class TemplateAccount:
 
 
 @dataclass(frozen=True)
+class TemplateTaxComponent:
+    name: str
+    rate_percent: str
+    tax_account_code: str
+
+
+@dataclass(frozen=True)
 class TemplateTaxRate:
     name: str
     rate_percent: str
     exempt: bool
     tax_account_code: str | None
+    components: tuple[TemplateTaxComponent, ...] = ()  # empty: one component of the whole rate
 
 
 @dataclass(frozen=True)
@@ -70,14 +78,26 @@ class ChartTemplate:
 
 
 @dataclass(frozen=True)
-class TaxRate:
+class TaxComponent:
+    """One tax of a rate (GST 5% of GST/PST BC 12%), with its own liability account."""
+
     id: int
     name: str
     rate_percent: str
     rate_ppm: int
+    tax_account_id: int
+
+
+@dataclass(frozen=True)
+class TaxRate:
+    id: int
+    name: str
+    rate_percent: str  # the sum of the components
+    rate_ppm: int
     exempt: bool
-    tax_account_id: int | None
+    tax_account_id: int | None  # the first component's account
     active: bool
+    components: tuple[TaxComponent, ...] = ()  # empty for a zero rate
 
 
 @dataclass(frozen=True)
@@ -124,6 +144,30 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True)
+class TaxAdjustment:
+    """QBO's tax figure accepted for an invoice: a dated journal entry on one tax component."""
+
+    id: int
+    date: str
+    tax_rate_id: int
+    component_id: int
+    amount_minor: int  # > 0 raised the invoice's tax, < 0 lowered it
+    reason: str
+
+
+@dataclass(frozen=True)
+class TaxLineFigure:
+    """One component rate's tax on a document, as QBO's TxnTaxDetail.TaxLine carries it."""
+
+    tax_rate_id: int
+    component_id: int
+    name: str
+    rate_percent: str
+    net_minor: int  # NetAmountTaxable: the lines charged at the rate
+    tax_minor: int  # with the tax adjustments recorded on this component
+
+
+@dataclass(frozen=True)
 class Invoice:
     id: int
     number: str
@@ -136,9 +180,10 @@ class Invoice:
     status: Status
     lines: tuple[InvoiceLine, ...]
     subtotal_minor: int
-    tax_minor: int
+    tax_minor: int  # the lines' tax plus the tax adjustments of this version
     total_minor: int
     open_balance_minor: int
+    tax_adjustments: tuple[TaxAdjustment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +224,11 @@ class Payment:
     allocations: tuple[Allocation, ...]
     version: int
     status: Status
+
+    @property
+    def credit_minor(self) -> int:
+        """What the payment left as the client's credit on account (the amount not allocated to invoices)."""
+        return self.amount_minor - sum(a.amount_minor for a in self.allocations) if self.status == "posted" else 0
 
 
 @dataclass(frozen=True)
@@ -258,7 +308,8 @@ class AgingRow:
     client_id: int
     client_name: str
     buckets: dict  # bucket name (AGING_BUCKETS) -> minor units
-    total_minor: int
+    total_minor: int  # the buckets less the credit on account
+    credit_minor: int = 0  # the client's credit on account (unallocated payments), shown as a positive amount
 
 
 @dataclass(frozen=True)
@@ -267,7 +318,8 @@ class Aging:
     as_of: str
     rows: tuple[AgingRow, ...]
     totals: dict
-    total_minor: int
+    total_minor: int  # equals the receivable accounts' balance
+    credit_minor: int = 0
 
     def as_json(self) -> dict:
         return {
@@ -275,12 +327,21 @@ class Aging:
             "as_of": self.as_of,
             "clients": [
                 {"client_id": r.client_id, "name": r.client_name, **{f"{b}_minor": r.buckets[b] for b in AGING_BUCKETS},
-                 "total_minor": r.total_minor}
+                 "credit_minor": r.credit_minor, "total_minor": r.total_minor}
                 for r in self.rows
             ],
-            "totals": {f"{b}_minor": self.totals[b] for b in AGING_BUCKETS},
+            "totals": {**{f"{b}_minor": self.totals[b] for b in AGING_BUCKETS}, "credit_minor": self.credit_minor},
             "total_minor": self.total_minor,
         }
+
+
+@dataclass(frozen=True)
+class ClientCredit:
+    """A client's credit on account: payments received beyond what their invoices took (operating money)."""
+
+    client_id: int
+    client_name: str
+    credit_minor: int
 
 
 @dataclass(frozen=True)

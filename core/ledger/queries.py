@@ -19,6 +19,7 @@ from core.ledger.models import (
     Allocation,
     AuditEntry,
     BankAccount,
+    ClientCredit,
     Contact,
     CreditNote,
     CreditNoteLine,
@@ -28,6 +29,9 @@ from core.ledger.models import (
     InvoiceSummary,
     Matter,
     Payment,
+    TaxAdjustment,
+    TaxComponent,
+    TaxLineFigure,
     TaxRate,
     TrialBalance,
     TrialBalanceRow,
@@ -37,6 +41,7 @@ from core.ledger.models import (
     User,
 )
 from core.ledger.schema import DEBIT_TYPES
+from core.ledger.tax import compute, load_components, tax_method
 
 if TYPE_CHECKING:
     from core.services.context import Firm
@@ -89,18 +94,32 @@ def get_account_by_code(firm: "Firm", code: str) -> Account:
     return _account(rows[0])
 
 
-def _tax_rate(r: dict) -> TaxRate:
+def _components(firm: "Firm", rate_id: int | None = None) -> dict[int, tuple[TaxComponent, ...]]:
+    params: list = []
+    sql = "SELECT * FROM tax_rate_components"
+    if rate_id is not None:
+        sql += " WHERE tax_rate_id = ?"
+        params.append(rate_id)
+    out: dict[int, list[TaxComponent]] = {}
+    for r in firm.db.query(sql + " ORDER BY tax_rate_id, seq", params):
+        out.setdefault(r["tax_rate_id"], []).append(
+            TaxComponent(r["id"], r["name"], format_rate(r["rate_ppm"]), r["rate_ppm"], r["tax_account_id"]))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _tax_rate(r: dict, components: dict) -> TaxRate:
     return TaxRate(r["id"], r["name"], format_rate(r["rate_ppm"]), r["rate_ppm"], bool(r["exempt"]),
-                   r["tax_account_id"], bool(r["active"]))
+                   r["tax_account_id"], bool(r["active"]), components.get(r["id"], ()))
 
 
 def list_tax_rates(firm: "Firm", *, active_only: bool = False) -> list[TaxRate]:
     sql = "SELECT * FROM tax_rates" + (" WHERE active = 1" if active_only else "") + " ORDER BY id"
-    return [_tax_rate(r) for r in firm.db.query(sql)]
+    components = _components(firm)
+    return [_tax_rate(r, components) for r in firm.db.query(sql)]
 
 
 def get_tax_rate(firm: "Firm", tax_rate_id: int) -> TaxRate:
-    return _tax_rate(get_row(firm, "tax_rates", tax_rate_id, "tax rate"))
+    return _tax_rate(get_row(firm, "tax_rates", tax_rate_id, "tax rate"), _components(firm, tax_rate_id))
 
 
 def _contact(r: dict) -> Contact:
@@ -197,13 +216,39 @@ def get_invoice(firm: "Firm", invoice_id: int) -> Invoice:
         )
     )
     subtotal = sum(line.amount_minor for line in lines)
-    tax = sum(line.tax_minor for line in lines)
+    adjustments = tuple(
+        TaxAdjustment(r["id"], r["date"], r["tax_rate_id"], r["component_id"], r["amount_minor"], r["reason"])
+        for r in firm.db.query("SELECT * FROM tax_adjustments WHERE invoice_id = ? AND invoice_version = ? "
+                               "ORDER BY id", [invoice_id, h["version"]]))
+    tax = sum(line.tax_minor for line in lines) + sum(a.amount_minor for a in adjustments)
     return Invoice(
         id=h["id"], number=h["number"], client_id=h["client_id"], matter_id=h["matter_id"], date=h["date"],
         due_date=h["due_date"], currency=h["currency"], version=h["version"], status=h["status"], lines=lines,
         subtotal_minor=subtotal, tax_minor=tax, total_minor=subtotal + tax,
-        open_balance_minor=_open_balances(firm, [invoice_id]).get(invoice_id, 0),
+        open_balance_minor=_open_balances(firm, [invoice_id]).get(invoice_id, 0), tax_adjustments=adjustments,
     )
+
+
+def invoice_tax_lines(firm: "Firm", invoice_id: int) -> tuple[TaxLineFigure, ...]:
+    """The invoice's tax per component rate (what an explicit TxnTaxDetail would send), priced by the firm's
+    method from its current lines, plus the tax adjustments of this version; they add up to Invoice.tax_minor
+    for every invoice priced since tax components existed."""
+    inv = get_invoice(firm, invoice_id)
+    components = load_components(firm.db)
+    priced = compute(tax_method(firm_row(firm)["country"]),
+                     [(ln.amount_minor, ln.tax_rate_id) for ln in inv.lines], components)
+    nets: dict[int, int] = {}
+    for ln in inv.lines:
+        nets[ln.tax_rate_id] = nets.get(ln.tax_rate_id, 0) + ln.amount_minor
+    adjusted: dict[int, int] = {}
+    for a in inv.tax_adjustments:
+        adjusted[a.component_id] = adjusted.get(a.component_id, 0) + a.amount_minor
+    out = []
+    for (rate_id, k), tax in priced.by_component.items():
+        comp = components[rate_id][k]
+        out.append(TaxLineFigure(rate_id, comp.id, comp.name, format_rate(comp.rate_ppm), nets[rate_id],
+                                 tax + adjusted.get(comp.id, 0)))
+    return tuple(out)
 
 
 def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | None = None,
@@ -213,7 +258,9 @@ def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | N
         "SELECT i.*, c.name AS client_name, "
         "(SELECT coalesce(sum(amount_minor + tax_minor), 0) FROM invoice_lines l "
         " WHERE l.invoice_id = i.id AND l.version = "
-        " (SELECT max(version) FROM invoice_lines m WHERE m.invoice_id = i.id)) AS total_minor "
+        " (SELECT max(version) FROM invoice_lines m WHERE m.invoice_id = i.id)) "
+        "+ (SELECT coalesce(sum(amount_minor), 0) FROM tax_adjustments t "
+        " WHERE t.invoice_id = i.id AND t.invoice_version = i.version) AS total_minor "
         "FROM invoices i JOIN contacts c ON c.id = i.client_id WHERE 1"
     )
     params: list = []
@@ -350,8 +397,26 @@ def _bucket(days_overdue: int) -> str:
     return "over_90"
 
 
+def client_credits(firm: "Firm", client_id: int | None = None) -> list[ClientCredit]:
+    """Clients with credit on account (receivable postings of no invoice: unallocated payments), by name."""
+    params: list = []
+    sql = ("SELECT l.client_id, c.name, -sum(l.amount_minor) FROM journal_lines l JOIN accounts a ON a.id = l.account_id "
+           "JOIN contacts c ON c.id = l.client_id WHERE a.subtype = 'receivable' AND l.invoice_id IS NULL")
+    if client_id is not None:
+        sql += " AND l.client_id = ?"
+        params.append(client_id)
+    rows = firm.db.execute(sql + " GROUP BY l.client_id HAVING sum(l.amount_minor) != 0 ORDER BY c.name", params)
+    return [ClientCredit(*r) for r in rows]
+
+
+def client_credit(firm: "Firm", client_id: int) -> int:
+    """One client's credit on account in minor units (0 when none)."""
+    return sum(c.credit_minor for c in client_credits(firm, client_id))
+
+
 def aging(firm: "Firm", as_of: str | dt.date | None = None) -> Aging:
-    """Accounts-receivable aging by client, bucketed by days past the due date."""
+    """Accounts-receivable aging by client, bucketed by days past the due date; a client's credit on account is
+    shown beside the buckets and taken off their total, so the aging's total equals the receivable balance."""
     cur = firm_row(firm)["currency"]
     day = dt.date.fromisoformat(str(as_of)) if as_of else dt.date.today()
     balances = _open_balances(firm)
@@ -366,11 +431,17 @@ def aging(firm: "Firm", as_of: str | dt.date | None = None) -> Aging:
         names[r["client_id"]] = r["name"]
         buckets = per_client.setdefault(r["client_id"], dict.fromkeys(AGING_BUCKETS, 0))
         buckets[_bucket((day - dt.date.fromisoformat(r["due_date"])).days)] += balance
+    credits = {c.client_id: c.credit_minor for c in client_credits(firm)}
+    for c in client_credits(firm):
+        names[c.client_id] = c.client_name
+        per_client.setdefault(c.client_id, dict.fromkeys(AGING_BUCKETS, 0))
     rows = tuple(
-        AgingRow(cid, names[cid], b, sum(b.values())) for cid, b in sorted(per_client.items(), key=lambda kv: names[kv[0]])
+        AgingRow(cid, names[cid], b, sum(b.values()) - credits.get(cid, 0), credits.get(cid, 0))
+        for cid, b in sorted(per_client.items(), key=lambda kv: names[kv[0]])
     )
     totals = {b: sum(r.buckets[b] for r in rows) for b in AGING_BUCKETS}
-    return Aging(cur, day.isoformat(), rows, totals, sum(totals.values()))
+    credit = sum(credits.values())
+    return Aging(cur, day.isoformat(), rows, totals, sum(totals.values()) - credit, credit)
 
 
 def trust_ledger(firm: "Firm") -> TrustLedger:

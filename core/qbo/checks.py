@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from core.checks import StepResult, done, missing, warning
+from core.ledger import tax
 from core.qbo import maps, store
 from core.qbo.connect import connection_info_of
 from core.qbo.reference import flagged_maps, is_zero_rate
@@ -26,11 +27,33 @@ def _connected(db, now: float) -> StepResult:
         return missing("qbo_connected", f"The QuickBooks authorization for {who} has expired: reconnect in Connect.")
     if db.execute("SELECT 1 FROM qbo_company WHERE id = 1").fetchone() is None:
         return missing("qbo_connected", f"Connected to {who}, but its reference data was not pulled yet: refresh in Connect (or run `ledgerlink pull`).")
+    disagree = _tax_method_problem(db, who)
+    if disagree:
+        return missing("qbo_connected", disagree)
     if conn.refresh_expires_at is not None and conn.refresh_expires_at - now < REFRESH_WARN_DAYS * 86400:
         days = int((conn.refresh_expires_at - now) // 86400)
         when = f"in {counted(days, 'day')}" if days else "within a day"
         return warning("qbo_connected", f"Connected to {who} ({conn.environment}); the authorization expires {when}: reconnect soon in Connect.")
     return done("qbo_connected", f"Connected to {who} ({conn.environment}, realm {conn.realm_id}).")
+
+
+_METHOD_WORDS = {tax.SUBTOTAL: "on the taxable subtotal of each rate", tax.PER_LINE: "line by line"}
+
+
+def _tax_method_problem(db, who: str) -> str | None:
+    """The ledger prices tax by the method of its own country's QBO edition; the connected company must agree."""
+    firm = db.execute("SELECT country FROM firm WHERE id = 1").fetchone()
+    company = db.execute("SELECT country FROM qbo_company WHERE id = 1").fetchone()
+    if not firm or not company or not (company[0] or "").strip():
+        return None
+    ours = firm[0]
+    theirs = "UK" if company[0].strip().upper() == "GB" else company[0].strip().upper()
+    if tax.tax_method(ours) == tax.tax_method(theirs):
+        return None
+    return (f"{who} is a {theirs} QuickBooks company, which works out sales tax "
+            f"{_METHOD_WORDS[tax.tax_method(theirs)]}; this {ours} firm works it out "
+            f"{_METHOD_WORDS[tax.tax_method(ours)]}, so every taxed total would differ: connect the firm's own "
+            f"{ours} company (Connect, or `ledgerlink connect`). Nothing is pushed until they agree.")
 
 
 def _zero_tax(db) -> StepResult:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -54,6 +55,8 @@ class LedgerItem:
     role: str
     """sales: income|expense; gl: the account's subtype; tax: zero|rate."""
     required: bool
+    components: tuple[Decimal, ...] = ()
+    """tax: the percent of each component of the rate (GST 5 and PST 7 for 12%)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class QBORef:
     rate: str | None
     taxable: int | None
     subtype: str = ""
+    components: tuple[Decimal, ...] | None = None
+    """tax: the percent of each rate of the code's SalesTaxRateList; None when QBO gives none (US TAX)."""
 
     @property
     def holds_client_money(self) -> bool:
@@ -85,7 +90,8 @@ class MapRow:
     qbo_id: str | None
     qbo_name: str | None
     status: str
-    """'mapped', 'unmapped', 'inactive' (the QBO reference was made inactive) or 'gone' (deleted in QBO)."""
+    """'mapped', 'unmapped', 'inactive' (the QBO reference was made inactive), 'gone' (deleted in QBO) or
+    'mismatch' (tax: the QBO code's rates no longer match the ledger rate's components)."""
     message: str
 
 
@@ -131,7 +137,13 @@ def ledger_items(db, kind: str) -> list[LedgerItem]:
         if not _table_exists(db, "tax_rates"):
             return []
         rows = db.execute("SELECT id, name, rate_ppm FROM tax_rates WHERE active = 1 ORDER BY rate_ppm, name").fetchall()
-        return [LedgerItem(kind, i, n, n, percent(r), "zero" if r == 0 else "rate", True) for i, n, r in rows]
+        parts: dict[int, list[Decimal]] = {}
+        if _table_exists(db, "tax_rate_components"):
+            for rate_id, ppm in db.execute("SELECT tax_rate_id, rate_ppm FROM tax_rate_components ORDER BY seq"):
+                parts.setdefault(rate_id, []).append(Decimal(ppm) / Decimal(10000))
+        return [LedgerItem(kind, i, n, n, percent(r), "zero" if r == 0 else "rate", True,
+                           tuple(parts.get(i, [Decimal(r) / Decimal(10000)] if r else [])))
+                for i, n, r in rows]
     if not _table_exists(db, "accounts"):
         return []
     if kind == "sales":
@@ -157,9 +169,54 @@ def ledger_items(db, kind: str) -> list[LedgerItem]:
 def qbo_refs(db, kind: str) -> list[QBORef]:
     _check_kind(kind)
     rows = db.execute(
-        f"SELECT id, name, type, active, present, rate, taxable, subtype FROM {MAP_TABLE[kind]} ORDER BY name"
+        f"SELECT id, name, type, active, present, rate, taxable, subtype, json FROM {MAP_TABLE[kind]} ORDER BY name"
     ).fetchall()
-    return [QBORef(i, n, t, bool(a), bool(p), r, tx, st) for i, n, t, a, p, r, tx, st in rows]
+    rates = _qbo_rate_values(db) if kind == "tax" else {}
+    return [QBORef(i, n, t, bool(a), bool(p), r, tx, st, _code_components(js, rates) if kind == "tax" else None)
+            for i, n, t, a, p, r, tx, st, js in rows]
+
+
+def _qbo_rate_values(db) -> dict[str, Decimal]:
+    return {str(i): Decimal(r) for i, r in db.execute("SELECT id, rate FROM qbo_tax_rates") if r is not None}
+
+
+def _code_components(text: str, rates: dict[str, Decimal]) -> tuple[Decimal, ...] | None:
+    """The non-zero sales rates of a QBO tax code, from its SalesTaxRateList; None when they are not known."""
+    try:
+        code = json.loads(text or "{}")
+    except ValueError:
+        return None
+    details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail")
+    details = [details] if isinstance(details, dict) else (details or [])
+    if not details:
+        return None
+    out = []
+    for detail in details:
+        ref = str((detail.get("TaxRateRef") or {}).get("value"))
+        if ref not in rates:
+            return None
+        if rates[ref]:
+            out.append(rates[ref])
+    return tuple(out)
+
+
+def _pct(value: Decimal) -> str:
+    text = format(value, "f")
+    return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"
+
+
+def component_problem(item: LedgerItem, ref: QBORef) -> str | None:
+    """Why a taxed ledger rate cannot be mapped to a QBO code whose component rates differ (QBO computes each rate
+    of a combined code on its own, so even equal sums round differently); None when they agree or are unknown."""
+    if item.role != "rate" or ref.components is None:
+        return None
+    if sorted(item.components) == sorted(ref.components):
+        return None
+    ours = " + ".join(_pct(c) for c in item.components)
+    theirs = " + ".join(_pct(c) for c in ref.components) or "0%"
+    return (f"{item.name} charges {ours} but {ref.name} charges {theirs} in QuickBooks, which works out each rate "
+            "on its own: the tax would differ. Pick a code with the same rates, or give the ledger rate those "
+            "components (`ledgerlink setup tax-rate ... --component`)")
 
 
 def pair_problem(kind: str, item: LedgerItem, ref: QBORef) -> str | None:
@@ -199,7 +256,7 @@ def pair_problem(kind: str, item: LedgerItem, ref: QBORef) -> str | None:
         return f"{item.name} is a 0% rate and cannot be mapped to {ref.name}, a taxable code: pick a zero-rate code"
     if item.role == "rate" and zero_code:
         return f"{item.name} charges {item.detail} and cannot be mapped to {ref.name}, a zero-rate code"
-    return None
+    return component_problem(item, ref)
 
 
 def pair_note(kind: str, item: LedgerItem, ref: QBORef | None) -> str | None:
@@ -236,6 +293,9 @@ def list_map(db, kind: str) -> tuple[MapRow, ...]:
         elif not ref.active:
             status = "inactive"
             message = f"{item.name} is mapped to {ref.name}, which is inactive in QuickBooks: map it again"
+        elif kind == "tax" and component_problem(item, ref):
+            status = "mismatch"
+            message = component_problem(item, ref)
         else:
             status = "mapped"
             message = pair_note(kind, item, ref) or f"{item.name} → {ref.name}"

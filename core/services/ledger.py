@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.ledger.adjustments import record_tax_adjustment
+from core.ledger.credit import apply_credit
 from core.ledger.billing import (
     create_invoice,
     delete_credit_note,
@@ -47,6 +49,8 @@ from core.ledger.firm import (
 from core.ledger.queries import (
     account_balance,
     aging,
+    client_credit,
+    client_credits,
     firm_exists,
     get_account,
     get_account_by_code,
@@ -56,6 +60,7 @@ from core.ledger.queries import (
     get_credit_note,
     get_firm_info,
     get_invoice,
+    invoice_tax_lines,
     get_matter,
     get_payment,
     get_tax_rate,
@@ -79,13 +84,16 @@ from core.ledger.templates import COUNTRIES
 __all__ = [
     "COUNTRIES", "FEATURE_PREVIEWS",
     "account_balance", "add_account", "add_bank_account", "add_client", "add_contact", "add_matter", "add_tax_rate",
-    "aging", "apply_chart_template", "create_firm", "create_invoice", "delete_credit_note", "delete_invoice",
+    "aging", "apply_chart_template", "apply_credit", "client_credit", "client_credits", "create_firm",
+    "create_invoice", "delete_credit_note", "delete_invoice",
     "delete_payment", "edit_credit_note", "edit_invoice", "edit_payment", "firm_exists", "get_account",
     "get_account_by_code", "get_bank_account", "get_client", "get_contact", "get_credit_note", "get_firm_info",
-    "get_invoice", "get_matter", "get_payment", "get_tax_rate", "grant_role", "issue_credit_note", "list_accounts",
+    "get_invoice", "get_matter", "get_payment", "get_tax_rate", "grant_role", "invoice_tax_lines",
+    "issue_credit_note", "list_accounts",
     "list_audit", "list_bank_accounts", "list_clients", "list_contacts", "list_credit_notes", "list_invoices",
     "list_matters", "list_payments", "list_tax_rates", "list_trust_transactions", "list_users", "post_invoices",
-    "post_payments", "preview_chart_template", "record_payment", "set_account_active", "set_accounting_method",
+    "post_payments", "preview_chart_template", "record_payment", "record_tax_adjustment", "set_account_active",
+    "set_accounting_method",
     "set_accounting_system", "set_feature_preview", "set_fiscal_year_start", "set_no_client_money",
     "trial_balance", "trust_disbursement", "trust_ledger", "trust_receipt",
 ]

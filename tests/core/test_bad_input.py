@@ -69,9 +69,14 @@ def test_overpayment(ready, refused):
     refused(lambda: L.record_payment(ready.firm, client_id=ready.client, date="2026-02-02", amount="150",
                                      bank_account_id=ready.operating, allocations=[(inv.id, "150")]),
             ValidationError, "overpayment: invoice INV-00001 has 100.00 USD open; 150.00 USD cannot be allocated to it")
+    refused(lambda: L.record_payment(ready.firm, client_id=ready.client, date="2026-02-02", amount="50",
+                                     bank_account_id=ready.operating, allocations=[(inv.id, "60")]),
+            ValidationError, "the allocations add up to 60.00 USD, more than the payment's 50.00 USD")
+    L.trust_receipt(ready.firm, client_id=ready.client, amount="500", date="2026-01-02")
     refused(lambda: L.record_payment(ready.firm, client_id=ready.client, date="2026-02-02", amount="150",
-                                     bank_account_id=ready.operating),
-            ValidationError, "overpayment: Acme Widgets Inc. owes 100.00 USD on open invoices")
+                                     bank_account_id=ready.operating, from_trust=True),
+            ValidationError, "overpayment from trust: Acme Widgets Inc.'s invoices take 100.00 USD of the 150.00 USD; "
+                             "trust money never becomes credit on account")
 
 
 def test_credit_larger_than_the_open_balance(ready, refused):

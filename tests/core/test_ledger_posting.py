@@ -39,14 +39,14 @@ def test_invoice_posts_receivable_income_and_tax_and_is_queued(ready):
     assert (audit.user, audit.action, audit.entity_id) == ("alice", "create_invoice", inv.id)
 
 
-def test_tax_rounds_half_up_once_per_line(ready):
-    # 0.08 x 6.25% = 0.005 -> 0.01 on each line; a per-invoice computation would differ.
+def test_us_tax_rounds_half_up_once_per_rate_on_the_subtotal(ready):
+    # QBO US: 0.24 x 6.25% = 0.015 -> 0.02 once; rounding per line would give 0.01 x 3 = 0.03.
     line = dict(description="Copy", account_id=ready.recovery, quantity=1, unit_price="0.08", tax_rate_id=ready.state)
     inv = ready.invoice(line, line, line)
-    assert [ln.tax_minor for ln in inv.lines] == [1, 1, 1]
-    assert inv.total_minor == 27
+    assert inv.tax_minor == 2 and sorted(ln.tax_minor for ln in inv.lines) == [0, 1, 1]
+    assert inv.total_minor == 26
     tb = L.trial_balance(ready.firm)
-    assert tb.total_debit_minor == tb.total_credit_minor == 27
+    assert tb.total_debit_minor == tb.total_credit_minor == 26
 
 
 def test_invoice_numbers_use_prefix_and_skip_taken_numbers(ready, settings):

@@ -75,11 +75,9 @@ async def test_invalid_pairs_are_refused_with_the_reason(firm, pulled):
         svc.set_mapping(firm, "tax", zero, "TAX")
     with pytest.raises(ValidationError, match="zero-rate code"):
         svc.set_mapping(firm, "tax", state, "NON")
-    differing = svc.set_mapping(firm, "tax", state, "2")  # an 8% code for a 6.25% rate: allowed, with a note
-    assert differing.status == "mapped" and "tax totals will differ" in differing.message
+    with pytest.raises(ValidationError, match="charges 6.25% but California charges 8% in QuickBooks"):
+        svc.set_mapping(firm, "tax", state, "2")  # an 8% code for a 6.25% rate: the tax would differ
     assert svc.set_mapping(firm, "tax", zero, "NON").status == "mapped"
-    step = {s.id: s for s in svc.qbo_steps(firm)}["map_tax"]
-    assert step.ok and step.state == "warning" and "6.25%" in step.message
     assert svc.set_mapping(firm, "tax", state, "6").status == "mapped"
     with pytest.raises(NotFound, match="refresh"):
         svc.set_mapping(firm, "sales", account_id(firm, "4000"), "999")
@@ -216,3 +214,50 @@ async def test_the_six_checks_walk_from_missing_to_done(firm, fake):
     fake.ref["TaxRate"] = [r for r in fake.ref["TaxRate"] if r["Id"] != "5"]
     await svc.pull_reference_async(firm, app=app)
     assert "no zero-rate tax code" in step_map(firm)["qbo_zero_tax"].message
+
+
+async def test_a_combined_rate_maps_only_to_a_code_of_the_same_component_rates(firm, fake):
+    from core.services import ledger
+
+    fake.ref["TaxRate"] += [{"Id": "11", "Name": "State 7", "RateValue": 7, "Active": True},
+                            {"Id": "12", "Name": "County 1", "RateValue": 1, "Active": True},
+                            {"Id": "13", "Name": "State 6", "RateValue": 6, "Active": True},
+                            {"Id": "14", "Name": "County 2", "RateValue": 2, "Active": True}]
+    fake.ref["TaxCode"] += [
+        {"Id": "20", "Name": "Combo", "Taxable": True, "Active": True, "SalesTaxRateList": {"TaxRateDetail": [
+            {"TaxRateRef": {"value": "11"}}, {"TaxRateRef": {"value": "12"}}]}},
+        {"Id": "21", "Name": "Other Combo", "Taxable": True, "Active": True, "SalesTaxRateList": {"TaxRateDetail": [
+            {"TaxRateRef": {"value": "13"}}, {"TaxRateRef": {"value": "14"}}]}}]
+    app = fake.app()
+    await complete_connect_async(firm, fake.approve(begin_connect(firm, app).url), app)
+    await svc.pull_reference_async(firm, app=app)
+    gl = account_id(firm, "2200")
+    combo = ledger.add_tax_rate(firm, "Combo (8%)", "8", components=[("State", "7", gl), ("County", "1", gl)]).id
+    with pytest.raises(ValidationError, match=r"Combo \(8%\) charges 7% \+ 1% but Other Combo charges 6% \+ 2%"):
+        svc.set_mapping(firm, "tax", combo, "21")  # same 8% in all, but each rate rounds on its own
+    with pytest.raises(ValidationError, match="but California charges 8%"):
+        svc.set_mapping(firm, "tax", combo, "2")
+    options = {o.qbo_id: o for o in svc.list_options(firm, "tax", combo)}
+    assert options["20"].valid and not options["21"].valid and not options["2"].valid
+    assert svc.set_mapping(firm, "tax", combo, "20").status == "mapped"
+
+    # QuickBooks changes one rate of the code after mapping: the map and the checklist step refuse it
+    next(r for r in fake.ref["TaxRate"] if r["Id"] == "12")["RateValue"] = 1.5
+    await svc.pull_reference_async(firm, app=app)
+    row = next(r for r in svc.list_map(firm, "tax") if r.ledger_id == combo)
+    assert row.status == "mismatch" and "charges 7% + 1% but Combo charges 7% + 1.5%" in row.message
+    step = {s.id: s for s in svc.qbo_steps(firm)}["map_tax"]
+    assert not step.ok and "Combo (8%)" in step.message
+
+
+@pytest.mark.parametrize("country, ok", [("US", True), ("CA", False), ("GB", False)])
+async def test_the_connected_company_must_price_tax_as_the_firm_does(firm, fake, country, ok):
+    fake.company["Country"] = country
+    app = fake.app()
+    await complete_connect_async(firm, fake.approve(begin_connect(firm, app).url), app)
+    await svc.pull_reference_async(firm, app=app)
+    step = {s.id: s for s in svc.qbo_steps(firm)}["qbo_connected"]
+    assert step.ok is ok
+    if not ok:
+        assert f"is a {'UK' if country == 'GB' else country} QuickBooks company, which works out sales tax line by line"\
+            in step.message and "this US firm works it out on the taxable subtotal of each rate" in step.message

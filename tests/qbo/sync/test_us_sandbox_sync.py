@@ -33,12 +33,12 @@ async def test_a_us_firm_syncs_taxed_documents_edits_and_deletions_and_reconcile
     try:
         state = next(r for r in queries.list_tax_rates(firm) if r.rate_percent == "6.25")
         fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
-        # 6.25% of 100.08 is 6.255: 6.26 a line, 18.78 on three; QBO's own sum would be 18.77 (300.24 x 6.25%).
+        # 6.25% of 100.08 is 6.255: 6.26 a line would be 18.78 on three; the ledger prices as QBO US: 300.24 x 6.25% = 18.77.
         client = add_client(firm, "Rounding Test LLC").id
         odd = billing.create_invoice(firm, client_id=client, date="2026-05-04", lines=[
             dict(description=f"Review {n}", account_id=fee.id, quantity="1", unit_price="100.08",
                  tax_rate_id=state.id) for n in (1, 2, 3)])
-        assert odd.tax_minor == 1878
+        assert odd.tax_minor == 1877
         summary = await sync.run_sync(firm)
         assert summary.ok, (summary.as_json(), [p.reason for p in sync.parked(firm)][:5])
         assert summary.pushed > 80 and not summary.differences
@@ -50,7 +50,7 @@ async def test_a_us_firm_syncs_taxed_documents_edits_and_deletions_and_reconcile
         assert {ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for ln in qbo_odd["Line"]
                 if ln["DetailType"] == "SalesItemLineDetail"} == {"TAX"}
         assert qbo_odd["TxnTaxDetail"]["TxnTaxCodeRef"]["value"] == code
-        assert _cents(qbo_odd["TxnTaxDetail"]["TotalTax"]) == 1878 and _cents(qbo_odd["TotalAmt"]) == 31902
+        assert _cents(qbo_odd["TxnTaxDetail"]["TotalTax"]) == 1877 and _cents(qbo_odd["TotalAmt"]) == 31901
         codes = {ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for o in invoices.values() for ln in o["Line"]
                  if ln["DetailType"] == "SalesItemLineDetail"}
         assert codes == {"TAX", "NON"}, "the demo charges taxed and untaxed lines"
@@ -103,7 +103,9 @@ async def test_a_us_code_of_two_rates_keeps_the_ledger_tax_and_two_rates_on_one_
     firm = create_firm(sandbox_settings(settings, sandbox), "US", name="Bay Counsel LLP")
     try:
         demo.ensure_ready(firm)
-        ca = add_tax_rate(firm, "California + San Mateo (8.25%)", "8.25")
+        gl = queries.list_accounts(firm, subtypes=["sales_tax"])[0].id
+        ca = add_tax_rate(firm, "California + San Mateo (8.25%)", "8.25",
+                          components=[("California", "7.25", gl), ("San Mateo", "1", gl)])
         await connect_and_map(firm, sandbox)
         code = next(o for o in qbo_services.list_options(firm, "tax") if o.name == "California")
         qbo_services.set_mapping(firm, "tax", ca.id, code.qbo_id)
@@ -120,10 +122,10 @@ async def test_a_us_code_of_two_rates_keeps_the_ledger_tax_and_two_rates_on_one_
         qbo_one = _by_number(sandbox, firm, "Invoice")[one.number]
         detail = qbo_one["TxnTaxDetail"]
         assert detail["TxnTaxCodeRef"]["value"] == code.qbo_id
-        # 8.25% of 100.06 is 8.25495: 8.25 a line, 24.75 in all (QBO's own: 21.76 + 3.00 on 300.18 = 24.76)
-        assert _cents(detail["TotalTax"]) == one.tax_minor == 2475
+        # 8.25% of 300.18 is 24.76485: 24.76, as QBO's own 21.76 + 3.00 (8.25 a line would be 24.75)
+        assert _cents(detail["TotalTax"]) == one.tax_minor == 2476
         assert sorted(_cents(t["TaxLineDetail"]["TaxPercent"]) for t in detail["TaxLine"]) == [100, 725]
-        assert sum(_cents(t["Amount"]) for t in detail["TaxLine"]) == 2475
+        assert sum(_cents(t["Amount"]) for t in detail["TaxLine"]) == 2476
         assert _cents(qbo_one["TotalAmt"]) == one.total_minor
         [parked] = sync.parked(firm)
         assert parked.doc_id == two.id and "more than one sales-tax rate" in parked.reason
