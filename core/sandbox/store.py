@@ -202,6 +202,22 @@ class SandboxState:
             raise ValueError(f"no sandbox company {realm_or_country!r}")
         company.settings[key] = value
 
+    def set_tax_rate(self, realm: str, rate_id: str, percent: Decimal | str | int) -> dict:
+        """Change a TaxRate's RateValue as a QBO admin could in the QBO screens (the API cannot): for tests that
+        force a difference after the tax map was made. Documents already written keep their tax."""
+        value = Decimal(str(percent))
+        if not Decimal(0) <= value <= Decimal(100):
+            raise ValueError(f"a rate is between 0 and 100, not {value}")
+        with self.atomic():
+            company = self.companies[str(realm)]
+            rate = company.get("TaxRate", str(rate_id))
+            if rate is None:
+                raise ValueError(f"no TaxRate {rate_id} in company {realm}")
+            record = dict(rate, RateValue=value, SyncToken=str(int(rate["SyncToken"]) + 1))
+            record["MetaData"] = dict(rate["MetaData"], LastUpdatedTime=jsonfmt.stamp())
+            company.put("TaxRate", record)
+            return record
+
     def metered(self, realm: str, month: str | None = None) -> int:
         """CorePlus (metered) calls the company has answered this calendar month (or `month`, YYYY-MM)."""
         with self.lock:
