@@ -79,3 +79,29 @@ def test_taxservice_creates_a_zero_rate_code_where_none_was_seeded(tmp_path):
             assert again["code"] == "6240" and "tax rate" in again["Detail"]
         finally:
             api.close()
+
+
+def test_a_state_file_seeded_before_tax_agencies_still_works(tmp_path):
+    from core.sandbox import entities
+    from core.sandbox.store import SandboxState
+
+    state = SandboxState(tmp_path / "old.db", companies=["UK"])
+    with state.atomic():
+        state.db.execute("DELETE FROM entities WHERE type = 'TaxAgency'")
+    state.close()
+    state = SandboxState(tmp_path / "old.db", companies=["UK"])
+    try:
+        company = state.company(state.realm_ids["UK"])
+        assert not company.all("TaxAgency") and company.settings["sparse_line"] == "refuse"
+        with state.atomic():
+            made = entities.create_tax_code(company, {"TaxCode": "Old 12", "TaxRateDetails": [
+                {"TaxRateName": "Old 12 rate", "RateValue": "12", "TaxAgencyId": "1", "TaxApplicableOn": "Sales"}]})
+            inv = entities.write(company, "Invoice", "create", {
+                "CustomerRef": {"value": "1"}, "GlobalTaxCalculation": "TaxExcluded",
+                "Line": [{"Amount": 50, "DetailType": "SalesItemLineDetail",
+                          "SalesItemLineDetail": {"ItemRef": {"value": "2"}, "TaxCodeRef": {"value": made["TaxCodeId"]}}}]})
+        assert inv["TxnTaxDetail"]["TotalTax"] == 6
+        vat = next(a for a in state.entities(company.realm, "Account") if a["Name"] == "VAT Control")
+        assert vat["CurrentBalance"] == -6
+    finally:
+        state.close()
