@@ -22,7 +22,7 @@ from core.sandbox import jsonfmt, ledger
 from core.sandbox.company import CURRENCIES, Company, month_of
 from core.sandbox.entities import ENTITY_TYPES, render
 from core.sandbox.injection import FaultRule, Limits, Throttle, parse_faults, parse_limits
-from core.sandbox.seed import seed_company
+from core.sandbox.seed import seed_company, top_up
 from core.settings import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_REDIRECT_URI
 
 __all__ = ["COUNTRIES", "CURRENCIES", "Company", "SandboxState"]
@@ -102,6 +102,8 @@ class SandboxState:
         wanted = [c.upper() for c in companies]
         zero_off = {c.upper() for c in (COUNTRIES if no_zero_tax is True else (no_zero_tax or ()))}
         with self.atomic():
+            for company in self.companies.values():
+                top_up(company)
             for cc in wanted:
                 if not any(c.country == cc for c in self.companies.values()):
                     seed_company(self, cc, no_zero_tax=cc in zero_off)

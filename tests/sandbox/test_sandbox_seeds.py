@@ -88,10 +88,9 @@ def test_a_state_file_seeded_before_tax_agencies_still_works(tmp_path):
     state = SandboxState(tmp_path / "old.db", companies=["UK"])
     with state.atomic():
         state.db.execute("DELETE FROM entities WHERE type = 'TaxAgency'")
-    state.close()
-    state = SandboxState(tmp_path / "old.db", companies=["UK"])
+    company = state.company(state.realm_ids["UK"])
+    company.rows["TaxAgency"].clear()  # as the previous release left it: no agencies
     try:
-        company = state.company(state.realm_ids["UK"])
         assert not company.all("TaxAgency") and company.settings["sparse_line"] == "refuse"
         with state.atomic():
             made = entities.create_tax_code(company, {"TaxCode": "Old 12", "TaxRateDetails": [
@@ -103,5 +102,27 @@ def test_a_state_file_seeded_before_tax_agencies_still_works(tmp_path):
         assert inv["TxnTaxDetail"]["TotalTax"] == 6
         vat = next(a for a in state.entities(company.realm, "Account") if a["Name"] == "VAT Control")
         assert vat["CurrentBalance"] == -6
+    finally:
+        state.close()
+
+
+def test_a_company_from_an_older_seed_gets_the_new_tax_codes_on_start(tmp_path):
+    from core.sandbox.store import SandboxState
+
+    state = SandboxState(tmp_path / "ca.db", companies=["CA"])
+    realm = state.realm_ids["CA"]
+    with state.atomic():
+        for name in ("GST/QST QC", "QST Sales", "QST Payable", "Revenu Québec"):
+            state.db.execute("DELETE FROM entities WHERE realm = ? AND json_extract(data, '$.Name') = ?"
+                             " OR json_extract(data, '$.DisplayName') = ?", (realm, name, name))
+    state.close()
+    state = SandboxState(tmp_path / "ca.db", companies=["CA"])
+    try:
+        codes = {c["Name"]: c for c in state.entities(realm, "TaxCode")}
+        assert "GST/QST QC" in codes and len(codes) == 10
+        rates = {r["Id"]: r for r in state.entities(realm, "TaxRate")}
+        qc = [rates[d["TaxRateRef"]["value"]]["Name"] for d in codes["GST/QST QC"]["SalesTaxRateList"]["TaxRateDetail"]]
+        assert qc == ["GST (ITC)", "QST Sales"]
+        assert sum(1 for a in state.entities(realm, "Account") if a["Name"] == "QST Payable") == 1
     finally:
         state.close()
