@@ -273,10 +273,11 @@ def create_tax_code(company: Company, payload: Any) -> dict:
             raise faults.missing("TaxRateDetails.RateValue")
         if not Decimal(0) <= value <= Decimal(100):
             raise faults.business("RateValue must be between 0 and 100.", "TaxRateDetails.RateValue")
-        agency = resolve(company, "TaxAgency", {"value": str(detail.get("TaxAgencyId") or "1")},
-                         "TaxRateDetails.TaxAgencyId")
+        agency_id = str(detail.get("TaxAgencyId") or "1")
+        if company.all("TaxAgency"):  # a state file seeded before TaxAgency existed has none to check against
+            agency_id = resolve(company, "TaxAgency", {"value": agency_id}, "TaxRateDetails.TaxAgencyId")["Id"]
         rate = {"Name": rate_name, "Description": rate_name, "Active": True, "RateValue": value,
-                "AgencyRef": {"value": agency["Id"]}, "SpecialTaxType": "NONE", "DisplayType": "ReadOnly"}
+                "AgencyRef": {"value": agency_id}, "SpecialTaxType": "NONE", "DisplayType": "ReadOnly"}
         made.append((rate, detail))
     answer = []
     rate_details = []

@@ -29,6 +29,8 @@ MONEY_FIELDS = frozenset(
         "CurrentBalance",
         "CurrentBalanceWithSubAccounts",
         "txnOpenBalance",
+        "HomeTotalAmt",
+        "OverrideDeltaAmount",
     }
 )
 

@@ -88,25 +88,31 @@ def _company_info(company: Company, seed: dict) -> None:
 
 
 def _tax(company: Company, tax: dict, no_zero_tax: bool) -> None:
+    """The seed's tax agencies, rates and codes; what a company already has (by name) is kept as it is."""
     if company.us:
         for name, taxable in (("TAX", True), ("NON", False)):
-            company.put("TaxCode", {"TaxGroup": False, "Name": name, "Taxable": taxable, "Description": name,
-                                    "Id": name, "MetaData": meta(PSEUDO_STAMP)})
+            if company.get("TaxCode", name) is None:
+                company.put("TaxCode", {"TaxGroup": False, "Name": name, "Taxable": taxable, "Description": name,
+                                        "Id": name, "MetaData": meta(PSEUDO_STAMP)})
+
+    def existing(etype: str, field: str, name: str) -> dict | None:
+        return next((r for r in company.all(etype) if r.get(field) == name), None)
+
     agencies: dict[str, dict] = {}
     for name in [tax["agency"]] + [a for _, _, a in tax["rates"] if a]:
         if name not in agencies:
-            agencies[name] = _system(company, "TaxAgency", {
+            agencies[name] = existing("TaxAgency", "DisplayName", name) or _system(company, "TaxAgency", {
                 "DisplayName": name, "TaxTrackedOnSales": True, "TaxTrackedOnPurchases": not company.us})
     rates: dict[str, dict] = {}
     for name, value, agency in tax["rates"]:
         if no_zero_tax and jsonfmt.number(value) == 0:
             continue
-        rates[name] = _system(company, "TaxRate", {
+        rates[name] = existing("TaxRate", "Name", name) or _system(company, "TaxRate", {
             "Name": name, "Description": agency or tax["agency"], "Active": True, "RateValue": jsonfmt.number(value),
             "AgencyRef": {"value": agencies[agency or tax["agency"]]["Id"]}, "SpecialTaxType": "NONE",
             "DisplayType": "ReadOnly"})
     for name, description, members in tax["codes"]:
-        if any(m not in rates for m in members):
+        if any(m not in rates for m in members) or existing("TaxCode", "Name", name):
             continue
         # Components of a combined code are not compounded (no Canadian tax is, since QST 2013): TaxOrder 0.
         details = [{"TaxRateRef": {"value": rates[m]["Id"], "name": m}, "TaxTypeApplicable": "TaxOnAmount",
@@ -115,3 +121,17 @@ def _tax(company: Company, tax: dict, no_zero_tax: bool) -> None:
         _system(company, "TaxCode", {
             "Name": name, "Description": description, "Active": True, "Taxable": taxable, "TaxGroup": True,
             "SalesTaxRateList": {"TaxRateDetail": details}, "PurchaseTaxRateList": {"TaxRateDetail": []}})
+
+
+def top_up(company: Company) -> None:
+    """Give a company made from an older seed what the seed has gained since (accounts, tax agencies, rates and
+    codes, by name), as Intuit adds new tax codes to existing companies (caller holds state.atomic())."""
+    seed = load_seed(company.country)
+    for row in seed["accounts"]:
+        full = f"{row['Parent']}:{row['Name']}" if row.get("Parent") else row["Name"]
+        if company.find("Account", full) is None:
+            body = {k: v for k, v in row.items() if k != "Parent"}
+            if row.get("Parent"):
+                body["ParentRef"] = {"value": company.find("Account", row["Parent"])}
+            _system(company, "Account", names.build_account(company, body, None))
+    _tax(company, seed["tax"], company.no_zero_tax)

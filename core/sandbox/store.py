@@ -22,7 +22,7 @@ from core.sandbox import jsonfmt, ledger
 from core.sandbox.company import CURRENCIES, Company, month_of
 from core.sandbox.entities import ENTITY_TYPES, render
 from core.sandbox.injection import FaultRule, Limits, Throttle, parse_faults, parse_limits
-from core.sandbox.seed import seed_company
+from core.sandbox.seed import seed_company, top_up
 from core.settings import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_REDIRECT_URI
 
 __all__ = ["COUNTRIES", "CURRENCIES", "Company", "SandboxState"]
@@ -102,6 +102,8 @@ class SandboxState:
         wanted = [c.upper() for c in companies]
         zero_off = {c.upper() for c in (COUNTRIES if no_zero_tax is True else (no_zero_tax or ()))}
         with self.atomic():
+            for company in self.companies.values():
+                top_up(company)
             for cc in wanted:
                 if not any(c.country == cc for c in self.companies.values()):
                     seed_company(self, cc, no_zero_tax=cc in zero_off)
@@ -201,6 +203,22 @@ class SandboxState:
         if company is None:
             raise ValueError(f"no sandbox company {realm_or_country!r}")
         company.settings[key] = value
+
+    def set_tax_rate(self, realm: str, rate_id: str, percent: Decimal | str | int) -> dict:
+        """Change a TaxRate's RateValue as a QBO admin could in the QBO screens (the API cannot): for tests that
+        force a difference after the tax map was made. Documents already written keep their tax."""
+        value = Decimal(str(percent))
+        if not Decimal(0) <= value <= Decimal(100):
+            raise ValueError(f"a rate is between 0 and 100, not {value}")
+        with self.atomic():
+            company = self.companies[str(realm)]
+            rate = company.get("TaxRate", str(rate_id))
+            if rate is None:
+                raise ValueError(f"no TaxRate {rate_id} in company {realm}")
+            record = dict(rate, RateValue=value, SyncToken=str(int(rate["SyncToken"]) + 1))
+            record["MetaData"] = dict(rate["MetaData"], LastUpdatedTime=jsonfmt.stamp())
+            company.put("TaxRate", record)
+            return record
 
     def metered(self, realm: str, month: str | None = None) -> int:
         """CorePlus (metered) calls the company has answered this calendar month (or `month`, YYYY-MM)."""

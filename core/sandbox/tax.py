@@ -16,7 +16,7 @@ The pure part, for anyone who wants QBO's figure for given lines (the ledger's p
 - Rounding is half-up by default; the reference leaves half-up vs half-even unconfirmed, so a company
   setting (`tax_rounding`) offers half-even too.
 
-On a sales form (`apply_sales_tax`): `TotalTax: 0` with no `TaxLine` means "compute it" (python-quickbooks
+On a sales form (`apply_sales_tax`), outside the US `GlobalTaxCalculation` is required (2020). `TotalTax: 0` with no `TaxLine` means "compute it" (python-quickbooks
 sends exactly that); a `TotalTax` without `TaxLine`s is never an override. Client-sent `TaxLine` amounts
 are kept only when the company's `tax_overrides` setting is on: each kept rate's read-back carries
 `TaxLineDetail.OverrideDeltaAmount` = computed minus supplied (when they differ) and TotalTax is the sum
@@ -32,7 +32,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Hashable, Iterable, Literal, Sequence
 
 from core.sandbox import faults
-from core.sandbox.common import ZERO, enum, money, ref_id, resolve
+from core.sandbox.common import ZERO, blank, enum, money, ref_id, resolve
 from core.sandbox.company import Company
 
 Edition = Literal["US", "non-US"]
@@ -174,7 +174,9 @@ def apply_sales_tax(company: Company, record: dict, items: list[dict], customer:
         detail = {"TxnTaxCodeRef": {"value": group["Id"]}, "TotalTax": total_tax, "TaxLine": tax_lines}
         return subtotal, subtotal + total_tax, detail
 
-    mode = enum(record.get("GlobalTaxCalculation") or "TaxExcluded", GLOBAL_TAX, "GlobalTaxCalculation")
+    if blank(record.get("GlobalTaxCalculation")):
+        raise faults.missing("GlobalTaxCalculation")  # required outside the US (reference 5.13)
+    mode = enum(record["GlobalTaxCalculation"], GLOBAL_TAX, "GlobalTaxCalculation")
     record["GlobalTaxCalculation"] = mode
     keyed: list[tuple[Decimal, list[tuple[str, Decimal]]]] = []
     for line in items:

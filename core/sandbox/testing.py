@@ -6,6 +6,10 @@
         sb.state.set_faults("500@next:1")
         redirect = sb.approve(auth_url, realm_id=sb.realm_ids["US"])
 
+    with running_sandbox(tmp_path / "sandbox.db", company_settings={"CA": {"tax_overrides": True}}) as sb:
+        sb.state.company(sb.realm_ids["US"]).settings["sparse_line"] = "replace"   # or set_company_setting
+        sb.state.metered(sb.realm_ids["US"])                                       # CorePlus calls this month
+
     with sandbox_process(tmp_path / "sandbox.db", companies=["UK"], limits="off", faults="latency=0.1@1") as sb:
         redirect = sb.approve(auth_url, realm_id=sb.realm_ids["UK"])   # no sb.state: it lives over there
 """

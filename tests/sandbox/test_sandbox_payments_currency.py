@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.sandbox.conftest import settings_of
 
 
@@ -68,8 +70,12 @@ def test_payment_void_by_update_include_void_and_credit_memo_has_no_void(us):
 def test_preferences_carry_the_home_currency_and_the_multicurrency_switch(sb, uk):
     prefs = uk.ok(uk.get("/preferences"))["Preferences"]["CurrencyPrefs"]
     assert prefs == {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "GBP"}}
-    settings_of(uk)["multicurrency"] = True
+    sb.state.set_company_setting("UK", "multicurrency", "on")
     assert uk.ok(uk.get("/preferences"))["Preferences"]["CurrencyPrefs"]["MultiCurrencyEnabled"] is True
+    assert settings_of(uk)["multicurrency"] is True
+    for key, value in (("multicurrency", "maybe"), ("sparse_line", "merge"), ("no_such_setting", 1), ("metered_cap", -1)):
+        with pytest.raises(ValueError):
+            sb.state.set_company_setting(uk.realm, key, value)
     homes = {cc: sb.state.entity(realm, "Preferences", "1") for cc, realm in sb.realm_ids.items()}
     assert {cc: p["CurrencyPrefs"]["HomeCurrency"]["value"] for cc, p in homes.items()} == {
         "US": "USD", "CA": "CAD", "UK": "GBP", "AU": "AUD", "NZ": "NZD"}

@@ -79,3 +79,50 @@ def test_taxservice_creates_a_zero_rate_code_where_none_was_seeded(tmp_path):
             assert again["code"] == "6240" and "tax rate" in again["Detail"]
         finally:
             api.close()
+
+
+def test_a_state_file_seeded_before_tax_agencies_still_works(tmp_path):
+    from core.sandbox import entities
+    from core.sandbox.store import SandboxState
+
+    state = SandboxState(tmp_path / "old.db", companies=["UK"])
+    with state.atomic():
+        state.db.execute("DELETE FROM entities WHERE type = 'TaxAgency'")
+    company = state.company(state.realm_ids["UK"])
+    company.rows["TaxAgency"].clear()  # as the previous release left it: no agencies
+    try:
+        assert not company.all("TaxAgency") and company.settings["sparse_line"] == "refuse"
+        with state.atomic():
+            made = entities.create_tax_code(company, {"TaxCode": "Old 12", "TaxRateDetails": [
+                {"TaxRateName": "Old 12 rate", "RateValue": "12", "TaxAgencyId": "1", "TaxApplicableOn": "Sales"}]})
+            inv = entities.write(company, "Invoice", "create", {
+                "CustomerRef": {"value": "1"}, "GlobalTaxCalculation": "TaxExcluded",
+                "Line": [{"Amount": 50, "DetailType": "SalesItemLineDetail",
+                          "SalesItemLineDetail": {"ItemRef": {"value": "2"}, "TaxCodeRef": {"value": made["TaxCodeId"]}}}]})
+        assert inv["TxnTaxDetail"]["TotalTax"] == 6
+        vat = next(a for a in state.entities(company.realm, "Account") if a["Name"] == "VAT Control")
+        assert vat["CurrentBalance"] == -6
+    finally:
+        state.close()
+
+
+def test_a_company_from_an_older_seed_gets_the_new_tax_codes_on_start(tmp_path):
+    from core.sandbox.store import SandboxState
+
+    state = SandboxState(tmp_path / "ca.db", companies=["CA"])
+    realm = state.realm_ids["CA"]
+    with state.atomic():
+        for name in ("GST/QST QC", "QST Sales", "QST Payable", "Revenu Québec"):
+            state.db.execute("DELETE FROM entities WHERE realm = ? AND json_extract(data, '$.Name') = ?"
+                             " OR json_extract(data, '$.DisplayName') = ?", (realm, name, name))
+    state.close()
+    state = SandboxState(tmp_path / "ca.db", companies=["CA"])
+    try:
+        codes = {c["Name"]: c for c in state.entities(realm, "TaxCode")}
+        assert "GST/QST QC" in codes and len(codes) == 10
+        rates = {r["Id"]: r for r in state.entities(realm, "TaxRate")}
+        qc = [rates[d["TaxRateRef"]["value"]]["Name"] for d in codes["GST/QST QC"]["SalesTaxRateList"]["TaxRateDetail"]]
+        assert qc == ["GST (ITC)", "QST Sales"]
+        assert sum(1 for a in state.entities(realm, "Account") if a["Name"] == "QST Payable") == 1
+    finally:
+        state.close()

@@ -62,9 +62,12 @@ def test_non_us_invoice_taxes_each_line_by_its_code(uk):
     inclusive = uk.create("Invoice", {"CustomerRef": {"value": cust["Id"]}, "GlobalTaxCalculation": "TaxInclusive",
                                       "Line": [_line(120, tax=codes["20.0% S"])]})
     assert inclusive["TxnTaxDetail"]["TotalTax"] == 20 and inclusive["TotalAmt"] == 120
-    err = uk.fault(uk.post("/invoice", {"CustomerRef": {"value": cust["Id"]}, "Line": [_line(10)]}))
+    missing = uk.fault(uk.post("/invoice", {"CustomerRef": {"value": cust["Id"]}, "Line": [_line(10, tax=codes["0.0% Z"])]}))
+    assert missing["code"] == "2020" and missing["element"] == "GlobalTaxCalculation"
+    excluded = {"CustomerRef": {"value": cust["Id"]}, "GlobalTaxCalculation": "TaxExcluded"}
+    err = uk.fault(uk.post("/invoice", {**excluded, "Line": [_line(10)]}))
     assert err["code"] == "6000" and "VAT" in err["Detail"]
-    assert uk.fault(uk.post("/invoice", {"CustomerRef": {"value": cust["Id"]}, "Line": [_line(10, tax="TAX")]}))["code"] == "2500"
+    assert uk.fault(uk.post("/invoice", {**excluded, "Line": [_line(10, tax="TAX")]}))["code"] == "2500"
 
 
 def test_duplicate_docnumber_is_6140(us):

@@ -150,3 +150,21 @@ def test_a_sparse_memo_edit_keeps_an_honoured_override_and_new_sparse_lines_reco
     assert memo["TxnTaxDetail"]["TotalTax"] == 0.16
     lines = us.create("Invoice", {"Id": inv["Id"], "SyncToken": "1", "sparse": True, "Line": [_line(100, "TAX")]})
     assert lines["TxnTaxDetail"]["TotalTax"] == 6.25 and lines["TxnTaxDetail"]["TxnTaxCodeRef"] == _group(us)["TxnTaxCodeRef"]
+
+
+def test_a_rate_changed_in_qbo_after_mapping_changes_new_documents_only(sb, ca):
+    codes = _codes(ca)
+    before = ca.create("Invoice", {"CustomerRef": {"value": _customer(ca)}, "GlobalTaxCalculation": "TaxExcluded",
+                                    "Line": [_line(100, codes["PST BC"])]})
+    rate_id = before["TxnTaxDetail"]["TaxLine"][0]["TaxLineDetail"]["TaxRateRef"]["value"]
+    try:
+        changed = sb.state.set_tax_rate(ca.realm, rate_id, "8")
+        assert changed["SyncToken"] == "1"
+        after = ca.create("Invoice", {"CustomerRef": {"value": _customer(ca)}, "GlobalTaxCalculation": "TaxExcluded",
+                                    "Line": [_line(100, codes["PST BC"])]})
+        assert after["TxnTaxDetail"]["TotalTax"] == 8
+        assert ca.ok(ca.get(f"/invoice/{before['Id']}"))["Invoice"]["TxnTaxDetail"]["TotalTax"] == 7
+        with pytest.raises(ValueError):
+            sb.state.set_tax_rate(ca.realm, rate_id, "101")
+    finally:
+        sb.state.set_tax_rate(ca.realm, rate_id, "7")
