@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -64,6 +64,8 @@ class Endpoints:
 
 
 class QBOSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     environment: Environment | None = None
     """production, sandbox (Intuit's) or local (the built-in sandbox). Unset: local when no client id."""
     client_id: str | None = None
@@ -82,7 +84,7 @@ class QBOSettings(BaseModel):
     """Intuit OAuth revoke endpoint. Wins over the preset."""
     userinfo_url: str | None = None
     """OpenID userinfo endpoint. Wins over the preset."""
-    minor_version: int = 75
+    minor_version: int = Field(75, ge=1, le=999)
     """QBO minorversion sent on every call."""
     scope: str = "com.intuit.quickbooks.accounting openid profile email"
     """OAuth scopes, space separated."""
@@ -104,6 +106,8 @@ class QBOSettings(BaseModel):
 
 
 class LedgerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     credit_prefix: str = "CR-"
     """Identifier prefix of a credit note that reverses income."""
     writeoff_prefix: str = "WO-"
@@ -113,23 +117,27 @@ class LedgerSettings(BaseModel):
 
 
 class SyncSettings(BaseModel):
-    requests_per_minute: int = 500
-    """QBO's limit of requests a minute per company."""
-    max_concurrent: int = 10
-    """QBO's limit of requests in flight per company."""
-    batch_size: int = 30
-    """Largest batch QBO accepts."""
-    batches_per_minute: int = 40
-    """QBO's limit of batch requests a minute per company and app."""
-    time_scale: float = 1.0
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: int = Field(500, ge=1, le=500)
+    """QBO's limit of requests a minute per company (1-500: more only earns 429s)."""
+    max_concurrent: int = Field(10, ge=1, le=10)
+    """QBO's limit of requests in flight per company (1-10)."""
+    batch_size: int = Field(30, ge=1, le=30)
+    """Largest batch QBO accepts (1-30)."""
+    batches_per_minute: int = Field(40, ge=1, le=40)
+    """QBO's limit of batch requests a minute per company and app (1-40)."""
+    time_scale: float = Field(1.0, gt=0, le=1000)
     """Multiplies every limit's window (benchmarks scale time; 1.0 is real time)."""
-    default_retry_after: float = 60.0
-    """Seconds to wait after a 429 with no hint (QBO's advice)."""
-    max_backoff: float = 60.0
-    """Longest wait between retries, in seconds."""
+    default_retry_after: float = Field(60.0, gt=0, le=3600)
+    """Seconds to wait after a 429 with no hint (QBO's advice; at most an hour)."""
+    max_backoff: float = Field(60.0, gt=0, le=3600)
+    """Longest wait between retries, in seconds (at most an hour)."""
 
 
 class UISettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     theme: str = "textual-dark"
     """Textual theme name."""
     keymap: dict[str, str] | str = Field(default_factory=dict)
@@ -174,6 +182,7 @@ class Settings(BaseSettings):
         env_prefix="LEDGERLINK_",
         env_nested_delimiter="__",
         env_file=".env",
+        env_file_encoding="utf-8",
         extra="ignore",
     )
 
@@ -185,6 +194,18 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     ui: UISettings = Field(default_factory=UISettings)
+
+    def __init__(self, **values: Any) -> None:
+        """As BaseSettings, but a bad setting, config.toml or .env is a ConfigError naming it (see settings_errors)."""
+        from core.settings_errors import settings_error
+
+        try:
+            super().__init__(**values)
+        except Exception as exc:
+            error = settings_error(exc, values.get("_env_file", ".env"), paths.config_file())
+            if error is None:
+                raise
+            raise error from None
 
     @classmethod
     def settings_customise_sources(
@@ -199,5 +220,5 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
