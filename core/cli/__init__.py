@@ -15,9 +15,11 @@ import re
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from core.errors import ConfigError, LedgerlinkError
 from core.settings import Settings
+from core.text import NeutralStream, neutralise
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ class _Parser(argparse.ArgumentParser):
         return super().parse_args(args, namespace)
 
     def error(self, message):
+        message = neutralise(message)
         typo = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
         if typo:
             close = difflib.get_close_matches(typo[1], re.findall(r"'([^']*)'", typo[2]), n=1, cutoff=0.6)
@@ -105,9 +108,20 @@ def _report_error(args: argparse.Namespace, exc: LedgerlinkError) -> None:
     problems = _problems(exc)
     if getattr(args, "json", False):
         print(json.dumps({"ok": False, "error": str(exc), "problems": problems}, indent=2))
-    print(f"error: {exc}", file=sys.stderr)
+    print(neutralise(f"error: {exc}"), file=sys.stderr)
     for problem in problems[1:] if problems and str(exc).endswith(problems[0]) else problems:
-        print(f"  - {problem}", file=sys.stderr)
+        print(neutralise(f"  - {problem}"), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _neutral_stdout() -> Iterator[None]:
+    """Names on stdout (tables, messages) cannot move the cursor, clear the screen or reverse a line."""
+    real = sys.stdout
+    sys.stdout = NeutralStream(real)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout = real
 
 
 def main(argv: list[str] | None = None, extra_areas: tuple[str, ...] = ()) -> int:
@@ -121,7 +135,8 @@ def main(argv: list[str] | None = None, extra_areas: tuple[str, ...] = ()) -> in
         from core.logs import setup_logging
 
         setup_logging(settings.log_file)
-        return int(args.func(args, settings) or 0)
+        with _neutral_stdout():
+            return int(args.func(args, settings) or 0)
     except LedgerlinkError as exc:
         _report_error(args, exc)
         return 1
