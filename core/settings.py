@@ -84,7 +84,7 @@ class QBOSettings(BaseModel):
     """Intuit OAuth revoke endpoint. Wins over the preset."""
     userinfo_url: str | None = None
     """OpenID userinfo endpoint. Wins over the preset."""
-    minor_version: int = Field(75, ge=1, le=999)
+    minor_version: int = Field(default=75, ge=1, le=999)
     """QBO minorversion sent on every call."""
     scope: str = "com.intuit.quickbooks.accounting openid profile email"
     """OAuth scopes, space separated."""
@@ -119,19 +119,19 @@ class LedgerSettings(BaseModel):
 class SyncSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    requests_per_minute: int = Field(500, ge=1, le=500)
+    requests_per_minute: int = Field(default=500, ge=1, le=500)
     """QBO's limit of requests a minute per company (1-500: more only earns 429s)."""
-    max_concurrent: int = Field(10, ge=1, le=10)
+    max_concurrent: int = Field(default=10, ge=1, le=10)
     """QBO's limit of requests in flight per company (1-10)."""
-    batch_size: int = Field(30, ge=1, le=30)
+    batch_size: int = Field(default=30, ge=1, le=30)
     """Largest batch QBO accepts (1-30)."""
-    batches_per_minute: int = Field(40, ge=1, le=40)
+    batches_per_minute: int = Field(default=40, ge=1, le=40)
     """QBO's limit of batch requests a minute per company and app (1-40)."""
-    time_scale: float = Field(1.0, gt=0, le=1000)
+    time_scale: float = Field(default=1.0, gt=0, le=1000)
     """Multiplies every limit's window (benchmarks scale time; 1.0 is real time)."""
-    default_retry_after: float = Field(60.0, gt=0, le=3600)
+    default_retry_after: float = Field(default=60.0, gt=0, le=3600)
     """Seconds to wait after a 429 with no hint (QBO's advice; at most an hour)."""
-    max_backoff: float = Field(60.0, gt=0, le=3600)
+    max_backoff: float = Field(default=60.0, gt=0, le=3600)
     """Longest wait between retries, in seconds (at most an hour)."""
 
 

@@ -15,11 +15,14 @@ import re
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator, NoReturn, Sequence
 
 from core.errors import ConfigError, LedgerlinkError
 from core.settings import Settings
 from core.text import NeutralStream, neutralise
+
+if TYPE_CHECKING:
+    from core.services.context import Firm
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +35,12 @@ class _Parser(argparse.ArgumentParser):
 
     json_errors = False
 
-    def parse_args(self, args=None, namespace=None):
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
         _Parser.json_errors = "--json" in (sys.argv[1:] if args is None else args)
         return super().parse_args(args, namespace)
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         message = neutralise(message)
         typo = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
         if typo:
@@ -80,7 +84,7 @@ def require_firm_file(settings: Settings) -> None:
                           "there with `ledgerlink init --country US` (or CA, UK, AU, NZ).")
 
 
-def open_existing_firm(settings: Settings, *, readonly: bool = False):
+def open_existing_firm(settings: Settings, *, readonly: bool = False) -> "Firm":
     """The firm of `settings.db` for a command that needs one (see `require_firm_file`); `readonly` writes
     nothing, not even a schema upgrade."""
     from core.services.context import open_firm
@@ -90,7 +94,7 @@ def open_existing_firm(settings: Settings, *, readonly: bool = False):
 
 
 @contextlib.contextmanager
-def existing_firm(settings: Settings, *, readonly: bool = False):
+def existing_firm(settings: Settings, *, readonly: bool = False) -> Iterator["Firm"]:
     """`open_existing_firm` for a `with` block, closed at its end."""
     firm = open_existing_firm(settings, readonly=readonly)
     try:
@@ -117,7 +121,7 @@ def _report_error(args: argparse.Namespace, exc: LedgerlinkError) -> None:
 def _neutral_stdout() -> Iterator[None]:
     """Names on stdout (tables, messages) cannot move the cursor, clear the screen or reverse a line."""
     real = sys.stdout
-    sys.stdout = NeutralStream(real)  # type: ignore[assignment]
+    sys.stdout = NeutralStream(real)
     try:
         yield
     finally:

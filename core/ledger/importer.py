@@ -17,7 +17,7 @@ import datetime as dt
 import difflib
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.csvfile import CSVRefused, RowProblem, read_table
 from core.errors import ImportError_, LedgerError, ValidationError
@@ -43,6 +43,7 @@ RECORD_COLUMN = {"accounts": "code", "clients": "name", "invoices": "number", "p
 # Who may import what (the ledger's own roles).
 ROLE = {"accounts": "admin", "clients": "bookkeeper", "invoices": "bookkeeper", "payments": "bookkeeper"}
 
+Rows = list[tuple[int, dict[str, str]]]
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 MAX_MINOR = 10**14  # a trillion in a 2-decimal currency: sums of a whole ledger stay inside SQLite's integers
 MAX_QUANTITY = 10**9
@@ -155,7 +156,7 @@ def _lookup(firm: "Firm", sql: str) -> dict[str, Any]:
 
 # --- one importer per kind --------------------------------------------------------------------------
 
-def _accounts(firm: "Firm", rows, report: _Report) -> int:
+def _accounts(firm: "Firm", rows: Rows, report: _Report) -> int:
     used = _lookup(firm, "SELECT id, code FROM accounts")
     seen: dict[str, int] = {}
     count = 0
@@ -188,7 +189,7 @@ def _accounts(firm: "Firm", rows, report: _Report) -> int:
     return count
 
 
-def _clients(firm: "Firm", rows, report: _Report) -> int:
+def _clients(firm: "Firm", rows: Rows, report: _Report) -> int:
     count = 0
     ids = _lookup(firm, "SELECT id, name FROM contacts WHERE kind = 'client'")
     for n, r in rows:
@@ -212,7 +213,7 @@ def _clients(firm: "Firm", rows, report: _Report) -> int:
     return count
 
 
-def _invoices(firm: "Firm", rows, report: _Report) -> int:
+def _invoices(firm: "Firm", rows: Rows, report: _Report) -> int:
     currency = firm_currency(firm)
     clients = _lookup(firm, "SELECT id, name FROM contacts WHERE kind = 'client'")
     matters = _lookup(firm, "SELECT id, reference FROM matters")
@@ -297,7 +298,7 @@ def _invoices(firm: "Firm", rows, report: _Report) -> int:
     return count
 
 
-def _payments(firm: "Firm", rows, report: _Report) -> int:
+def _payments(firm: "Firm", rows: Rows, report: _Report) -> int:
     clients = _lookup(firm, "SELECT id, name FROM contacts WHERE kind = 'client'")
     banks = _lookup(firm, "SELECT id, name FROM bank_accounts")
     invoices = _lookup(firm, "SELECT id, number FROM invoices")
@@ -328,7 +329,7 @@ def _payments(firm: "Firm", rows, report: _Report) -> int:
     return count
 
 
-IMPORTERS: dict[str, Callable[["Firm", Iterable[tuple[int, dict[str, str]]], _Report], int]] = {
+IMPORTERS: dict[str, Callable[["Firm", Rows, _Report], int]] = {
     "accounts": _accounts, "clients": _clients, "invoices": _invoices, "payments": _payments}
 
 __all__ = ["COLUMNS", "CSVRefused", "RowProblem", "import_csv", "read_csv"]
