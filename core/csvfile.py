@@ -112,11 +112,14 @@ def read_table(path: Path | str, required: tuple[str, ...], optional: tuple[str,
     text, problem = decode(data)
     if problem:
         raise CSVRefused(path, [problem])
+    records: list[list[str]] = []
     with _big_fields():
         try:
-            records = list(csv.reader(io.StringIO(text, newline="")))
+            for record in csv.reader(io.StringIO(text, newline=""), strict=True):
+                records.append(record)
         except csv.Error as exc:
-            raise CSVRefused(path, [RowProblem("bad_csv", 1, None, f"not a CSV file ({exc})")]) from None
+            raise CSVRefused(path, [RowProblem("bad_csv", len(records) + 1, None, f"not valid CSV ({exc})",
+                                               "a quoted cell must end with a quote before the next comma")]) from None
     if not records or not any(c.strip() for c in records[0]):
         expected = ",".join(required + optional)
         raise CSVRefused(path, [RowProblem("no_header", 1, None, "the file has no header row",

@@ -172,3 +172,13 @@ def test_every_problem_of_a_row_is_named(firm_db, tmp_path, capsys):
     code, _, err = run(capsys, db, "import", "payments", str(path))
     assert code == 1
     assert "2 problems" in err and "row 2, column date" in err and "row 2, column amount" in err
+
+
+def test_broken_quoting_is_refused_naming_the_row(refused):
+    refused("clients", b'name,email\nAcme,a@example.com\n"Unterminated,x\n', "row 3: not valid CSV (unexpected end of data)")
+    refused("clients", b'name,email\n"Acme"Corp,a@example.com\n', "row 2: not valid CSV")
+
+
+def test_an_empty_file_or_a_header_of_nothing_is_refused(refused):
+    refused("clients", b"", "row 1: the file has no header row - the first row names the columns: name,email")
+    refused("clients", b"\n\n", "row 1: the file has no header row")
