@@ -125,6 +125,11 @@ def read_table(path: Path | str, required: tuple[str, ...], optional: tuple[str,
         raise CSVRefused(path, [RowProblem("no_header", 1, None, "the file has no header row",
                                            f"the first row names the columns: {expected}")])
     header = [c.strip() for c in records[0]]
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        parts = header[0].split(sep)
+        if len(header) == 1 and len(parts) > 1 and any(part.strip() in required + optional for part in parts):
+            raise CSVRefused(path, [RowProblem("not_commas", 1, None, f"the columns are separated by {name}, not commas",
+                                               "save the file as CSV (comma delimited)")])
     found = _header_problems(header, records[1:], required, optional)
     if found:
         raise CSVRefused(path, found)

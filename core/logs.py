@@ -34,7 +34,10 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 def _private(path: str, flags: int) -> int:
     fd = os.open(path, flags, 0o600)
-    os.fchmod(fd, 0o600)  # a file made before this release (0644) is closed up too
+    try:
+        os.fchmod(fd, 0o600)  # a file made before this release (0644) is closed up too
+    except OSError:
+        pass  # another user's file we may write to: keep logging
     return fd
 
 

@@ -182,3 +182,9 @@ def test_broken_quoting_is_refused_naming_the_row(refused):
 def test_an_empty_file_or_a_header_of_nothing_is_refused(refused):
     refused("clients", b"", "row 1: the file has no header row - the first row names the columns: name,email")
     refused("clients", b"\n\n", "row 1: the file has no header row")
+
+
+@pytest.mark.parametrize("sep,name", [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_separated_by_semicolons_or_tabs_is_named_so(refused, sep, name):
+    refused("clients", f"name{sep}email\nAcme{sep}a@example.com\n".encode(),
+            f"row 1: the columns are separated by {name}, not commas - save the file as CSV (comma delimited)")
