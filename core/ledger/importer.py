@@ -217,6 +217,7 @@ def _invoices(firm: "Firm", rows: Rows, report: _Report) -> int:
     currency = firm_currency(firm)
     clients = _lookup(firm, "SELECT id, name FROM contacts WHERE kind = 'client'")
     matters = _lookup(firm, "SELECT id, reference FROM matters")
+    matter_client = dict(firm.db.execute("SELECT id, client_id FROM matters").fetchall())
     # the clients CSV opens matters by name, so a matter may be named as well as given by its reference
     matter_names: dict[tuple[int, str], list[int]] = {}
     for id_, client_id, name in firm.db.execute("SELECT id, client_id, name FROM matters"):
@@ -248,6 +249,8 @@ def _invoices(firm: "Firm", rows: Rows, report: _Report) -> int:
                 report.add("unknown_matter", first_n, "matter", f"there is no matter with reference '{matter}'"
                            + (f" and {first['client']} has {len(named)} matters named so" if named else
                               f" or named so for client '{first['client']}'"))
+        elif matter_id is not None and first["client"] in clients and matter_client[matter_id] != clients[first["client"]]:
+            report.add("other_clients_matter", first_n, "matter", f"matter {matter} belongs to another client")
         day = _day(report, first_n, "date", first["date"], "date")
         if first.get("due_date"):
             due = _day(report, first_n, "due_date", first["due_date"], "due date")
@@ -301,16 +304,25 @@ def _invoices(firm: "Firm", rows: Rows, report: _Report) -> int:
 def _payments(firm: "Firm", rows: Rows, report: _Report) -> int:
     clients = _lookup(firm, "SELECT id, name FROM contacts WHERE kind = 'client'")
     banks = _lookup(firm, "SELECT id, name FROM bank_accounts")
+    bank_kind = dict(firm.db.execute("SELECT id, kind FROM bank_accounts").fetchall())
     invoices = _lookup(firm, "SELECT id, number FROM invoices")
+    invoice_of = {r[0]: r for r in firm.db.execute("SELECT id, client_id, status FROM invoices")}
     currency = firm_currency(firm)
     count = 0
     for n, r in rows:
         before = len(report.found)
-        _known(report, n, "client", r["client"], clients, "client named")
-        _known(report, n, "bank_account", r["bank_account"], banks, "bank account named")
+        client_ok = _known(report, n, "client", r["client"], clients, "client named")
+        if _known(report, n, "bank_account", r["bank_account"], banks, "bank account named") and \
+                bank_kind[banks[r["bank_account"]]] != "operating":
+            report.add("trust_bank", n, "bank_account", f"{r['bank_account']} is a trust account: invoice payments "
+                       "are deposited to an operating account")
         number = r.get("invoice_number")
-        if number:
-            _known(report, n, "invoice_number", number, invoices, "invoice numbered")
+        if number and _known(report, n, "invoice_number", number, invoices, "invoice numbered"):
+            _, inv_client, status = invoice_of[invoices[number]]
+            if status != "posted":
+                report.add("deleted", n, "invoice_number", f"invoice {number} was deleted")
+            elif client_ok and inv_client != clients[r["client"]]:
+                report.add("other_clients_invoice", n, "invoice_number", f"invoice {number} belongs to another client")
         _day(report, n, "date", r["date"], "date")
         amount = _money(report, n, "amount", r["amount"], currency, "amount")
         if amount is not None and amount <= 0:

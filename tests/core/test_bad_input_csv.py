@@ -188,3 +188,29 @@ def test_an_empty_file_or_a_header_of_nothing_is_refused(refused):
 def test_a_file_separated_by_semicolons_or_tabs_is_named_so(refused, sep, name):
     refused("clients", f"name{sep}email\nAcme{sep}a@example.com\n".encode(),
             f"row 1: the columns are separated by {name}, not commas - save the file as CSV (comma delimited)")
+
+
+def test_a_payment_names_the_column_a_document_problem_is_about(refused, firm_db):
+    db, client = firm_db
+    import sqlite3 as _sqlite3
+
+    with _sqlite3.connect(db) as conn:
+        trust = conn.execute("SELECT name FROM bank_accounts WHERE kind = 'trust'").fetchone()[0]
+        other, number = conn.execute("SELECT c.name, i.number FROM invoices i JOIN contacts c ON c.id = i.client_id "
+                                     "LIMIT 1").fetchone()
+        someone_else = conn.execute("SELECT name FROM contacts WHERE kind = 'client' AND name != ?",
+                                    [other]).fetchone()[0]
+    refused("payments", f"{PAYMENT_HEADER}\n{other},2026-03-01,1.00,{trust},{number},\n".encode(),
+            f"row 2, column bank_account: {trust} is a trust account")
+    refused("payments", f"{PAYMENT_HEADER}\n{someone_else},2026-03-01,1.00,{BANK},{number},\n".encode(),
+            f"row 2, column invoice_number: invoice {number} belongs to another client")
+
+
+def test_an_invoice_names_the_matter_of_another_client(refused, firm_db):
+    db, client = firm_db
+    with sqlite3.connect(db) as conn:
+        reference = conn.execute("SELECT m.reference FROM matters m JOIN contacts c ON c.id = m.client_id "
+                                 "WHERE c.name != ? LIMIT 1", [client]).fetchone()[0]
+    row = f"N-9,{client},{reference},2026-03-01,,Advice,4000,1,10.00,{ZERO}"
+    refused("invoices", f"{INVOICE_HEADER}\n{row}\n".encode(),
+            f"row 2, column matter: matter {reference} belongs to another client")
