@@ -77,3 +77,24 @@ def test_a_bookkeeper_imports_clients(firm_db, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LEDGERLINK_USER", "bob")
     assert main(["--db", str(firm_db), "import", "clients", str(tmp_path / "clients.csv")]) == 0
     assert "Imported 1 client" in capsys.readouterr().out
+
+
+async def test_the_tui_says_a_refusal_instead_of_crashing(settings, monkeypatch):
+    """Retry-all on the sync monitor by a user with no role: a notification naming the user; the app goes on."""
+    from core.services import ledger
+    from tui.app import create_app
+
+    ledger.create_firm(settings, "US", name="Smith Jones").close()
+    monkeypatch.setenv("LEDGERLINK_USER", "bob")
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press("f4")
+        await pilot.pause()
+        await pilot.press("R")
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("User 'bob' has no role in this firm and cannot retry parked documents" in m for m in messages)
+        assert app.is_running
