@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -88,6 +89,21 @@ class QBOSettings(BaseModel):
     """QBO minorversion sent on every call."""
     scope: str = "com.intuit.quickbooks.accounting openid profile email"
     """OAuth scopes, space separated."""
+
+    @field_validator("redirect_uri", "api_base", "authorize_url", "token_url", "revoke_url", "userinfo_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+        except ValueError:  # a bad port or IPv6 address
+            ok = False
+        if not ok:
+            raise ValueError("must be an http(s) address with a host, like https://example.com/callback")
+        return value
 
     def effective_environment(self) -> Environment:
         if self.environment:

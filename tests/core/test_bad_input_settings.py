@@ -49,6 +49,11 @@ def refused(firm_db, capsys, file_digest):
     ("SYNC__TIME_SCALE", "0", "greater than 0"),
     ("QBO__MINOR_VERSION", "seventy", "valid integer"),
     ("QBO__ENVIRONMENT", "staging", "'production', 'sandbox' or 'local'"),
+    ("QBO__REDIRECT_URI", "::::", "must be an http(s) address with a host"),
+    ("QBO__REDIRECT_URI", "http://127.0.0.1:99999/cb", "must be an http(s) address"),
+    ("QBO__TOKEN_URL", "ftp://example.com/token", "must be an http(s) address"),
+    ("QBO__API_BASE", "quickbooks.api.intuit.com", "must be an http(s) address"),
+    ("QBO__USERINFO_URL", "http://[::1/userinfo", "must be an http(s) address"),
 ])
 def test_a_value_out_of_bounds_names_its_env_var(refused, monkeypatch, var, value, said):
     monkeypatch.setenv("LEDGERLINK_QBO__CLIENT_SECRET", SECRET)
