@@ -131,6 +131,14 @@ class LedgerSettings(BaseModel):
     invoice_prefix: str = "INV-"
     """Prefix of invoice numbers."""
 
+    @field_validator("credit_prefix", "writeoff_prefix", "invoice_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        # QBO's DocNumber holds 21 characters: a prefix of at most 10 leaves room for the number
+        if len(value) > 10 or any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+            raise ValueError("must be at most 10 printable characters (QuickBooks keeps 21 for a document number)")
+        return value
+
 
 class SyncSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -54,6 +54,8 @@ def refused(firm_db, capsys, file_digest):
     ("QBO__TOKEN_URL", "ftp://example.com/token", "must be an http(s) address"),
     ("QBO__API_BASE", "quickbooks.api.intuit.com", "must be an http(s) address"),
     ("QBO__USERINFO_URL", "http://[::1/userinfo", "must be an http(s) address"),
+    ("LEDGER__INVOICE_PREFIX", "INVOICE-NUMBER-", "at most 10 printable characters"),
+    ("LEDGER__CREDIT_PREFIX", "C\x1b[2J", "at most 10 printable characters"),
 ])
 def test_a_value_out_of_bounds_names_its_env_var(refused, monkeypatch, var, value, said):
     monkeypatch.setenv("LEDGERLINK_QBO__CLIENT_SECRET", SECRET)
