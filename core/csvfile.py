@@ -41,12 +41,12 @@ class RowProblem:
 class CSVRefused(ImportError_):
     """A CSV file refused as a whole; `found` holds each problem as a value, `problems` their sentences."""
 
-    def __init__(self, path: Path | str, found: list[RowProblem], imported_nothing: bool = True):
+    def __init__(self, path: Path | str, found: list[RowProblem]):
         self.path = Path(path)
         self.found = tuple(found)
         rendered = [p.render() for p in found]
-        lead = f"{self.path.name}: " + ("nothing was imported, " if imported_nothing else "")
-        super().__init__(lead + f"{counted(len(found), 'problem')}; first: {rendered[0]}", rendered)
+        super().__init__(f"{self.path.name}: nothing was imported, {counted(len(found), 'problem')}; "
+                         f"first: {rendered[0]}", rendered)
 
 
 @dataclass(frozen=True)

@@ -192,9 +192,7 @@ def test_a_file_separated_by_semicolons_or_tabs_is_named_so(refused, sep, name):
 
 def test_a_payment_names_the_column_a_document_problem_is_about(refused, firm_db):
     db, client = firm_db
-    import sqlite3 as _sqlite3
-
-    with _sqlite3.connect(db) as conn:
+    with sqlite3.connect(db) as conn:
         trust = conn.execute("SELECT name FROM bank_accounts WHERE kind = 'trust'").fetchone()[0]
         other, number = conn.execute("SELECT c.name, i.number FROM invoices i JOIN contacts c ON c.id = i.client_id "
                                      "LIMIT 1").fetchone()
