@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from core.errors import ValidationError
 from core.ledger.base import parse_day, require_role
 from core.qbo import maps as _maps
 from core.qbo import store
@@ -187,6 +188,9 @@ def set_sync_enabled(firm, enabled: bool, from_date: str | dt.date | None = None
     since = None
     if from_date is not None:
         since = parse_day(from_date, "The sync-from date")
+        if not "1900-01-01" <= since <= "2199-12-31":
+            raise ValidationError(f"The sync-from date {since} is outside the dates Ledgerlink keeps "
+                                  "(1900-01-01 to 2199-12-31)")
     with firm.db.atomic():
         current_on, current_since = store.sync_settings_row(firm.db)
         firm.db.execute(

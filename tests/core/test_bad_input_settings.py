@@ -104,3 +104,9 @@ def test_json_output_carries_the_settings_error(refused, monkeypatch, capsys, fi
     assert main(["--db", str(firm_db), "status", "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False and "LEDGERLINK_SYNC__BATCH_SIZE" in out["error"]
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_a_sync_from_date_out_of_range_is_refused(refused, day):
+    refused(f"The sync-from date {day} is outside the dates Ledgerlink keeps (1900-01-01 to 2199-12-31)",
+            args=("sync", "enable", "--from", day))
