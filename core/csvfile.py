@@ -11,6 +11,7 @@ import contextlib
 import csv
 import difflib
 import io
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from core.text import counted
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_CELL = 4000  # QBO's longest text field (a line's Description)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # CR and LF allowed
 
 
 @dataclass(frozen=True)
@@ -190,8 +193,8 @@ def _header_problems(header: list[str], rows: list[list[str]], required: tuple[s
 def _cell_problem(row: int, column: str, value: str, multiline: bool) -> RowProblem | None:
     if len(value) > MAX_CELL:
         return RowProblem("too_long", row, column, f"{len(value):,} characters, more than {MAX_CELL:,}")
-    for ch in value:
-        if (ord(ch) < 32 and not (multiline and ch in "\r\n")) or 0x7F <= ord(ch) < 0xA0:
-            return RowProblem("control_character", row, column, f"contains the control character U+{ord(ch):04X}",
-                              "remove it")
+    bad = (_CONTROL_MULTILINE if multiline else _CONTROL).search(value)
+    if bad:
+        return RowProblem("control_character", row, column,
+                          f"contains the control character U+{ord(bad.group()):04X}", "remove it")
     return None

@@ -232,6 +232,7 @@ def _invoices(firm: "Firm", rows: Rows, report: _Report) -> int:
             continue
         groups.setdefault(r["number"], []).append((n, r))
     count = 0
+    specs: list[tuple[int, dict[str, Any]]] = []
     for number, group in groups.items():
         before = len(report.found)
         first_n, first = group[0]
@@ -291,8 +292,14 @@ def _invoices(firm: "Firm", rows: Rows, report: _Report) -> int:
                               tax_rate_id=rate[0] if rate else None))
         if len(report.found) > before:
             continue
-        spec = dict(number=number, client_id=clients[first["client"]], matter_id=matter_id,
-                    date=first["date"], due_date=first.get("due_date") or None, lines=lines)
+        specs.append((first_n, dict(number=number, client_id=clients[first["client"]], matter_id=matter_id,
+                                    date=first["date"], due_date=first.get("due_date") or None, lines=lines)))
+    if specs and not report.found:
+        try:  # the ledger's bulk path: one validation context and one savepoint for the whole file
+            return len(billing.post_invoices(firm, [spec for _, spec in specs]))
+        except LedgerError:
+            pass  # post them one by one below, so each problem is named at its own row
+    for first_n, spec in specs:
         try:
             billing.post_invoices(firm, [spec])
             count += 1

@@ -212,3 +212,25 @@ def test_an_invoice_names_the_matter_of_another_client(refused, firm_db):
     row = f"N-9,{client},{reference},2026-03-01,,Advice,4000,1,10.00,{ZERO}"
     refused("invoices", f"{INVOICE_HEADER}\n{row}\n".encode(),
             f"row 2, column matter: matter {reference} belongs to another client")
+
+
+def test_what_only_the_ledger_refuses_is_named_at_its_invoice_row(refused, firm_db, monkeypatch):
+    """The file goes to the ledger in one batch; when the ledger refuses it, each invoice is tried on its own so
+    the refusal lands on the row of the invoice it is about."""
+    from core.errors import ValidationError
+    from core.ledger import billing
+
+    _, client = firm_db
+    real = billing.post_invoices
+
+    def picky(firm, specs):
+        specs = list(specs)
+        if any(s["number"] == "N-2" for s in specs):
+            raise ValidationError("the ledger says no to N-2")
+        return real(firm, specs)
+
+    monkeypatch.setattr(billing, "post_invoices", picky)
+    rows = [invoice_row(client, number="N-1"), invoice_row(client, number="N-1", description="More"),
+            invoice_row(client, number="N-2"), invoice_row(client, number="N-3")]
+    refused("invoices", (INVOICE_HEADER + "\n" + "\n".join(rows) + "\n").encode(),
+            "1 problem; first: row 4, column number: the ledger says no to N-2")
