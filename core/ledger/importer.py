@@ -82,7 +82,7 @@ def import_csv(firm: "Firm", kind: str, path: Path | str) -> int:
     with transaction(firm):
         count = IMPORTERS[kind](firm, rows, report)
         if report.found:
-            raise CSVRefused(path, report.found)
+            raise CSVRefused(path, sorted(report.found, key=lambda p: p.row))
     return count
 
 
@@ -231,7 +231,6 @@ def _invoices(firm: "Firm", rows: Rows, report: _Report) -> int:
             report.add("missing", n, "number", "every line needs the number of its invoice")
             continue
         groups.setdefault(r["number"], []).append((n, r))
-    count = 0
     specs: list[tuple[int, dict[str, Any]]] = []
     for number, group in groups.items():
         before = len(report.found)
@@ -294,18 +293,7 @@ def _invoices(firm: "Firm", rows: Rows, report: _Report) -> int:
             continue
         specs.append((first_n, dict(number=number, client_id=clients[first["client"]], matter_id=matter_id,
                                     date=first["date"], due_date=first.get("due_date") or None, lines=lines)))
-    if specs and not report.found:
-        try:  # the ledger's bulk path: one validation context and one savepoint for the whole file
-            return len(billing.post_invoices(firm, [spec for _, spec in specs]))
-        except LedgerError:
-            pass  # post them one by one below, so each problem is named at its own row
-    for first_n, spec in specs:
-        try:
-            billing.post_invoices(firm, [spec])
-            count += 1
-        except LedgerError as exc:
-            report.ledger(first_n, RECORD_COLUMN["invoices"], exc)
-    return count
+    return _post_all(report, "invoices", specs, lambda batch: billing.post_invoices(firm, batch))
 
 
 def _payments(firm: "Firm", rows: Rows, report: _Report) -> int:
@@ -315,7 +303,7 @@ def _payments(firm: "Firm", rows: Rows, report: _Report) -> int:
     invoices = _lookup(firm, "SELECT id, number FROM invoices")
     invoice_of = {r[0]: r for r in firm.db.execute("SELECT id, client_id, status FROM invoices")}
     currency = firm_currency(firm)
-    count = 0
+    specs: list[tuple[int, dict[str, Any]]] = []
     for n, r in rows:
         before = len(report.found)
         client_ok = _known(report, n, "client", r["client"], clients, "client named")
@@ -337,14 +325,29 @@ def _payments(firm: "Firm", rows: Rows, report: _Report) -> int:
         if len(report.found) > before:
             continue
         text = r["amount"].replace(",", "")
+        specs.append((n, dict(client_id=clients[r["client"]], date=r["date"], amount=text,
+                              bank_account_id=banks[r["bank_account"]],
+                              allocations=[(invoices[number], text)] if number else None,
+                              reference=r.get("reference") or None)))
+    return _post_all(report, "payments", specs, lambda batch: billing.post_payments(firm, batch))
+
+
+def _post_all(report: _Report, kind: str, specs: list[tuple[int, dict[str, Any]]],
+              post: Callable[[list[dict[str, Any]]], list[int]]) -> int:
+    """Post every record through the ledger's bulk path in one call; when the ledger refuses that batch (or
+    other rows already have problems), post them one by one so each refusal is named at its own row."""
+    if specs and not report.found:
         try:
-            billing.record_payment(
-                firm, client_id=clients[r["client"]], date=r["date"], amount=text,
-                bank_account_id=banks[r["bank_account"]],
-                allocations=[(invoices[number], text)] if number else None, reference=r.get("reference") or None)
+            return len(post([spec for _, spec in specs]))
+        except LedgerError:
+            pass
+    count = 0
+    for n, spec in specs:
+        try:
+            post([spec])
             count += 1
         except LedgerError as exc:
-            report.ledger(n, RECORD_COLUMN["payments"], exc)
+            report.ledger(n, RECORD_COLUMN[kind], exc)
     return count
 
 
