@@ -221,15 +221,19 @@ class Settings(BaseSettings):
 
     def __init__(self, **values: Any) -> None:
         """As BaseSettings, but a bad setting, config.toml or .env is a ConfigError naming it (see settings_errors)."""
-        from core.settings_errors import settings_error
+        from core.settings_errors import misspelt_variable, settings_error
 
+        env_file = values.get("_env_file", ".env")
         try:
             super().__init__(**values)
         except Exception as exc:
-            error = settings_error(exc, values.get("_env_file", ".env"), paths.config_file())
+            error = settings_error(exc, env_file, paths.config_file())
             if error is None:
                 raise
             raise error from None
+        misspelt = misspelt_variable(env_file)
+        if misspelt is not None:
+            raise misspelt
 
     @classmethod
     def settings_customise_sources(

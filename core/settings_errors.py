@@ -120,3 +120,39 @@ def _mask(text: str, env_path: Path | None) -> str:
     for secret in sorted(set(secrets), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
+
+
+OTHER_VARIABLES = ("LEDGERLINK_USER", "LEDGERLINK_CONFIG_DIR")  # read outside Settings
+
+
+def setting_names(model: Any, loc: tuple[str, ...] = ()) -> set[str]:
+    """Every LEDGERLINK_* name `model` reads: each section (as JSON) and each value in it."""
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        here = (*loc, name)
+        names.add(env_name(here))
+        if isinstance(field.annotation, type) and issubclass(field.annotation, pydantic.BaseModel):
+            names |= setting_names(field.annotation, here)
+    return names
+
+
+def misspelt_variable(env_file: Any) -> ConfigError | None:
+    """A LEDGERLINK_* variable (in the environment or .env) that Ledgerlink does not read but that is close to
+    one it does (LEDGERLINK_SYNC_BATCH_SIZE for LEDGERLINK_SYNC__BATCH_SIZE): it would be ignored silently."""
+    from core.settings import Settings
+
+    known = setting_names(Settings) | set(OTHER_VARIABLES)
+    found: list[tuple[str, str]] = [(key.upper(), "set in the environment") for key in os.environ]
+    env_path = Path(env_file) if isinstance(env_file, (str, Path)) else None
+    if env_path is not None and env_path.is_file():
+        for n, line in enumerate(env_path.read_text("utf-8", errors="replace").splitlines(), 1):
+            key = line.strip().removeprefix("export ").split("=", 1)[0].strip().strip("'\"").upper()
+            found.append((key, f"{env_path} line {n}"))
+    for key, where in found:
+        if not key.startswith(PREFIX) or key in known or any(key.startswith(k + "__") for k in known):
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.85)
+        if close:
+            return ConfigError(f"Ledgerlink cannot use its settings: {key} ({where}): Ledgerlink has no such "
+                               f"setting: did you mean {close[0]}?")
+    return None

@@ -63,9 +63,21 @@ def test_a_value_out_of_bounds_names_its_env_var(refused, monkeypatch, var, valu
     refused(f"LEDGERLINK_{var} (", "set in the environment", said)
 
 
-def test_a_misspelt_setting_is_named_with_the_right_one(refused, monkeypatch):
+def test_a_misspelt_setting_is_named_with_the_right_one(refused, monkeypatch, tmp_path):
     monkeypatch.setenv("LEDGERLINK_SYNC__BATCHSIZE", "5")
     refused("LEDGERLINK_SYNC__BATCHSIZE", "Ledgerlink has no such setting: did you mean LEDGERLINK_SYNC__BATCH_SIZE?")
+    monkeypatch.delenv("LEDGERLINK_SYNC__BATCHSIZE")
+    monkeypatch.setenv("LEDGERLINK_SYNC_BATCH_SIZE", "5")  # one underscore: it would be ignored without a word
+    refused("LEDGERLINK_SYNC_BATCH_SIZE (set in the environment): Ledgerlink has no such setting: "
+            "did you mean LEDGERLINK_SYNC__BATCH_SIZE?")
+    monkeypatch.delenv("LEDGERLINK_SYNC_BATCH_SIZE")
+    (tmp_path / ".env").write_text("LEDGERLINK_QBO_CLIENT_ID=abc\n")
+    refused("LEDGERLINK_QBO_CLIENT_ID (.env line 1)", "did you mean LEDGERLINK_QBO__CLIENT_ID?")
+
+
+def test_variables_of_other_tools_are_left_alone(firm_db, monkeypatch, capsys):
+    monkeypatch.setenv("LEDGERLINK_SOMETHING_ELSE_ENTIRELY", "1")
+    assert main(["--db", str(firm_db), "status"]) == 0
 
 
 def test_a_bad_value_beside_the_client_secret_never_shows_the_secret(refused, monkeypatch, tmp_path):
