@@ -1,9 +1,11 @@
-"""Logging to a rotating file (the TUI owns the terminal). Token-like values are masked."""
+"""Logging to a rotating file (the TUI owns the terminal). Token-like values are masked; the file and its
+rotated copies are readable by their owner only (0600: they hold client names)."""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 from pathlib import Path
 
@@ -23,13 +25,29 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose every file (the first, and each one opened after a rotation) is 0600."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=_private)
+
+
+def _private(path: str, flags: int) -> int:
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # a file made before this release (0644) is closed up too
+    except OSError:
+        pass  # another user's file we may write to: keep logging
+    return fd
+
+
 def setup_logging(path: Path, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     if any(getattr(h, "_ledgerlink", False) for h in root.handlers):
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = PrivateRotatingFileHandler(
             path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:

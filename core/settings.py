@@ -9,8 +9,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -64,6 +65,8 @@ class Endpoints:
 
 
 class QBOSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     environment: Environment | None = None
     """production, sandbox (Intuit's) or local (the built-in sandbox). Unset: local when no client id."""
     client_id: str | None = None
@@ -82,10 +85,25 @@ class QBOSettings(BaseModel):
     """Intuit OAuth revoke endpoint. Wins over the preset."""
     userinfo_url: str | None = None
     """OpenID userinfo endpoint. Wins over the preset."""
-    minor_version: int = 75
+    minor_version: int = Field(default=75, ge=1, le=999)
     """QBO minorversion sent on every call."""
     scope: str = "com.intuit.quickbooks.accounting openid profile email"
     """OAuth scopes, space separated."""
+
+    @field_validator("redirect_uri", "api_base", "authorize_url", "token_url", "revoke_url", "userinfo_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+        except ValueError:  # a bad port or IPv6 address
+            ok = False
+        if not ok:
+            raise ValueError("must be an http(s) address with a host, like https://example.com/callback")
+        return value
 
     def effective_environment(self) -> Environment:
         if self.environment:
@@ -104,6 +122,8 @@ class QBOSettings(BaseModel):
 
 
 class LedgerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     credit_prefix: str = "CR-"
     """Identifier prefix of a credit note that reverses income."""
     writeoff_prefix: str = "WO-"
@@ -111,25 +131,37 @@ class LedgerSettings(BaseModel):
     invoice_prefix: str = "INV-"
     """Prefix of invoice numbers."""
 
+    @field_validator("credit_prefix", "writeoff_prefix", "invoice_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        # QBO's DocNumber holds 21 characters: a prefix of at most 10 leaves room for the number
+        if len(value) > 10 or any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+            raise ValueError("must be at most 10 printable characters (QuickBooks keeps 21 for a document number)")
+        return value
+
 
 class SyncSettings(BaseModel):
-    requests_per_minute: int = 500
-    """QBO's limit of requests a minute per company."""
-    max_concurrent: int = 10
-    """QBO's limit of requests in flight per company."""
-    batch_size: int = 30
-    """Largest batch QBO accepts."""
-    batches_per_minute: int = 40
-    """QBO's limit of batch requests a minute per company and app."""
-    time_scale: float = 1.0
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: int = Field(default=500, ge=1, le=500)
+    """QBO's limit of requests a minute per company (1-500: more only earns 429s)."""
+    max_concurrent: int = Field(default=10, ge=1, le=10)
+    """QBO's limit of requests in flight per company (1-10)."""
+    batch_size: int = Field(default=30, ge=1, le=30)
+    """Largest batch QBO accepts (1-30)."""
+    batches_per_minute: int = Field(default=40, ge=1, le=40)
+    """QBO's limit of batch requests a minute per company and app (1-40)."""
+    time_scale: float = Field(default=1.0, gt=0, le=1000)
     """Multiplies every limit's window (benchmarks scale time; 1.0 is real time)."""
-    default_retry_after: float = 60.0
-    """Seconds to wait after a 429 with no hint (QBO's advice)."""
-    max_backoff: float = 60.0
-    """Longest wait between retries, in seconds."""
+    default_retry_after: float = Field(default=60.0, gt=0, le=3600)
+    """Seconds to wait after a 429 with no hint (QBO's advice; at most an hour)."""
+    max_backoff: float = Field(default=60.0, gt=0, le=3600)
+    """Longest wait between retries, in seconds (at most an hour)."""
 
 
 class UISettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     theme: str = "textual-dark"
     """Textual theme name."""
     keymap: dict[str, str] | str = Field(default_factory=dict)
@@ -174,6 +206,7 @@ class Settings(BaseSettings):
         env_prefix="LEDGERLINK_",
         env_nested_delimiter="__",
         env_file=".env",
+        env_file_encoding="utf-8",
         extra="ignore",
     )
 
@@ -185,6 +218,22 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     ui: UISettings = Field(default_factory=UISettings)
+
+    def __init__(self, **values: Any) -> None:
+        """As BaseSettings, but a bad setting, config.toml or .env is a ConfigError naming it (see settings_errors)."""
+        from core.settings_errors import misspelt_variable, settings_error
+
+        env_file = values.get("_env_file", ".env")
+        try:
+            super().__init__(**values)
+        except Exception as exc:
+            error = settings_error(exc, env_file, paths.config_file())
+            if error is None:
+                raise
+            raise error from None
+        misspelt = misspelt_variable(env_file)
+        if misspelt is not None:
+            raise misspelt
 
     @classmethod
     def settings_customise_sources(
@@ -199,5 +248,5 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)

@@ -15,9 +15,14 @@ import re
 import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, NoReturn, Sequence
 
 from core.errors import ConfigError, LedgerlinkError
 from core.settings import Settings
+from core.text import NeutralStream, neutralise
+
+if TYPE_CHECKING:
+    from core.services.context import Firm
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +35,13 @@ class _Parser(argparse.ArgumentParser):
 
     json_errors = False
 
-    def parse_args(self, args=None, namespace=None):
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
         _Parser.json_errors = "--json" in (sys.argv[1:] if args is None else args)
         return super().parse_args(args, namespace)
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
+        message = neutralise(message)
         typo = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
         if typo:
             close = difflib.get_close_matches(typo[1], re.findall(r"'([^']*)'", typo[2]), n=1, cutoff=0.6)
@@ -77,7 +84,7 @@ def require_firm_file(settings: Settings) -> None:
                           "there with `ledgerlink init --country US` (or CA, UK, AU, NZ).")
 
 
-def open_existing_firm(settings: Settings, *, readonly: bool = False):
+def open_existing_firm(settings: Settings, *, readonly: bool = False) -> "Firm":
     """The firm of `settings.db` for a command that needs one (see `require_firm_file`); `readonly` writes
     nothing, not even a schema upgrade."""
     from core.services.context import open_firm
@@ -87,7 +94,7 @@ def open_existing_firm(settings: Settings, *, readonly: bool = False):
 
 
 @contextlib.contextmanager
-def existing_firm(settings: Settings, *, readonly: bool = False):
+def existing_firm(settings: Settings, *, readonly: bool = False) -> Iterator["Firm"]:
     """`open_existing_firm` for a `with` block, closed at its end."""
     firm = open_existing_firm(settings, readonly=readonly)
     try:
@@ -105,9 +112,20 @@ def _report_error(args: argparse.Namespace, exc: LedgerlinkError) -> None:
     problems = _problems(exc)
     if getattr(args, "json", False):
         print(json.dumps({"ok": False, "error": str(exc), "problems": problems}, indent=2))
-    print(f"error: {exc}", file=sys.stderr)
+    print(neutralise(f"error: {exc}"), file=sys.stderr)
     for problem in problems[1:] if problems and str(exc).endswith(problems[0]) else problems:
-        print(f"  - {problem}", file=sys.stderr)
+        print(neutralise(f"  - {problem}"), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _neutral_stdout() -> Iterator[None]:
+    """Names on stdout (tables, messages) cannot move the cursor, clear the screen or reverse a line."""
+    real = sys.stdout
+    sys.stdout = NeutralStream(real)
+    try:
+        yield
+    finally:
+        sys.stdout = real
 
 
 def main(argv: list[str] | None = None, extra_areas: tuple[str, ...] = ()) -> int:
@@ -121,7 +139,8 @@ def main(argv: list[str] | None = None, extra_areas: tuple[str, ...] = ()) -> in
         from core.logs import setup_logging
 
         setup_logging(settings.log_file)
-        return int(args.func(args, settings) or 0)
+        with _neutral_stdout():
+            return int(args.func(args, settings) or 0)
     except LedgerlinkError as exc:
         _report_error(args, exc)
         return 1

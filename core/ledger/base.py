@@ -163,7 +163,7 @@ def require_role(firm: "Firm", needed: str = "bookkeeper", action: str = "make t
     if role is None:
         raise PermissionDenied(
             f"User '{firm.user}' has no role in this firm and cannot {action}: "
-            f"an admin can run `ledgerlink users grant {firm.user} bookkeeper`"
+            f"an admin can run `ledgerlink users grant {firm.user} {needed}`"
         )
     if needed == "admin" and role != "admin":
         raise PermissionDenied(

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from core.csvfile import CSVRefused, decode
 from core.errors import Conflict, ImportError_, NotFound, ValidationError
 from core.qbo import store
 from core.qbo.reference import MAP_TABLE, is_zero_rate
-from core.text import counted
+from core.text import counted, safe_cell, unsafe_cell
 
 KINDS = store.MAP_KINDS
 KIND_TITLES = {"sales": "Sales invoice account map", "gl": "GL account map", "tax": "Sales tax map"}
@@ -425,7 +427,7 @@ def export_map(db, path: Path, kinds: tuple[str, ...] = KINDS) -> int:
             writer = csv.writer(handle)
             writer.writerow(CSV_COLUMNS)
             for r in rows:
-                writer.writerow([r.kind, r.ledger_key, r.ledger_name, r.qbo_id, r.qbo_name or ""])
+                writer.writerow([safe_cell(c) for c in (r.kind, r.ledger_key, r.ledger_name, r.qbo_id, r.qbo_name or "")])
     except OSError as exc:
         raise ValidationError(f"Cannot write {path}: {exc.strerror}: pick a file in a folder you can write to") from None
     return len(rows)
@@ -437,11 +439,15 @@ def import_map(db, path: Path, user: str) -> int:
     Each map named in the file is replaced by the file's rows; maps not named are left alone.
     A qbo_id unknown in this company falls back to the qbo_name (moving a map between companies)."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            records = list(csv.DictReader(handle))
-            header = set(records[0].keys()) if records else set()
+        data = path.read_bytes()
     except OSError as exc:
         raise ImportError_(f"Cannot read {path}: {exc.strerror}") from None
+    text, undecodable = decode(data)
+    if undecodable:
+        raise CSVRefused(path, [undecodable])
+    with_cells = list(csv.DictReader(io.StringIO(text, newline="")))
+    records = [{k: unsafe_cell(v) if isinstance(v, str) else v for k, v in r.items()} for r in with_cells]
+    header = set(records[0].keys()) if records else set()
     missing_columns = sorted({"kind", "ledger_key", "qbo_id"} - header)
     if not records:
         raise ImportError_(f"{path.name} has no rows: expected a header {','.join(CSV_COLUMNS)} and a row per "

@@ -23,7 +23,7 @@ with warnings.catch_warnings():  # authlib warns when it runs on httpx rather th
     from authlib.integrations.base_client import OAuthError
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from core.errors import AuthError, ConnectError, TransientError
+from core.errors import AuthError, ConfigError, ConnectError, TransientError
 from core.qbo import store
 from core.settings import Endpoints
 
@@ -73,6 +73,11 @@ class AppConfig:
         return f"{self.endpoints.authorize_url}?{query}"
 
 
+BAD_CLIENT = ("QuickBooks did not accept this app's client id and secret (invalid_client): check "
+              "LEDGERLINK_QBO__CLIENT_ID and LEDGERLINK_QBO__CLIENT_SECRET against the app's keys in the Intuit "
+              "developer portal (production and sandbox keys differ), then run connect again")
+
+
 def _oauth_message(exc: OAuthError) -> str:
     text = exc.error or "error"
     if exc.description:
@@ -88,6 +93,8 @@ async def exchange_code(app: AppConfig, code: str) -> dict:
                 app.endpoints.token_url, grant_type="authorization_code", code=code, redirect_uri=app.redirect_uri
             )
         except OAuthError as exc:
+            if exc.error == "invalid_client":
+                raise ConfigError(BAD_CLIENT) from None
             raise ConnectError(
                 f"QuickBooks refused the authorization code ({_oauth_message(exc)}). The code is single-use and "
                 "short-lived: run connect again and paste the new address promptly."

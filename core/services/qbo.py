@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from core.ledger.base import parse_day
+from core.errors import ValidationError
+from core.ledger.base import parse_day, require_role
 from core.qbo import maps as _maps
 from core.qbo import store
 from core.qbo.checks import connection_info, qbo_steps
@@ -22,10 +23,10 @@ from core.qbo.connect import (
     DisconnectResult,
     PendingConnect,
     ProbeResult,
-    begin_connect,
-    complete_connect_async,
+    begin_connect as _begin_connect,
+    complete_connect_async as _complete_connect_async,
     connection_info_of,
-    disconnect_async,
+    disconnect_async as _disconnect_async,
     latest_pending,
     open_client,
     parse_redirect,
@@ -56,7 +57,22 @@ def _run(coro):
     raise RuntimeError("called the blocking form inside an event loop: await the _async form instead")
 
 
-# -- connection -------------------------------------------------------------------------------
+# -- connection (admin only) ---------------------------------------------------------------------
+def begin_connect(firm, app=None, **kw) -> PendingConnect:
+    require_role(firm, "admin", "connect to QuickBooks")
+    return _begin_connect(firm, app, **kw)
+
+
+async def complete_connect_async(firm, redirect_url_or_params, app=None, **kw) -> ConnectionInfo:
+    require_role(firm, "admin", "connect to QuickBooks")
+    return await _complete_connect_async(firm, redirect_url_or_params, app, **kw)
+
+
+async def disconnect_async(firm, purge: bool = False, app=None) -> DisconnectResult:
+    require_role(firm, "admin", "disconnect from QuickBooks" + (" and forget the links" if purge else ""))
+    return await _disconnect_async(firm, purge, app)
+
+
 def approve_locally(firm, pending: PendingConnect) -> str | None:
     """The built-in sandbox only: approve `pending` at once and return its redirect URL (else None)."""
     from core.qbo.embedded import approve_locally as _approve
@@ -101,6 +117,7 @@ async def pull_reference_async(
     firm, progress: Callable[[str], None] | None = None, client: QBOClient | None = None, app=None
 ) -> RefreshDiff:
     """Refresh the reference cache from QBO; the maps are kept and broken ones flagged in the diff."""
+    require_role(firm, "bookkeeper", "refresh the QuickBooks reference data")
     own = client is None
     client = client or await open_client(firm, app)
     try:
@@ -125,10 +142,12 @@ def list_options(firm, kind: str, ledger_id: int | None = None) -> tuple[QBOOpti
 
 
 def set_mapping(firm, kind: str, ledger_id: int, qbo_id: str) -> MapRow:
+    require_role(firm, "admin", "change the QuickBooks maps")
     return _maps.set_mapping(firm.db, kind, ledger_id, qbo_id, firm.user)
 
 
 def unset_mapping(firm, kind: str, ledger_id: int) -> bool:
+    require_role(firm, "admin", "change the QuickBooks maps")
     return _maps.unset_mapping(firm.db, kind, ledger_id)
 
 
@@ -145,6 +164,7 @@ def export_map(firm, path: Path | str, kinds: tuple[str, ...] = KINDS) -> int:
 
 
 def import_map(firm, path: Path | str) -> int:
+    require_role(firm, "admin", "import the QuickBooks maps")
     return _maps.import_map(firm.db, Path(path), firm.user)
 
 
@@ -164,9 +184,13 @@ def sync_settings(firm) -> SyncSettingsInfo:
 
 def set_sync_enabled(firm, enabled: bool, from_date: str | dt.date | None = None) -> SyncSettingsInfo:
     """Switch Sales invoices synchronisation on or off; `from_date` sets the sync-from date (kept if None)."""
+    require_role(firm, "admin", "change the synchronisation settings")
     since = None
     if from_date is not None:
         since = parse_day(from_date, "The sync-from date")
+        if not "1900-01-01" <= since <= "2199-12-31":
+            raise ValidationError(f"The sync-from date {since} is outside the dates Ledgerlink keeps "
+                                  "(1900-01-01 to 2199-12-31)")
     with firm.db.atomic():
         current_on, current_since = store.sync_settings_row(firm.db)
         firm.db.execute(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from core.errors import AuthError, NotFound, Parked
+from core.ledger.base import require_role
 from core.qbo import payloads as P
 from core.qbo import sync_store as S
 from core.qbo.sync import (
@@ -184,10 +185,12 @@ def history(firm, doc_type: str, doc_id: int) -> list[dict]:
 
 def retry(firm, doc_type: str, doc_id: int) -> bool:
     """Put one parked document back in the queue (the next sync sends it)."""
+    require_role(firm, "bookkeeper", "retry parked documents")
     return requeue_parked(firm.db, doc_type, doc_id) > 0
 
 
 def retry_all(firm) -> int:
+    require_role(firm, "bookkeeper", "retry parked documents")
     return requeue_parked(firm.db)
 
 
@@ -202,6 +205,7 @@ async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], No
     returns at once with a message naming the running one.
     A rejected refresh token ends the run with `stopped` = "Reconnect to QuickBooks: ..." and loses nothing.
     """
+    require_role(firm, "bookkeeper", "push documents to QuickBooks")
     own = client is None
     if own:
         from core.qbo.connect import open_client

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from core.errors import AuthError, PermanentError, ValidationError
+from core.ledger.base import require_role
 from core.qbo import payloads as P
 
 __all__ = ["DEFAULT_ITEM_NAME", "WriteoffFix", "WriteoffItem", "create_writeoff_item",
@@ -217,6 +218,7 @@ async def create_writeoff_item_async(firm, account_id: int, name: str | None = N
     as it is, and one QBO already has is refused. Raises ValidationError (not a bad-debt account, not
     GL-mapped), AuthError (not connected), PermanentError (QBO refused).
     """
+    require_role(firm, "admin", "create a product/service in QuickBooks")
     from core.qbo.connect import open_client
     from core.services.qbo import pull_reference_async
 

@@ -156,13 +156,15 @@ def test_malformed_csv_rows_name_row_and_column(ready, refused, tmp_path):
         "A-4,Jane Roe,,2026-03-02,,Advice,4010,1,100,No Sales Tax (0%)\n")
     err = refused(lambda: import_csv(ready.firm, "invoices", path), ImportError_)
     assert err.problems == [
-        "row 3, column unit_price: line 2: unit price: 12.345 has more than 2 decimal places, which USD does not allow",
+        "row 3, column unit_price: unit price: 12.345 has more than 2 decimal places, which USD does not allow",
         "row 4, column client: there is no client named 'Nobody Ltd'",
+        "row 5, column date: date: '2026-13-01' is not a date (use YYYY-MM-DD)",
         "row 5, column account_code: there is no account with code '9999'",
         "row 5, column tax_rate: there is no tax rate named 'Mystery rate'",
-        "row 6, column account_code: line 1: account 1000 Operating Checking is a Bank account; "
-        "lines need an income or expense-recovery account",
+        "row 5, column quantity: quantity: 0 must be more than zero",
         "row 6, column number: Duplicate invoice number: INV-00001 is already used by invoice 1",
+        "row 6, column account_code: account 1000 Operating Checking is a Bank account; "
+        "lines need an income or expense-recovery account",
     ]
     assert [i.number for i in L.list_invoices(ready.firm)] == ["INV-00001"]
 

@@ -74,7 +74,7 @@ def test_import_is_all_or_nothing_and_names_every_bad_row(capsys, tmp_path):
         "B-1,Acme Widgets Inc.,0001-001,2026-03-01,2026-03-31,Courier,4100,1,25.50,No Sales Tax (0%)\n"
         "B-2,Jane Roe,,2026-03-02,,Will,4040,1,abc,No Sales Tax (0%)\n")
     code, _, err = run(capsys, db, "import", "invoices", str(invoices))
-    assert code == 1 and "row 4, column unit_price: line 1: unit price: 'abc' is not a number" in err
+    assert code == 1 and "row 4, column unit_price: unit price: 'abc' is not a number" in err
     invoices.write_text(invoices.read_text().replace("abc", "450"))
     assert run(capsys, db, "import", "invoices", str(invoices))[0] == 0
     accounts = tmp_path / "accounts.csv"

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
+from core.errors import ConfigError
 from core.settings import Settings
 from tui.app import create_app
 from tui.keymap import binding_ids, check_keymap, import_all_screens, key_problem
@@ -124,10 +124,10 @@ def test_keymap_from_the_environment_as_json(monkeypatch):
     monkeypatch.setenv("LEDGERLINK_UI__KEYMAP", '{"app.help": "f10", "monitor.retry": ["ctrl+r", "f5"]}')
     assert Settings(_env_file=None).ui.keymap == {"app.help": "f10", "monitor.retry": "ctrl+r,f5"}
     monkeypatch.setenv("LEDGERLINK_UI__KEYMAP", '{"app.help": "f10"')
-    with pytest.raises(ValidationError, match="the keymap is not valid JSON"):
+    with pytest.raises(ConfigError, match="LEDGERLINK_UI__KEYMAP .*the keymap is not valid JSON"):
         Settings(_env_file=None)
     monkeypatch.setenv("LEDGERLINK_UI__KEYMAP", '{"app.help": 10}')
-    with pytest.raises(ValidationError, match='keymap entry "app.help": keys must be text'):
+    with pytest.raises(ConfigError, match='keymap entry "app.help": keys must be text'):
         Settings(_env_file=None)
 
 

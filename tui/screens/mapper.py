@@ -313,7 +313,12 @@ class MapperScreen(TabbedScreen):
         if ledger_id is None:
             return
         kind = self.tab
-        if not qbo.unset_mapping(self.firm, kind, ledger_id):
+        try:
+            removed = qbo.unset_mapping(self.firm, kind, ledger_id)
+        except LedgerlinkError as exc:  # e.g. not an admin
+            self.refuse(exc)
+            return
+        if not removed:
             self.notify("That row is not mapped.", severity="warning")
             return
         self.notify("Mapping removed.")

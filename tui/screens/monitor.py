@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, ProgressBar, Sparkline, Static
 
+from core.errors import LedgerlinkError
 from core.services import sync as sync_service
 from core.services import writeoff
 from core.text import counted
@@ -217,12 +218,21 @@ class SyncMonitorScreen(LedgerScreen):
 
     def action_retry(self) -> None:
         doc = self.highlighted()
-        if doc is not None and sync_service.retry(self.firm, doc.doc_type, doc.doc_id):
+        try:
+            queued = doc is not None and sync_service.retry(self.firm, doc.doc_type, doc.doc_id)
+        except LedgerlinkError as exc:  # e.g. a user with no role
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        if doc is not None and queued:
             self.notify(f"{doc.label} is queued again.")
             self.refresh_queue()
 
     def action_retry_all(self) -> None:
-        count = sync_service.retry_all(self.firm)
+        try:
+            count = sync_service.retry_all(self.firm)
+        except LedgerlinkError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
         self.notify(f"{counted(count, 'document')} queued again.")
         self.refresh_queue()
 
