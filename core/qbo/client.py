@@ -148,7 +148,7 @@ class QBOClient:
                         response = await self.http.request(
                             method, url, params=query, content=content, headers=send_headers
                         )
-                    except httpx.TransportError as exc:
+                    except httpx.RequestError as exc:
                         error = TransientError(f"Could not reach QuickBooks ({type(exc).__name__}): try again later")
                         error.retryable = idempotent
                         raise error from None

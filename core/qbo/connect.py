@@ -24,7 +24,7 @@ from core.qbo import store
 from core.qbo.client import QBOClient
 from core.qbo.embedded import app_config
 from core.qbo.limiter import limiter_for
-from core.qbo.oauth import RECONNECT, AppConfig, TokenManager, exchange_code, refresh_expiry, revoke
+from core.qbo.oauth import RECONNECT, AppConfig, TokenManager, exchange_code, revoke
 from core.qbo.retry import RetryPolicy
 from core.text import counted
 
@@ -229,21 +229,23 @@ async def complete_connect_async(firm, redirect, app: AppConfig | None = None, *
     now = int(clock())
     state, code, realm = _check_callback(firm, params, now)
     token = await exchange_code(app, code)
-    now = clock()
+    now = token.received_at
     previous = store.load_connection(firm.db)
     values = dict(
         environment=app.environment,
         realm_id=realm,
         company_name=None,
         country=None,
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        access_expires_at=int(token.get("expires_at") or now + int(token.get("expires_in", 3600))),
-        refresh_expires_at=refresh_expiry(token, now),
+        access_token=token.access_token,
+        refresh_token=token.refresh_token,
+        access_expires_at=token.access_expires_at,
+        refresh_expires_at=token.refresh_expires_at,
         last_refresh_at=store.iso_from_epoch(now),
         connected_at=store.iso_from_epoch(now),
         connected_by=firm.user,
         token_status="ok",
+        access_lifetime=token.access_lifetime,
+        refresh_hard_expires_at=token.refresh_hard_expires_at,
     )
     with firm.db.atomic():
         if previous is not None and previous.realm_id != realm:

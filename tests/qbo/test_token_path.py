@@ -1,0 +1,179 @@
+"""The one token path against the in-memory Intuit: transient token-endpoint answers keep the token and are
+retried with the client's backoff, only invalid_grant/invalid_client reject it, the leeway scales with the
+token's lifetime, the cross-process lease, and the hard expiry asked for and stored."""
+
+import dataclasses
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from core.errors import TokenRejected, TokenServiceError, TransientError
+from core.qbo import store
+from core.qbo.connect import begin_connect, complete_connect_async, open_client
+from core.qbo.oauth import leeway
+from core.qbo.retry import RetryPolicy
+from tests.qbo.fakeqbo import fake, firm  # noqa: F401  (fixtures)
+from tests.qbo.fakes import FakeClock
+
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+
+
+class Faulty:
+    """The fake Intuit behind a token endpoint that first gives each of `answers` (then behaves)."""
+
+    def __init__(self, fake, answers=()):
+        self.fake = fake
+        self.answers = list(answers)
+        self.token_headers: list[httpx.Headers] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == TOKEN_PATH:
+            self.token_headers.append(request.headers)
+            if self.answers:
+                answer = self.answers.pop(0)
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer
+        return self.fake.handle(request)
+
+    def app(self):
+        return dataclasses.replace(self.fake.app(), transport=httpx.MockTransport(self.handle))
+
+
+async def connect(firm, app, fake):
+    pending = begin_connect(firm, app)
+    return await complete_connect_async(firm, fake.approve(pending.url), app)
+
+
+async def client_with_pinned_backoff(firm, app, attempts=6):
+    clock = FakeClock()
+    client = await open_client(firm, app)
+    client.retry = RetryPolicy(max_attempts=attempts, base_delay=1.0, max_backoff=8.0, jitter=lambda d: d,
+                               sleep=clock.sleep)
+    return client, clock
+
+
+TRANSIENT = {
+    "503": lambda: httpx.Response(503, text="<html>Service Unavailable</html>"),
+    "500-json": lambda: httpx.Response(500, json={"error": "server_error"}),
+    "429": lambda: httpx.Response(429, headers={"Retry-After": "2"}, text=""),
+    "dropped": lambda: httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    "refused": lambda: httpx.ConnectError("Connection refused"),
+    "unreadable": lambda: httpx.Response(200, text='{"access_token": "at-cut'),
+    "html-200": lambda: httpx.Response(200, text="<html>maintenance</html>"),
+    "no-refresh-token": lambda: httpx.Response(200, json={"access_token": "x", "expires_in": 3600}),
+}
+
+
+@pytest.mark.parametrize("kind", list(TRANSIENT))
+async def test_a_transient_token_answer_keeps_the_token_and_is_retried(firm, fake, kind):
+    faulty = Faulty(fake)
+    app = faulty.app()
+    await connect(firm, app, fake)
+    before = store.load_connection(firm.db)
+    faulty.answers = [TRANSIENT[kind](), TRANSIENT[kind]()]
+    firm.db.execute("UPDATE qbo_connection SET access_expires_at = 0")
+    client, clock = await client_with_pinned_backoff(firm, app)
+    async with client:
+        assert (await client.preferences())["Id"] == "1"
+    after = store.load_connection(firm.db)
+    assert after.token_status == "ok" and after.refresh_token != before.refresh_token
+    assert fake.refresh_tokens[after.refresh_token]  # the saved one is the live one
+    assert fake.token_calls.count("refresh_token") == 1  # the faulty answers never reached Intuit's rotation
+    assert clock.sleeps == ([2.0, 2.0] if kind == "429" else [1.0, 2.0])  # the client's backoff
+
+
+async def test_a_token_endpoint_down_for_good_is_a_transient_error_and_the_token_is_kept(firm, fake):
+    faulty = Faulty(fake)
+    app = faulty.app()
+    await connect(firm, app, fake)
+    before = store.load_connection(firm.db)
+    faulty.answers = [httpx.Response(502, text="Bad Gateway")] * 10
+    firm.db.execute("UPDATE qbo_connection SET access_expires_at = 0")
+    client, clock = await client_with_pinned_backoff(firm, app, attempts=4)
+    async with client:
+        with pytest.raises(TokenServiceError) as info:
+            await client.preferences()
+    assert isinstance(info.value, TransientError) and info.value.reason == "server" and info.value.status == 502
+    assert "HTTP 502" in str(info.value) and "kept" in str(info.value)
+    assert len(clock.sleeps) == 3
+    kept = store.load_connection(firm.db)
+    assert (kept.refresh_token, kept.token_status) == (before.refresh_token, "ok")
+    assert kept.refresh_token not in str(info.value)
+    assert store.lease_holder(firm.db) is None  # the lease was given back
+
+
+@pytest.mark.parametrize("error", ["invalid_grant", "invalid_client"])
+async def test_only_an_oauth_refusal_rejects_the_connection(firm, fake, error):
+    faulty = Faulty(fake)
+    app = faulty.app()
+    await connect(firm, app, fake)
+    faulty.answers = [httpx.Response(400 if error == "invalid_grant" else 401, json={"error": error})]
+    firm.db.execute("UPDATE qbo_connection SET access_expires_at = 0")
+    client, clock = await client_with_pinned_backoff(firm, app)
+    async with client:
+        with pytest.raises(TokenRejected) as info:
+            await client.preferences()
+    assert info.value.error == error and "Reconnect to QuickBooks" in str(info.value)
+    assert clock.sleeps == []  # not retried
+    assert store.load_connection(firm.db).token_status == "rejected"
+
+
+def test_the_leeway_scales_with_the_token_lifetime():
+    assert leeway(3600) == 300 and leeway(None) == 300
+    assert leeway(30) == 7.5 and leeway(5) == 1.25
+
+
+async def test_a_five_second_token_is_used_until_its_last_quarter(firm, fake):
+    await connect(firm, fake.app(), fake)
+    now = int(time.time())
+    firm.db.execute("UPDATE qbo_connection SET access_lifetime = 5, access_expires_at = ?", [now + 4])
+    client = await open_client(firm, fake.app())
+    async with client:
+        await client.preferences()
+        assert fake.token_calls.count("refresh_token") == 0  # 4 s left of 5: not yet (a 300 s leeway would)
+        firm.db.execute("UPDATE qbo_connection SET access_expires_at = ?", [now])
+        client.auth._reload()
+        await client.preferences()
+    assert fake.token_calls.count("refresh_token") == 1
+    assert store.load_connection(firm.db).access_lifetime == 3600  # what the fake issues
+
+
+async def test_a_refresh_waits_for_another_process_lease_and_takes_its_tokens(firm, fake):
+    import asyncio
+
+    await connect(firm, fake.app(), fake)
+    firm.db.execute("UPDATE qbo_connection SET access_expires_at = 0, refresh_lease_owner = 'elsewhere:1:x',"
+                    " refresh_lease_until = ?", [time.time() + 60])
+    newer = fake._issue()
+
+    async def other_process_finishes():
+        await asyncio.sleep(0.2)
+        firm.db.execute("UPDATE qbo_connection SET access_token = ?, refresh_token = ?, access_expires_at = ?,"
+                        " refresh_lease_owner = NULL, refresh_lease_until = NULL",
+                        [newer["access_token"], newer["refresh_token"], int(time.time()) + 3600])
+
+    finishing = asyncio.create_task(other_process_finishes())
+    client = await open_client(firm, fake.app())
+    async with client:
+        assert (await client.preferences())["Id"] == "1"
+    await finishing
+    assert fake.token_calls.count("refresh_token") == 0  # it used the other process's tokens
+    assert store.load_connection(firm.db).refresh_token == newer["refresh_token"]
+
+
+async def test_a_lease_left_by_a_killed_process_is_taken_over_at_once(firm, fake):
+    await connect(firm, fake.app(), fake)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    firm.db.execute("UPDATE qbo_connection SET access_expires_at = 0, refresh_lease_owner = ?,"
+                    " refresh_lease_until = ?", [f"{socket.gethostname()}:{dead.pid}:x", time.time() + 600])
+    client = await open_client(firm, fake.app())
+    async with client:
+        assert (await client.preferences())["Id"] == "1"
+    assert fake.token_calls.count("refresh_token") == 1
+    assert store.lease_holder(firm.db) is None
