@@ -2,7 +2,7 @@
 
 One client (one `httpx.AsyncClient`) per company. Every request goes through the company's limiter,
 carries `minorversion`, is parsed with `Decimal` for numbers, and ends in a result or a typed error
-(core.qbo.faults): 401 refreshes the access token once then raises AuthError; 429, 5xx and network
+(core.qbo.faults): 401 refreshes the access token (up to 3 times) then raises AuthError; 429, 5xx and network
 errors are retried by the RetryPolicy (writes only when they carry a `requestid`, so a retry cannot
 create a second copy), then raise TransientError; other 4xx raise PermanentError.
 """
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 QUERY_PAGE = 1000
 BATCH_MAX = 30
+REFRESHES_PER_401 = 3
+"""Refreshes one call may make on 401 before QBO's refusal is final (AuthError)."""
 
 
 class TokenSource(Protocol):
@@ -139,7 +141,7 @@ class QBOClient:
         url = self.url(path)
 
         async def attempt(number: int) -> dict:
-            refreshed = False
+            refreshes = 0
             while True:
                 if self.auth is not None:
                     await self.auth.ensure_fresh()
@@ -152,10 +154,12 @@ class QBOClient:
                         error = TransientError(f"Could not reach QuickBooks ({type(exc).__name__}): try again later")
                         error.retryable = idempotent
                         raise error from None
-                if response.status_code == 401 and self.auth is not None and not refreshed:
-                    log.info("QBO answered 401 on %s %s; refreshing the access token once", method, path)
+                if response.status_code == 401 and self.auth is not None and refreshes < REFRESHES_PER_401:
+                    # The token endpoint is the authority on a revoked authorization (invalid_grant there); a
+                    # token that dies again just after a refresh (another process, an expiry) is refreshed again.
+                    log.info("QBO answered 401 on %s %s; refreshing the access token", method, path)
                     await self.auth.refresh_after_401()
-                    refreshed = True
+                    refreshes += 1
                     continue
                 return self._result(response, method, path, content, idempotent)
 

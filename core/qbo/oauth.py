@@ -156,7 +156,7 @@ async def token_request(app: AppConfig, form: dict[str, str], *, what: str, cloc
     error = body.get("error")
     if not isinstance(error, str) or not error:
         raise _service_error(what, reason="unreadable", status=status, tid=tid)
-    log.info("token endpoint answered %s %s (intuit_tid %s)", status, error, tid)
+    log.warning("token endpoint answered %s %s (intuit_tid %s)", status, error, tid)
     raise TokenRejected(f"QuickBooks refused to {what} ({error})", error=error, status=status, intuit_tid=tid)
 
 
