@@ -209,6 +209,12 @@ def cmd_status(args, settings: Settings) -> int:
     conn = status["connection"]
     print(f"QuickBooks: {conn.get('company_name') or conn.get('realm_id')} ({conn.get('environment')})"
           if conn else "QuickBooks: not connected")
+    if conn:
+        rolling, hard = conn.get("refresh_token_expires_at"), conn.get("refresh_token_hard_expires_at")
+        print(_wrap(f"Authorization: renews on use until {rolling[:10] if rolling else 'unknown'}; "
+                    f"five-year limit {hard[:10] if hard else 'not known yet (told at the next token refresh)'}"))
+        if conn.get("expiry_warning"):
+            print(_wrap("[!] " + conn["expiry_warning"]["message"]))
     print("Sync queue: " + ", ".join(f"{n} {state}" for state, n in status["queue"].items()))
     return 0
 

@@ -177,3 +177,59 @@ async def test_a_lease_left_by_a_killed_process_is_taken_over_at_once(firm, fake
         assert (await client.preferences())["Id"] == "1"
     assert fake.token_calls.count("refresh_token") == 1
     assert store.lease_holder(firm.db) is None
+
+
+class HardExpiry(Faulty):
+    """The fake Intuit telling the hard expiry (20 days away) when asked for it, as Intuit does."""
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        answer = super().handle(request)
+        if request.url.path == TOKEN_PATH and answer.status_code == 200 and \
+                request.headers.get("x-include-refresh-token-hard-expires-in") == "true":
+            body = answer.json()
+            body["x_refresh_token_hard_expires_in"] = 20 * 86400 + 3600
+            return httpx.Response(200, json=body)
+        return answer
+
+
+async def test_the_hard_expiry_is_asked_for_stored_and_warned_about_30_days_ahead(firm, fake, capsys):
+    from core.cli import main
+    from core.services import qbo as svc
+    from core.services.setup import status_json
+
+    faulty = HardExpiry(fake)
+    app = faulty.app()
+    await connect(firm, app, fake)
+    await svc.pull_reference_async(firm, app=app)
+    firm.db.execute("UPDATE qbo_connection SET access_expires_at = 0")
+    client = await open_client(firm, app)
+    async with client:
+        await client.preferences()
+    assert [h.get("x-include-refresh-token-hard-expires-in") for h in faulty.token_headers] == ["true", "true"]
+    conn = store.load_connection(firm.db)
+    assert conn.refresh_hard_expires_at - time.time() == pytest.approx(20 * 86400 + 3600, abs=60)
+    connection = status_json(firm)["connection"]
+    hard_day = connection["refresh_token_hard_expires_at"][:10]
+    assert connection["refresh_token_expires_at"] > connection["refresh_token_hard_expires_at"]
+    warning = connection["expiry_warning"]
+    assert (warning["which"], warning["days"], warning["expired"]) == ("hard", 20, False)
+    assert warning["message"] == ("The QuickBooks authorization expires in 20 days (its five-year limit): "
+                                  f"Reconnect to QuickBooks before {hard_day}.")
+    step = svc.qbo_steps(firm)[0]
+    assert step.state == "warning" and f"Reconnect to QuickBooks before {hard_day}" in step.message
+    assert main(["--db", str(firm.settings.db), "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"five-year limit {hard_day}" in out and "renews on use until " in out
+    assert f"[!] The QuickBooks authorization expires in 20 days (its five-year limit): Reconnect to QuickBooks " \
+           f"before {hard_day}." in " ".join(out.split())
+    # 31 days from both: no warning; the rolling one nearer: it is the one named
+    far = int(time.time()) + 31 * 86400
+    firm.db.execute("UPDATE qbo_connection SET refresh_hard_expires_at = ?, refresh_expires_at = ?", [far, far + 5])
+    assert status_json(firm)["connection"]["expiry_warning"] is None
+    assert svc.qbo_steps(firm)[0].state == "done"
+    firm.db.execute("UPDATE qbo_connection SET refresh_expires_at = ?", [int(time.time()) + 3 * 86400 + 60])
+    warning = status_json(firm)["connection"]["expiry_warning"]
+    assert (warning["which"], warning["days"]) == ("rolling", 3) and "(its five-year limit)" not in warning["message"]
+    firm.db.execute("UPDATE qbo_connection SET refresh_hard_expires_at = ?", [int(time.time()) - 10])
+    step = svc.qbo_steps(firm)[0]
+    assert not step.ok and "expired on" in step.message and "five-year limit" in step.message
