@@ -9,6 +9,7 @@ import time
 from core.checks import StepResult, done, missing, warning
 from core.qbo import maps, store
 from core.qbo.connect import connection_info_of, expiry_notice
+from core.qbo.metering import metered_reads
 from core.qbo.reference import flagged_maps, is_zero_rate
 from core.text import counted
 
@@ -98,6 +99,20 @@ def connection_info(firm) -> dict | None:
     """The `connection` object of `status --json` (no token values), or None when not connected."""
     conn = store.load_connection(firm.db)
     return connection_info_of(conn).as_json() if conn else None
+
+
+def metered_reads_of(firm):
+    """This month's metered reads of the connected company against the budget (None when not connected)."""
+    conn = store.load_connection(firm.db)
+    if conn is None:
+        return None
+    return metered_reads(firm.db, conn.realm_id, firm.settings.sync.metered_reads_budget)
+
+
+def metered_reads_info(firm) -> dict | None:
+    """The `metered_reads` object of `status --json`: {"month", "count", "budget", "warning"} or None."""
+    reads = metered_reads_of(firm)
+    return reads.as_json() if reads else None
 
 
 def map_problems(firm) -> tuple:

@@ -13,13 +13,14 @@ import json
 import logging
 import re
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import httpx
 
 from core.errors import PermanentError, TransientError
 from core.qbo.faults import error_from_response, scrub
 from core.qbo.limiter import Limiter
+from core.qbo.metering import metered_calls
 from core.qbo.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class QBOClient:
         limiter: Limiter | None = None,
         retry: RetryPolicy | None = None,
         auth: TokenSource | None = None,
+        meter: Callable[[int], None] | None = None,
     ):
         self.http = http
         self.api_base = api_base.rstrip("/")
@@ -94,6 +96,8 @@ class QBOClient:
         self.limiter = limiter or Limiter()
         self.retry = retry or RetryPolicy()
         self.auth = auth
+        self.meter = meter
+        """Told how many metered (CorePlus) calls each request sent is (core.qbo.metering.Meter)."""
 
     async def __aenter__(self) -> "QBOClient":
         return self
@@ -122,9 +126,13 @@ class QBOClient:
         headers: dict | None = None,
         batch: bool = False,
         idempotent: bool | None = None,
+        metered: int | None = None,
     ) -> dict:
-        """One API call; returns the parsed JSON body (numbers as Decimal)."""
+        """One API call; returns the parsed JSON body (numbers as Decimal). `metered`: how many metered calls it
+        is (default: 1 for a GET or a query, 0 for a write); every attempt sent is counted."""
         method = method.upper()
+        if metered is None:
+            metered = metered_calls(method, path)
         query = dict(params or {})
         query["minorversion"] = str(self.minor_version)
         if requestid is not None:
@@ -146,6 +154,8 @@ class QBOClient:
                 if self.auth is not None:
                     await self.auth.ensure_fresh()
                 async with self.limiter.request(batch=batch):
+                    if self.meter is not None:
+                        self.meter(metered)
                     try:
                         response = await self.http.request(
                             method, url, params=query, content=content, headers=send_headers
@@ -260,7 +270,8 @@ class QBOClient:
             "content": encoded, "headers": {"Content-Type": "application/json"}}
         answer = await self.request(
             "POST", "batch", requestid=requestid, batch=True,
-            idempotent=requestid is not None or all("Query" in item for item in items), **body,
+            idempotent=requestid is not None or all("Query" in item for item in items),
+            metered=metered_calls("POST", "batch", items), **body,
         )
         return answer.get("BatchItemResponse", [])
 

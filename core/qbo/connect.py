@@ -24,6 +24,7 @@ from core.qbo import store
 from core.qbo.client import QBOClient
 from core.qbo.embedded import app_config
 from core.qbo.limiter import limiter_for
+from core.qbo.metering import Meter
 from core.qbo.oauth import RECONNECT, AppConfig, TokenManager, exchange_code, revoke
 from core.qbo.retry import RetryPolicy
 from core.text import counted
@@ -393,6 +394,7 @@ async def open_client(firm, app: AppConfig | None = None) -> QBOClient:
         limiter=limiter_for(conn.realm_id, sync),
         retry=RetryPolicy.from_settings(sync),
         auth=tokens,
+        meter=Meter(firm.db, conn.realm_id),
     )
 
 
