@@ -1,5 +1,5 @@
 """The header and the connect screen show both expiries of the QuickBooks authorization, and from 30 days before
-the nearer one, the date to reconnect by."""
+the nearer one, the date to reconnect by; the sync monitor's line of metered reads."""
 
 import time
 
@@ -41,3 +41,13 @@ def test_the_connect_screen_shows_both_expiries_and_the_warning():
     soon = info(100, 10.5)
     assert (f"The QuickBooks authorization expires in 10 days (its five-year limit): Reconnect to QuickBooks before "
             f"{soon.refresh_token_hard_expires_at[:10]}.") in describe(soon)
+
+
+def test_the_monitor_line_shows_the_month_s_metered_reads_and_warns_from_80_percent():
+    from core.qbo.metering import MeteredReads
+    from tui.screens.monitor import metered_text
+
+    assert metered_text(None) == ""
+    assert metered_text(MeteredReads("1", "2026-12", 1234, 500_000)) == "Metered reads this month 1,234/500,000"
+    assert metered_text(MeteredReads("1", "2026-12", 400_000, 500_000)) == (
+        "Metered reads this month 400,000/500,000 (80%): QuickBooks blocks reads past its allowance")
