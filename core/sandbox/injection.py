@@ -17,7 +17,8 @@ and closes the connection without answering; `expire-token` does not apply.
 Token lifetimes and rotation: `--access-token-lifetime SECONDS` (e.g. 5, 30, 3600) and
 `--refresh-rotation always|daily` (always, the default and the stricter: every refresh issues a new
 refresh token and the one used is dead at once; daily: as Intuit describes it, a refresh returns the
-same refresh token, still valid, until it is 24 hours old).
+same refresh token, still valid, until it is 24 hours old); in tests, core.sandbox.oauth.configure sets them at
+run time, the rotation per company too (realm=...).
 
 Limits SPEC: comma-separated KEY=VALUE with keys rpm (requests a minute), concurrent, batch-items,
 batches-per-minute, window (seconds a "minute" lasts), retry-after (seconds; sends Retry-After).

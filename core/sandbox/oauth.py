@@ -209,8 +209,9 @@ ROTATION_AGE = 24 * 3600
 
 
 def configure(state: SandboxState, *, access_token_lifetime: int | None = None, refresh_rotation: str | None = None,
-              refresh_hard_lifetime: int | None = None) -> None:
-    """Token lifetimes and rotation for the whole sandbox (every company), at start-up or at run time."""
+              refresh_hard_lifetime: int | None = None, realm: str | None = None) -> None:
+    """Token lifetimes and rotation, at start-up or at run time: for every company, or the rotation of one
+    company (`realm`; a company without its own follows the sandbox's)."""
     if refresh_rotation is not None and refresh_rotation not in ROTATIONS:
         raise ValueError(f"refresh rotation must be one of {', '.join(ROTATIONS)}, not {refresh_rotation!r}")
     for name, value in (("access_token_lifetime", access_token_lifetime), ("refresh_hard_lifetime", refresh_hard_lifetime)):
@@ -219,14 +220,17 @@ def configure(state: SandboxState, *, access_token_lifetime: int | None = None, 
     with state.lock:
         if access_token_lifetime is not None:
             state.access_token_lifetime = int(access_token_lifetime)
-        if refresh_rotation is not None:
+        if refresh_rotation is not None and realm is not None:
+            state.refresh_rotation_of = {**getattr(state, "refresh_rotation_of", {}), str(realm): refresh_rotation}
+        elif refresh_rotation is not None:
             state.refresh_rotation = refresh_rotation
+            state.refresh_rotation_of = {}
         if refresh_hard_lifetime is not None:
             state.refresh_hard_lifetime = int(refresh_hard_lifetime)
 
 
-def _rotation(state: SandboxState) -> str:
-    return getattr(state, "refresh_rotation", "always")
+def _rotation(state: SandboxState, realm: str) -> str:
+    return getattr(state, "refresh_rotation_of", {}).get(realm) or getattr(state, "refresh_rotation", "always")
 
 
 def _hard_expires(state: SandboxState, grant_id: str) -> float:
@@ -305,7 +309,7 @@ def _token_answer(state: SandboxState, request: Request, form: dict[str, str]) -
             state.revoke_grant(grant["grant_id"])
             return _oauth_error("invalid_grant", "Incorrect or invalid refresh token")
         refresh_expires = min(now + state.refresh_token_lifetime, hard)  # rolling, within the hard cap
-        keep = (grant["kind"] == "refresh" and _rotation(state) == "daily"
+        keep = (grant["kind"] == "refresh" and _rotation(state, grant["realm"]) == "daily"
                 and now - (grant["expires"] - state.refresh_token_lifetime) < ROTATION_AGE)
         if grant["kind"] == "refresh" and not keep:
             state.mark(grant["token"], "rotated")

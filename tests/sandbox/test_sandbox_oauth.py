@@ -210,6 +210,14 @@ def test_daily_rotation_returns_the_same_refresh_token_so_a_drop_after_is_surviv
     assert stale.status_code == 400
 
 
+def test_rotation_can_be_set_per_company(sb):
+    us, uk = connect(sb, "US"), connect(sb, "UK")
+    with faulted(sb):
+        configure(sb.state, refresh_rotation="daily", realm=sb.realm_ids["UK"])
+        assert _refresh(sb, uk["refresh_token"]).json()["refresh_token"] == uk["refresh_token"]
+        assert _refresh(sb, us["refresh_token"]).json()["refresh_token"] != us["refresh_token"]
+
+
 def test_oauth_rules_never_fault_the_api_and_api_rules_never_fault_oauth(sb):
     tokens = connect(sb)
     url = f"{sb.base_url}/v3/company/{tokens['realmId']}/preferences"
