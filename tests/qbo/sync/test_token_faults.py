@@ -100,3 +100,27 @@ async def test_a_drop_after_rotation_under_strict_rotation_says_reconnect_and_lo
         assert (await sync.reconcile(firm)).ok
     finally:
         firm.close()
+
+
+async def test_a_token_endpoint_down_for_the_whole_run_leaves_documents_waiting_and_the_token_kept(settings, sandbox):
+    configure(sandbox.state, access_token_lifetime=30)
+    firm = await small_firm(settings, sandbox)
+    try:
+        numbers = post_invoices(firm, 3)
+        kept = store.load_connection(firm.db).refresh_token
+        sandbox.state.set_faults("503@1/oauth")
+        sandbox.state.advance(30)
+        summary = await sync.run_sync(firm)
+        assert not summary.stopped and summary.pushed == 0 and summary.waiting >= 3, summary.as_json()
+        assert "sign-in service had a server error (HTTP 503)" in summary.message
+        assert "Nothing was lost" in summary.message and "Traceback" not in summary.message
+        counts = sync.queue_counts(firm)
+        assert counts.parked == 0 and counts.sending == 0 and counts.queued >= 3
+        conn = store.load_connection(firm.db)
+        assert (conn.refresh_token, conn.token_status) == (kept, "ok")
+        sandbox.state.set_faults(None)  # Intuit is back: the next run needs no reconnect
+        summary = await sync.run_sync(firm)
+        assert summary.ok, summary.as_json()
+        assert_each_once(sandbox, firm, numbers)
+    finally:
+        firm.close()
