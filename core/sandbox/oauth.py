@@ -5,7 +5,7 @@ that rotates the refresh token (the previous one then gets invalid_grant; or, wi
 the same one for 24 h), the rolling 100-day expiry capped by the five-year hard expiry (served as
 x_refresh_token_hard_expires_in when asked for); injected token-endpoint faults (scope `oauth` of the
 fault SPEC: 5xx, 429, a body cut short, a drop before or after the grant is used); revoke; userinfo;
-the discovery document and a JWKS for the RS256 id_token.
+the discovery document and a JWKS for the RS256 id_token (both made by joserfc, the JOSE library authlib uses).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import threading
 import time
 from urllib.parse import parse_qsl, urlencode
 
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -45,27 +47,17 @@ SANDBOX_USER = {
 }
 
 _key_lock = threading.Lock()
-_signing_key = None
+_signing_key: RSAKey | None = None
 
 
-def _key():
-    """One RSA key per process, made the first time an id_token is issued."""
+def _key() -> RSAKey:
+    """One RSA key per process, made the first time an id_token is issued or the JWKS is read."""
     global _signing_key
     with _key_lock:
         if _signing_key is None:
-            from cryptography.hazmat.primitives.asymmetric import rsa
-
-            _signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            _signing_key = RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig", "alg": "RS256"},
+                                               private=True)
         return _signing_key
-
-
-def _jwk() -> dict:
-    numbers = _key().public_key().public_numbers()
-
-    def b64_int(value: int) -> str:
-        return _b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-    return {"kty": "RSA", "kid": KID, "use": "sig", "alg": "RS256", "n": b64_int(numbers.n), "e": b64_int(numbers.e)}
 
 
 def discovery(base: str) -> dict:
@@ -89,30 +81,21 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def id_token(issuer: str, client_id: str, realm: str, now: float) -> str:
     """An RS256 id_token whose header and claims segments use no '-' or '_' (intuit-oauth decodes them
     with the standard base64 alphabet, as Intuit's own tokens allow)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    header = _b64(json.dumps({"kid": KID, "alg": "RS256"}, separators=(",", ":")).encode())
+    header = {"kid": KID, "alg": "RS256"}
     for attempt in range(200):
         claims = {"sub": SANDBOX_USER["sub"], "aud": [client_id], "realmid": realm, "auth_time": int(now),
                   "iss": issuer, "exp": int(now) + 3600, "iat": int(now), "n": attempt}
-        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-        if "-" not in payload and "_" not in payload:
+        token = jwt.encode(header, claims, _key(), algorithms=["RS256"], default_type=None)
+        if not any(c in "-_" for c in token.rsplit(".", 1)[0]):
             break
-    signing_input = f"{header}.{payload}".encode()
-    signature = _key().sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    return f"{header}.{payload}.{_b64(signature)}"
+    return token
 
 
 def jwks(request: Request) -> Response:
-    return JSONResponse({"keys": [_jwk()]})
+    return JSONResponse(KeySet([_key()]).as_dict(private=False))
 
 
 async def _form(request: Request) -> dict[str, str]:
