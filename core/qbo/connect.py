@@ -11,7 +11,6 @@ import asyncio
 import importlib
 import io
 import logging
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from core.qbo.client import QBOClient
 from core.qbo.embedded import app_config
 from core.qbo.limiter import limiter_for
 from core.qbo.metering import Meter
-from core.qbo.oauth import RECONNECT, AppConfig, TokenManager, exchange_code, revoke
+from core.qbo.oauth import RECONNECT, AppConfig, TokenManager, exchange_code, new_state, revoke
 from core.qbo.retry import RetryPolicy
 from core.text import counted
 
@@ -176,7 +175,7 @@ def connection_info_of(conn: store.StoredConnection, probe: ProbeResult | None =
 def begin_connect(firm, app: AppConfig | None = None, *, clock=time.time) -> PendingConnect:
     """Start a connect attempt: store its state and return the authorization URL (and its QR code)."""
     app = app or app_config(firm.settings)
-    state = secrets.token_urlsafe(24)
+    state = new_state()
     url = app.authorization_url(state)
     now = int(clock())
     with firm.db.atomic():

@@ -22,12 +22,14 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 import httpx
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 
 from core.errors import AuthError, ConnectError, TokenRejected, TokenServiceError
 from core.qbo import store
+from core.qbo.tls import ssl_context
 from core.settings import Endpoints
 
 log = logging.getLogger(__name__)
@@ -64,16 +66,13 @@ class AppConfig:
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False, compare=False)
 
     def authorization_url(self, state: str) -> str:
-        query = urlencode(
-            {
-                "client_id": self.client_id,
-                "response_type": "code",
-                "scope": self.scope,
-                "redirect_uri": self.redirect_uri,
-                "state": state,
-            }
-        )
-        return f"{self.endpoints.authorize_url}?{query}"
+        return prepare_grant_uri(self.endpoints.authorize_url, self.client_id, "code",
+                                 redirect_uri=self.redirect_uri, scope=self.scope, state=state)
+
+
+def new_state() -> str:
+    """A connect attempt's unguessable `state` (32 letters and digits, about 190 bits)."""
+    return generate_token(32)
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ async def token_request(app: AppConfig, form: dict[str, str], *, what: str, cloc
     """POST one grant to the token endpoint (Basic auth, form body, hard expiry asked for).
 
     Raises TokenRejected for an OAuth error answer, TokenServiceError for anything transient."""
-    async with httpx.AsyncClient(transport=app.transport, timeout=HTTP_TIMEOUT) as http:
+    async with httpx.AsyncClient(transport=app.transport, timeout=HTTP_TIMEOUT, verify=ssl_context()) as http:
         try:
             response = await http.post(
                 app.endpoints.token_url, data=form, auth=(app.client_id, app.client_secret),
@@ -174,7 +173,7 @@ async def exchange_code(app: AppConfig, code: str) -> TokenAnswer:
 
 async def revoke(app: AppConfig, token: str) -> None:
     """Revoke a refresh (or access) token at Intuit: Basic auth, JSON body (reference 2.6)."""
-    async with httpx.AsyncClient(transport=app.transport, timeout=HTTP_TIMEOUT) as client:
+    async with httpx.AsyncClient(transport=app.transport, timeout=HTTP_TIMEOUT, verify=ssl_context()) as client:
         try:
             response = await client.post(
                 app.endpoints.revoke_url,
@@ -232,7 +231,8 @@ class TokenManager:
         self.owner = _owner()
         self._lock = asyncio.Lock()
         self._connection = connection
-        self.http = httpx.AsyncClient(auth=_Bearer(self), transport=app.transport, timeout=HTTP_TIMEOUT)
+        self.http = httpx.AsyncClient(auth=_Bearer(self), transport=app.transport, timeout=HTTP_TIMEOUT,
+                                      verify=ssl_context())
         self.refresh_count = 0
 
     def secrets(self) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ token's lifetime, the cross-process lease, and the hard expiry asked for and sto
 
 import dataclasses
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -14,8 +15,9 @@ import pytest
 from core.errors import TokenRejected, TokenServiceError, TransientError
 from core.qbo import store
 from core.qbo.connect import begin_connect, complete_connect_async, open_client
-from core.qbo.oauth import leeway
+from core.qbo.oauth import leeway, revoke, token_request
 from core.qbo.retry import RetryPolicy
+from core.qbo.tls import ssl_context
 from tests.qbo.fakeqbo import fake, firm  # noqa: F401  (fixtures)
 from tests.qbo.fakes import FakeClock
 
@@ -233,3 +235,28 @@ async def test_the_hard_expiry_is_asked_for_stored_and_warned_about_30_days_ahea
     firm.db.execute("UPDATE qbo_connection SET refresh_hard_expires_at = ?", [int(time.time()) - 10])
     step = svc.qbo_steps(firm)[0]
     assert not step.ok and "expired on" in step.message and "five-year limit" in step.message
+
+
+async def test_every_http_client_shares_one_verifying_tls_context(firm, fake, monkeypatch):
+    """No client Ledgerlink makes loads the CA bundle again (a fraction of a second of CPU each), and none
+    turns verification off: the token request, the revocation and each company's API client."""
+    await connect(firm, fake.app(), fake)
+    ctx = ssl_context()
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    built = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: built.append(a or k) or real(*a, **k))
+    with socket.socket() as s:  # a local port nobody listens on: each request fails at once, offline
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    endpoints = dataclasses.replace(fake.app().endpoints, token_url=closed + TOKEN_PATH, revoke_url=closed + "/revoke")
+    app = dataclasses.replace(fake.app(), transport=None, endpoints=endpoints)
+    with pytest.raises(TokenServiceError):
+        await token_request(app, {"grant_type": "refresh_token", "refresh_token": "rt"}, what="refresh")
+    with pytest.raises(TokenServiceError):
+        await revoke(app, "rt")
+    for _ in range(2):
+        client = await open_client(firm, app)
+        assert client.http._transport._pool._ssl_context is ctx
+        await client.http.aclose()
+    assert built == []
