@@ -5,7 +5,8 @@ in the firm database (`qbo_connection.refresh_lease_owner`, core.qbo.store.take_
 re-read once the lease is held (another process may have refreshed already), the rotated pair is saved
 and the lease given back in one transaction, and after a refused refresh the store is read again and
 the newer token (if any) tried once. Token requests are plain httpx POSTs (no library refreshes by
-itself behind our back) and ask for the refresh token's hard expiry (reference 2.4, 2.5).
+itself behind our back) and ask for the refresh token's hard expiry (reference 2.4, 2.5); authlib
+builds the authorization URL and the connect state.
 
 A 5xx, a 429, a dropped connection or an unreadable answer raises TokenServiceError (transient: the
 client's RetryPolicy retries it, the tokens stay as they are); only invalid_grant, invalid_client and
