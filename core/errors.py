@@ -10,8 +10,10 @@ LedgerlinkError                    message written for the admin or bookkeeper
  |    +-- ImportError_             a CSV file with bad rows (.problems: row, column, message)
  +-- QBOError                      talking to QuickBooks Online
  |    +-- AuthError                tokens missing, expired or revoked: reconnect
+ |    |    +-- TokenRejected       the token endpoint refused the refresh token or the app (invalid_grant, ...)
  |    +-- ConnectError             the OAuth connect flow failed (state, consent, paste)
  |    +-- TransientError           retry later (429, 5xx, network)
+ |    |    +-- TokenServiceError   the token endpoint failed for now (5xx, 429, dropped, unreadable); token kept
  |    +-- PermanentError           QBO refused the request (fault code, element, intuit_tid)
  +-- SyncError                     the sync engine
       +-- Parked                   a document needs a fix by the user before it can be pushed
@@ -67,6 +69,16 @@ class AuthError(QBOError):
     pass
 
 
+class TokenRejected(AuthError):
+    """QuickBooks refused a refresh (`error`: invalid_grant, invalid_client or unauthorized_client)."""
+
+    def __init__(self, message: str, *, error: str, status: int | None = None, intuit_tid: str | None = None):
+        super().__init__(message)
+        self.error = error
+        self.status = status
+        self.intuit_tid = intuit_tid
+
+
 class ConnectError(QBOError):
     pass
 
@@ -76,6 +88,19 @@ class TransientError(QBOError):
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+
+
+class TokenServiceError(TransientError):
+    """The token endpoint could not answer now; the saved tokens are untouched.
+
+    `reason`: "server" (5xx), "throttled" (429), "network" (no answer, or the connection dropped),
+    "unreadable" (an answer that is not a token or an OAuth error)."""
+
+    def __init__(self, message: str, *, reason: str, status: int | None = None, retry_after: float | None = None,
+                 intuit_tid: str | None = None):
+        super().__init__(message, retry_after=retry_after, status=status)
+        self.reason = reason
+        self.intuit_tid = intuit_tid
 
 
 class PermanentError(QBOError):

@@ -157,6 +157,9 @@ class SyncSettings(BaseModel):
     """Seconds to wait after a 429 with no hint (QBO's advice; at most an hour)."""
     max_backoff: float = Field(default=60.0, gt=0, le=3600)
     """Longest wait between retries, in seconds (at most an hour)."""
+    metered_reads_budget: int = Field(default=500_000, ge=1_000, le=1_000_000_000)
+    """Metered (CorePlus) QBO reads allowed a company a calendar month (Intuit's free tier: 500,000); status,
+    `ledgerlink status` and the sync monitor warn from 80% of it."""
 
 
 class UISettings(BaseModel):

@@ -72,7 +72,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides = {}
     if getattr(args, "db", None):
         overrides["db"] = args.db
-    return Settings(**overrides)
+    from pydantic import ValidationError as BadSettings
+
+    try:
+        return Settings(**overrides)
+    except BadSettings as exc:
+        problems = [f"LEDGERLINK_{'__'.join(str(p) for p in e['loc']).upper()} ({'.'.join(str(p) for p in e['loc'])}):"
+                    f" {e['msg']}" for e in exc.errors()]
+        raise ConfigError("Bad setting: " + "; ".join(problems)) from None
 
 
 def require_firm_file(settings: Settings) -> None:

@@ -209,8 +209,26 @@ def cmd_status(args, settings: Settings) -> int:
     conn = status["connection"]
     print(f"QuickBooks: {conn.get('company_name') or conn.get('realm_id')} ({conn.get('environment')})"
           if conn else "QuickBooks: not connected")
+    if conn:
+        rolling, hard = conn.get("refresh_token_expires_at"), conn.get("refresh_token_hard_expires_at")
+        print(_wrap(f"Authorization: renews on use until {rolling[:10] if rolling else 'unknown'}; "
+                    f"five-year limit {hard[:10] if hard else 'not known yet (told at the next token refresh)'}"))
+        if conn.get("expiry_warning"):
+            print(_wrap("[!] " + conn["expiry_warning"]["message"]))
+    reads = status.get("metered_reads")
+    if reads:
+        print(_wrap(("[!] " if reads["warning"] else "") + metered_text(reads)))
     print("Sync queue: " + ", ".join(f"{n} {state}" for state, n in status["queue"].items()))
     return 0
+
+
+def metered_text(reads: dict) -> str:
+    """The metered-read line of `ledgerlink status` from status_json's metered_reads."""
+    text = f"Metered QuickBooks reads in {reads['month']}: {reads['count']:,} of {reads['budget']:,} a month"
+    if reads["warning"]:
+        text += (f" ({reads['count'] * 100 // reads['budget']}%): past the allowance QuickBooks blocks reads until "
+                 "the month ends; hold off full reconciles (LEDGERLINK_SYNC__METERED_READS_BUDGET sets the budget)")
+    return text + "."
 
 
 def cmd_migrate(args, settings: Settings) -> int:

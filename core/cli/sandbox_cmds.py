@@ -40,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--company-setting", action="append", default=[], metavar="[CC:]KEY=VALUE",
                         help="a company setting (tax_overrides, tax_rounding, sparse_line, multicurrency, "
                         "metered_cap) for every company or one country's; repeatable")
+    parser.add_argument("--access-token-lifetime", type=int, metavar="SECONDS",
+                        help="seconds an access token lives (default 3600; e.g. 5 or 30 to test refreshes)")
+    parser.add_argument("--refresh-rotation", choices=("always", "daily"),
+                        help="a refresh issues a new refresh token every time (always, default) or once a day (daily)")
     parser.add_argument("--client-id", default=LOCAL_CLIENT_ID, help=f"OAuth client id (default {LOCAL_CLIENT_ID})")
     parser.add_argument("--client-secret", default=LOCAL_CLIENT_SECRET, help="OAuth client secret (default printed)")
     parser.add_argument("--redirect-uri", default=LOCAL_REDIRECT_URI,
@@ -82,6 +86,14 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"Bad SPEC: {exc}") from exc
     except ValueError as exc:
         raise ConfigError(f"--company-setting: {exc}") from exc
+    from core.sandbox.oauth import configure
+
+    try:
+        configure(sandbox.state, access_token_lifetime=args.access_token_lifetime,
+                  refresh_rotation=args.refresh_rotation)
+    except ValueError as exc:
+        sandbox.stop()
+        raise ConfigError(f"--access-token-lifetime: {exc}") from exc
     print(f"QBO sandbox serving at {sandbox.base_url}")
     print(f"  discovery:     {sandbox.discovery_url}")
     print(f"  client id:     {sandbox.client_id}")

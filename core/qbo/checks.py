@@ -9,11 +9,10 @@ import time
 from core.checks import StepResult, done, missing, warning
 from core.ledger import tax
 from core.qbo import maps, store
-from core.qbo.connect import connection_info_of
+from core.qbo.connect import connection_info_of, expiry_notice
+from core.qbo.metering import metered_reads
 from core.qbo.reference import flagged_maps, is_zero_rate
 from core.text import counted
-
-REFRESH_WARN_DAYS = 14
 
 
 def _connected(db, now: float) -> StepResult:
@@ -23,17 +22,17 @@ def _connected(db, now: float) -> StepResult:
     who = conn.company_name or f"company {conn.realm_id}"
     if conn.token_status == "rejected":
         return missing("qbo_connected", f"QuickBooks refused the saved authorization for {who}: reconnect in Connect (or `ledgerlink connect`).")
-    if conn.refresh_expires_at is not None and conn.refresh_expires_at <= now:
-        return missing("qbo_connected", f"The QuickBooks authorization for {who} has expired: reconnect in Connect.")
+    notice = expiry_notice(conn.refresh_expires_at, conn.refresh_hard_expires_at, now)
+    if notice is not None and notice.expired:
+        return missing("qbo_connected", f"{notice.message()} ({who}: reconnect in Connect or `ledgerlink connect`.)")
     if db.execute("SELECT 1 FROM qbo_company WHERE id = 1").fetchone() is None:
         return missing("qbo_connected", f"Connected to {who}, but its reference data was not pulled yet: refresh in Connect (or run `ledgerlink pull`).")
     disagree = _tax_method_problem(db, who)
     if disagree:
         return missing("qbo_connected", disagree)
-    if conn.refresh_expires_at is not None and conn.refresh_expires_at - now < REFRESH_WARN_DAYS * 86400:
-        days = int((conn.refresh_expires_at - now) // 86400)
-        when = f"in {counted(days, 'day')}" if days else "within a day"
-        return warning("qbo_connected", f"Connected to {who} ({conn.environment}); the authorization expires {when}: reconnect soon in Connect.")
+    if notice is not None:
+        return warning("qbo_connected", f"Connected to {who} ({conn.environment}). {notice.message()} "
+                                        "(Connect, or `ledgerlink connect`.)")
     return done("qbo_connected", f"Connected to {who} ({conn.environment}, realm {conn.realm_id}).")
 
 
@@ -123,6 +122,20 @@ def connection_info(firm) -> dict | None:
     """The `connection` object of `status --json` (no token values), or None when not connected."""
     conn = store.load_connection(firm.db)
     return connection_info_of(conn).as_json() if conn else None
+
+
+def metered_reads_of(firm):
+    """This month's metered reads of the connected company against the budget (None when not connected)."""
+    conn = store.load_connection(firm.db)
+    if conn is None:
+        return None
+    return metered_reads(firm.db, conn.realm_id, firm.settings.sync.metered_reads_budget)
+
+
+def metered_reads_info(firm) -> dict | None:
+    """The `metered_reads` object of `status --json`: {"month", "count", "budget", "warning"} or None."""
+    reads = metered_reads_of(firm)
+    return reads.as_json() if reads else None
 
 
 def map_problems(firm) -> tuple:

@@ -2,7 +2,7 @@
 
 One client (one `httpx.AsyncClient`) per company. Every request goes through the company's limiter,
 carries `minorversion`, is parsed with `Decimal` for numbers, and ends in a result or a typed error
-(core.qbo.faults): 401 refreshes the access token once then raises AuthError; 429, 5xx and network
+(core.qbo.faults): 401 refreshes the access token (up to 3 times) then raises AuthError; 429, 5xx and network
 errors are retried by the RetryPolicy (writes only when they carry a `requestid`, so a retry cannot
 create a second copy), then raise TransientError; other 4xx raise PermanentError.
 """
@@ -13,19 +13,22 @@ import json
 import logging
 import re
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import httpx
 
 from core.errors import PermanentError, TransientError
 from core.qbo.faults import error_from_response, scrub
 from core.qbo.limiter import Limiter
+from core.qbo.metering import metered_calls
 from core.qbo.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 QUERY_PAGE = 1000
 BATCH_MAX = 30
+REFRESHES_PER_401 = 3
+"""Refreshes one call may make on 401 before QBO's refusal is final (AuthError)."""
 
 
 class TokenSource(Protocol):
@@ -84,6 +87,7 @@ class QBOClient:
         limiter: Limiter | None = None,
         retry: RetryPolicy | None = None,
         auth: TokenSource | None = None,
+        meter: Callable[[int], None] | None = None,
     ):
         self.http = http
         self.api_base = api_base.rstrip("/")
@@ -92,6 +96,8 @@ class QBOClient:
         self.limiter = limiter or Limiter()
         self.retry = retry or RetryPolicy()
         self.auth = auth
+        self.meter = meter
+        """Told how many metered (CorePlus) calls each request sent is (core.qbo.metering.Meter)."""
 
     async def __aenter__(self) -> "QBOClient":
         return self
@@ -120,9 +126,13 @@ class QBOClient:
         headers: dict | None = None,
         batch: bool = False,
         idempotent: bool | None = None,
+        metered: int | None = None,
     ) -> dict:
-        """One API call; returns the parsed JSON body (numbers as Decimal)."""
+        """One API call; returns the parsed JSON body (numbers as Decimal). `metered`: how many metered calls it
+        is (default: 1 for a GET or a query, 0 for a write); every attempt sent is counted."""
         method = method.upper()
+        if metered is None:
+            metered = metered_calls(method, path)
         query = dict(params or {})
         query["minorversion"] = str(self.minor_version)
         if requestid is not None:
@@ -139,23 +149,27 @@ class QBOClient:
         url = self.url(path)
 
         async def attempt(number: int) -> dict:
-            refreshed = False
+            refreshes = 0
             while True:
                 if self.auth is not None:
                     await self.auth.ensure_fresh()
                 async with self.limiter.request(batch=batch):
+                    if self.meter is not None:
+                        self.meter(metered)
                     try:
                         response = await self.http.request(
                             method, url, params=query, content=content, headers=send_headers
                         )
-                    except httpx.TransportError as exc:
+                    except httpx.RequestError as exc:
                         error = TransientError(f"Could not reach QuickBooks ({type(exc).__name__}): try again later")
                         error.retryable = idempotent
                         raise error from None
-                if response.status_code == 401 and self.auth is not None and not refreshed:
-                    log.info("QBO answered 401 on %s %s; refreshing the access token once", method, path)
+                if response.status_code == 401 and self.auth is not None and refreshes < REFRESHES_PER_401:
+                    # The token endpoint is the authority on a revoked authorization (invalid_grant there); a
+                    # token that dies again just after a refresh (another process, an expiry) is refreshed again.
+                    log.info("QBO answered 401 on %s %s; refreshing the access token", method, path)
                     await self.auth.refresh_after_401()
-                    refreshed = True
+                    refreshes += 1
                     continue
                 return self._result(response, method, path, content, idempotent)
 
@@ -256,7 +270,8 @@ class QBOClient:
             "content": encoded, "headers": {"Content-Type": "application/json"}}
         answer = await self.request(
             "POST", "batch", requestid=requestid, batch=True,
-            idempotent=requestid is not None or all("Query" in item for item in items), **body,
+            idempotent=requestid is not None or all("Query" in item for item in items),
+            metered=metered_calls("POST", "batch", items), **body,
         )
         return answer.get("BatchItemResponse", [])
 

@@ -11,7 +11,6 @@ import asyncio
 import importlib
 import io
 import logging
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from core.qbo import store
 from core.qbo.client import QBOClient
 from core.qbo.embedded import app_config
 from core.qbo.limiter import limiter_for
-from core.qbo.oauth import RECONNECT, AppConfig, TokenManager, exchange_code, refresh_expiry, revoke
+from core.qbo.metering import Meter
+from core.qbo.oauth import RECONNECT, AppConfig, TokenManager, exchange_code, new_state, revoke
 from core.qbo.retry import RetryPolicy
 from core.text import counted
 
@@ -59,6 +59,48 @@ class ProbeResult:
     message: str
 
 
+EXPIRY_WARN_DAYS = 30
+"""Warn this many days before the authorization's rolling expiry or its five-year hard expiry."""
+
+
+@dataclass(frozen=True)
+class ExpiryNotice:
+    """The nearer of the two refresh-token expiries, once it is within EXPIRY_WARN_DAYS (or past)."""
+
+    which: str
+    """"rolling" (unused for 100 days) or "hard" (Intuit's five-year limit, however often it is refreshed)."""
+    at: str
+    days: int
+    """Whole days left (0: within a day)."""
+    expired: bool
+
+    @property
+    def date(self) -> str:
+        return self.at[:10]
+
+    def message(self) -> str:
+        limit = " (its five-year limit)" if self.which == "hard" else ""
+        if self.expired:
+            return f"The QuickBooks authorization expired on {self.date}{limit}: Reconnect to QuickBooks."
+        when = f"in {counted(self.days, 'day')}" if self.days else "within a day"
+        return f"The QuickBooks authorization expires {when}{limit}: Reconnect to QuickBooks before {self.date}."
+
+    def as_json(self) -> dict:
+        return {"which": self.which, "at": self.at, "days": self.days, "expired": self.expired,
+                "message": self.message()}
+
+
+def expiry_notice(rolling: int | None, hard: int | None, now: float) -> ExpiryNotice | None:
+    """The expiry to warn about (the nearer of the two), or None while both are more than 30 days away."""
+    known = [(at, which) for at, which in ((rolling, "rolling"), (hard, "hard")) if at is not None]
+    if not known:
+        return None
+    at, which = min(known)
+    if at - now >= EXPIRY_WARN_DAYS * 86400:
+        return None
+    return ExpiryNotice(which, store.iso_from_epoch(at), max(0, int((at - now) // 86400)), at <= now)
+
+
 @dataclass(frozen=True)
 class ConnectionInfo:
     environment: str
@@ -72,6 +114,8 @@ class ConnectionInfo:
     connected_by: str
     token_status: str
     probe: ProbeResult | None = None
+    refresh_token_hard_expires_at: str | None = None
+    expiry: ExpiryNotice | None = None
 
     def as_json(self) -> dict:
         return {
@@ -80,6 +124,8 @@ class ConnectionInfo:
             "company_name": self.company_name,
             "access_token_expires_at": self.access_token_expires_at,
             "refresh_token_expires_at": self.refresh_token_expires_at,
+            "refresh_token_hard_expires_at": self.refresh_token_hard_expires_at,
+            "expiry_warning": self.expiry.as_json() if self.expiry else None,
             "last_refresh_at": self.last_refresh_at,
             "token_status": self.token_status,
         }
@@ -105,7 +151,9 @@ def is_loopback(redirect_uri: str) -> bool:
     return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
-def connection_info_of(conn: store.StoredConnection, probe: ProbeResult | None = None) -> ConnectionInfo:
+def connection_info_of(conn: store.StoredConnection, probe: ProbeResult | None = None, *,
+                       now: float | None = None) -> ConnectionInfo:
+    now = time.time() if now is None else now
     return ConnectionInfo(
         environment=conn.environment,
         realm_id=conn.realm_id,
@@ -118,6 +166,8 @@ def connection_info_of(conn: store.StoredConnection, probe: ProbeResult | None =
         connected_by=conn.connected_by,
         token_status=conn.token_status,
         probe=probe,
+        refresh_token_hard_expires_at=store.iso_from_epoch(conn.refresh_hard_expires_at),
+        expiry=expiry_notice(conn.refresh_expires_at, conn.refresh_hard_expires_at, now),
     )
 
 
@@ -125,7 +175,7 @@ def connection_info_of(conn: store.StoredConnection, probe: ProbeResult | None =
 def begin_connect(firm, app: AppConfig | None = None, *, clock=time.time) -> PendingConnect:
     """Start a connect attempt: store its state and return the authorization URL (and its QR code)."""
     app = app or app_config(firm.settings)
-    state = secrets.token_urlsafe(24)
+    state = new_state()
     url = app.authorization_url(state)
     now = int(clock())
     with firm.db.atomic():
@@ -229,21 +279,23 @@ async def complete_connect_async(firm, redirect, app: AppConfig | None = None, *
     now = int(clock())
     state, code, realm = _check_callback(firm, params, now)
     token = await exchange_code(app, code)
-    now = clock()
+    now = token.received_at
     previous = store.load_connection(firm.db)
     values = dict(
         environment=app.environment,
         realm_id=realm,
         company_name=None,
         country=None,
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        access_expires_at=int(token.get("expires_at") or now + int(token.get("expires_in", 3600))),
-        refresh_expires_at=refresh_expiry(token, now),
+        access_token=token.access_token,
+        refresh_token=token.refresh_token,
+        access_expires_at=token.access_expires_at,
+        refresh_expires_at=token.refresh_expires_at,
         last_refresh_at=store.iso_from_epoch(now),
         connected_at=store.iso_from_epoch(now),
         connected_by=firm.user,
         token_status="ok",
+        access_lifetime=token.access_lifetime,
+        refresh_hard_expires_at=token.refresh_hard_expires_at,
     )
     with firm.db.atomic():
         if previous is not None and previous.realm_id != realm:
@@ -341,6 +393,7 @@ async def open_client(firm, app: AppConfig | None = None) -> QBOClient:
         limiter=limiter_for(conn.realm_id, sync),
         retry=RetryPolicy.from_settings(sync),
         auth=tokens,
+        meter=Meter(firm.db, conn.realm_id),
     )
 
 

@@ -35,7 +35,7 @@ from core.qbo import payloads as P
 from core.qbo import reasons as R
 from core.qbo import sync_store as S
 from core.qbo.reasons import GONE_CODES, STALE_CODE, customer_reason, reconnect_message, refusal_reason
-from core.qbo.sync_dispatch import TRANSIENT_ATTEMPTS_PER_RUN, Dispatcher, StopRun, Wire
+from core.qbo.sync_dispatch import TRANSIENT_ATTEMPTS_PER_RUN, Dispatcher, StopRun, Unreachable, Wire
 from core.qbo.sync_events import Progress, SyncSummary, TotalDifference
 from core.qbo.sync_plan import (
     ENTITY, LABEL, PHASES, Sources, Step, build_step, customer_step, dependencies, doc_label, fingerprint,
@@ -127,6 +127,11 @@ class SyncEngine:
                 await self._run_phase(kinds)
             st.phase = "done"
             self._emit("Finished")
+        except Unreachable as stop:
+            S.release_sending(self.db)
+            counts = queue_counts(self.db)
+            return self._summary(message=f"{self.run_state.pushed} pushed, then stopped: {stop}. Nothing was lost: "
+                                         f"{counts.queued + counts.sending} waiting for the next sync.")
         except StopRun as stop:
             S.release_sending(self.db)
             return self._summary(stopped=str(stop))
@@ -277,7 +282,10 @@ class SyncEngine:
         for start in range(0, len(ids), CUSTOMER_QUERY_NAMES):
             chunk = ids[start:start + CUSTOMER_QUERY_NAMES]
             names = ", ".join("'" + _escape(needed[cid]) + "'" for cid in chunk)
-            rows_ = await self.dispatch.call(self.wire.query_all("Customer", where=f"DisplayName IN ({names})"))
+            try:
+                rows_ = await self.dispatch.call(self.wire.query_all("Customer", where=f"DisplayName IN ({names})"))
+            except TransientError as exc:  # every document of the phase needs the answer: wait for the next run
+                raise Unreachable(str(exc)) from None
             by_name: dict = {}
             for c in rows_:
                 by_name.setdefault(c.get("DisplayName"), c["Id"])

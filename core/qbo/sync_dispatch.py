@@ -49,6 +49,11 @@ class StopRun(Exception):
     pass
 
 
+class Unreachable(StopRun):
+    """QuickBooks (or its sign-in service) stayed unreachable through the retries of a call outside any one
+    document's send: the run ends early, nothing is parked or lost, the queue waits for the next run."""
+
+
 @dataclass
 class Traffic:
     """What went on the wire in one run."""

@@ -1,14 +1,24 @@
 """Faults and throttles the sandbox injects, set at start-up (SPEC strings) or at run time.
 
 Fault SPEC (comma-separated rules):  KIND[=VALUE]@WHEN[/SCOPE]
-  KIND   500 | 503 | 429 | latency (VALUE = seconds) | drop-before | drop-after | expire-token
+  KIND   500 | 503 | 429 | latency (VALUE = seconds) | drop-before | drop-after | expire-token | garbled
   WHEN   a probability 0..1 (`0.05`); `#N` or `#N+#M` (the Nth, Mth matching request, 1-based);
          `next:N` (the next N matching requests); `every:N` (every Nth matching request)
   SCOPE  all (default) | read | write, optionally `:ENTITY` (the URL's first segment after the realm:
-         invoice, payment, batch, query, ...), e.g. `write:payment`; OAuth endpoints are never faulted
-  e.g.   `500@0.1,latency=0.25@1/read,drop-after@#2/write,expire-token@next:1`
+         invoice, payment, batch, query, ...), e.g. `write:payment`; or `oauth`: the token endpoint only
+         (API rules never fault OAuth endpoints, `oauth` rules never fault the API)
+  e.g.   `500@0.1,latency=0.25@1/read,drop-after@#2/write,expire-token@next:1,503@next:2/oauth`
 `drop-before` closes the connection before the write happens; `drop-after` commits the write and then
 closes the connection without answering (only a `requestid` retry avoids a duplicate).
+On the token endpoint (`/oauth`): 500, 503 and 429 answer without issuing anything; `garbled` answers
+200 with a body cut short (nothing issued); `drop-before` closes the connection before the grant is used;
+`drop-after` issues the new tokens (the refresh token used is then spent, as the rotation setting says)
+and closes the connection without answering; `expire-token` does not apply.
+Token lifetimes and rotation: `--access-token-lifetime SECONDS` (e.g. 5, 30, 3600) and
+`--refresh-rotation always|daily` (always, the default and the stricter: every refresh issues a new
+refresh token and the one used is dead at once; daily: as Intuit describes it, a refresh returns the
+same refresh token, still valid, until it is 24 hours old); in tests, core.sandbox.oauth.configure sets them at
+run time, the rotation per company too (realm=...).
 
 Limits SPEC: comma-separated KEY=VALUE with keys rpm (requests a minute), concurrent, batch-items,
 batches-per-minute, window (seconds a "minute" lasts), retry-after (seconds; sends Retry-After).
@@ -22,8 +32,9 @@ import random
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-KINDS = ("500", "503", "429", "latency", "drop-before", "drop-after", "expire-token")
-SCOPES = ("all", "read", "write")
+KINDS = ("500", "503", "429", "latency", "drop-before", "drop-after", "expire-token", "garbled")
+SCOPES = ("all", "read", "write", "oauth")
+OAUTH_KINDS = ("500", "503", "429", "latency", "drop-before", "drop-after", "garbled")
 
 
 class SpecError(ValueError):
@@ -52,9 +63,12 @@ class FaultRule:
             raise SpecError(f"unknown scope {self.scope!r} (one of {', '.join(SCOPES)})")
         if self.probability is None and not (self.at or self.next or self.every):
             raise SpecError(f"fault {self.kind!r} needs a probability or a schedule")
+        _check_oauth_scope(self)
 
     def fires(self, is_write: bool, rng: random.Random, entity: str = "") -> bool:
         """Count this request if it matches the scope and say whether the fault fires."""
+        if self.scope == "oauth":
+            return False
         if self.scope == "read" and is_write or self.scope == "write" and not is_write:
             return False
         if self.entity is not None and entity.lower() != self.entity:
@@ -69,6 +83,35 @@ class FaultRule:
         if self.every:
             return self.seen % self.every == 0
         return rng.random() < (self.probability or 0.0)
+
+    def _scheduled(self, rng: random.Random) -> bool:
+        if self.at:
+            return self.seen in self.at
+        if self.next:
+            return self.seen <= self.next
+        if self.every:
+            return self.seen % self.every == 0
+        return rng.random() < (self.probability or 0.0)
+
+
+def _check_oauth_scope(rule: FaultRule) -> None:
+    if rule.scope == "oauth" and rule.kind not in OAUTH_KINDS:
+        raise SpecError(f"fault {rule.kind!r} does not apply to the token endpoint (/oauth)")
+    if rule.kind == "garbled" and rule.scope != "oauth":
+        raise SpecError("fault 'garbled' applies to the token endpoint only: write it garbled@WHEN/oauth")
+    if rule.scope == "oauth" and rule.entity is not None:
+        raise SpecError("the oauth scope takes no :ENTITY")
+
+
+def oauth_faults(rules: list[FaultRule], rng: random.Random) -> list[FaultRule]:
+    """The `oauth` rules that fire for this token request (each counts it)."""
+    fired = []
+    for rule in rules:
+        if rule.scope == "oauth":
+            rule.seen += 1
+            if rule._scheduled(rng):
+                fired.append(rule)
+    return fired
 
 
 def parse_faults(spec: str | None) -> list[FaultRule]:

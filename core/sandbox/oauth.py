@@ -1,12 +1,16 @@
 """Intuit OAuth 2.0 and OpenID Connect, as the sandbox serves them (reference section 2).
 
 Consent page with a company picker and Approve/Deny; single-use authorization codes; a refresh grant
-that rotates the refresh token (the previous one then gets invalid_grant); revoke; userinfo; the
-discovery document and a JWKS for the RS256 id_token.
+that rotates the refresh token (the previous one then gets invalid_grant; or, with rotation `daily`,
+the same one for 24 h), the rolling 100-day expiry capped by the five-year hard expiry (served as
+x_refresh_token_hard_expires_in when asked for); injected token-endpoint faults (scope `oauth` of the
+fault SPEC: 5xx, 429, a body cut short, a drop before or after the grant is used); revoke; userinfo;
+the discovery document and a JWKS for the RS256 id_token (both made by joserfc, the JOSE library authlib uses).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 import json
@@ -15,6 +19,8 @@ import threading
 import time
 from urllib.parse import parse_qsl, urlencode
 
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -41,27 +47,17 @@ SANDBOX_USER = {
 }
 
 _key_lock = threading.Lock()
-_signing_key = None
+_signing_key: RSAKey | None = None
 
 
-def _key():
-    """One RSA key per process, made the first time an id_token is issued."""
+def _key() -> RSAKey:
+    """One RSA key per process, made the first time an id_token is issued or the JWKS is read."""
     global _signing_key
     with _key_lock:
         if _signing_key is None:
-            from cryptography.hazmat.primitives.asymmetric import rsa
-
-            _signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            _signing_key = RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig", "alg": "RS256"},
+                                               private=True)
         return _signing_key
-
-
-def _jwk() -> dict:
-    numbers = _key().public_key().public_numbers()
-
-    def b64_int(value: int) -> str:
-        return _b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-    return {"kty": "RSA", "kid": KID, "use": "sig", "alg": "RS256", "n": b64_int(numbers.n), "e": b64_int(numbers.e)}
 
 
 def discovery(base: str) -> dict:
@@ -85,30 +81,21 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def id_token(issuer: str, client_id: str, realm: str, now: float) -> str:
     """An RS256 id_token whose header and claims segments use no '-' or '_' (intuit-oauth decodes them
     with the standard base64 alphabet, as Intuit's own tokens allow)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    header = _b64(json.dumps({"kid": KID, "alg": "RS256"}, separators=(",", ":")).encode())
+    header = {"kid": KID, "alg": "RS256"}
     for attempt in range(200):
         claims = {"sub": SANDBOX_USER["sub"], "aud": [client_id], "realmid": realm, "auth_time": int(now),
                   "iss": issuer, "exp": int(now) + 3600, "iat": int(now), "n": attempt}
-        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-        if "-" not in payload and "_" not in payload:
+        token = jwt.encode(header, claims, _key(), algorithms=["RS256"], default_type=None)
+        if not any(c in "-_" for c in token.rsplit(".", 1)[0]):
             break
-    signing_input = f"{header}.{payload}".encode()
-    signature = _key().sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    return f"{header}.{payload}.{_b64(signature)}"
+    return token
 
 
 def jwks(request: Request) -> Response:
-    return JSONResponse({"keys": [_jwk()]})
+    return JSONResponse(KeySet([_key()]).as_dict(private=False))
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -197,9 +184,85 @@ def _client_ok(state: SandboxState, request: Request, form) -> bool:
     return secrets.compare_digest(cid, state.client_id) and secrets.compare_digest(secret, state.client_secret)
 
 
+ROTATIONS = ("always", "daily")
+"""How a refresh treats the refresh token it was given (reference 2.5): `always` (the default, stricter) issues a
+new one and the one used is dead at once; `daily` returns the same one, still valid, until it is 24 h old."""
+HARD_LIFETIME = 5 * 365 * 24 * 3600
+ROTATION_AGE = 24 * 3600
+
+
+def configure(state: SandboxState, *, access_token_lifetime: int | None = None, refresh_rotation: str | None = None,
+              refresh_hard_lifetime: int | None = None, realm: str | None = None) -> None:
+    """Token lifetimes and rotation, at start-up or at run time: for every company, or the rotation of one
+    company (`realm`; a company without its own follows the sandbox's)."""
+    if refresh_rotation is not None and refresh_rotation not in ROTATIONS:
+        raise ValueError(f"refresh rotation must be one of {', '.join(ROTATIONS)}, not {refresh_rotation!r}")
+    for name, value in (("access_token_lifetime", access_token_lifetime), ("refresh_hard_lifetime", refresh_hard_lifetime)):
+        if value is not None and int(value) < 1:
+            raise ValueError(f"{name.replace('_', ' ')} must be at least 1 second")
+    with state.lock:
+        if access_token_lifetime is not None:
+            state.access_token_lifetime = int(access_token_lifetime)
+        if refresh_rotation is not None and realm is not None:
+            state.refresh_rotation_of = {**getattr(state, "refresh_rotation_of", {}), str(realm): refresh_rotation}
+        elif refresh_rotation is not None:
+            state.refresh_rotation = refresh_rotation
+            state.refresh_rotation_of = {}
+        if refresh_hard_lifetime is not None:
+            state.refresh_hard_lifetime = int(refresh_hard_lifetime)
+
+
+def _rotation(state: SandboxState, realm: str) -> str:
+    return getattr(state, "refresh_rotation_of", {}).get(realm) or getattr(state, "refresh_rotation", "always")
+
+
+def _hard_expires(state: SandboxState, grant_id: str) -> float:
+    """A grant's hard expiry: its authorization's consent time plus five years (however often it is refreshed)."""
+    from core.sandbox.store import CODE_LIFETIME
+
+    row = state.db.execute("SELECT expires FROM grants WHERE grant_id = ? AND kind = 'code'", (grant_id,)).fetchone()
+    consented = (row[0] - CODE_LIFETIME) if row else state.now()
+    return consented + getattr(state, "refresh_hard_lifetime", HARD_LIFETIME)
+
+
+def _fault_answer(state: SandboxState, rule) -> Response | None:
+    if rule.kind in ("500", "503"):
+        return HTMLResponse("<html><body><h1>Service Unavailable</h1></body></html>", status_code=int(rule.kind))
+    if rule.kind == "429":
+        from core.sandbox.faults import throttle_xml
+
+        headers = {"Retry-After": str(state.limits.retry_after)} if state.limits.retry_after is not None else {}
+        return Response(throttle_xml(), status_code=429, headers={"Content-Type": "application/xml", **headers})
+    if rule.kind == "garbled":
+        return Response('{"token_type":"bearer","expires_in":36', status_code=200,
+                        headers={"Content-Type": "application/json;charset=UTF-8"})
+    return None
+
+
 async def token(request: Request) -> Response:
+    from core.sandbox.api import _drop
+    from core.sandbox.injection import oauth_faults
+
     state: SandboxState = request.app.state.sandbox
     form = await _form(request)
+    with state.lock:
+        fired = oauth_faults(state.faults, state.rng)
+    for rule in fired:
+        if rule.kind == "latency":
+            await asyncio.sleep(rule.value)
+    for rule in fired:
+        answer = _fault_answer(state, rule)
+        if answer is not None:
+            return answer
+        if rule.kind == "drop-before":
+            await _drop()
+    response = _token_answer(state, request, form)
+    if any(rule.kind == "drop-after" for rule in fired):
+        await _drop()
+    return response
+
+
+def _token_answer(state: SandboxState, request: Request, form: dict[str, str]) -> Response:
     if not _client_ok(state, request, form):
         return _oauth_error("invalid_client", status=401)
     grant_type = form.get("grant_type")
@@ -217,27 +280,36 @@ async def token(request: Request) -> Response:
                 return _oauth_error("invalid_grant")
             state.mark(code["token"], "used")
             grant = code
-            refresh_expires = None
         elif grant_type == "refresh_token":
             old = state.grant(form.get("refresh_token") or "")
             if old is None or old["kind"] != "refresh" or old["state"] != "live" or old["expires"] < now:
                 return _oauth_error("invalid_grant", "Incorrect or invalid refresh token")
-            state.mark(old["token"], "rotated")
             grant = old
-            refresh_expires = None  # rolling: each use extends it
         else:
             return _oauth_error("unsupported_grant_type")
+        hard = _hard_expires(state, grant["grant_id"])
+        if hard <= now:
+            state.revoke_grant(grant["grant_id"])
+            return _oauth_error("invalid_grant", "Incorrect or invalid refresh token")
+        refresh_expires = min(now + state.refresh_token_lifetime, hard)  # rolling, within the hard cap
+        keep = (grant["kind"] == "refresh" and _rotation(state, grant["realm"]) == "daily"
+                and now - (grant["expires"] - state.refresh_token_lifetime) < ROTATION_AGE)
+        if grant["kind"] == "refresh" and not keep:
+            state.mark(grant["token"], "rotated")
         access, refresh = state.issue_tokens(grant["grant_id"], grant["realm"], grant["scope"],
                                              grant["redirect_uri"], refresh_expires)
+        if keep:  # the same refresh token again (the one just made is never handed out)
+            state.mark(refresh, "rotated")
+            refresh, refresh_expires = grant["token"], grant["expires"]
     body = {
         "token_type": "bearer",
         "expires_in": state.access_token_lifetime,
         "refresh_token": refresh,
-        "x_refresh_token_expires_in": state.refresh_token_lifetime,
+        "x_refresh_token_expires_in": int(refresh_expires - now),
         "access_token": access,
     }
     if request.headers.get("x-include-refresh-token-hard-expires-in", "").lower() == "true":
-        body["x_refresh_token_hard_expires_in"] = 5 * 365 * 24 * 3600
+        body["x_refresh_token_hard_expires_in"] = int(hard - now)
     if "openid" in grant["scope"].split():
         body["id_token"] = id_token(base_url(request) + ISSUER_PATH, state.client_id, grant["realm"], time.time())
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

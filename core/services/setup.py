@@ -38,7 +38,8 @@ def queue_counts(firm: Firm) -> dict[str, int]:
 
 
 def status_json(firm: Firm) -> dict:
-    """{"firm": {...} or null, "steps": [...], "connection": {...} or null, "queue": {state: n}}."""
+    """{"firm": {...} or null, "steps": [...], "connection": {...} or null, "metered_reads": {"month", "count",
+    "budget", "warning"} or null, "queue": {state: n}}."""
     info = None
     if firm_exists(firm):
         f = get_firm_info(firm)
@@ -47,9 +48,11 @@ def status_json(firm: Firm) -> dict:
                 "database": str(firm.settings.db)}
     qbo = _qbo_checks()
     connection = qbo.connection_info(firm) if qbo is not None and hasattr(qbo, "connection_info") else None
+    metered = qbo.metered_reads_info(firm) if qbo is not None and hasattr(qbo, "metered_reads_info") else None
     return {
         "firm": info,
         "steps": [step.as_json() for step in checklist(firm)],
         "connection": connection,
+        "metered_reads": metered,
         "queue": queue_counts(firm),
     }

@@ -83,7 +83,7 @@ def test_fresh_firm_checklist_says_what_is_missing_and_where(settings):
 
 def test_ready_firm_passes_every_ledger_step_and_status_has_the_design_shape(firm):
     status = status_json(firm)
-    assert set(status) == {"firm", "steps", "connection", "queue"}
+    assert set(status) == {"firm", "steps", "connection", "metered_reads", "queue"}
     assert status["firm"]["name"] == "Hartley & Quinn LLP" and status["firm"]["currency"] == "USD"
     assert [s["id"] for s in status["steps"]] == list(STEP_IDS)
     assert all(s["ok"] for s in status["steps"][: len(LEDGER_STEPS)])

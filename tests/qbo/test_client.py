@@ -167,14 +167,23 @@ async def test_401_refreshes_once_then_succeeds():
     assert tokens.refreshes == 1
 
 
-async def test_401_twice_is_an_auth_error_without_the_token():
+async def test_a_401_that_outlives_three_refreshes_is_an_auth_error_without_the_token():
     tokens = FakeTokens()
     client, _ = make_client(lambda r: httpx.Response(401, text=AUTH_401), auth=tokens)
     async with client:
         with pytest.raises(AuthError) as info:
             await client.preferences()
-    assert tokens.refreshes == 1
+    assert tokens.refreshes == 3
     assert "AB01601390262kxzx" not in str(info.value)
+
+
+async def test_a_token_that_dies_again_right_after_its_refresh_is_refreshed_again():
+    answers = [httpx.Response(401, text=AUTH_401)] * 2 + [httpx.Response(200, json={"Preferences": {"Id": "1"}})]
+    tokens = FakeTokens()
+    client, _ = make_client(lambda r: answers.pop(0), auth=tokens)
+    async with client:
+        assert (await client.preferences())["Id"] == "1"
+    assert tokens.refreshes == 2
 
 
 async def test_batch_limits_and_item_faults():

@@ -35,6 +35,10 @@ def moment(iso: str | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _day(iso: str | None, unknown: str = "unknown") -> str:
+    return iso[:10] if iso else unknown
+
+
 def describe(info) -> str:
     """Company, realm, environment, token and permission probe, one fact a line."""
     if info is None:
@@ -42,7 +46,11 @@ def describe(info) -> str:
     lines = [
         f"Company: {info.company_name or '(unnamed)'}   Realm: {info.realm_id}   Environment: {info.environment}",
         f"Connected by {info.connected_by} on {moment(info.connected_at)}; token {info.token_status}.",
+        f"Authorization renews on use until {_day(info.refresh_token_expires_at)}; "
+        f"five-year limit {_day(info.refresh_token_hard_expires_at, 'not known yet')}.",
     ]
+    if info.expiry is not None:
+        lines.append(info.expiry.message())
     if info.probe is not None:
         lines.append(f"Permissions: {info.probe.message}")
     return "\n".join(lines)

@@ -36,6 +36,14 @@ def limiter_text(stats, settings) -> str:
             f"Batches {stats.batches_this_minute}/{settings.batches_per_minute}")
 
 
+def metered_text(reads) -> str:
+    """This month's metered QBO reads against the budget (core.qbo.metering.MeteredReads), or "" unconnected."""
+    if reads is None:
+        return ""
+    text = f"Metered reads this month {reads.count:,}/{reads.budget:,}"
+    return text + f" ({reads.share}%): QuickBooks blocks reads past its allowance" if reads.warning else text
+
+
 def detail_text(detail) -> str:
     """What support needs to replay a failure: QBO's fault, tid, request and response (secrets removed in core)."""
     doc = detail.doc
@@ -91,6 +99,7 @@ class SyncMonitorScreen(LedgerScreen):
             yield Sparkline([], id="throughput")
         yield Static("", id="run-state", markup=False)
         yield Static("", id="limiter")
+        yield Static("", id="metered", markup=False)
         yield ParkedTable(id="parked", cursor_type="row")
         yield Static("", id="parked-reason", markup=False)
 
@@ -107,6 +116,12 @@ class SyncMonitorScreen(LedgerScreen):
     def refresh_queue(self) -> None:
         counts = sync_service.queue_counts(self.firm)
         self.query_one("#counts", Static).update(counts_text(counts))
+        from core.services.qbo import metered_reads_of  # core.qbo stays out of the TUI's start-up
+
+        text = metered_text(metered_reads_of(self.firm))
+        metered = self.query_one("#metered", Static)
+        metered.update(text)
+        metered.display = bool(text)
         self.parked_docs = sync_service.parked(self.firm)
         table = self.query_one("#parked", DataTable)
         table.clear()

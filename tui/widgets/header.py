@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -24,20 +23,18 @@ class HeaderInfo:
     healthy: bool = False
 
 
-def token_health(connection, now: dt.datetime | None = None) -> tuple[str, bool]:
-    """A few words on the token's state, and whether all is well."""
+def token_health(connection) -> tuple[str, bool]:
+    """A few words on the token's state, and whether all is well (from 30 days before either expiry of the
+    authorization, the date to reconnect by)."""
     if connection is None:
         return "not connected", False
     if connection.token_status != "ok":
         return "reconnect needed", False
-    expires = connection.refresh_token_expires_at
-    if expires:
-        now = now or dt.datetime.now(dt.timezone.utc)
-        left = dt.datetime.fromisoformat(expires.replace("Z", "+00:00")) - now
-        if left.total_seconds() <= 0:
+    notice = getattr(connection, "expiry", None)
+    if notice is not None:
+        if notice.expired:
             return "token expired: reconnect", False
-        if left.days < 7:
-            return f"reconnect within {left.days} d", False
+        return f"reconnect by {notice.date}", False
     return "token ok", True
 
 
