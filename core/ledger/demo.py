@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.ledger import billing, firm as firm_ops, queries
+from core.ledger import billing, firm as firm_ops, queries, trust
 from core.ledger.base import firm_row
 from core.money import format_minor
 from core.settings import Settings
@@ -155,7 +155,7 @@ def fill(firm: "Firm", *, clients: int, invoices: int, payments: int, credits: i
     for cid in client_ids:
         if rng.random() < 0.33:
             amount = rng.randint(50, 400) * 1000
-            billing.trust_receipt(firm, client_id=cid, amount=money(amount), date=BASE_DATE.isoformat(),
+            trust.trust_receipt(firm, client_id=cid, amount=money(amount), date=BASE_DATE.isoformat(),
                                   matter_id=matters_of[cid][0] if matters_of[cid] else None, memo="Retainer")
             trust_left[cid] = amount
             trust_moves += 1
@@ -190,7 +190,7 @@ def fill(firm: "Firm", *, clients: int, invoices: int, payments: int, credits: i
     # Some trust disbursements, edits and deletions.
     for cid, left in sorted(trust_left.items()):
         if left > 10000 and rng.random() < 0.5:
-            billing.trust_disbursement(firm, client_id=cid, amount=money(left // 4), date="2026-06-30",
+            trust.trust_disbursement(firm, client_id=cid, amount=money(left // 4), date="2026-06-30",
                                        memo="Settlement funds to vendor")
             trust_moves += 1
     untouched = [i for i in unpaid if not firm.db.execute(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.ledger.trust_models import TrustTransaction  # noqa: F401  (trust records live in trust_models)
+
 # A deleted document keeps the lines (allocations) of its last posted version, so that the sync engine and
 # the TUI can still show what was deleted; its open balance is zero once the reversal is posted.
 
@@ -207,18 +209,6 @@ class CreditNote:
     total_minor: int
     version: int
     status: Status
-
-
-@dataclass(frozen=True)
-class TrustTransaction:
-    id: int
-    kind: str  # 'receipt' | 'disbursement'
-    client_id: int
-    matter_id: int | None
-    bank_account_id: int
-    date: str
-    amount_minor: int
-    memo: str
 
 
 @dataclass(frozen=True)
