@@ -78,6 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("trust", help="client money: receive, disburse, refund, transfer, pay, ledger, reconcile")
     trust = p.add_subparsers(dest="trust_command", metavar="ACTION", required=True)
     _moves(trust)
+    from core.cli import trust_recon_cmds
+
+    trust_recon_cmds.register(trust)
 
 
 def _m(minor: int, cur: str) -> str:

@@ -13,7 +13,8 @@ from core.ledger.base import firm_row, parse_date, transaction
 from core.ledger.trust_models import AccountTotal, ClientLedgers, LedgerBalance, LedgerEntry, TrustTransaction
 
 __all__ = ["receive", "disburse", "refund", "transfer", "pay", "reverse", "ledger", "resolve_client",
-           "resolve_matter", "resolve_trust_account", "trust_accounts", "list_transactions"]
+           "resolve_matter", "resolve_trust_account", "trust_accounts", "list_transactions", "import_statement",
+           "statement", "auto_match", "match", "unmatch", "mark_outstanding", "reconcile", "export_reconciliation"]
 
 
 def _today() -> str:
@@ -188,3 +189,61 @@ def ledger(firm, client=None, matter=None) -> ClientLedgers:
             params.append(mid)
         entries = tuple(LedgerEntry(*r) for r in firm.db.execute(sql + " ORDER BY e.date, e.id, l.id", params))
     return ClientLedgers(cur, tuple(rows), totals, entries)
+
+
+# --- statements and reconciliation ---------------------------------------------------------------------
+
+def import_statement(firm, account, path):
+    """Import a statement CSV into a trust account (all or nothing) and match it automatically."""
+    from core.ledger import trust_statement as ST
+
+    return ST.import_statement(firm, resolve_trust_account(firm, account), path)
+
+
+def statement(firm, account) -> tuple[list, list]:
+    """(statement lines, ledger items) of a trust account, for the matching view."""
+    from core.ledger import trust_statement as ST
+
+    bid = resolve_trust_account(firm, account)
+    return ST.statement_lines(firm, bid), ST.ledger_items(firm, bid)
+
+
+def auto_match(firm, account) -> int:
+    from core.ledger import trust_statement as ST
+
+    return ST.auto_match(firm, resolve_trust_account(firm, account))
+
+
+def match(firm, account, line_id: int, entry_id: int) -> None:
+    from core.ledger import trust_statement as ST
+
+    ST.match(firm, resolve_trust_account(firm, account), line_id, entry_id)
+
+
+def unmatch(firm, account, line_id: int) -> None:
+    from core.ledger import trust_statement as ST
+
+    ST.unmatch(firm, resolve_trust_account(firm, account), line_id)
+
+
+def mark_outstanding(firm, account, entry_id: int) -> None:
+    from core.ledger import trust_statement as ST
+
+    ST.mark_outstanding(firm, resolve_trust_account(firm, account), entry_id)
+
+
+def reconcile(firm, account, as_of, *, save: bool = True):
+    """The three-way reconciliation of a trust account as of a date (core.ledger.trust_reconcile.Reconciliation);
+    a balanced one is saved and locks its period."""
+    from core.ledger import trust_reconcile as R
+
+    return R.reconcile(firm, resolve_trust_account(firm, account), parse_date(as_of, "--as-of"), save=save)
+
+
+def export_reconciliation(rec, directory) -> list:
+    from core.ledger import trust_reconcile as R
+
+    try:
+        return R.export(rec, directory)
+    except OSError as exc:
+        raise ValidationError(f"--export: cannot write into {directory} ({exc.strerror or exc})") from None
