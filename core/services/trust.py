@@ -92,10 +92,10 @@ def receive(firm, client, amount, account, *, matter=None, date=None, reference=
                                bank_account_id=resolve_trust_account(firm, account), reference=reference, memo=memo)
 
 
-def disburse(firm, client, amount, account, *, payee, matter=None, date=None, reference=None,
+def disburse(firm, client, amount, account, *, payee=None, matter=None, date=None, reference=None,
              memo="") -> TrustTransaction:
-    if not payee or not str(payee).strip():
-        raise ValidationError("--payee: a disbursement names who is paid")
+    """Money paid out of trust to a third party; the payee is recorded when given."""
+    payee = str(payee).strip() if payee and str(payee).strip() else None
     with transaction(firm):
         cid = resolve_client(firm, client)
         return T.trust_disbursement(firm, client_id=cid, amount=amount, date=_day(date),
