@@ -278,6 +278,7 @@ class TrustBalance:
     client_id: int
     client_name: str
     balance_minor: int
+    matter_reference: str | None = None  # per client across matters here; by matter: core.services.trust.ledger
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,18 @@ async def test_f7_shows_balances_and_a_receipt_posts_in_a_worker(settings):
         assert rows[("Jane Roe", "JR-1", "Trust account (First National Bank)")] == 25000
 
 
+async def test_reports_trust_tab_shows_client_money(settings):
+    trust_firm(settings)
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6", "3")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ReportsScreen"
+        text = screen_text(app)
+        assert "Jane Roe" in text and "1,000.00" in text and "Trust bank" in text
+
+
 async def test_an_overdraw_is_refused_in_the_form_with_its_reason(settings):
     trust_firm(settings)
     app = create_app(settings, still=True)
