@@ -51,10 +51,16 @@ def resolve_matter(firm, reference, client_id: int) -> int | None:
 
 
 def resolve_bank(firm, text, kind: str, option: str = "--account") -> int:
+    """A bank account by its name (any case) or id, or by its GL account's code or name."""
     banks = queries.list_bank_accounts(firm)
     raw = str(text).strip()
-    found = next((b for b in banks if b.name.casefold() == raw.casefold() or (raw.isdigit() and b.id == int(raw))),
-                 None)
+    found = next((b for b in banks if b.name.casefold() == raw.casefold()), None)
+    if found is None and raw.isdigit():
+        found = next((b for b in banks if b.id == int(raw)), None)
+    if found is None:
+        gl = {a.id: a for a in queries.list_accounts(firm)}
+        found = next((b for b in banks if b.gl_account_id in gl and raw.casefold() in (
+            gl[b.gl_account_id].code.casefold(), gl[b.gl_account_id].name.casefold())), None)
     wanted = [b.name for b in banks if b.kind == kind]
     if found is None:
         raise NotFound(f"{option}: there is no bank account '{raw}'" + (_hint(raw, [b.name for b in banks]) or (

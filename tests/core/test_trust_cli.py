@@ -56,7 +56,7 @@ def test_jane_and_acme_by_account_on_the_command_line(db, capsys):
     code, out, _ = run(capsys, db, "trust", "receive", "Jane Roe", "1000", "--account", "Trust", "--date",
                        "2026-01-05", "--reference", "WIRE-1")
     assert code == 0 and "Jane Roe now holds 1,000.00 USD in Trust." in out
-    assert run(capsys, db, "trust", "receive", "Acme Ltd", "500", "--account", "Separate Trust")[0] == 0
+    assert run(capsys, db, "trust", "receive", "Acme Ltd", "500", "--account", "1110")[0] == 0  # by GL code
     before = _digest(db)
     code, _, err = run(capsys, db, "trust", "disburse", "Jane Roe", "800", "--account", "Separate Trust")
     assert code == 1
