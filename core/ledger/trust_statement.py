@@ -1,8 +1,8 @@
-"""Bank statements of trust accounts: CSV import, the ledger items they are matched to, and matching.
+"""Bank statements of trust accounts: CSV or OFX/QFX import, the ledger items they are matched to, and matching.
 
 A statement file is CSV with the header `date,description,amount` and an optional `reference` column (in any
 order, any case), UTF-8 with or without a byte-order mark; dates YYYY-MM-DD; amounts signed (money in > 0) with a
-decimal point. A ledger item is one journal entry's movement of the trust account's GL account. A statement line
+decimal point. An OFX/QFX file (read with ofxtools) gives one account's transactions. A ledger item is one journal entry's movement of the trust account's GL account. A statement line
 matches one item of the same amount; `auto_match` pairs them by amount within a date window, preferring the same
 reference. An item the bookkeeper marks outstanding is left for a later statement. Lines dated on or before the
 account's last saved reconciliation can no longer be matched or unmatched.
@@ -185,6 +185,53 @@ def parse_statement_csv(data: bytes, currency: str) -> list[ParsedLine]:
     return out
 
 
+def is_ofx(data: bytes, name: str = "") -> bool:
+    head = data[:512].lstrip(b"\xef\xbb\xbf \r\n\t").upper()
+    return name.lower().endswith((".ofx", ".qfx")) or head.startswith(b"OFXHEADER") or (
+        head.startswith(b"<?XML") and b"<OFX" in data[:2048].upper())
+
+
+def parse_statement_ofx(data: bytes, currency: str) -> list[ParsedLine]:
+    """The transactions of an OFX/QFX file (one account's statement), read with ofxtools; `row` is the
+    transaction's number in the file. ImportError_ names the transaction and field that is wrong."""
+    from decimal import Decimal
+
+    from ofxtools.Parser import OFXTree
+
+    tree = OFXTree()
+    try:
+        tree.parse(io.BytesIO(data))
+        ofx = tree.convert()
+        statements = list(ofx.statements)
+    except Exception as exc:  # ofxtools raises several types (ParseError, OFXSpecError, ValueError, KeyError)
+        raise ImportError_(f"OFX: the file cannot be read as OFX/QFX ({type(exc).__name__}: {exc})") from None
+    if len(statements) != 1:
+        raise ImportError_(f"OFX: the file holds {len(statements)} account statements; export one trust account's")
+    stmt = statements[0]
+    if stmt.curdef and stmt.curdef != currency:
+        raise ImportError_(f"OFX: the statement is in {stmt.curdef}; the firm keeps its books in {currency}")
+    out, problems = [], []
+    for n, t in enumerate(stmt.transactions, 1):
+        where = f"transaction {n} (FITID {t.fitid})"
+        amount = Decimal(t.trnamt) if t.trnamt is not None else Decimal(0)
+        try:
+            minor = parse_amount(str(amount), currency, field=f"{where}, TRNAMT")
+        except ValidationError as exc:
+            problems.append(exc.message)
+            continue
+        if minor == 0:
+            problems.append(f"{where}, TRNAMT: 0 is not a bank movement")
+            continue
+        description = (t.name or t.memo or t.trntype or "").strip()
+        reference = (t.checknum or t.refnum or t.memo or "").strip() or None
+        out.append(ParsedLine(n, t.dtposted.date().isoformat(), description or "(no description)", minor, reference))
+    if not out and not problems:
+        problems.append("OFX: the statement has no transactions")
+    if problems:
+        raise ImportError_(problems[0] if len(problems) == 1 else f"{len(problems)} problems: {problems[0]}", problems)
+    return out
+
+
 # --- reads -------------------------------------------------------------------------------------------
 
 def _trust_bank(firm: "Firm", bank_account_id: int) -> dict:
@@ -238,7 +285,8 @@ def import_statement(firm: "Firm", bank_account_id: int, path: str | Path, *, da
             data = path.read_bytes()
         except OSError as exc:
             raise ValidationError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    lines = parse_statement_csv(data, firm_row(firm)["currency"])
+    cur = firm_row(firm)["currency"]
+    lines = parse_statement_ofx(data, cur) if is_ofx(data, path.name) else parse_statement_csv(data, cur)
     digest = hashlib.sha256(data).hexdigest()
     seen = firm.db.execute("SELECT id, imported_at FROM trust_statements WHERE bank_account_id = ? AND sha256 = ?",
                            [bank_account_id, digest]).fetchone()

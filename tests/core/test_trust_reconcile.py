@@ -155,3 +155,23 @@ def test_the_same_file_twice_and_an_operating_account_are_refused(db, capsys, tm
     assert code == 1 and "Operating is an operating account" in err
     code, out, err = run(capsys, db, "trust", "reconcile", "--account", "Trust", "--as-of", "2026-02-30")
     assert code == 1 and "--as-of '2026-02-30' is not a date" in err
+
+
+def test_an_ofx_statement_is_imported_and_matched(db, capsys, tmp_path):
+    from pathlib import Path
+
+    ofx = (Path(__file__).parents[1] / "fixtures" / "trust_statement.ofx").read_bytes()
+    path = write(tmp_path, ofx, "jan.qfx")
+    code, out, _ = run(capsys, db, "trust", "statement", "import", "--account", "Trust", str(path), "--json")
+    assert code == 0 and json.loads(out) == {"ok": True, "statement_id": 1, "lines": 2, "matched": 2, "unmatched": 0}
+    show = json.loads(run(capsys, db, "trust", "statement", "show", "--account", "Trust", "--json")[1])
+    assert [(x["date"], x["amount_minor"], x["reference"]) for x in show["statement_lines"]] == [
+        ("2026-01-06", 100000, "WIRE-1"), ("2026-01-24", -30000, "101")]
+    before = dump(db)
+    bad = write(tmp_path, ofx.replace(b"<TRNAMT>-300.00", b"<TRNAMT>-300.005"), "bad.ofx")
+    code, _, err = run(capsys, db, "trust", "statement", "import", "--account", "Trust", str(bad))
+    assert code == 1 and "transaction 2 (FITID 2), TRNAMT" in err and "more than 2 decimal places" in err
+    garbled = write(tmp_path, b"OFXHEADER:100\n<OFX><BANKMSGSRSV1>", "garbled.ofx")
+    code, _, err = run(capsys, db, "trust", "statement", "import", "--account", "Trust", str(garbled))
+    assert code == 1 and "the file cannot be read as OFX/QFX" in err and "Traceback" not in err
+    assert dump(db) == before
