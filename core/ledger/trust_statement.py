@@ -321,7 +321,10 @@ def _refs(text: str | None) -> set[str]:
 
 def _auto_match(firm: "Firm", bank_account_id: int) -> int:
     until = locked_until(firm, bank_account_id) or ""
-    items = [i for i in ledger_items(firm, bank_account_id) if i.line_id is None and not i.marked_outstanding]
+    by_amount: dict[int, list[LedgerItem]] = {}
+    for i in ledger_items(firm, bank_account_id):
+        if i.line_id is None and not i.marked_outstanding:
+            by_amount.setdefault(i.amount_minor, []).append(i)
     count = 0
     for line in statement_lines(firm, bank_account_id):
         if line.entry_id is not None or line.date <= until:
@@ -329,9 +332,8 @@ def _auto_match(firm: "Firm", bank_account_id: int) -> int:
         day = dt.date.fromisoformat(line.date)
         words = _refs(line.reference) | _refs(line.description)
         best = None
-        for item in items:
-            if item.amount_minor != line.amount_minor:
-                continue
+        candidates = by_amount.get(line.amount_minor, [])
+        for item in candidates:
             gap = abs((dt.date.fromisoformat(item.date) - day).days)
             if gap > MATCH_WINDOW_DAYS:
                 continue
@@ -340,7 +342,7 @@ def _auto_match(firm: "Firm", bank_account_id: int) -> int:
             if best is None or key < best[0]:
                 best = (key, item)
         if best is not None:
-            items.remove(best[1])
+            candidates.remove(best[1])
             _insert_match(firm, bank_account_id, line.id, best[1].entry_id, "auto")
             count += 1
     return count
