@@ -141,6 +141,9 @@ def parse_statement_csv(data: bytes, currency: str) -> list[ParsedLine]:
     if not rows:
         raise ImportError_("row 1: the file is empty; expected the header date,description,amount[,reference]")
     header = [h.strip().lower() for h in rows[0]]
+    if len(header) == 1 and ";" in header[0]:
+        raise ImportError_("row 1 (header): the columns are separated by semicolons; export the statement as "
+                           "comma-separated CSV with the header date,description,amount[,reference]")
     problems = []
     unknown = [h for h in header if h not in COLUMNS]
     missing = [c for c in REQUIRED if c not in header]

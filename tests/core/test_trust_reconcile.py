@@ -138,6 +138,7 @@ def test_a_changed_statement_line_fails_and_says_where(db, capsys, tmp_path):
     ("date,description,amount\n2026-01-06,Wire,1.00\n2026-01-07,,2.00\n", "row 3, column description: empty"),
     (b"date,description,amount\n2026-01-06,Caf\xe9,1.00\n", "row 2, column description: byte 0xE9 is not UTF-8"),
     ("", "the file is empty"),
+    ("date;description;amount\n2026-01-06;Wire;10,00\n", "row 1 (header): the columns are separated by semicolons"),
 ])
 def test_bad_statement_files_name_row_and_column_and_write_nothing(db, capsys, tmp_path, content, fragment):
     before = dump(db)
