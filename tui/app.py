@@ -33,6 +33,7 @@ SCREENS_BY_MODE = {
     "sync": ("tui.screens.monitor", "SyncMonitorScreen"),
     "billing": ("tui.screens.billing", "BillingScreen"),
     "reports": ("tui.screens.reports", "ReportsScreen"),
+    "trust": ("tui.screens.trust", "TrustScreen"),
 }
 
 
@@ -57,6 +58,10 @@ NAVIGATION = (
     ("billing", "Billing", "Invoices, payments and credit notes", "f5"),
     ("reports", "Reports", "Trial balance, aging, trust ledger, reconcile", "f6"),
 )
+# Reachable by key, help and palette, not listed in the footer (full at 80 columns).
+MORE_NAVIGATION = (
+    ("trust", "Trust", "Client money: ledgers, statements, three-way reconciliation", "f7"),
+)
 
 
 STILL_TODAY = dt.date(2026, 11, 16)
@@ -73,6 +78,8 @@ class LedgerlinkApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Ledgerlink"),
         *(Binding(key, f"open('{mode}')", title, id=f"app.{mode}", tooltip=help_text)
           for mode, title, help_text, key in NAVIGATION),
+        *(Binding(key, f"open('{mode}')", title, id=f"app.{mode}", tooltip=help_text, show=False)
+          for mode, title, help_text, key in MORE_NAVIGATION),
     ]
 
     AUTO_SYNC_SECONDS = 60.0
@@ -124,7 +131,8 @@ class LedgerlinkApp(App[int]):
 
     def palette_navigation(self) -> list[tuple[str, str, str]]:
         """(title, help, action) of every screen the palette can open."""
-        return [(f"Open {title}", help_text, f"open('{mode}')") for mode, title, help_text, _ in NAVIGATION]
+        return [(f"Open {title}", help_text, f"open('{mode}')")
+                for mode, title, help_text, _ in NAVIGATION + MORE_NAVIGATION]
 
     def on_mount(self) -> None:
         database = str(self.settings.db) if self.settings else None

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AREAS = ("core.cli.ledger_cmds", "core.cli.setup_cmds", "core.cli.sandbox_cmds", "core.cli.qbo_cmds",
-         "core.cli.sync_cmds")
+         "core.cli.sync_cmds", "core.cli.trust_cmds")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,4 +1,4 @@
-"""Billing writes: invoices, payments, credit notes and trust money, with edits and deletions.
+"""Billing writes: invoices, payments and credit notes, with edits and deletions (trust money: core.ledger.trust).
 
 Each write validates everything first, then one `db.atomic()` transaction writes the document,
 its balanced journal entry (a reversal plus a new posting for an edit, a reversal for a deletion),
@@ -10,8 +10,6 @@ Posting rules (accrual):
   from trust   + Dr trust liability (client)    Cr trust bank (client)
   credit       Dr income per line, Dr tax       Cr receivable (invoice)
   write-off    Dr bad debts                     Cr receivable (invoice)
-  trust in     Dr trust bank (client)           Cr trust liability (client)
-  trust out    Dr trust liability (client)      Cr trust bank (client)
 
 Amounts: line amount = quantity x unit price, rounded once per line ROUND_HALF_UP to the currency's
 minor unit; tax by the method of the firm's QBO edition (core.ledger.tax), credited per component
@@ -32,7 +30,6 @@ from core.ledger.base import (
     OUTBOX_SQL,
     audit,
     audit_many,
-    client_trust_balance,
     firm_row,
     half_up_div,
     live_document,
@@ -49,7 +46,8 @@ from core.ledger.base import (
     reverse_version,
     set_sequence,
 )
-from core.ledger.models import CreditNote, Invoice, Payment, TrustTransaction
+from core.ledger import trust
+from core.ledger.models import CreditNote, Invoice, Payment
 from core.ledger.schema import LINE_TYPES
 from core.ledger.tax import compute as compute_tax, load_components, tax_method
 from core.money import format_minor, parse_amount
@@ -82,7 +80,7 @@ class _Ctx:
         self._contacts: dict[int, dict | None] = {}
         self._matters: dict[int, dict | None] = {}
         self.open: dict[int, int] = {}  # invoice id -> open balance as of the documents prepared so far
-        self.trust: dict[int, int] = {}  # client id -> trust balance as of the documents prepared so far
+        self.trust: dict[tuple[int, int], dict] = {}  # (client, trust account) -> ledgers by matter, as drafted
 
     def money(self, value, field_name: str) -> int:
         return parse_amount(value, self.currency, field=field_name)
@@ -158,10 +156,11 @@ class _Ctx:
             self.open[invoice_id] = open_balance(self.firm, invoice_id)
         return self.open[invoice_id]
 
-    def trust_balance(self, client_id: int) -> int:
-        if client_id not in self.trust:
-            self.trust[client_id] = client_trust_balance(self.firm, client_id)
-        return self.trust[client_id]
+    def trust_ledgers(self, client_id: int, bank_account_id: int) -> dict:
+        key = (client_id, bank_account_id)
+        if key not in self.trust:
+            self.trust[key] = trust.ledgers_of(self.firm, client_id, bank_account_id)
+        return self.trust[key]
 
 
 def _field(spec, name: str, default=None):
@@ -503,6 +502,7 @@ class _PaymentDraft:
     trust_bank_account_id: int | None
     reference: str | None
     allocations: list[tuple[int, int]]
+    trust_draws: list[tuple[int | None, int]] = field(default_factory=list)  # (matter, amount) from trust
 
     @property
     def credit(self) -> int:
@@ -557,26 +557,48 @@ def _prepare_payment(ctx: _Ctx, spec: dict, problems: list[str], where: str = ""
             problems.append(f"{where}trust bank account: there is no trust bank account with id {trust_id}")
     else:
         trust_id = None
+    if from_trust and date and trust_id in ctx.banks and ctx.banks[trust_id]["kind"] == "trust":
+        problem = trust.lock_problem(ctx.firm, trust_id, date, ctx.banks[trust_id]["name"])
+        if problem:
+            problems.append(f"{where}{problem}")
     if len(problems) > before or client is None:
         return None
     # What this payment already contributes (when editing) is available again.
     if editing:
         for inv_id, amt in editing["allocations"]:
             ctx.open[inv_id] = ctx.open_balance(inv_id) + amt
-        if editing["from_trust"]:
-            ctx.trust[client_id] = ctx.trust_balance(client_id) + (editing["amount"] if editing["client_id"] == client_id else 0)
+        if editing["from_trust"] and editing["client_id"] == client_id:
+            ledgers = ctx.trust_ledgers(client_id, editing["trust_bank_account_id"])
+            for matter_id, amt in editing["trust_draws"]:
+                ledgers[matter_id] = ledgers.get(matter_id, 0) + amt
     allocations = _allocate(ctx, client_id, client["name"], amount, _field(spec, "allocations"), problems, where)
-    if from_trust and allocations is not None and ctx.trust_balance(client_id) < amount:
-        problems.append(
-            f"{where}trust overdraw: {client['name']} holds {ctx.fmt(ctx.trust_balance(client_id))} in trust; "
-            f"{ctx.fmt(amount)} cannot be paid from trust")
+    draws: list[tuple[int | None, int]] = []
+    if from_trust and allocations is not None:
+        ledgers = ctx.trust_ledgers(client_id, trust_id)
+        for inv_id, amt in allocations:
+            inv_matter = ctx.firm.db.execute("SELECT matter_id FROM invoices WHERE id = ?", [inv_id]).fetchone()[0]
+            named = _field(spec, "trust_matter_id", _KEEP)
+            if named is _KEEP:
+                plan = trust.plan_draw(ledgers, amt, prefer=(inv_matter,) if inv_matter else ())
+            else:
+                plan = trust.plan_draw(ledgers, amt, named, named=True)
+            if plan is None:
+                held = sum(ledgers.values()) if named is _KEEP else ledgers.get(named, 0)
+                ref = None if named in (_KEEP, None) else ctx.firm.db.execute(
+                    "SELECT reference FROM matters WHERE id = ?", [named]).fetchone()[0]
+                problems.append(trust.overdraw(
+                    client["name"], ref, named is not _KEEP, ctx.banks[trust_id]["name"], held, amount,
+                    ctx.currency, "paid from trust", where, "trust").message)
+                break
+            for matter_id, part in plan:
+                ledgers[matter_id] = ledgers.get(matter_id, 0) - part
+                draws.append((matter_id, part))
     if len(problems) > before:
         return None
     for inv_id, amt in allocations:
         ctx.open[inv_id] -= amt
-    if from_trust:
-        ctx.trust[client_id] -= amount
-    return _PaymentDraft(client_id, date, amount, bank_id, from_trust, trust_id, _field(spec, "reference"), allocations)
+    return _PaymentDraft(client_id, date, amount, bank_id, from_trust, trust_id, _field(spec, "reference"), allocations,
+                         draws)
 
 
 def _check_currency(ctx: _Ctx, cur, rate, client: dict | None, problems: list[str], where: str) -> None:
@@ -671,8 +693,9 @@ def _payment_journal(ctx: _Ctx, d: _PaymentDraft) -> list[tuple]:
     lines += [(ar, -amt, d.client_id, None, inv_id) for inv_id, amt in d.allocations]
     if d.from_trust:
         liability = ctx.subtype_account("trust_liability", "a payment from trust")
-        lines += [(liability, d.amount, d.client_id, None, None),
-                  (ctx.banks[d.trust_bank_account_id]["gl_account_id"], -d.amount, d.client_id, None, None)]
+        trust_gl = ctx.banks[d.trust_bank_account_id]["gl_account_id"]
+        for matter_id, part in d.trust_draws:
+            lines += [(liability, part, d.client_id, matter_id, None), (trust_gl, -part, d.client_id, matter_id, None)]
     return lines
 
 
@@ -756,7 +779,9 @@ def edit_payment(firm: "Firm", payment_id: int, *, date=None, amount=None, bank_
                          bank_account_id or row["bank_account_id"], allocations, bool(row["from_trust"]),
                          row["trust_bank_account_id"], row["reference"] if reference is _KEEP else reference)
     editing = dict(allocations=old_allocs, from_trust=bool(row["from_trust"]), amount=row["amount_minor"],
-                   client_id=row["client_id"])
+                   client_id=row["client_id"], trust_bank_account_id=row["trust_bank_account_id"],
+                   trust_draws=_trust_draws(firm, row))
+    _trust_unlocked(firm, row, problems)
     d = _prepare_payment(ctx, spec, problems, editing=editing)
     _no_trust_credit(ctx, [d], problems, False)
     _fail(problems)
@@ -779,6 +804,26 @@ def edit_payment(firm: "Firm", payment_id: int, *, date=None, amount=None, bank_
     return queries.get_payment(firm, payment_id)
 
 
+def _trust_draws(firm: "Firm", row: dict) -> list[tuple[int | None, int]]:
+    """What a payment's current version took from each trust ledger (by matter)."""
+    if not row["from_trust"]:
+        return []
+    return firm.db.execute(
+        "SELECT l.matter_id, -sum(l.amount_minor) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id "
+        "JOIN bank_accounts b ON b.gl_account_id = l.account_id WHERE e.doc_type = 'payment' AND e.doc_id = ? "
+        "AND e.doc_version = ? AND e.kind = 'post' AND b.id = ? GROUP BY l.matter_id",
+        [row["id"], row["version"], row["trust_bank_account_id"]]).fetchall()
+
+
+def _trust_unlocked(firm: "Firm", row: dict, problems: list[str]) -> None:
+    """A payment from trust dated in a reconciled period of its trust account cannot be reversed there."""
+    if row["from_trust"]:
+        bank = firm.db.execute("SELECT name FROM bank_accounts WHERE id = ?", [row["trust_bank_account_id"]]).fetchone()
+        problem = trust.lock_problem(firm, row["trust_bank_account_id"], row["date"], bank[0])
+        if problem:
+            problems.append(f"payment {row['id']} from trust: {problem}")
+
+
 def _minor_text(ctx: _Ctx, minor: int) -> str:
     return format_minor(minor, ctx.currency, grouping=False)
 
@@ -787,6 +832,9 @@ def _minor_text(ctx: _Ctx, minor: int) -> str:
 def delete_payment(firm: "Firm", payment_id: int) -> Payment:
     require_role(firm, "bookkeeper", "delete payments")
     row = live_document(firm, "payments", payment_id, "payment", "id")
+    problems: list[str] = []
+    _trust_unlocked(firm, row, problems)
+    _fail(problems)
     _delete(firm, "payments", "payment", row, str(payment_id))
     return queries.get_payment(firm, payment_id)
 
@@ -962,65 +1010,3 @@ def delete_credit_note(firm: "Firm", credit_note_id: int) -> CreditNote:
     row = live_document(firm, "credit_notes", credit_note_id, "credit note", "number")
     _delete(firm, "credit_notes", "credit_note", row, row["number"])
     return queries.get_credit_note(firm, credit_note_id)
-
-
-# --- trust money ----------------------------------------------------------------------------------
-
-def _trust_move(firm: "Firm", kind: str, client_id: int, amount, date, matter_id, bank_account_id, memo: str
-                ) -> TrustTransaction:
-    require_role(firm, "bookkeeper", "record trust money")
-    ctx = _Ctx(firm)
-    problems: list[str] = []
-    client = ctx.client(client_id, problems)
-    ctx.matter(matter_id, client_id, problems)
-    minor = 0
-    try:
-        date = parse_date(date)
-        minor = ctx.money(amount, "amount")
-        if minor <= 0:
-            problems.append("amount must be more than zero")
-    except ValidationError as exc:
-        problems.append(exc.message)
-    if bank_account_id is None:
-        bank_account_id = next((b["id"] for b in ctx.banks.values() if b["kind"] == "trust"), None)
-        if bank_account_id is None:
-            problems.append("The firm has no trust bank account: add one in Setup › Trust")
-    bank = ctx.banks.get(bank_account_id)
-    if bank_account_id is not None and bank is None:
-        problems.append(f"bank account: there is no bank account with id {bank_account_id}")
-    elif bank is not None and bank["kind"] != "trust":
-        problems.append(f"bank account {bank['name']} is an operating account; client money goes through a "
-                        "trust bank account")
-    _fail(problems)
-    held = ctx.trust_balance(client_id)
-    if kind == "disbursement" and minor > held:
-        raise ValidationError(f"Trust overdraw: {client['name']} holds {ctx.fmt(held)} in trust; "
-                              f"{ctx.fmt(minor)} cannot be paid out")
-    liability = ctx.subtype_account("trust_liability", "trust money")
-    sign = 1 if kind == "receipt" else -1
-    with firm.db.atomic():
-        cur = firm.db.execute(
-            "INSERT INTO trust_transactions (kind, client_id, matter_id, bank_account_id, date, amount_minor, memo, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [kind, client_id, matter_id, bank_account_id, date, minor, memo or "", now()])
-        tid = cur.lastrowid
-        post_entry(firm, date=date, doc_type="trust", doc_id=tid, doc_version=1, kind="post",
-                   memo=f"Trust {kind}: {client['name']}",
-                   lines=[(bank["gl_account_id"], sign * minor, client_id, matter_id, None),
-                          (liability, -sign * minor, client_id, matter_id, None)])
-        audit(firm, f"trust_{kind}", "trust", tid, f"{client['name']} {ctx.fmt(minor)}")
-    return next(t for t in queries.list_trust_transactions(firm, client_id) if t.id == tid)
-
-
-@writes
-def trust_receipt(firm: "Firm", *, client_id: int, amount, date, matter_id: int | None = None,
-                  bank_account_id: int | None = None, memo: str = "") -> TrustTransaction:
-    """Client money received into a trust bank account (default: the firm's first)."""
-    return _trust_move(firm, "receipt", client_id, amount, date, matter_id, bank_account_id, memo)
-
-
-@writes
-def trust_disbursement(firm: "Firm", *, client_id: int, amount, date, matter_id: int | None = None,
-                       bank_account_id: int | None = None, memo: str = "") -> TrustTransaction:
-    """Client money paid out of trust; never more than the client holds."""
-    return _trust_move(firm, "disbursement", client_id, amount, date, matter_id, bank_account_id, memo)

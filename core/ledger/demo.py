@@ -7,12 +7,15 @@ be connected to QuickBooks at once. Invoices and payments go through the bulk po
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.ledger import billing, firm as firm_ops, queries
+from core.ledger import billing, firm as firm_ops, queries, trust
 from core.ledger.base import firm_row
 from core.money import format_minor
 from core.settings import Settings
@@ -46,6 +49,7 @@ class DemoSummary:
     trust_moves: int
     edits: int
     deletions: int
+    trust_statements: tuple = ()  # (trust account name, statement CSV path) written next to the database
 
 
 def ensure_ready(firm: "Firm") -> None:
@@ -71,6 +75,73 @@ def ensure_ready(firm: "Firm") -> None:
         firm_ops.set_feature_preview(firm, "qbo_integration_upgrade", True)
 
 
+SEPARATE_TRUST = "Separate trust account"
+STATEMENT_AS_OF = "2026-12-31"
+
+
+def _trust_extras(firm: "Firm", trust_left: dict[int, int], money) -> int:
+    """Transfers to a second trust account (added when the chart has a second trust bank account) and a refund,
+    dated after every other trust move of the demo so that no client ledger is below zero on any day."""
+    banks = queries.list_bank_accounts(firm, "trust")
+    if not banks or not trust_left:
+        return 0
+    main, moves = banks[0], 0
+    if len(banks) == 1:
+        linked = {b.gl_account_id for b in queries.list_bank_accounts(firm)}
+        spare = [a for a in queries.list_accounts(firm, subtypes=["trust_bank"], active_only=True) if a.id not in linked]
+        if spare:
+            bank_contact = queries.get_bank_account(firm, main.id).bank_contact_id
+            banks.append(firm_ops.add_bank_account(firm, name=SEPARATE_TRUST, kind="trust",
+                                                   bank_contact_id=bank_contact, gl_account_id=spare[0].id))
+    holders = [(cid, left) for cid, left in sorted(trust_left.items()) if left >= 20000]
+    if len(banks) > 1:
+        for cid, left in holders[::2]:
+            trust.trust_transfer(firm, client_id=cid, amount=money(left // 5), date="2026-12-20",
+                                 from_account_id=main.id, to_account_id=banks[1].id, memo="To interest-bearing account",
+                                 reference=f"TRF-{cid:05d}")
+            trust_left[cid] -= left // 5
+            moves += 1
+    for cid, left in holders[1::3]:
+        trust.trust_refund(firm, client_id=cid, amount=money(trust_left[cid] // 10), date="2026-12-22",
+                           memo="Unused retainer returned", reference=f"CHQ {2000 + cid}")
+        moves += 1
+    return moves
+
+
+def write_trust_statements(firm: "Firm", directory: Path, stem: str, seed: int = 1,
+                           as_of: str = STATEMENT_AS_OF) -> list[tuple[str, Path]]:
+    """A bank statement CSV per trust account with activity, as the bank would export it up to `as_of`: every
+    ledger movement cleared one to four days later, except the last few (outstanding deposits and cheques).
+    Returns [(account name, file)]."""
+    from core.ledger import trust_statement
+
+    rng = random.Random(seed + 1)
+    cur = firm_row(firm)["currency"]
+    out = []
+    for bank in queries.list_bank_accounts(firm, "trust"):
+        items = trust_statement.ledger_items(firm, bank.id, as_of)
+        if not items:
+            continue
+        keep_out = {i.entry_id for i in items[len(items) - min(3, len(items) // 4):]}
+        rows = []
+        for item in items:
+            cleared = dt.date.fromisoformat(item.date) + dt.timedelta(days=rng.randint(1, 4))
+            if item.entry_id in keep_out or cleared.isoformat() > as_of:
+                continue
+            what = ("Deposit" if item.amount_minor > 0 else "Cheque" if item.reference and "CHQ" in item.reference
+                    else "Transfer" if item.doc_type == "trust" else "Payment to office account")
+            rows.append((cleared.isoformat(), item.entry_id, what, format_minor(item.amount_minor, cur, grouping=False),
+                         item.reference or ""))
+        rows.sort()
+        slug = re.sub(r"[^a-z0-9]+", "-", bank.name.lower()).strip("-")
+        path = directory / f"{stem}.{slug}.statement.csv"
+        lines = ["date,description,amount,reference"] + [f"{d},{what},{amount},{ref}" for d, _e, what, amount, ref
+                                                         in rows]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        out.append((bank.name, path))
+    return out
+
+
 def _bank_name(country: str) -> str:
     return {"US": "First National Bank", "CA": "Royal Bank of Canada", "UK": "Barclays Bank",
             "AU": "Commonwealth Bank", "NZ": "ANZ Bank New Zealand"}[country]
@@ -87,7 +158,10 @@ def build_demo(settings: Settings, *, country: str = "US", name: str = "Hartley 
             firm.close()
             firm = firm_ops.create_firm(settings, country, name=name)
         ensure_ready(firm)
-        return fill(firm, clients=clients, invoices=invoices, payments=payments, credits=credits, seed=seed)
+        summary = fill(firm, clients=clients, invoices=invoices, payments=payments, credits=credits, seed=seed)
+        db = Path(settings.db).expanduser()
+        statements = tuple(write_trust_statements(firm, db.parent, db.stem, seed))
+        return dataclasses.replace(summary, trust_statements=statements)
     finally:
         firm.close()
 
@@ -155,8 +229,9 @@ def fill(firm: "Firm", *, clients: int, invoices: int, payments: int, credits: i
     for cid in client_ids:
         if rng.random() < 0.33:
             amount = rng.randint(50, 400) * 1000
-            billing.trust_receipt(firm, client_id=cid, amount=money(amount), date=BASE_DATE.isoformat(),
-                                  matter_id=matters_of[cid][0] if matters_of[cid] else None, memo="Retainer")
+            trust.trust_receipt(firm, client_id=cid, amount=money(amount), date=BASE_DATE.isoformat(),
+                                matter_id=matters_of[cid][0] if matters_of[cid] else None, memo="Retainer",
+                                reference=f"WIRE-{cid:05d}")
             trust_left[cid] = amount
             trust_moves += 1
     # Payments, in one bulk posting: full or part payments of distinct invoices.
@@ -190,9 +265,12 @@ def fill(firm: "Firm", *, clients: int, invoices: int, payments: int, credits: i
     # Some trust disbursements, edits and deletions.
     for cid, left in sorted(trust_left.items()):
         if left > 10000 and rng.random() < 0.5:
-            billing.trust_disbursement(firm, client_id=cid, amount=money(left // 4), date="2026-06-30",
-                                       memo="Settlement funds to vendor")
+            trust.trust_disbursement(firm, client_id=cid, amount=money(left // 4), date="2026-06-30",
+                                     memo="Settlement funds to vendor", payee="Vendor's solicitors",
+                                     reference=f"CHQ {1000 + cid}")
+            trust_left[cid] -= left // 4
             trust_moves += 1
+    trust_moves += _trust_extras(firm, trust_left, money)
     untouched = [i for i in unpaid if not firm.db.execute(
         "SELECT 1 FROM credit_notes WHERE invoice_id = ?", [i]).fetchone()]
     edits = deletions = 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.ledger.trust_models import TrustTransaction  # noqa: F401  (trust records live in trust_models)
+
 # A deleted document keeps the lines (allocations) of its last posted version, so that the sync engine and
 # the TUI can still show what was deleted; its open balance is zero once the reversal is posted.
 
@@ -260,18 +262,6 @@ class CreditNote:
 
 
 @dataclass(frozen=True)
-class TrustTransaction:
-    id: int
-    kind: str  # 'receipt' | 'disbursement'
-    client_id: int
-    matter_id: int | None
-    bank_account_id: int
-    date: str
-    amount_minor: int
-    memo: str
-
-
-@dataclass(frozen=True)
 class TrialBalanceRow:
     account_id: int
     code: str
@@ -349,6 +339,7 @@ class TrustBalance:
     client_id: int
     client_name: str
     balance_minor: int
+    matter_reference: str | None = None  # per client across matters here; by matter: core.services.trust.ledger
 
 
 @dataclass(frozen=True)

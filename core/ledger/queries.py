@@ -350,15 +350,9 @@ def list_credit_notes(firm: "Firm", *, invoice_id: int | None = None, client_id:
 
 
 def list_trust_transactions(firm: "Firm", client_id: int | None = None) -> list[TrustTransaction]:
-    sql, params = "SELECT * FROM trust_transactions", []
-    if client_id is not None:
-        sql += " WHERE client_id = ?"
-        params.append(client_id)
-    return [
-        TrustTransaction(r["id"], r["kind"], r["client_id"], r["matter_id"], r["bank_account_id"], r["date"],
-                         r["amount_minor"], r["memo"])
-        for r in firm.db.query(sql + " ORDER BY date, id", params)
-    ]
+    from core.ledger.trust import list_trust_transactions as trust_list
+
+    return trust_list(firm, client_id)
 
 
 # --- reports ------------------------------------------------------------------------------------

@@ -24,9 +24,8 @@ from core.ledger.billing import (
     post_invoices,
     post_payments,
     record_payment,
-    trust_disbursement,
-    trust_receipt,
 )
+from core.ledger.trust import trust_disbursement, trust_receipt
 from core.ledger.firm import (
     FEATURE_PREVIEWS,
     add_account,
