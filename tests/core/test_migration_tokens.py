@@ -1,4 +1,4 @@
-"""Migration 0002_tokens on a firm made by the previous release (tests/fixtures/firm_schema0.sql, connected and
+"""Migration 0003_tokens on a firm made by the previous release (tests/fixtures/firm_schema0.sql, connected and
 synced): documents, balances, tokens and links are kept; the new columns say "not known yet" (NULL) and the
 connection keeps working on the old defaults; the metered-read table starts empty."""
 
