@@ -24,7 +24,7 @@ from core.money import parse_amount
 from core.text import counted
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 COLUMNS = {
     "accounts": (("code", "name", "type"), ("subtype",)),

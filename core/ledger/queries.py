@@ -39,7 +39,7 @@ from core.ledger.models import (
 from core.ledger.schema import DEBIT_TYPES
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 
 def firm_exists(firm: "Firm") -> bool:
