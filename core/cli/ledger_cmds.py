@@ -8,9 +8,7 @@ import textwrap
 from pathlib import Path
 
 from core.errors import Conflict, ValidationError
-from core.ledger.base import parse_day
-from core.ledger.models import AGING_BUCKETS
-from core.ledger.templates import COUNTRIES
+from core.services.ledger import AGING_BUCKETS, COUNTRIES, parse_day
 from core.money import format_minor
 from core.cli import existing_firm as _firm
 from core.settings import Settings
@@ -91,7 +89,7 @@ def cmd_init(args, settings: Settings) -> int:
 
 
 def cmd_demo(args, settings: Settings) -> int:
-    from core.ledger.demo import build_demo
+    from core.services.ledger import build_demo
     from core.services.ledger import firm_exists, get_firm_info, list_clients
 
     if not args.clients and (args.invoices or args.payments or args.credits):
@@ -118,7 +116,7 @@ def cmd_demo(args, settings: Settings) -> int:
 
 
 def cmd_import(args, settings: Settings) -> int:
-    from core.ledger.importer import import_csv
+    from core.services.ledger import import_csv
 
     with _firm(settings) as firm:
         count = import_csv(firm, args.kind, args.file)

@@ -14,8 +14,6 @@ import threading
 from dataclasses import asdict
 
 from core.errors import ConnectError, NotFound, ValidationError
-from core.qbo import maps as maps_mod
-from core.qbo.embedded import uses_embedded
 from core.services import qbo as svc
 from core.services import writeoff
 from core.services.writeoff import DEFAULT_ITEM_NAME
@@ -135,7 +133,7 @@ def _print_diff(diff) -> None:
             extra = f" (was {c.old_name})" if c.old_name else ""
             print(f"  {title}: {c.entity} {c.name}{extra} [id {c.qbo_id}]")
     for f in diff.flagged:
-        print(f"  Check the {maps_mod.KIND_TITLES[f.kind]}: {f.qbo_name} is {f.problem} in QuickBooks")
+        print(f"  Check the {svc.KIND_TITLES[f.kind]}: {f.qbo_name} is {f.problem} in QuickBooks")
     if not diff.changed and not diff.flagged and not diff.first_pull:
         print("Nothing changed since the last refresh.")
 
@@ -149,7 +147,7 @@ async def _connect(firm, args) -> int:
     if args.complete is not None:
         info = await svc.complete_connect_async(firm, args.complete)
     else:
-        if args.url_only and uses_embedded(firm.settings):
+        if args.url_only and svc.approves_locally(firm):
             raise ConnectError("--url-only cannot work with the built-in sandbox: it answers only while a ledgerlink "
                                "command runs, so its address would stop working at once. Run `ledgerlink connect` "
                                "and press Enter to approve it there.")
@@ -169,7 +167,7 @@ async def _connect(firm, args) -> int:
         else:
             print("When done, paste the whole address your browser was sent to and press Enter:")
         on_empty = None
-        if uses_embedded(firm.settings):
+        if svc.approves_locally(firm):
             print("(This is the built-in sandbox: just press Enter to approve it here.)")
             on_empty = lambda: svc.approve_locally(firm, pending)  # noqa: E731
         sys.stdout.flush()
@@ -223,19 +221,19 @@ def cmd_pull(args, settings) -> int:
 
 # -- map -------------------------------------------------------------------------------------------
 def _ledger_id(firm, kind: str, text: str) -> int:
-    items = maps_mod.ledger_items(firm.db, kind)
+    items = svc.ledger_items(firm, kind)
     for item in items:
         if text in (item.key, str(item.ledger_id)) or text.lower() == item.name.lower():
             return item.ledger_id
-    raise NotFound(f"No ledger item {text!r} in the {maps_mod.KIND_TITLES[kind]}: see `ledgerlink map show {kind}`")
+    raise NotFound(f"No ledger item {text!r} in the {svc.KIND_TITLES[kind]}: see `ledgerlink map show {kind}`")
 
 
 def _qbo_id(firm, kind: str, text: str, ledger: str) -> str:
-    refs = maps_mod.qbo_refs(firm.db, kind)
+    refs = svc.qbo_refs(firm, kind)
     for ref in refs:
         if ref.qbo_id == text:
             return ref.qbo_id
-    title = maps_mod.KIND_TITLES[kind]
+    title = svc.KIND_TITLES[kind]
     matches = [r for r in refs if r.name.lower() == text.strip().lower() and r.present]
     active = [r for r in matches if r.active]
     if len(matches) == 1 or len(active) == 1:
@@ -284,7 +282,7 @@ def cmd_map_show(args, settings) -> int:
             print(json.dumps({k: [asdict(r) for r in svc.list_map(firm, k)] for k in kinds}, indent=2))
             return 0
         for kind in kinds:
-            print(maps_mod.KIND_TITLES[kind])
+            print(svc.KIND_TITLES[kind])
             for line in _map_lines(svc.list_map(firm, kind)):
                 print(line)
             print()
@@ -310,7 +308,7 @@ def cmd_map_options(args, settings) -> int:
             line = f"{o.qbo_id:>{id_w}}  {_fit(o.type, type_w):<{type_w}}  {o.name}"
             print(f"{line}  ({note})" if note else line)
         if not options:
-            print(f"No QuickBooks references for the {maps_mod.KIND_TITLES[args.kind]}: run `ledgerlink pull`.")
+            print(f"No QuickBooks references for the {svc.KIND_TITLES[args.kind]}: run `ledgerlink pull`.")
         elif len(shown) < len(options):
             print(f"{counted(len(options) - len(shown), 'other reference')} cannot take {args.ledger} "
                   f"(`ledgerlink map options {args.kind}` lists every one).")
@@ -334,7 +332,7 @@ def cmd_map_unset(args, settings) -> int:
     firm = _firm(settings)
     try:
         ledger_id = _ledger_id(firm, args.kind, args.ledger)
-        name = next(i.name for i in maps_mod.ledger_items(firm.db, args.kind) if i.ledger_id == ledger_id)
+        name = next(i.name for i in svc.ledger_items(firm, args.kind) if i.ledger_id == ledger_id)
         removed = svc.unset_mapping(firm, args.kind, ledger_id)
         print(f"{name} is no longer mapped." if removed else f"{name} was not mapped: nothing to remove.")
         return 0

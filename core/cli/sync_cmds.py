@@ -107,7 +107,7 @@ def cmd_sync(args, settings: Settings) -> int:
     firm = _firm(settings)
     try:
         if args.dry_run:
-            from core.qbo.client import dumps
+            from core.services.sync import dumps
 
             previews = asyncio.run(sync.dry_run(firm, limit=args.limit))
             if args.json:

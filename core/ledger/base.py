@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 COUNTRY_CURRENCY = {"US": "USD", "CA": "CAD", "UK": "GBP", "AU": "AUD", "NZ": "NZD"}
 ROLES = ("admin", "bookkeeper")

@@ -54,7 +54,7 @@ from core.money import format_minor, parse_amount
 from core.text import counted
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 _KEEP: Any = object()
 

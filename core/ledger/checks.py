@@ -12,7 +12,7 @@ from core.ledger.queries import firm_exists
 from core.text import counted
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 NO_FIRM = "There is no firm yet: run `ledgerlink init --country XX` or open Setup: Billing"
 

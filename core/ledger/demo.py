@@ -21,7 +21,7 @@ from core.money import format_minor
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 FIRST = ("Olivia", "Liam", "Amelia", "Noah", "Isla", "Jack", "Mia", "Oliver", "Ava", "Lucas", "Grace", "Ethan",
          "Chloe", "Mason", "Zoe", "Harper", "Leo", "Ruby", "Henry", "Sophie", "Aroha", "Priya", "Wei", "Fatima")
@@ -150,7 +150,7 @@ def _bank_name(country: str) -> str:
 def build_demo(settings: Settings, *, country: str = "US", name: str = "Hartley & Quinn Legal", clients: int = 20,
                invoices: int = 200, payments: int = 120, credits: int = 20, seed: int = 1) -> DemoSummary:
     """Create (if needed) and fill the firm at settings.db with demo data."""
-    from core.services.context import open_firm
+    from core.context import open_firm
 
     firm = open_firm(settings)
     try:

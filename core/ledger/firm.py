@@ -27,7 +27,7 @@ from core.ledger.templates import check_country, load_template
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 FEATURE_PREVIEWS = ("qbo_integration_upgrade",)
 
@@ -35,7 +35,7 @@ FEATURE_PREVIEWS = ("qbo_integration_upgrade",)
 def create_firm(settings: Settings, country: str, *, name: str, fiscal_year_start: int = 1,
                 method: str = "accrual", apply_template: bool = True) -> "Firm":
     """Create the firm in `settings.db` from a country template; the creating OS user becomes admin."""
-    from core.services.context import open_firm
+    from core.context import open_firm
 
     cc = check_country(country)
     name = (name or "").strip()

@@ -27,7 +27,7 @@ from core.ledger.schema import ACCOUNT_TYPES, LINE_TYPES, SUBTYPES
 from core.money import format_minor, parse_amount
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 COLUMNS = {
     "accounts": (("code", "name", "type"), ("subtype",)),

@@ -44,7 +44,7 @@ from core.ledger.schema import DEBIT_TYPES
 from core.ledger.tax import compute, load_components, tax_method
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 
 def firm_exists(firm: "Firm") -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigError
 from core.qbo.oauth import AppConfig
@@ -22,6 +24,15 @@ log = logging.getLogger(__name__)
 
 _running: dict[Path, object] = {}
 _lock = threading.Lock()
+# How to start the built-in sandbox: given by the services layer (core.services.wiring), since QBO's client knows
+# no sandbox. It takes the sandbox's database path and returns a handle with base_url, approve() and stop().
+_start_local: Callable[[Path], Any] | None = None
+
+
+def use_local_sandbox(start: Callable[[Path], Any]) -> None:
+    """Say how the built-in sandbox is started (the services layer does, once)."""
+    global _start_local
+    _start_local = start
 
 
 def sandbox_db_for(settings: Settings) -> Path:
@@ -39,14 +50,12 @@ def embedded_sandbox(settings: Settings):
     path = sandbox_db_for(settings)
     with _lock:
         if path not in _running:
-            try:
-                from core.sandbox.testing import start_embedded
-            except ImportError as exc:
+            if _start_local is None:
                 raise ConfigError(
                     "No QuickBooks app is configured (LEDGERLINK_QBO__CLIENT_ID) and the built-in sandbox "
-                    f"is not available: {exc}"
-                ) from None
-            handle = start_embedded(path)
+                    "is not available here: set LEDGERLINK_QBO__CLIENT_ID and its secret"
+                )
+            handle = _start_local(path)
             _running[path] = handle
             log.info("embedded QBO sandbox started at %s (db %s)", handle.base_url, path)
         return _running[path]

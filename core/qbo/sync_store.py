@@ -57,12 +57,6 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def ensure_salt(db: sqlite_utils.Database) -> None:
-    """Give this database its requestid salt on first open (tables come from core.migrations)."""
-    if not db.execute("SELECT 1 FROM sync_meta WHERE key = 'salt'").fetchone():
-        db.execute("INSERT OR IGNORE INTO sync_meta (key, value) VALUES ('salt', ?)", [_new_salt()])
-
-
 def salt(db: sqlite_utils.Database) -> str:
     return db.execute("SELECT value FROM sync_meta WHERE key = 'salt'").fetchone()[0]
 
@@ -227,7 +221,8 @@ def forget_links(db: sqlite_utils.Database) -> int:
 
 
 def _new_salt() -> str:
-    # 6 random letters/digits: two firm databases pushing to one company never share a requestid.
+    # 6 random letters/digits: two firm databases pushing to one company never share a requestid (the first salt
+    # comes from migration 0005_requestid_salt, with the same alphabet).
     alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
     return "".join(secrets.choice(alphabet) for _ in range(6))
 

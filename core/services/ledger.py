@@ -78,10 +78,12 @@ from core.ledger.queries import (
     trial_balance,
     trust_ledger,
 )
+from core.ledger.base import parse_day
+from core.ledger.models import AGING_BUCKETS
 from core.ledger.templates import COUNTRIES
 
 __all__ = [
-    "COUNTRIES", "FEATURE_PREVIEWS",
+    "AGING_BUCKETS", "COUNTRIES", "FEATURE_PREVIEWS", "build_demo", "import_csv", "parse_day",
     "account_balance", "add_account", "add_bank_account", "add_client", "add_contact", "add_matter", "add_tax_rate",
     "aging", "apply_chart_template", "apply_credit", "client_credit", "client_credits", "create_firm",
     "create_invoice", "delete_credit_note", "delete_invoice",
@@ -135,3 +137,17 @@ def add_bank_account_at(firm, *, kind: str, name: str, account_code: str, bank_n
         if bank is None:
             bank = add_contact(firm, bank_name, "bank")
         return add_bank_account(firm, name=name, kind=kind, bank_contact_id=bank.id, gl_account_id=account.id)
+
+
+def build_demo(settings, **options):
+    """`ledgerlink demo`: a firm of realistic, deterministic demo data (core.ledger.demo.build_demo)."""
+    from core.ledger.demo import build_demo as _build_demo
+
+    return _build_demo(settings, **options)
+
+
+def import_csv(firm, kind: str, path) -> int:
+    """`ledgerlink import KIND FILE`: all rows or none (core.ledger.importer.import_csv)."""
+    from core.ledger.importer import import_csv as _import_csv
+
+    return _import_csv(firm, kind, path)

@@ -35,6 +35,7 @@ from core.qbo.connect import (
 )
 from core.qbo.maps import MapRow, QBOOption, Suggestion
 from core.qbo.reference import RefreshDiff, apply_reference, fetch_reference, flagged_maps
+from core.services import wiring  # noqa: F401  (QBO's client learns how to start the built-in sandbox)
 
 __all__ = [
     "ConnectionInfo", "DisconnectResult", "PendingConnect", "ProbeResult", "RefreshDiff", "MapRow", "QBOOption",
@@ -42,10 +43,22 @@ __all__ = [
     "parse_redirect", "wait_for_callback", "approve_locally", "approves_locally", "disconnect", "disconnect_async", "open_client", "probe", "probe_async",
     "probe_permissions", "pull_reference", "pull_reference_async", "connection", "connection_info", "qbo_steps",
     "list_map", "list_options", "set_mapping", "unset_mapping", "suggest", "apply_suggestions", "export_map",
-    "import_map", "set_sync_enabled", "sync_settings", "flagged_maps", "KINDS", "metered_reads_of",
+    "import_map", "set_sync_enabled", "sync_settings", "flagged_maps", "KINDS", "metered_reads_of", "KIND_TITLES",
+    "ledger_items", "qbo_refs",
 ]
 
 KINDS = _maps.KINDS
+KIND_TITLES = _maps.KIND_TITLES
+
+
+def ledger_items(firm, kind: str):
+    """The ledger side of map `kind` (accounts, bank accounts or tax rates), as core.qbo.maps lists them."""
+    return _maps.ledger_items(firm.db, kind)
+
+
+def qbo_refs(firm, kind: str):
+    """The QBO references map `kind` can point at."""
+    return _maps.qbo_refs(firm.db, kind)
 
 
 def _run(coro):

@@ -9,6 +9,7 @@ from core.checks import QBO_STEPS, StepResult, missing
 from core.ledger.checks import ledger_steps
 from core.ledger.queries import firm_exists, get_firm_info
 from core.services.context import Firm
+from core.services import wiring  # noqa: F401  (QBO's client learns how to start the built-in sandbox)
 
 
 def _qbo_checks():

@@ -21,16 +21,19 @@ from core.errors import AuthError, NotFound, Parked
 from core.ledger.base import require_role
 from core.qbo import payloads as P
 from core.qbo import sync_store as S
+from core.qbo.client import dumps
 from core.qbo.sync import (
     ENTITY, Progress, QueueCounts, Row, SyncEngine, SyncSummary, TotalDifference, build_step, doc_label, next_op,
     reconnect_message,
 )
 from core.qbo.sync import queue_counts as _queue_counts
 from core.qbo.sync import requeue_parked
+from core.services import wiring  # noqa: F401  (QBO's client learns how to start the built-in sandbox)
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "dumps",
     "ParkedDetail", "ParkedDoc", "PayloadPreview", "Progress", "QueueCounts", "SyncSummary", "TotalDifference",
     "dry_run", "history", "parked", "parked_detail", "queue_counts", "reconcile", "retry", "retry_all", "run_sync",
 ]

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from core.errors import AuthError, PermanentError, ValidationError
 from core.ledger.base import require_role
 from core.qbo import payloads as P
+from core.services import wiring  # noqa: F401  (QBO's client learns how to start the built-in sandbox)
 
 __all__ = ["DEFAULT_ITEM_NAME", "WriteoffFix", "WriteoffItem", "create_writeoff_item",
            "create_writeoff_item_async", "writeoff_fix_for", "writeoff_fixes"]
