@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.qbo import store  # noqa: E402
 from core.qbo.metering import metered_reads  # noqa: E402
-from core.sandbox.testing import running_sandbox  # noqa: E402
+from core.sandbox.served import running_sandbox  # noqa: E402
 from core.services import sync  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.qbo.sync.sandboxed import demo_firm, sandbox_settings  # noqa: E402

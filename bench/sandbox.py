@@ -22,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.sandbox.testing import running_sandbox  # noqa: E402
+from core.sandbox.served import running_sandbox  # noqa: E402
 
 
 def _tokens(sb) -> tuple[str, str]:

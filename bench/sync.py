@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.ledger import queries  # noqa: E402
 from core.qbo import payloads as P  # noqa: E402
 from core.qbo import store  # noqa: E402
-from core.sandbox.testing import running_sandbox, sandbox_process  # noqa: E402
+from core.sandbox.served import running_sandbox, sandbox_process  # noqa: E402
 from core.services import sync  # noqa: E402
 from core.services.sync import FirmSources  # noqa: E402
 from core.settings import QBOSettings, Settings, SyncSettings  # noqa: E402

@@ -230,11 +230,11 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except Exception as exc:
-            error = settings_error(exc, env_file, paths.config_file())
+            error = settings_error(exc, env_file, paths.config_file(), type(self))
             if error is None:
                 raise
             raise error from None
-        misspelt = misspelt_variable(env_file)
+        misspelt = misspelt_variable(env_file, type(self))
         if misspelt is not None:
             raise misspelt
 

@@ -26,11 +26,12 @@ def env_name(loc: tuple[Any, ...]) -> str:
     return PREFIX + "__".join(str(part).upper() for part in loc)
 
 
-def settings_error(exc: BaseException, env_file: Any, toml_file: Path) -> ConfigError | None:
-    """The ConfigError for what went wrong while reading settings, or None for an error that is not about them."""
+def settings_error(exc: BaseException, env_file: Any, toml_file: Path, model: Any) -> ConfigError | None:
+    """The ConfigError for what went wrong while reading settings (of the settings class `model`), or None for an
+    error that is not about them."""
     env_path = Path(env_file) if isinstance(env_file, (str, Path)) else None
     if isinstance(exc, pydantic.ValidationError):
-        lines = [_one(err, env_path, toml_file) for err in exc.errors()]
+        lines = [_one(err, env_path, toml_file, model) for err in exc.errors()]
         text = "Ledgerlink cannot use its settings: " + "; ".join(lines)
     elif isinstance(exc, tomllib.TOMLDecodeError):
         text = (f"{toml_file} is not valid TOML ({exc}): fix that line; settings look like "
@@ -46,13 +47,13 @@ def settings_error(exc: BaseException, env_file: Any, toml_file: Path) -> Config
     return ConfigError(_mask(text, env_path))
 
 
-def _one(err: Any, env_path: Path | None, toml_file: Path) -> str:
+def _one(err: Any, env_path: Path | None, toml_file: Path, model: Any) -> str:
     loc = tuple(err.get("loc") or ())
     dotted = ".".join(str(p) for p in loc)
     where = _where(loc, env_path, toml_file)
     name = f"{env_name(loc)} ({dotted}{', ' + where if where else ''})"
     if err.get("type") == "extra_forbidden":
-        return f"{name}: Ledgerlink has no such setting" + _near(loc)
+        return f"{name}: Ledgerlink has no such setting" + _near(loc, model)
     msg = str(err.get("msg", "not a valid value"))
     value = err.get("input")
     shown = ""
@@ -62,10 +63,7 @@ def _one(err: Any, env_path: Path | None, toml_file: Path) -> str:
     return f"{name}: {msg}{shown}"
 
 
-def _near(loc: tuple[Any, ...]) -> str:
-    from core.settings import Settings
-
-    model: Any = Settings
+def _near(loc: tuple[Any, ...], model: Any) -> str:
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
         model = field.annotation if field is not None else None
@@ -136,12 +134,10 @@ def setting_names(model: Any, loc: tuple[str, ...] = ()) -> set[str]:
     return names
 
 
-def misspelt_variable(env_file: Any) -> ConfigError | None:
+def misspelt_variable(env_file: Any, model: Any) -> ConfigError | None:
     """A LEDGERLINK_* variable (in the environment or .env) that Ledgerlink does not read but that is close to
     one it does (LEDGERLINK_SYNC_BATCH_SIZE for LEDGERLINK_SYNC__BATCH_SIZE): it would be ignored silently."""
-    from core.settings import Settings
-
-    known = setting_names(Settings) | set(OTHER_VARIABLES)
+    known = setting_names(model) | set(OTHER_VARIABLES)
     found: list[tuple[str, str]] = [(key.upper(), "set in the environment") for key in os.environ]
     env_path = Path(env_file) if isinstance(env_file, (str, Path)) else None
     if env_path is not None and env_path.is_file():

@@ -28,8 +28,8 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def sandbox(tmp_path):
-    """A local QBO sandbox served over real HTTP on 127.0.0.1 (see core.sandbox.testing)."""
-    from core.sandbox.testing import running_sandbox
+    """A local QBO sandbox served over real HTTP on 127.0.0.1 (see core.sandbox.served)."""
+    from core.sandbox.served import running_sandbox
 
     with running_sandbox(tmp_path / "sandbox.db") as sb:
         yield sb
@@ -74,7 +74,7 @@ def connected_copy(tmp_path, settings, _templates):
     import asyncio
     import contextlib
 
-    from core.sandbox.testing import running_sandbox
+    from core.sandbox.served import running_sandbox
 
     stack = contextlib.ExitStack()
 

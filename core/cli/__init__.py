@@ -1,6 +1,7 @@
 """`ledgerlink` sub-commands (no Textual here: `tui.cli` opens the TUI when no sub-command is given).
 
-Each area registers its own sub-commands from its module: ledger_cmds, sandbox_cmds, qbo_cmds.
+Each area registers its own sub-commands from its module: ledger_cmds, qbo_cmds, ... (the sandbox's own command
+line lives with it, in core.sandbox.cli).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AREAS = ("core.cli.ledger_cmds", "core.cli.setup_cmds", "core.cli.sandbox_cmds", "core.cli.qbo_cmds",
+AREAS = ("core.cli.ledger_cmds", "core.cli.setup_cmds", "core.sandbox.cli", "core.cli.qbo_cmds",
          "core.cli.sync_cmds", "core.cli.trust_cmds")
 
 

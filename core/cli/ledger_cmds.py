@@ -107,7 +107,7 @@ def cmd_demo(args, settings: Settings) -> int:
               counted(s.payments, "payment"), counted(s.credit_notes, "credit note"),
               counted(s.trust_moves, "trust move"), counted(s.edits, "edit"), counted(s.deletions, "deletion")]
     print(f"Demo data in {settings.db}: {', '.join(counts)}.")
-    from core.ledger.demo import STATEMENT_AS_OF
+    from core.services.ledger import STATEMENT_AS_OF
 
     for account, path in s.trust_statements:
         print(f"Bank statement of {account}: {path}\n  try: ledgerlink trust statement import --account \"{account}\" "

@@ -88,7 +88,6 @@ def _m(minor: int, cur: str) -> str:
 
 
 def cmd_move(args, settings: Settings) -> int:
-    from core.ledger import trust as T
     from core.services import trust as S
 
     with _firm(settings) as firm:
@@ -105,7 +104,7 @@ def cmd_move(args, settings: Settings) -> int:
             t = S.transfer(firm, args.client, args.amount, args.from_account, args.to_account, matter=args.matter,
                            date=args.date, reference=args.reference, memo=args.memo)
         banks = {b.id: b.name for b in S.trust_accounts(firm)}
-        held = {b: sum(T.ledgers_of(firm, t.client_id, b).values()) for b in (t.bank_account_id, t.to_bank_account_id)
+        held = {b: sum(S.held_by(firm, t.client_id, b).values()) for b in (t.bank_account_id, t.to_bank_account_id)
                 if b is not None}
         client = S.queries.get_client(firm, t.client_id).name
     if args.json:
@@ -123,13 +122,12 @@ def cmd_move(args, settings: Settings) -> int:
 
 
 def cmd_pay(args, settings: Settings) -> int:
-    from core.ledger import trust as T
     from core.services import trust as S
 
     with _firm(settings) as firm:
         pay = S.pay(firm, args.invoice, args.amount, args.account, operating=args.operating, matter=args.matter,
                     date=args.date, reference=args.reference)
-        held = sum(T.ledgers_of(firm, pay.client_id, pay.trust_bank_account_id).values())
+        held = sum(S.held_by(firm, pay.client_id, pay.trust_bank_account_id).values())
         client = S.queries.get_client(firm, pay.client_id).name
         bank = S.queries.get_bank_account(firm, pay.trust_bank_account_id).name
     if args.json:

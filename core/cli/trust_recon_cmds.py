@@ -63,7 +63,7 @@ def cmd_import(args, settings: Settings) -> int:
 
 def cmd_show(args, settings: Settings) -> int:
     from core.cli.ledger_cmds import _table
-    from core.ledger.base import currency
+    from core.services.trust import currency_of as currency
     from core.services import trust as S
 
     with _firm(settings, readonly=True) as firm:
@@ -122,7 +122,7 @@ def cmd_outstanding(args, settings: Settings) -> int:
 
 
 def cmd_reconcile(args, settings: Settings) -> int:
-    from core.ledger.base import parse_day
+    from core.services.ledger import parse_day
     from core.services import trust as S
 
     parse_day(args.as_of, "--as-of", example="2026-06-30")

@@ -23,7 +23,7 @@ from core.ledger.models import Invoice
 from core.money import format_minor
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 
 @writes

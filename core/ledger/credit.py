@@ -14,7 +14,7 @@ from core.ledger.models import Invoice
 from core.money import format_minor, parse_amount
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 
 @writes

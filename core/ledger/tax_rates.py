@@ -8,7 +8,7 @@ from core.errors import ValidationError
 from core.ledger.base import audit, format_rate, parse_rate_percent
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 
 def _part(spec, key: str, index: int):

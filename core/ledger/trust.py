@@ -36,7 +36,7 @@ from core.ledger.trust_models import TrustOverdraw, TrustTransaction
 from core.money import format_minor, parse_amount
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 Ledgers = dict  # matter id (None: no matter) -> balance in minor units, for one client and account
 

@@ -25,7 +25,7 @@ from core.ledger.trust_statement import LedgerItem, StatementLine, _trust_bank, 
 from core.money import format_minor
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 
 @dataclass(frozen=True)

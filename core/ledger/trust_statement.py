@@ -25,7 +25,7 @@ from core.ledger.trust import locked_until
 from core.money import parse_amount
 
 if TYPE_CHECKING:
-    from core.services.context import Firm
+    from core.context import Firm
 
 COLUMNS = ("date", "description", "amount", "reference")
 REQUIRED = ("date", "description", "amount")

@@ -12,7 +12,6 @@ A body that arrived short of its Content-Length, or that is not JSON, is never a
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from typing import Any
 
@@ -22,19 +21,12 @@ from starlette.responses import Response
 from core.sandbox import entities, faults, jsonfmt, ledger, query
 from core.sandbox.company import Company
 from core.sandbox.oauth import bearer
+from core.sandbox.connection import drop
 from core.sandbox.store import SandboxState
 
 log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json;charset=utf-8"
-# Set per connection by the server's protocol class so a fault can drop the connection.
-transport_var: contextvars.ContextVar[Any] = contextvars.ContextVar("sandbox_transport", default=None)
-
-
-class Dropped(Exception):
-    """The connection was closed on purpose; nothing is sent."""
-
-
 def _json(body: dict, status: int = 200, content_type: str = JSON_TYPE) -> Response:
     return Response(jsonfmt.dumps(body), status_code=status, media_type=None, headers={"Content-Type": content_type})
 
@@ -55,14 +47,6 @@ def throttled(state: SandboxState) -> Response:
     if state.limits.retry_after is not None:
         headers["Retry-After"] = str(state.limits.retry_after)
     return Response(faults.throttle_xml(), status_code=429, headers=headers)
-
-
-async def _drop() -> None:
-    transport = transport_var.get()
-    if transport is not None:
-        transport.abort()
-        await asyncio.sleep(0)  # let the protocol see connection_lost before the app returns
-    raise Dropped()
 
 
 def _is_write(request: Request) -> bool:
@@ -137,7 +121,7 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
             state.expire_token(grant["token"])
             return auth_failure(401, "3200", f"Token expired: {grant['handle']}")
         if rule.kind == "drop-before":
-            await _drop()
+            await drop()
         if rule.kind == "drop-after":
             drop_after = True
 
@@ -165,7 +149,7 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
         with state.lock:
             response = _dispatch(state, company, request, rest, body)
     if drop_after:
-        await _drop()
+        await drop()
     return response
 
 

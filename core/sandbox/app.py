@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from core.sandbox import api, oauth
 from core.sandbox.company import month_of
+from core.sandbox.connection import Dropped
 from core.sandbox.store import SandboxState
 
 
@@ -32,7 +33,7 @@ class IntuitTid:
 
         try:
             await self.app(scope, receive, send_with_tid)
-        except api.Dropped:
+        except Dropped:
             return
 
 

@@ -240,7 +240,7 @@ def _fault_answer(state: SandboxState, rule) -> Response | None:
 
 
 async def token(request: Request) -> Response:
-    from core.sandbox.api import _drop
+    from core.sandbox.connection import drop
     from core.sandbox.injection import oauth_faults
 
     state: SandboxState = request.app.state.sandbox
@@ -255,10 +255,10 @@ async def token(request: Request) -> Response:
         if answer is not None:
             return answer
         if rule.kind == "drop-before":
-            await _drop()
+            await drop()
     response = _token_answer(state, request, form)
     if any(rule.kind == "drop-after" for rule in fired):
-        await _drop()
+        await drop()
     return response
 
 

@@ -253,3 +253,27 @@ def export_reconciliation(rec, directory) -> list:
         return R.export(rec, directory)
     except OSError as exc:
         raise ValidationError(f"--export: cannot write into {directory} ({exc.strerror or exc})") from None
+
+
+def held_by(firm, client_id: int, bank_account_id: int) -> dict:
+    """What a client holds in one trust account, per matter (None: held without a matter)."""
+    return T.ledgers_of(firm, client_id, bank_account_id)
+
+
+def locked_until(firm, bank_account_id: int):
+    """The date up to which a saved reconciliation locks the account (None: nothing locked)."""
+    return T.locked_until(firm, bank_account_id)
+
+
+def render_reconciliation(rec) -> str:
+    """A three-way reconciliation as plain text (the file a bar auditor reads)."""
+    from core.ledger.trust_reconcile import render
+
+    return render(rec)
+
+
+def currency_of(firm) -> str:
+    """The firm's home currency code."""
+    from core.ledger.base import currency
+
+    return currency(firm)

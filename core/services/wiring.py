@@ -8,7 +8,7 @@ from core.qbo import embedded
 
 
 def _start_local_sandbox(path: Path):
-    from core.sandbox.testing import start_embedded
+    from core.sandbox.served import start_embedded
 
     return start_embedded(path)
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from core.sandbox.testing import running_sandbox
+from core.sandbox.served import running_sandbox
 
 
 def exchange(sb, redirect: str) -> dict:

@@ -9,7 +9,7 @@ import pytest
 
 from core.sandbox import entities
 from core.sandbox.store import SandboxState
-from core.sandbox.testing import running_sandbox
+from core.sandbox.served import running_sandbox
 
 from tests.sandbox.conftest import Api
 

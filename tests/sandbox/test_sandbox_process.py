@@ -6,7 +6,7 @@ import os
 
 import httpx
 
-from core.sandbox.testing import sandbox_process
+from core.sandbox.served import sandbox_process
 
 from tests.sandbox.conftest import connect
 

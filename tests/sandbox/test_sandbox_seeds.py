@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from core.sandbox.testing import running_sandbox
+from core.sandbox.served import running_sandbox
 from tests.sandbox.conftest import Api, connect
 
 

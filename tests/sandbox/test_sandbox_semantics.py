@@ -246,7 +246,7 @@ def test_sparse_update_with_lines_replaces_them_and_cannot_undercut_payments(us)
 
 
 def test_embedded_sandbox_keeps_its_state_across_restarts(tmp_path):
-    from core.sandbox.testing import start_embedded
+    from core.sandbox.served import start_embedded
     from tests.sandbox.conftest import Api
 
     first = start_embedded(tmp_path / "e.db", companies=["NZ"])

@@ -37,7 +37,6 @@ class TrustView:
 
 
 def read_view(firm, account_id: int | None) -> TrustView:
-    from core.ledger import trust as T
     from core.services import ledger
     from core.services import trust as S
 
@@ -47,7 +46,7 @@ def read_view(firm, account_id: int | None) -> TrustView:
     locked = None
     if account_id is not None:
         found, ledger_items = S.statement(firm, account_id)
-        lines, items, locked = tuple(found), tuple(ledger_items), T.locked_until(firm, account_id)
+        lines, items, locked = tuple(found), tuple(ledger_items), S.locked_until(firm, account_id)
     invoices = tuple(i for i in ledger.list_invoices(firm) if i.status == "posted" and i.open_balance_minor > 0)
     return TrustView(S.ledger(firm), accounts, tuple(ledger.list_clients(firm)), invoices, lines, items, locked)
 
@@ -256,7 +255,7 @@ class TrustScreen(TabbedScreen):
                                                 self.app.today().isoformat()), self.posted)
 
     def show_result(self, rec) -> None:
-        from core.ledger.trust_reconcile import render
+        from core.services.trust import render_reconciliation as render
 
         self.result = rec
         m = money_text

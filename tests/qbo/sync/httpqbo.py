@@ -223,7 +223,7 @@ def served(fake: WireQBO):
     sock.listen(128)
     port = sock.getsockname()[1]
     # The sandbox's protocol sets TCP_NODELAY on the pre-bound socket's connections (else ~40 ms a request).
-    from core.sandbox.testing import _Protocol
+    from core.sandbox.served import _Protocol
 
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off", http=_Protocol))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

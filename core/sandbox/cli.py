@@ -1,4 +1,5 @@
-"""`ledgerlink sandbox`: serve the local QBO sandbox; `ledgerlink sandbox dump`: show what it holds."""
+"""`ledgerlink sandbox`: serve the local QBO sandbox; `ledgerlink sandbox dump`: show what it holds (the sandbox's own
+command line, registered by core.cli like every area)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def _db(args: argparse.Namespace) -> Path:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    from core.sandbox.testing import start_embedded
+    from core.sandbox.served import start_embedded
 
     company_settings: dict[str, dict[str, str]] = {}
     for item in args.company_setting:

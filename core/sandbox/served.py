@@ -33,7 +33,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from core.errors import ConfigError
-from core.sandbox.api import transport_var
+from core.sandbox.connection import transport_var
 from core.sandbox.app import build_app
 from core.sandbox.store import SandboxState
 
