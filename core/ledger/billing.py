@@ -229,6 +229,7 @@ def _draft_invoice(ctx: _Ctx, spec: dict, problems: list[str], where: str = "") 
 
 def _prepare_lines(ctx: _Ctx, lines: list, draft: _InvoiceDraft, problems: list[str], where: str = "") -> None:
     """Price each line into `draft.lines` (amount and tax in minor units); a line with a problem is left out."""
+    priced_lines: list[tuple] = []
     for n, line in enumerate(lines, 1):
         at = f"{where}line {n}: "
         account_id, rate = ctx.line_refs(line, at, problems)
@@ -242,11 +243,10 @@ def _prepare_lines(ctx: _Ctx, lines: list, draft: _InvoiceDraft, problems: list[
             continue
         if account_id is None or rate is None:
             continue
-        amount = half_up_div(qty * price, 1000)
         desc = str(_field(line, "description", "") or "").strip()
-        draft.lines.append(_Line(desc, account_id, rate["id"], qty, price, amount, 0))
-    priced = compute_tax(ctx.method, [(ln.amount_minor, ln.tax_rate_id) for ln in draft.lines], ctx.components)
-    draft.lines = [ln._replace(tax_minor=t) for ln, t in zip(draft.lines, priced.line_tax)]
+        priced_lines.append((desc, account_id, rate["id"], qty, price, half_up_div(qty * price, 1000)))
+    priced = compute_tax(ctx.method, [(p[5], p[2]) for p in priced_lines], ctx.components)
+    draft.lines = [_Line(*p, t) for p, t in zip(priced_lines, priced.line_tax)]
     draft.tax_by_account = priced.by_account(ctx.components)
 
 

@@ -218,8 +218,9 @@ def get_invoice(firm: "Firm", invoice_id: int) -> Invoice:
     subtotal = sum(line.amount_minor for line in lines)
     adjustments = tuple(
         TaxAdjustment(r["id"], r["date"], r["tax_rate_id"], r["component_id"], r["amount_minor"], r["reason"])
-        for r in firm.db.query("SELECT * FROM tax_adjustments WHERE invoice_id = ? AND invoice_version = ? "
-                               "ORDER BY id", [invoice_id, h["version"]]))
+        for r in firm.db.query("SELECT * FROM tax_adjustments WHERE invoice_id = ? AND invoice_version = "
+                               "(SELECT max(version) FROM invoice_lines WHERE invoice_id = ?) ORDER BY id",
+                               [invoice_id, invoice_id]))
     tax = sum(line.tax_minor for line in lines) + sum(a.amount_minor for a in adjustments)
     return Invoice(
         id=h["id"], number=h["number"], client_id=h["client_id"], matter_id=h["matter_id"], date=h["date"],
@@ -260,7 +261,8 @@ def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | N
         " WHERE l.invoice_id = i.id AND l.version = "
         " (SELECT max(version) FROM invoice_lines m WHERE m.invoice_id = i.id)) "
         "+ (SELECT coalesce(sum(amount_minor), 0) FROM tax_adjustments t "
-        " WHERE t.invoice_id = i.id AND t.invoice_version = i.version) AS total_minor "
+        " WHERE t.invoice_id = i.id AND t.invoice_version = "
+        " (SELECT max(version) FROM invoice_lines m WHERE m.invoice_id = i.id)) AS total_minor "
         "FROM invoices i JOIN contacts c ON c.id = i.client_id WHERE 1"
     )
     params: list = []

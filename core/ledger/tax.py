@@ -68,7 +68,8 @@ def compute(method: str, lines: Sequence[tuple[int, int]], components: Mapping[i
             tax = 0
             for k, comp in enumerate(components[rate_id]):
                 t = half_up_div(amount * comp.rate_ppm, 1_000_000)
-                by_component[(rate_id, k)] = by_component.get((rate_id, k), 0) + t
+                key = (rate_id, k)
+                by_component[key] = by_component.get(key, 0) + t
                 tax += t
             line_tax.append(tax)
         return TaxResult(tuple(line_tax), by_component, sum(line_tax))
@@ -94,12 +95,16 @@ def _share(lines: Sequence[tuple[int, int]], subtotals: dict[int, int], rate_tax
         idx = [i for i, (_a, r) in enumerate(lines) if r == rate_id]
         if not tax or not subtotal:
             continue
+        if len(idx) == 1:
+            out[idx[0]] = tax
+            continue
         parts = [divmod(tax * lines[i][0], subtotal) for i in idx]
         for i, (q, _r) in zip(idx, parts):
             out[i] = q
         left = tax - sum(q for q, _r in parts)
-        for j in sorted(range(len(idx)), key=lambda j: (-parts[j][1], j))[:left]:
-            out[idx[j]] += 1
+        if left:
+            for j in sorted(range(len(idx)), key=lambda j: (-parts[j][1], j))[:left]:
+                out[idx[j]] += 1
     return tuple(out)
 
 

@@ -67,7 +67,7 @@ class FirmSources:
             for row in maps.list_map(db, kind):
                 if row.status == "mapped":
                     mapped[kind][row.ledger_id] = P.Ref(value=row.qbo_id, name=row.qbo_name)
-                elif row.status in ("inactive", "gone"):
+                elif row.status in ("inactive", "gone", "mismatch"):
                     messages[(kind, row.ledger_id)] = row.message
         accounts = {a.id: a for a in queries.list_accounts(self.firm, active_only=False)}
         extra = _writeoff_items(db, accounts, mapped["gl"])

@@ -79,3 +79,21 @@ def test_deleting_the_overpaying_payment_removes_the_credit(ready):
                            bank_account_id=ready.operating)
     L.delete_payment(ready.firm, pay.id)
     assert L.client_credits(ready.firm) == [] and L.account_balance(ready.firm, ready.ar) == 10000
+
+
+def test_the_aging_report_on_the_command_line_shows_the_credit(ready, settings, capsys):
+    import json
+
+    from core.cli import main
+
+    ready.invoice(_fees(ready, "100.00"))
+    L.record_payment(ready.firm, client_id=ready.client, date="2026-02-02", amount="150",
+                     bank_account_id=ready.operating)
+    ready.firm.close()
+    assert main(["--db", str(settings.db), "report", "aging", "--as-of", "2026-02-10"]) == 0
+    out = capsys.readouterr().out
+    assert "Credit" in out and "-50.00" in out
+    assert main(["--db", str(settings.db), "report", "aging", "--as-of", "2026-02-10", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["clients"][0]["credit_minor"] == 5000 and report["totals"]["credit_minor"] == 5000
+    assert report["total_minor"] == -5000

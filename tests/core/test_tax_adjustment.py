@@ -42,8 +42,11 @@ def test_an_adjustment_down_and_an_edit_reverses_it_with_the_invoice(ready):
     edited = L.edit_invoice(ready.firm, inv.id, date="2026-02-04")
     assert edited.tax_adjustments == () and edited.total_minor == inv.total_minor == edited.open_balance_minor
     assert L.account_balance(ready.firm, ready.tax_gl) == inv.tax_minor
+    again = L.record_tax_adjustment(ready.firm, inv.id, ready.state, 2, "QBO rounding", "2026-02-05")
     L.delete_invoice(ready.firm, inv.id)
     assert L.account_balance(ready.firm, ready.tax_gl) == 0 and L.account_balance(ready.firm, ready.ar) == 0
+    deleted = L.get_invoice(ready.firm, inv.id)  # keeps what its last posted version showed, open balance 0
+    assert (deleted.status, deleted.total_minor, deleted.open_balance_minor) == ("deleted", again.total_minor, 0)
 
 
 def test_a_combined_rate_is_adjusted_per_component(settings):

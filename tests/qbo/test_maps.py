@@ -248,6 +248,10 @@ async def test_a_combined_rate_maps_only_to_a_code_of_the_same_component_rates(f
     assert row.status == "mismatch" and "charges 7% + 1% but Combo charges 7% + 1.5%" in row.message
     step = {s.id: s for s in svc.qbo_steps(firm)}["map_tax"]
     assert not step.ok and "Combo (8%)" in step.message
+    from core.services.sync import FirmSources
+
+    # the sync parks a document at that rate with the same reason rather than push a tax QBO would compute apart
+    assert "7% + 1.5%" in FirmSources(firm).context().map_messages[("tax", combo)]
 
 
 @pytest.mark.parametrize("country, ok", [("US", True), ("CA", False), ("GB", False)])
