@@ -10,6 +10,7 @@ from core.checks import StepResult, done, missing, warning
 from core.qbo import maps, store
 from core.qbo.connect import connection_info_of
 from core.qbo.reference import flagged_maps, is_zero_rate
+from core.qbo.sync_currency import currency_problem
 from core.text import counted
 
 REFRESH_WARN_DAYS = 14
@@ -26,6 +27,9 @@ def _connected(db, now: float) -> StepResult:
         return missing("qbo_connected", f"The QuickBooks authorization for {who} has expired: reconnect in Connect.")
     if db.execute("SELECT 1 FROM qbo_company WHERE id = 1").fetchone() is None:
         return missing("qbo_connected", f"Connected to {who}, but its reference data was not pulled yet: refresh in Connect (or run `ledgerlink pull`).")
+    currency = currency_problem(db)
+    if currency is not None:
+        return missing("qbo_connected", currency.render())
     if conn.refresh_expires_at is not None and conn.refresh_expires_at - now < REFRESH_WARN_DAYS * 86400:
         days = int((conn.refresh_expires_at - now) // 86400)
         when = f"in {counted(days, 'day')}" if days else "within a day"
