@@ -95,3 +95,51 @@ def test_a_firm_parked_before_codes_keeps_its_sentences_as_legacy(tmp_path):
         firm.close()
     assert [tuple(r[:4]) for r in links] == links_before and links
     assert all(r[4] is None and r[5] is None for r in links)  # QBO's figures: known from the next write
+
+
+EVERY_CODE = {
+    "map_unusable": {"kind": "gl", "ledger_id": 4, "message": "6000 Bank is mapped to Checking, which is inactive"},
+    "sales_unmapped": {"account_id": 1, "account": "4000 Fees"},
+    "tax_unmapped": {"tax_rate_id": 2, "tax_rate": "Standard (20%)"},
+    "bank_unmapped": {"bank_account_id": 1, "bank": "Office account"},
+    "zero_rate_unmapped": {},
+    "writeoff_no_gl": {"account_id": 9, "account": "6900 Bad debts"},
+    "writeoff_no_item": {"account_id": 9, "account": "6900 Bad debts", "qbo_account": "Bad debts"},
+    "number_too_long": {"kind": "Invoice", "number": "X" * 25, "max": 21},
+    "customer_missing": {"client_id": 3, "client": "Amy's Bird Sanctuary"},
+    "us_several_rates": {"kind": "Invoice", "number": "INV-1", "rates": "State, County"},
+    "waits_for_invoice": {"what": "The payment", "invoice_id": 1, "invoice": "INV-1"},
+    "invoice_parked": {"what": "The payment", "invoice_id": 1, "invoice": "INV-1", "invoice_reason": "Tax rate X ..."},
+    "invoice_before_sync_from": {"what": "The payment", "invoice_id": 1, "invoice": "INV-1", "from_date": "2026-01-01"},
+    "document_missing": {"doc_type": "invoice", "doc_id": 5, "label": "Invoice"},
+    "qbo_refused": {"label": "Invoice INV-1", "fault_code": "6210", "fault_message": "Closed period",
+                    "fault_detail": None, "fault_element": None},
+    "customer_name_taken": {"name": "Amy", "fault_code": "6240", "fault_message": "Duplicate Name Exists Error",
+                            "fault_detail": None, "fault_element": None},
+    "customer_refused": {"name": "Amy", "fault_code": "2010", "fault_message": "Bad", "fault_detail": None,
+                         "fault_element": None},
+    "currency_differs": {"firm_currency": "CAD", "home_currency": "USD", "company": "Sandbox Company_US_1"},
+    "qbo_differs": {"doc_type": "invoice", "doc_id": 7, "label": "Invoice INV-7", "currency": "USD",
+                    "ledger_total_minor": 256, "qbo_total_minor": 255, "ledger_tax_minor": 16, "qbo_tax_minor": 15,
+                    "cause": "rounding", "ledger_rates": [{"rate_id": 1, "name": "State", "percent": "6.25",
+                                                           "tax_minor": 16}],
+                    "qbo_rates": [{"rate_id": "3", "percent": "6.25", "net_minor": 240, "tax_minor": 15}],
+                    "fixes": ["accept_qbo"]},
+}
+
+
+def test_every_code_renders_a_sentence_naming_its_fields_and_survives_storage():
+    from core.qbo import reasons
+
+    assert set(EVERY_CODE) == set(reasons._RENDER), "a code without a test case, or a case without a code"
+    for code, fields in EVERY_CODE.items():
+        reason = Reason(code, fields)
+        text = reason.render()
+        assert text and "{" not in text, code
+        again = Reason.stored(code, reason.fields_json(), text)
+        assert again.render() == text and again.fix == reason.fix, code
+    differs = Reason("qbo_differs", EVERY_CODE["qbo_differs"])
+    assert "QuickBooks holds 2.55 USD (tax 0.15), the ledger 2.56 (tax 0.16)" in differs.render()
+    assert "`ledgerlink sync fix invoice 7 --accept-qbo`" in differs.render()
+    assert "resend-with-tax" not in differs.render()
+    assert Reason("qbo_refused", EVERY_CODE["qbo_refused"]).fix == Where("quickbooks", "Account and settings > Advanced")
