@@ -377,9 +377,15 @@ def payment_payload(pay, ctx: PushContext, customers: dict, invoices: dict,
     )
 
 
-def apply_payload(note, ctx: PushContext, customers: dict, invoices: dict, credit_memo_id: str) -> PaymentPayload:
-    """The zero-total Payment that applies a credit memo to its invoice."""
-    amount = money(note.total_minor, ctx.currency)
+def apply_payload(note, ctx: PushContext, customers: dict, invoices: dict, credit_memo_id: str,
+                  balances: dict | None = None) -> PaymentPayload:
+    """The zero-total Payment that applies a credit memo to its invoice (never more than QBO's open balance of
+    the invoice where known: the rest of the credit stays open on the customer)."""
+    minor = note.total_minor
+    balance = (balances or {}).get(note.invoice_id)
+    if balance is not None and 0 < balance < minor:
+        minor = balance
+    amount = money(minor, ctx.currency)
     invoice_id = _invoice_ref(note.invoice_id, invoices, ctx, f"Credit note {note.number}")
     return PaymentPayload(
         CustomerRef=_customer_ref(note.client_id, customers, ctx),

@@ -206,7 +206,7 @@ class SyncEngine:
             step = self._plan(row, doc, customers, invoices, balances)
             if step is not None:
                 steps.append(step)
-                if step.kind == "payment":
+                if step.kind in ("payment", "apply"):
                     self._reserve(balances, invoices, [(step.body, 1)])
         return steps
 

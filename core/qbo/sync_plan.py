@@ -133,7 +133,7 @@ def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, custo
     elif row.doc_type == "payment":
         payload = P.payment_payload(doc, ctx, customers, invoices, balances)
     elif kind == "apply":
-        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id)
+        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id, balances)
     else:
         payload = P.credit_memo_payload(doc, ctx, customers, override)
     total = None if kind == "apply" else ledger_total(row.doc_type, doc)

@@ -370,6 +370,7 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
         "SELECT doc_type, doc_id, version, action, state, reason, attempts, next_attempt_at FROM sync_queue "
         "WHERE state IN ('queued','sending','parked') ORDER BY CASE doc_type WHEN 'invoice' THEN 0 ELSE 1 END, "
         "doc_id").fetchall()]
+    balances = S.invoice_balances(firm.db)  # payments capped as the sync would (before this run's own payments)
     out = []
     for row in rows[:limit] if limit else rows:
         doc = sources.document(row.doc_type, row.doc_id)
@@ -381,7 +382,7 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
         placeholder_c = {**{doc.client_id: f"QBO-Customer-{doc.client_id}"}, **customers}
         placeholder_i = {**{k: f"QBO-Invoice-{k}" for k in ctx.invoice_numbers}, **invoices}
         try:
-            step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i)
+            step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i, balances)
         except Parked as exc:
             reason = reason_of(exc)
             out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{nxt[1]} {ENTITY[nxt[0]]}", None,

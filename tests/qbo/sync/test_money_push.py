@@ -77,3 +77,35 @@ async def test_nothing_is_pushed_to_a_company_in_another_home_currency(settings,
         assert sync.queue_counts(firm).queued == 1
     finally:
         firm.close()
+
+
+async def test_a_credit_note_is_applied_up_to_qbos_open_balance(settings, sandbox):
+    """QBO holds the invoice at 119.00 (rate changed after mapping), the ledger at 120.00; a zero-rated credit
+    note of 120.00 lands whole and is applied for 119.00, the rest staying open credit on the customer."""
+    firm = create_firm(sandbox_settings(settings, sandbox), "UK", name="Wren & Co Solicitors")
+    try:
+        demo.ensure_ready(firm)
+        await connect_and_map(firm, sandbox)
+        company = sandbox.state.company(sandbox.realm_ids["UK"])
+        for rate in company.all("TaxRate"):
+            if Decimal(str(rate.get("RateValue"))) == 20:
+                rate["RateValue"] = Decimal(19)
+        rates = queries.list_tax_rates(firm)
+        standard = next(r for r in rates if r.rate_ppm == 200000)
+        zero = next(r for r in rates if r.rate_ppm == 0)
+        fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
+        client = add_client(firm, "Bramble Cottage Ltd").id
+        inv = billing.create_invoice(firm, client_id=client, date="2026-05-04", lines=[dict(
+            description="Lease review", account_id=fee.id, quantity="1", unit_price="100.00",
+            tax_rate_id=standard.id)])
+        note = billing.issue_credit_note(firm, invoice_id=inv.id, date="2026-05-20", kind="credit", lines=[dict(
+            description="Goodwill", account_id=fee.id, amount="120.00", tax_rate_id=zero.id)])
+        summary = await sync.run_sync(firm)
+        assert [p.doc_type for p in sync.parked(firm)] == ["invoice"], [p.reason for p in sync.parked(firm)]
+        [memo] = [m for m in qbo_objects(sandbox, firm, "CreditMemo") if m["DocNumber"] == note.number]
+        assert memo["TotalAmt"] == Decimal("120.00")
+        [apply] = [p for p in qbo_objects(sandbox, firm, "Payment") if p["PrivateNote"].startswith("Ledgerlink applies")]
+        assert [ln["Amount"] for ln in apply["Line"]] == [Decimal("119.00"), Decimal("119.00")]
+        assert summary.pushed == 1
+    finally:
+        firm.close()
