@@ -103,6 +103,8 @@ class SyncEngine:
         self.blocked_customers: dict[int, Reason] = {}
         self.run_state = _RunState(time.monotonic())
         self._waiters: dict[int, set] = {}  # invoice id -> documents waiting for it to reach QBO
+        # (doc_type, doc_id) of a payment or credit application planned and not yet answered -> what it applies
+        self._reserved: dict[tuple[str, int], dict[int, int]] = {}
 
     # -- public -------------------------------------------------------------------------------
 
@@ -194,7 +196,7 @@ class SyncEngine:
         """Steps for the rows that can go now; the others wait for their invoice (see _waiters)."""
         invoices = S.invoice_ids(self.db)
         customers = S.customer_ids(self.db)
-        balances = self._open_balances(invoices)
+        balances = self._open_balances()
         waiting_on = S.unsent_invoices(self.db) | {d for d in S.pending_docs(self.db) if d[0] == "customer"}
         steps = []
         for row in rows:
@@ -207,26 +209,32 @@ class SyncEngine:
             if step is not None:
                 steps.append(step)
                 if step.kind in ("payment", "apply"):
-                    self._reserve(balances, invoices, [(step.body, 1)])
+                    applied = self._applied(step.body, {v: k for k, v in invoices.items()})
+                    self._reserved[(step.doc_type, step.doc_id)] = applied
+                    for inv, minor in applied.items():
+                        if inv in balances:
+                            balances[inv] -= minor
         return steps
 
-    def _open_balances(self, invoices: dict) -> dict[int, int]:
-        """QBO's open balance of each invoice, less what payments on their way (written, unanswered) apply."""
+    def _open_balances(self) -> dict[int, int]:
+        """QBO's open balance of each invoice, less what payments planned and not yet answered apply."""
         balances = S.invoice_balances(self.db)
-        self._reserve(balances, invoices, [(p.body, 1) for p in S.list_pending(self.db)])
+        for applied in self._reserved.values():
+            for inv, minor in applied.items():
+                if inv in balances:
+                    balances[inv] -= minor
         return balances
 
-    def _reserve(self, balances: dict, invoices: dict, bodies: list) -> None:
-        by_qbo_id = {v: k for k, v in invoices.items()}
+    def _applied(self, body: dict, by_qbo_id: dict) -> dict[int, int]:
+        """Ledger invoice id -> amount a Payment body applies to it."""
+        out: dict[int, int] = {}
         cur = self.ctx.currency if self.ctx else None
-        for body, _ in bodies:
-            for one in body.get("BatchItemRequest") or [body]:
-                payment = one.get("Payment", one) if "bId" in one else one
-                for line in payment.get("Line") or []:
-                    for linked in line.get("LinkedTxn") or []:
-                        inv = by_qbo_id.get(linked.get("TxnId"))
-                        if linked.get("TxnType") == "Invoice" and inv in balances and cur:
-                            balances[inv] -= C.minor(line.get("Amount"), cur)
+        for line in body.get("Line") or []:
+            for linked in line.get("LinkedTxn") or []:
+                inv = by_qbo_id.get(linked.get("TxnId"))
+                if linked.get("TxnType") == "Invoice" and inv is not None and cur:
+                    out[inv] = out.get(inv, 0) + C.minor(line.get("Amount"), cur)
+        return out
 
     def _plan(self, row: Row, doc, customers: dict, invoices: dict, balances: dict | None = None) -> Step | None:
         st = self.run_state
@@ -332,6 +340,9 @@ class SyncEngine:
         with self.db.atomic():
             S.remove_pending(self.db, pending.request_id)
             for item, entity, fault in outcomes:
+                if fault is None and item["kind"] in ("payment", "apply"):
+                    self._track_balances(item, entity or {}, pending)
+                self._reserved.pop((item["doc_type"], item["doc_id"]), None)
                 if fault is None:
                     self._store_ok(item, entity, pending)
                 elif self._store_fault(item, fault, pending) == "stale":
@@ -356,18 +367,17 @@ class SyncEngine:
         qbo_total = qbo_tax = balance = differs = None
         if kind != "apply" and item["op"] != "delete" and cur:
             qbo_total = P.total_minor(entity, cur)
-            qbo_tax = C.qbo_tax(entity, cur)[0] if item.get("ledger_tax_minor") is not None else None
+            taxes = C.qbo_tax(entity, cur) if item.get("ledger_tax_minor") is not None else None
+            qbo_tax = taxes[0] if taxes else None
             balance = P.balance_minor(entity, cur) if doc_type == "invoice" else None
             if ledger is not None and qbo_total is not None and ledger != qbo_total:
                 self.run_state.differences.append(TotalDifference(doc_type, doc_id, item["label"], ledger, qbo_total,
                                                                   cur))
                 log.warning("%s: QuickBooks total %s differs from the ledger's %s", item["label"], qbo_total, ledger)
-            differs = C.compare(item, entity, cur)
+            differs = C.compare(item, entity, cur, taxes)
         link = link_after_write(S.get_link(self.db, doc_type, doc_id), kind, item["op"], version, entity,
                                 item["entity"], ledger, qbo_total, item.get("ledger_tax_minor"), qbo_tax, balance)
         S.put_link(self.db, link)
-        if kind in ("payment", "apply"):
-            self._track_balances(item, entity, pending)
         if differs is not None:
             self._park_difference(doc_type, doc_id, version, differs)
             return
@@ -388,20 +398,23 @@ class SyncEngine:
 
         Only a first write is known exactly; after an update or a deletion the balance is unknown until the
         invoice's next write (its payments are then capped at the ledger's allocation alone)."""
-        cur = self.ctx.currency if self.ctx else None
-        body = _request_of(pending, item)
-        body = body.get(item["entity"], body) if pending.is_batch else body
-        applied: dict[str, int] = {}
-        for line in body.get("Line") or []:
-            for linked in line.get("LinkedTxn") or []:
-                if linked.get("TxnType") == "Invoice" and cur:
-                    applied[linked["TxnId"]] = applied.get(linked["TxnId"], 0) + C.minor(line.get("Amount"), cur)
-        for invoice_id, qbo_id in S.invoice_ids(self.db).items():
-            if qbo_id in applied:
+        if item["op"] == "delete":  # QBO gives the money back to the invoices: their balance is unknown now
+            doc = self.sources.document(item["doc_type"], item["doc_id"])
+            for invoice_id in (dependencies(S.get_row(self.db, item["doc_type"], item["doc_id"]) or _row_of(item), doc)
+                               if doc is not None else []):
                 link = S.get_link(self.db, "invoice", invoice_id)
-                known = item["op"] == "create" and link.qbo_balance_minor is not None
-                S.put_link(self.db, replace(link, qbo_balance_minor=link.qbo_balance_minor - applied[qbo_id]
-                                            if known else None))
+                if link.in_qbo:
+                    S.put_link(self.db, replace(link, qbo_balance_minor=None))
+            return
+        applied = self._reserved.get((item["doc_type"], item["doc_id"]))
+        if applied is None:  # a request replayed from an earlier run
+            body = _request_of(pending, item)
+            body = body.get(item["entity"], body) if pending.is_batch else body
+            applied = self._applied(body, S.invoices_by_qbo_id(self.db, _linked_invoices(body)))
+        for invoice_id, minor in applied.items():
+            link = S.get_link(self.db, "invoice", invoice_id)
+            known = item["op"] == "create" and link.qbo_balance_minor is not None
+            S.put_link(self.db, replace(link, qbo_balance_minor=link.qbo_balance_minor - minor if known else None))
 
     def _advance(self, doc_type: str, doc_id: int, version: int, link: S.Link) -> None:
         """After an answer: done when QBO holds this version, else queued for its next step."""
@@ -511,6 +524,15 @@ class SyncEngine:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _row_of(item: dict) -> Row:
+    return Row(item["doc_type"], item["doc_id"], item["version"], "delete", "sending")
+
+
+def _linked_invoices(body: dict) -> list[str]:
+    return [linked["TxnId"] for line in body.get("Line") or [] for linked in line.get("LinkedTxn") or []
+            if linked.get("TxnType") == "Invoice"]
 
 
 def _request_of(pending: S.Pending, item: dict) -> dict:

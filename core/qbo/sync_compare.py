@@ -51,15 +51,17 @@ def qbo_tax(entity: dict, currency: str) -> tuple[int | None, list[dict]]:
     return (_minor(total, currency) if total is not None else None), lines
 
 
-def compare(item: dict, entity: dict, currency: str) -> Reason | None:
-    """The difference between what was sent (`item`: a sync_pending item) and what QBO stored, or None."""
+def compare(item: dict, entity: dict, currency: str, qbo: tuple[int | None, list[dict]] | None = None
+            ) -> Reason | None:
+    """The difference between what was sent (`item`: a sync_pending item) and what QBO stored, or None.
+    `qbo` is qbo_tax(entity, currency) when the caller has it already."""
     ledger_total = item.get("ledger_total_minor")
     ledger_tax = item.get("ledger_tax_minor")
     value = entity.get("TotalAmt")
     if ledger_total is None or value is None:
         return None
     qbo_total = _minor(value, currency)
-    tax, tax_lines = qbo_tax(entity, currency)
+    tax, tax_lines = qbo if qbo is not None else qbo_tax(entity, currency)
     tax_differs = ledger_tax is not None and tax is not None and tax != ledger_tax
     if qbo_total == ledger_total and not tax_differs:
         return None

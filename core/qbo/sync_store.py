@@ -549,3 +549,12 @@ def parked_reason(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> Reas
     row = db.execute("SELECT code, fields, reason FROM sync_parked WHERE doc_type = ? AND doc_id = ?",
                      [doc_type, doc_id]).fetchone()
     return Reason.stored(*row) if row else None
+
+
+def invoices_by_qbo_id(db: sqlite_utils.Database, qbo_ids: list[str]) -> dict[str, int]:
+    """QBO Invoice Id -> ledger invoice id, for these ids."""
+    if not qbo_ids:
+        return {}
+    marks = ", ".join("?" for _ in qbo_ids)
+    return dict(db.execute(f"SELECT qbo_id, doc_id FROM sync_links WHERE doc_type = 'invoice' AND qbo_id IN ({marks})",
+                           list(qbo_ids)).fetchall())
