@@ -265,7 +265,7 @@ def accept_qbo(firm, doc_type: str, doc_id: int, *, date: str | None = None) -> 
     from datetime import date as _date
 
     try:
-        from core.ledger.billing import record_tax_adjustment
+        from core.ledger.adjustments import record_tax_adjustment  # wt-money's seam
     except ImportError:
         raise ValidationError("This build's ledger cannot record a tax adjustment yet (record_tax_adjustment): "
                               "re-send with the ledger's tax instead, or correct the rate so both agree") from None

@@ -126,14 +126,14 @@ async def test_a_rate_changed_in_qbo_after_mapping_parks_and_each_fix_is_offered
 
 def _ledger_can_adjust_tax() -> bool:
     try:
-        from core.ledger.billing import record_tax_adjustment  # noqa: F401 (wt-money's seam)
+        from core.ledger.adjustments import record_tax_adjustment  # noqa: F401 (wt-money's seam)
     except ImportError:
         return False
     return True
 
 
 @pytest.mark.skipif(not _ledger_can_adjust_tax(),
-                    reason="PENDING wt-money: core.ledger.billing.record_tax_adjustment is not merged yet")
+                    reason="PENDING wt-money: core.ledger.adjustments.record_tax_adjustment is not merged yet")
 async def test_accepting_qbos_tax_records_an_adjustment_and_reconcile_agrees(settings, sandbox, monkeypatch, capsys):
     """The CA 12% / GST+PST BC cent: --accept-qbo records QBO's 30.02 in the ledger by a dated adjustment
     through the journal; the invoice is done and reconcile agrees."""
