@@ -135,31 +135,33 @@ def _ledger_can_adjust_tax() -> bool:
 @pytest.mark.skipif(not _ledger_can_adjust_tax(),
                     reason="PENDING wt-money: core.ledger.adjustments.record_tax_adjustment is not merged yet")
 async def test_accepting_qbos_tax_records_an_adjustment_and_reconcile_agrees(settings, sandbox, monkeypatch, capsys):
-    """The CA 12% / GST+PST BC cent: --accept-qbo records QBO's 30.02 in the ledger by a dated adjustment
-    through the journal; the invoice is done and reconcile agrees."""
+    """QBO's 20% rate became 21% after mapping: --accept-qbo records QBO's 21.00 in the ledger by a dated
+    adjustment through the journal; the invoice is done, the next sync parks nothing and reconcile agrees."""
     s = sandbox_settings(settings, sandbox)
-    firm = create_firm(s, "CA", name="Coast & Harbour Law")
+    firm = create_firm(s, "UK", name="Wren & Co Solicitors")
     try:
         demo.ensure_ready(firm)
-        combined = add_tax_rate(firm, "GST + PST BC (12%)", "12")
         await connect_and_map(firm, sandbox)
-        code = next(o for o in qbo_services.list_options(firm, "tax") if o.name == "GST/PST BC")
-        qbo_services.set_mapping(firm, "tax", combined.id, code.qbo_id)
+        standard = next(r for r in queries.list_tax_rates(firm) if r.rate_ppm == 200000)
+        company = sandbox.state.company(sandbox.realm_ids["UK"])
+        for rate in company.all("TaxRate"):
+            if Decimal(str(rate.get("RateValue"))) == 20:
+                rate["RateValue"] = Decimal(21)
         fee = queries.list_accounts(firm, subtypes=["fee_income"])[0]
-        client = add_client(firm, "Salish Sea Charters Ltd").id
-        odd = billing.create_invoice(firm, client_id=client, date="2026-05-04", lines=[dict(
-            description="Charter party review", account_id=fee.id, quantity="1", unit_price="250.10",
-            tax_rate_id=combined.id)])
+        client = add_client(firm, "Bramble Cottage Ltd").id
+        inv = billing.create_invoice(firm, client_id=client, date="2026-05-04", lines=[dict(
+            description="Lease review", account_id=fee.id, quantity="1", unit_price="100.00",
+            tax_rate_id=standard.id)])
         await sync.run_sync(firm)
         [parked] = sync.parked(firm)
-        assert parked.doc_id == odd.id and "accept_qbo" in parked.fields["fixes"]
+        assert parked.doc_id == inv.id and "accept_qbo" in parked.fields["fixes"]
         cli_env(monkeypatch, s, sandbox)
-        code = await asyncio.to_thread(main, ["sync", "fix", "invoice", str(odd.id), "--accept-qbo",
+        code = await asyncio.to_thread(main, ["sync", "fix", "invoice", str(inv.id), "--accept-qbo",
                                               "--date", "2026-05-31"])
         assert code == 0, capsys.readouterr()
-        assert queries.get_invoice(firm, odd.id).total_minor == 28012
+        assert queries.get_invoice(firm, inv.id).total_minor == 12100
         summary = await sync.run_sync(firm)
-        assert summary.counts.parked == 0 and not summary.differences
+        assert summary.counts.parked == 0 and not summary.differences, summary.as_json()
         assert (await sync.reconcile(firm)).ok
     finally:
         firm.close()
