@@ -47,6 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("doc_id", nargs="?", type=int)
     t.add_argument("--all", action="store_true", help="every parked document")
     t.set_defaults(func=cmd_retry)
+    x = actions.add_parser("fix", help="fix a document parked because QuickBooks holds other figures")
+    x.add_argument("doc_type", choices=("invoice", "payment", "credit_note"))
+    x.add_argument("doc_id", type=int)
+    how = x.add_mutually_exclusive_group(required=True)
+    how.add_argument("--resend-with-tax", action="store_true", help="send it again with the ledger's tax explicitly")
+    how.add_argument("--accept-qbo", action="store_true", help="record QuickBooks' tax in the ledger (dated adjustment)")
+    x.add_argument("--date", metavar="DATE", help="with --accept-qbo: the adjustment's date (default today)")
+    x.set_defaults(func=cmd_fix)
 
     r = sub.add_parser("reconcile", help="compare the ledger with what QuickBooks holds")
     r.add_argument("--json", action="store_true", help="machine-readable output")
@@ -83,18 +91,18 @@ class _Bar:
             self.stream.flush()
 
 
-MAP_WORDS = {"Sales invoice account map": "sales", "GL account map": "gl", "Sales tax map": "tax"}
-
-
-def _map_hint(reasons) -> str | None:
-    """The command-line way to the maps that parked reasons name (their words point at the TUI's Mapping)."""
-    kinds = sorted({kind for r in reasons for words, kind in MAP_WORDS.items() if r and words in r})
+def _map_hint(fixes) -> str | None:
+    """The command-line way to the maps that parked reasons are fixed in (their `fix` names the Mapping tab)."""
+    kinds = sorted({f.tab for f in fixes if f is not None and f.screen == "mapping" and f.tab in MAP_KINDS})
     if not kinds:
         return None
     options = " / ".join(f"`ledgerlink map options {k}`" for k in kinds)
     kind = kinds[0] if len(kinds) == 1 else "KIND"
     return (f"To map from the command line: {options}, then `ledgerlink map set {kind} LEDGER QBO`; a parked "
             "document goes again by itself once its map is there.")
+
+
+MAP_KINDS = ("sales", "gl", "tax")
 
 
 def cmd_sync(args, settings: Settings) -> int:
@@ -116,7 +124,7 @@ def cmd_sync(args, settings: Settings) -> int:
                 for p in previews:
                     print(f"== {p.label}: {p.operation}")
                     print(f"   parked: {p.problem}" if p.problem else dumps(p.body))
-                hint = _map_hint(p.problem for p in previews)
+                hint = _map_hint(p.fix for p in previews)
                 if hint:
                     print(hint)
             return 0
@@ -135,9 +143,11 @@ def cmd_sync(args, settings: Settings) -> int:
             parked = sync.parked(firm)
             for p in parked[:SHOW_PARKED]:
                 print(f"  parked: {p.label}: {p.reason}")
+                for option in sync.fixes(p):
+                    print(f"    fix: {option.command}")
             if len(parked) > SHOW_PARKED:
                 print(f"  ... and {len(parked) - SHOW_PARKED} more: `ledgerlink sync parked` lists them all")
-            hint = _map_hint(p.reason for p in parked)
+            hint = _map_hint(p.fix for p in parked)
             if hint:
                 print(hint)
         return 0 if summary.ok else 1
@@ -177,13 +187,12 @@ def cmd_parked(args, settings: Settings) -> int:
     try:
         rows = sync.parked(firm)
         if args.json:
-            print(json.dumps([{"doc_type": p.doc_type, "doc_id": p.doc_id, "label": p.label, "version": p.version,
-                               "kind": p.kind, "reason": p.reason, "parked_at": p.parked_at} for p in rows], indent=2))
+            print(json.dumps([p.as_json() for p in rows], indent=2))
         else:
             for p in rows:
                 print(f"{p.doc_type} {p.doc_id}  {p.label}: {p.reason}")
             print(f"{len(rows)} parked")
-            hint = _map_hint(p.reason for p in rows)
+            hint = _map_hint(p.fix for p in rows)
             if hint:
                 print(hint)
         return 0
@@ -209,6 +218,22 @@ def cmd_retry(args, settings: Settings) -> int:
                            "`ledgerlink sync parked` lists the parked documents with their ids")
         print(f"1 document back in the queue ({args.doc_type.replace('_', ' ')} {args.doc_id}): "
               "it goes with the next sync.")
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_fix(args, settings: Settings) -> int:
+    from core.services import sync
+
+    if args.date and not args.accept_qbo:
+        raise ValidationError("--date goes with --accept-qbo only (the tax adjustment's date)")
+    firm = _firm(settings)
+    try:
+        if args.resend_with_tax:
+            print(sync.resend_with_tax(firm, args.doc_type, args.doc_id))
+        else:
+            print(sync.accept_qbo(firm, args.doc_type, args.doc_id, date=args.date))
         return 0
     finally:
         firm.close()

@@ -12,6 +12,7 @@ from core.qbo import maps, store
 from core.qbo.connect import connection_info_of, expiry_notice
 from core.qbo.metering import metered_reads
 from core.qbo.reference import flagged_maps, is_zero_rate
+from core.qbo.sync_currency import currency_problem
 from core.text import counted
 
 
@@ -30,6 +31,9 @@ def _connected(db, now: float) -> StepResult:
     disagree = _tax_method_problem(db, who)
     if disagree:
         return missing("qbo_connected", disagree)
+    currency = currency_problem(db)
+    if currency is not None:
+        return missing("qbo_connected", currency.render())
     if notice is not None:
         return warning("qbo_connected", f"Connected to {who} ({conn.environment}). {notice.message()} "
                                         "(Connect, or `ledgerlink connect`.)")

@@ -8,7 +8,7 @@ Rules (reference/qbo-api.md sections 5.6-5.8 and 5.13):
 - a payment applies its money with LinkedTxn lines and is deposited to the GL map's account of its bank;
 - a credit memo is applied to its invoice by a zero-total Payment linking both.
 
-A document that cannot be built raises `Parked` with a sentence naming what to fix and where.
+A document that cannot be built raises `ParkedFor` with its reason as a value (core.qbo.reasons).
 Amounts are Decimals made from integer minor units (never floats).
 """
 
@@ -20,26 +20,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from core.errors import Parked
 from core.money import to_decimal
+from core.qbo.reasons import (  # noqa: F401 (the sentences' parts, re-exported)
+    GL_MAP_WHERE, SALES_MAP_WHERE, TAX_MAP_WHERE, WRITEOFF_FIX, WRITEOFF_NO_ITEM, ParkedFor, Reason,
+)
 
 MAX_DOC_NUMBER = 21
 MAX_DISPLAY_NAME = 500
 
-SALES_MAP_WHERE = "open Mapping > Sales invoice account map"
-GL_MAP_WHERE = "open Mapping > GL account map"
-TAX_MAP_WHERE = "open Mapping > Sales tax map"
-# The guided fix for a write-off whose bad-debt account has no QBO product/service (core.services.writeoff).
-WRITEOFF_FIX = "run `ledgerlink map writeoff --create` or press c in the sync monitor"
-WRITEOFF_NO_ITEM = "has no QuickBooks product/service for write-offs"  # in every such reason, old ones too
 
 
-class WaitsForInvoice(Parked):
+class WaitsForInvoice(ParkedFor):
     """A payment or credit note whose invoice is not in QBO: the engine adds why (e.g. it is parked)."""
 
-    def __init__(self, message: str, invoice_id: int):
-        super().__init__(message)
+    def __init__(self, what: str, invoice_id: int, invoice: str):
+        super().__init__(Reason("waits_for_invoice", {"what": what, "invoice_id": invoice_id, "invoice": invoice}))
         self.invoice_id = invoice_id
+
+
+def _unusable(ctx: "PushContext", kind: str, ledger_id: int) -> ParkedFor:
+    return ParkedFor(Reason("map_unusable", {"kind": kind, "ledger_id": ledger_id,
+                                             "message": ctx.map_messages[(kind, ledger_id)]}))
 
 
 class _Model(BaseModel):
@@ -69,13 +70,28 @@ class SalesLine(_Model):
     SalesItemLineDetail: SalesItemLineDetail
 
 
+class TaxLineDetail(_Model):
+    TaxRateRef: Ref
+    PercentBased: bool = True
+    TaxPercent: Decimal | None = None
+    NetAmountTaxable: Decimal
+
+
+class TaxLineModel(_Model):
+    Amount: Decimal
+    DetailType: Literal["TaxLineDetail"] = "TaxLineDetail"
+    TaxLineDetail: TaxLineDetail
+
+
 class TxnTaxDetail(_Model):
     TxnTaxCodeRef: Ref | None = None
     TotalTax: Decimal
+    TaxLine: list[TaxLineModel] | None = None
 
 
 class CreditMemoPayload(_Model):
     CustomerRef: Ref
+    CurrencyRef: Ref
     DocNumber: str
     TxnDate: str
     Line: list[SalesLine]
@@ -100,6 +116,7 @@ class PaymentLine(_Model):
 
 class PaymentPayload(_Model):
     CustomerRef: Ref
+    CurrencyRef: Ref
     TotalAmt: Decimal
     TxnDate: str
     Line: list[PaymentLine]
@@ -145,6 +162,8 @@ class PushContext:
     invoice_numbers: dict = field(default_factory=dict)  # invoice id -> number
     extra_items: dict = field(default_factory=dict)  # account id (e.g. bad debts) -> Ref (Item posting to its GL map)
     map_messages: dict = field(default_factory=dict)  # (kind, ledger id) -> why a map entry is unusable
+    home_currency: str | None = None  # the QBO company's (None: not pulled yet); must equal `currency`
+    company_name: str | None = None
 
 
 def money(minor: int, currency: str) -> Decimal:
@@ -173,33 +192,30 @@ def _account_label(ctx: PushContext, account_id: int) -> str:
 def _item_ref(ctx: PushContext, account_id: int) -> Ref:
     ref = ctx.sales.get(account_id) or ctx.extra_items.get(account_id)
     if ref is None and ("sales", account_id) in ctx.map_messages:
-        raise Parked(ctx.map_messages[("sales", account_id)])
+        raise _unusable(ctx, "sales", account_id)
     acc = ctx.accounts.get(account_id)
+    fields = {"account_id": account_id, "account": _account_label(ctx, account_id)}
     if ref is None and acc is not None and acc.subtype == "bad_debt":
-        label, gl = _account_label(ctx, account_id), ctx.gl.get(account_id)
+        gl = ctx.gl.get(account_id)
         if gl is None:
-            raise Parked(f"Account {label} {WRITEOFF_NO_ITEM}: map it to a QuickBooks account in Mapping > GL "
-                         f"account map, then {WRITEOFF_FIX}")
-        raise Parked(f"Account {label} {WRITEOFF_NO_ITEM} posting to "
-                     f"{gl.name or 'account ' + gl.value} (its account in the GL account map): {WRITEOFF_FIX}")
+            raise ParkedFor(Reason("writeoff_no_gl", fields))
+        raise ParkedFor(Reason("writeoff_no_item", {**fields, "qbo_account": gl.name or "account " + gl.value}))
     if ref is None:
-        raise Parked(
-            f"Account {_account_label(ctx, account_id)} is not mapped to a Product/Service: {SALES_MAP_WHERE}"
-        )
+        raise ParkedFor(Reason("sales_unmapped", fields))
     return ref
 
 
 def _tax_ref(ctx: PushContext, tax_rate_id: int) -> Ref:
     ref = ctx.tax.get(tax_rate_id)
     if ref is None and ("tax", tax_rate_id) in ctx.map_messages:
-        raise Parked(ctx.map_messages[("tax", tax_rate_id)])
+        raise _unusable(ctx, "tax", tax_rate_id)
     if ref is None:
         rate = ctx.tax_rates.get(tax_rate_id)
         if rate is None:
             label = f"#{tax_rate_id}"
         else:
             label = rate.name if f"{rate.rate_percent}%" in rate.name else f"{rate.name} ({rate.rate_percent}%)"
-        raise Parked(f"Tax rate {label} is not mapped to a QuickBooks tax code: {TAX_MAP_WHERE}")
+        raise ParkedFor(Reason("tax_unmapped", {"tax_rate_id": tax_rate_id, "tax_rate": label}))
     return ref
 
 
@@ -207,7 +223,7 @@ def _zero_rate_id(ctx: PushContext) -> int:
     for rate in ctx.tax_rates.values():
         if rate.rate_ppm == 0 and rate.id in ctx.tax:
             return rate.id
-    raise Parked(f"No 0% tax rate is mapped to a QuickBooks zero-rate tax code: {TAX_MAP_WHERE}")
+    raise ParkedFor(Reason("zero_rate_unmapped"))
 
 
 def _is_taxable(ctx: PushContext, tax_rate_id: int) -> bool:
@@ -217,10 +233,7 @@ def _is_taxable(ctx: PushContext, tax_rate_id: int) -> bool:
 
 def _doc_number(kind: str, number: str) -> str:
     if len(number) > MAX_DOC_NUMBER:
-        raise Parked(
-            f"{kind} number {number} is longer than the {MAX_DOC_NUMBER} characters QuickBooks allows: "
-            "shorten the number prefix in Settings > Ledger"
-        )
+        raise ParkedFor(Reason("number_too_long", {"kind": kind, "number": number, "max": MAX_DOC_NUMBER}))
     return number
 
 
@@ -228,7 +241,7 @@ def _customer_ref(client_id: int, customers: dict, ctx: PushContext) -> Ref:
     qbo_id = customers.get(client_id)
     if qbo_id is None:
         name = ctx.client_names.get(client_id, f"#{client_id}")
-        raise Parked(f"Client {name} has no customer in QuickBooks yet")
+        raise ParkedFor(Reason("customer_missing", {"client_id": client_id, "client": name}))
     return Ref(value=qbo_id)
 
 
@@ -264,49 +277,61 @@ def _sales_lines(ctx: PushContext, lines, *, with_qty: bool) -> tuple[list[Sales
     return out, taxable
 
 
-def _tax_detail(ctx: PushContext, kind: str, number: str, taxable: list[int], tax_minor: int) -> TxnTaxDetail:
+def _override(ctx: PushContext, lines: list[dict]) -> list[TaxLineModel]:
+    """Explicit TaxLines (core.qbo.sync_compare.override_lines): QBO's rates and nets with the ledger's amounts."""
+    return [TaxLineModel(Amount=money(t["tax_minor"], ctx.currency),
+                    TaxLineDetail=TaxLineDetail(TaxRateRef=Ref(value=t["rate_id"]),
+                                                TaxPercent=Decimal(t["percent"]) if t["percent"] else None,
+                                                NetAmountTaxable=money(t["net_minor"], ctx.currency)))
+            for t in lines]
+
+
+def _tax_detail(ctx: PushContext, kind: str, number: str, taxable: list[int], tax_minor: int,
+                override: list[dict] | None = None) -> TxnTaxDetail:
     total = money(tax_minor, ctx.currency)
+    tax_lines = _override(ctx, override) if override else None
     if not ctx.us:
-        return TxnTaxDetail(TotalTax=total)
+        return TxnTaxDetail(TotalTax=total, TaxLine=tax_lines)
     distinct = sorted(set(taxable))
     if not distinct:
-        return TxnTaxDetail(TotalTax=total)
+        return TxnTaxDetail(TotalTax=total, TaxLine=tax_lines)
     if len(distinct) > 1:
         names = ", ".join(ctx.tax_rates[r].name for r in distinct if r in ctx.tax_rates)
-        raise Parked(
-            f"{kind} {number} charges more than one sales-tax rate ({names}); a US QuickBooks {kind.lower()} "
-            "carries one tax rate: split it into one document per rate"
-        )
-    return TxnTaxDetail(TxnTaxCodeRef=_tax_ref(ctx, distinct[0]), TotalTax=total)
+        raise ParkedFor(Reason("us_several_rates", {"kind": kind, "number": number, "rates": names}))
+    return TxnTaxDetail(TxnTaxCodeRef=_tax_ref(ctx, distinct[0]), TotalTax=total, TaxLine=tax_lines)
 
 
-def invoice_payload(inv, ctx: PushContext, customers: dict) -> InvoicePayload:
-    """`inv` is a ledger Invoice (core.ledger.models); `customers` maps client id -> QBO Customer Id."""
+def invoice_payload(inv, ctx: PushContext, customers: dict, tax_override: list[dict] | None = None) -> InvoicePayload:
+    """`inv` is a ledger Invoice (core.ledger.models); `customers` maps client id -> QBO Customer Id;
+    `tax_override` the TaxLines to send instead of letting QBO compute the tax."""
     number = _doc_number("Invoice", inv.number)
     lines, taxable = _sales_lines(ctx, inv.lines, with_qty=True)
     return InvoicePayload(
         CustomerRef=_customer_ref(inv.client_id, customers, ctx),
+        CurrencyRef=Ref(value=ctx.currency),
         DocNumber=number,
         TxnDate=inv.date,
         DueDate=inv.due_date,
         Line=lines,
-        TxnTaxDetail=_tax_detail(ctx, "Invoice", inv.number, taxable, inv.tax_minor),
+        TxnTaxDetail=_tax_detail(ctx, "Invoice", inv.number, taxable, inv.tax_minor, tax_override),
         GlobalTaxCalculation=None if ctx.us else "TaxExcluded",
         PrivateNote=f"Ledgerlink invoice {inv.id}",
     )
 
 
-def credit_memo_payload(note, ctx: PushContext, customers: dict) -> CreditMemoPayload:
+def credit_memo_payload(note, ctx: PushContext, customers: dict,
+                        tax_override: list[dict] | None = None) -> CreditMemoPayload:
     """`note` is a ledger CreditNote; its DocNumber keeps the CR- or WO- prefix."""
     number = _doc_number("Credit note", note.number)
     lines, taxable = _sales_lines(ctx, note.lines, with_qty=False)
     kind = "write-off" if note.kind == "writeoff" else "credit note"
     return CreditMemoPayload(
         CustomerRef=_customer_ref(note.client_id, customers, ctx),
+        CurrencyRef=Ref(value=ctx.currency),
         DocNumber=number,
         TxnDate=note.date,
         Line=lines,
-        TxnTaxDetail=_tax_detail(ctx, "Credit note", note.number, taxable, note.tax_minor),
+        TxnTaxDetail=_tax_detail(ctx, "Credit note", note.number, taxable, note.tax_minor, tax_override),
         GlobalTaxCalculation=None if ctx.us else "TaxExcluded",
         PrivateNote=f"Ledgerlink {kind} {note.id}",
     )
@@ -316,28 +341,33 @@ def _invoice_ref(invoice_id: int, invoices: dict, ctx: PushContext, what: str) -
     qbo_id = invoices.get(invoice_id)
     if qbo_id is None:
         number = ctx.invoice_numbers.get(invoice_id, f"#{invoice_id}")
-        raise WaitsForInvoice(f"{what} waits for invoice {number}, which is not in QuickBooks yet", invoice_id)
+        raise WaitsForInvoice(what, invoice_id, number)
     return qbo_id
 
 
-def payment_payload(pay, ctx: PushContext, customers: dict, invoices: dict) -> PaymentPayload:
-    """`pay` is a ledger Payment; `invoices` maps ledger invoice id -> QBO Invoice Id."""
+def payment_payload(pay, ctx: PushContext, customers: dict, invoices: dict,
+                    balances: dict | None = None) -> PaymentPayload:
+    """`pay` is a ledger Payment; `invoices` maps ledger invoice id -> QBO Invoice Id; `balances` ledger invoice
+    id -> QBO's open Balance where known (each line is capped at it; TotalAmt above the lines is unapplied)."""
     bank = ctx.bank_accounts.get(pay.bank_account_id)
     deposit = ctx.gl.get(bank.gl_account_id) if bank else None
     if deposit is None and bank and ("gl", bank.gl_account_id) in ctx.map_messages:
-        raise Parked(ctx.map_messages[("gl", bank.gl_account_id)])
+        raise _unusable(ctx, "gl", bank.gl_account_id)
     if deposit is None:
         label = bank.name if bank else f"#{pay.bank_account_id}"
-        raise Parked(f"Bank account {label} is not mapped to a QuickBooks account: {GL_MAP_WHERE}")
-    lines = [
-        PaymentLine(
-            Amount=money(a.amount_minor, ctx.currency),
-            LinkedTxn=[LinkedTxn(TxnId=_invoice_ref(a.invoice_id, invoices, ctx, "The payment"), TxnType="Invoice")],
-        )
-        for a in pay.allocations
-    ]
+        raise ParkedFor(Reason("bank_unmapped", {"bank_account_id": pay.bank_account_id, "bank": label}))
+    lines = []
+    for a in pay.allocations:
+        txn = _invoice_ref(a.invoice_id, invoices, ctx, "The payment")
+        # Never more than QBO's open balance (QBO refuses an over-application): the rest stays unapplied credit.
+        amount = a.amount_minor if balances is None or a.invoice_id not in balances else \
+            max(0, min(a.amount_minor, balances[a.invoice_id]))
+        if amount:
+            lines.append(PaymentLine(Amount=money(amount, ctx.currency),
+                                     LinkedTxn=[LinkedTxn(TxnId=txn, TxnType="Invoice")]))
     return PaymentPayload(
         CustomerRef=_customer_ref(pay.client_id, customers, ctx),
+        CurrencyRef=Ref(value=ctx.currency),
         TotalAmt=money(pay.amount_minor, ctx.currency),
         TxnDate=pay.date,
         Line=lines,
@@ -347,12 +377,19 @@ def payment_payload(pay, ctx: PushContext, customers: dict, invoices: dict) -> P
     )
 
 
-def apply_payload(note, ctx: PushContext, customers: dict, invoices: dict, credit_memo_id: str) -> PaymentPayload:
-    """The zero-total Payment that applies a credit memo to its invoice."""
-    amount = money(note.total_minor, ctx.currency)
+def apply_payload(note, ctx: PushContext, customers: dict, invoices: dict, credit_memo_id: str,
+                  balances: dict | None = None) -> PaymentPayload:
+    """The zero-total Payment that applies a credit memo to its invoice (never more than QBO's open balance of
+    the invoice where known: the rest of the credit stays open on the customer)."""
+    minor = note.total_minor
+    balance = (balances or {}).get(note.invoice_id)
+    if balance is not None and 0 < balance < minor:
+        minor = balance
+    amount = money(minor, ctx.currency)
     invoice_id = _invoice_ref(note.invoice_id, invoices, ctx, f"Credit note {note.number}")
     return PaymentPayload(
         CustomerRef=_customer_ref(note.client_id, customers, ctx),
+        CurrencyRef=Ref(value=ctx.currency),
         TotalAmt=Decimal(0),
         TxnDate=note.date,
         Line=[
@@ -373,6 +410,16 @@ def total_minor(entity: dict, currency: str) -> int | None:
     from core.money import decimal_to_minor
 
     value = entity.get("TotalAmt")
+    if value is None:
+        return None
+    return decimal_to_minor(Decimal(str(value)), currency)
+
+
+def balance_minor(entity: dict, currency: str) -> int | None:
+    """QBO's open Balance of a response entity in minor units (None when absent)."""
+    from core.money import decimal_to_minor
+
+    value = entity.get("Balance")
     if value is None:
         return None
     return decimal_to_minor(Decimal(str(value)), currency)

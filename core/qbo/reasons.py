@@ -1,10 +1,87 @@
-"""Why a document waits: QBO's refusals and the engine's own reasons, in plain language for the admin."""
+"""Why a document waits, as a value: a code, its fields and where it is fixed; the sentence is rendered from them.
+
+`Reason(code, fields)` is what the engine stores (sync_parked.code and .fields, JSON) and what the TUI and
+the CLI read: `reason.fix` says where the admin fixes it (a screen and tab, a CLI command, a key), and
+`reason.render()` gives the sentence. Nothing parses a sentence back. Reasons parked before codes existed
+keep their text under the code 'legacy'.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import QBOError
+import json
+from dataclasses import field
+from typing import Callable, Literal
+
+from core.errors import Parked, QBOError
+
+Screen = Literal["mapping", "monitor", "connect", "settings", "billing", "quickbooks"]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a reason is fixed: a screen (and its tab), a CLI command, a key on the sync monitor."""
+
+    screen: Screen
+    tab: str | None = None
+    command: str | None = None
+    key: str | None = None
+
+    def as_json(self) -> dict:
+        return {"screen": self.screen, "tab": self.tab, "command": self.command, "key": self.key}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    fields: dict = field(default_factory=dict)
+    text: str | None = None  # the stored sentence of a 'legacy' reason
+
+    @property
+    def fix(self) -> Where | None:
+        where = _FIX.get(self.code)
+        return where(self.fields) if callable(where) else where
+
+    def render(self) -> str:
+        if self.code == LEGACY or self.code not in _RENDER:
+            return self.text or ""
+        return _RENDER[self.code](self.fields)
+
+    def fields_json(self) -> str:
+        return json.dumps(self.fields, sort_keys=True, separators=(",", ":"))
+
+    def as_json(self) -> dict:
+        fix = self.fix
+        return {"code": self.code, "fields": self.fields, "fix": fix.as_json() if fix else None,
+                "text": self.render()}
+
+    @classmethod
+    def stored(cls, code: str | None, fields: str | None, text: str | None) -> Reason:
+        """A reason as sync_parked keeps it."""
+        if not code or code == LEGACY:
+            return cls(LEGACY, {}, text)
+        try:
+            values = json.loads(fields or "{}")
+        except ValueError:
+            values = {}
+        return cls(code, values, text)
+
+
+class ParkedFor(Parked):
+    """A document that cannot be built: its reason as a value."""
+
+    def __init__(self, reason: Reason):
+        super().__init__(reason.render())
+        self.reason = reason
+
+
+def reason_of(exc: Parked) -> Reason:
+    return exc.reason if isinstance(exc, ParkedFor) else Reason(LEGACY, {}, str(exc))
+
+
+LEGACY = "legacy"
+
 
 # Codes meaning the object is gone from QBO (deleted there, or never existed under that Id).
 GONE_CODES = {"610", "2030"}
@@ -96,19 +173,135 @@ def retry_note(exc: Exception) -> str:
     return f"Waiting to retry: {exc}"
 
 
-def missing_document(label: str, doc_id: int) -> str:
-    return f"{label} #{doc_id} no longer exists in the ledger"
-
-
 def before_sync_from(from_date: str) -> str:
     return f"Dated before the sync-from date {from_date}: not sent"
 
 
-def invoice_parked(waits: str, invoice_reason: str) -> str:
-    return f"{waits.removesuffix(', which is not in QuickBooks yet')}, which is parked: {invoice_reason}"
+# ---------------------------------------------------------------- reasons the engine and the payloads give
+
+SALES_MAP_WHERE = "open Mapping > Sales invoice account map"
+GL_MAP_WHERE = "open Mapping > GL account map"
+TAX_MAP_WHERE = "open Mapping > Sales tax map"
+# The guided fix for a write-off whose bad-debt account has no QBO product/service (core.services.writeoff).
+WRITEOFF_FIX = "run `ledgerlink map writeoff --create` or press c in the sync monitor"
+WRITEOFF_NO_ITEM = "has no QuickBooks product/service for write-offs"
 
 
-def invoice_before_sync_from(waits: str, from_date: str) -> str:
-    return (f"{waits.removesuffix(', which is not in QuickBooks yet')}, which is dated before the "
-            f"sync-from date {from_date} and so is not in QuickBooks: record this in QuickBooks by "
-            "hand, or move the sync-from date (Mapping > Synchronisation)")
+def refusal(label: str, fault: Fault) -> Reason:
+    return Reason("qbo_refused", {"label": label, **_fault_fields(fault)})
+
+
+def customer_refusal(name: str, fault: Fault) -> Reason:
+    code = "customer_name_taken" if (fault.code or "") == "6240" else "customer_refused"
+    return Reason(code, {"name": name, **_fault_fields(fault)})
+
+
+def _fault_fields(fault: Fault) -> dict:
+    return {"fault_code": fault.code, "fault_message": fault.message, "fault_detail": fault.detail,
+            "fault_element": fault.element}
+
+
+def _fault_from(f: dict) -> Fault:
+    return Fault(f.get("fault_code"), f.get("fault_message") or "", f.get("fault_detail"), f.get("fault_element"))
+
+
+def _waits(f: dict) -> str:
+    return f"{f['what']} waits for invoice {f['invoice']}"
+
+
+_RENDER: dict[str, Callable[[dict], str]] = {
+    "map_unusable": lambda f: f["message"],
+    "sales_unmapped": lambda f: f"Account {f['account']} is not mapped to a Product/Service: {SALES_MAP_WHERE}",
+    "tax_unmapped": lambda f: f"Tax rate {f['tax_rate']} is not mapped to a QuickBooks tax code: {TAX_MAP_WHERE}",
+    "bank_unmapped": lambda f: f"Bank account {f['bank']} is not mapped to a QuickBooks account: {GL_MAP_WHERE}",
+    "zero_rate_unmapped": lambda f: f"No 0% tax rate is mapped to a QuickBooks zero-rate tax code: {TAX_MAP_WHERE}",
+    "writeoff_no_gl": lambda f: (f"Account {f['account']} {WRITEOFF_NO_ITEM}: map it to a QuickBooks account in "
+                                 f"Mapping > GL account map, then {WRITEOFF_FIX}"),
+    "writeoff_no_item": lambda f: (f"Account {f['account']} {WRITEOFF_NO_ITEM} posting to {f['qbo_account']} "
+                                   f"(its account in the GL account map): {WRITEOFF_FIX}"),
+    "number_too_long": lambda f: (f"{f['kind']} number {f['number']} is longer than the {f['max']} characters "
+                                  "QuickBooks allows: shorten the number prefix in Settings > Ledger"),
+    "customer_missing": lambda f: f"Client {f['client']} has no customer in QuickBooks yet",
+    "us_several_rates": lambda f: (f"{f['kind']} {f['number']} charges more than one sales-tax rate ({f['rates']}); "
+                                   f"a US QuickBooks {f['kind'].lower()} carries one tax rate: split it into one "
+                                   "document per rate"),
+    "waits_for_invoice": lambda f: f"{_waits(f)}, which is not in QuickBooks yet",
+    "invoice_parked": lambda f: f"{_waits(f)}, which is parked: {f['invoice_reason']}",
+    "invoice_before_sync_from": lambda f: (f"{_waits(f)}, which is dated before the sync-from date {f['from_date']} "
+                                           "and so is not in QuickBooks: record this in QuickBooks by hand, or move "
+                                           "the sync-from date (Mapping > Synchronisation)"),
+    "document_missing": lambda f: f"{f['label']} #{f['doc_id']} no longer exists in the ledger",
+    "qbo_refused": lambda f: refusal_reason(f["label"], _fault_from(f)),
+    "customer_name_taken": lambda f: customer_reason(f["name"], _fault_from(f)),
+    "customer_refused": lambda f: customer_reason(f["name"], _fault_from(f)),
+}
+
+
+CAUSES = {
+    "rounding": ("the same rates rounded by another method (QuickBooks rounds per line and rate outside the US, "
+                 "per rate on the taxable subtotal in the US)"),
+    "rate_differs": "a rate differs: the ledger charges {ledger}, QuickBooks charged {qbo}",
+    "override_ignored": ("QuickBooks ignored the tax Ledgerlink sent and computed its own (this company does not "
+                         "take tax overrides)"),
+}
+FIXES = {
+    "resend_with_tax": "re-send it with the ledger's tax (`ledgerlink sync fix {doc} --resend-with-tax`)",
+    "accept_qbo": "record QuickBooks' tax in the ledger as a dated adjustment (`ledgerlink sync fix {doc} --accept-qbo`)",
+}
+
+
+def _money(minor, currency: str) -> str:
+    from core.money import format_minor
+
+    return "?" if minor is None else format_minor(minor, currency)
+
+
+def _differs(f: dict) -> str:
+    cur = f["currency"]
+    cause = CAUSES[f["cause"]].format(
+        ledger=", ".join(r["name"] if f"{r['percent']}%" in r["name"] else f"{r['name']} {r['percent']}%"
+                         for r in f["ledger_rates"]) or "no tax",
+        qbo=" + ".join(f"{t['percent']}%" for t in f["qbo_rates"] if t["percent"] is not None) or "no tax")
+    doc = f"{f['doc_type']} {f['doc_id']}"
+    fixes = " or ".join(FIXES[x].format(doc=doc) for x in f["fixes"]) or (
+        "make the rate the same in QuickBooks and the ledger, then retry it")
+    return (f"{f['label']}: QuickBooks holds {_money(f['qbo_total_minor'], cur)} {cur} (tax "
+            f"{_money(f['qbo_tax_minor'], cur)}), the ledger {_money(f['ledger_total_minor'], cur)} (tax "
+            f"{_money(f['ledger_tax_minor'], cur)}). Cause: {cause}. To fix: {fixes}")
+
+
+_RENDER["qbo_differs"] = _differs
+_RENDER["currency_differs"] = lambda f: (
+    f"The firm keeps its books in {f['firm_currency']} but the QuickBooks company {f['company']} has the home "
+    f"currency {f['home_currency']}: nothing is pushed (amounts would be booked in the wrong currency). Connect "
+    f"the firm to a QuickBooks company whose home currency is {f['firm_currency']}")
+
+
+def _refused_fix(f: dict) -> Where | None:
+    code = f.get("fault_code") or ""
+    if code == "6210":
+        return Where("quickbooks", "Account and settings > Advanced")
+    if code == "6140":
+        return Where("billing")
+    if code in ("2500", "610"):
+        return Where("connect", command="ledgerlink pull")
+    return None
+
+
+_WRITEOFF_CREATE = Where("monitor", command="ledgerlink map writeoff --create", key="c")
+_FIX: dict[str, Where | Callable[[dict], Where | None]] = {
+    "map_unusable": lambda f: Where("mapping", f["kind"]),
+    "sales_unmapped": Where("mapping", "sales", "ledgerlink map set sales"),
+    "tax_unmapped": Where("mapping", "tax", "ledgerlink map set tax"),
+    "zero_rate_unmapped": Where("mapping", "tax", "ledgerlink map set tax"),
+    "bank_unmapped": Where("mapping", "gl", "ledgerlink map set gl"),
+    "writeoff_no_gl": Where("mapping", "gl", "ledgerlink map set gl"),
+    "writeoff_no_item": _WRITEOFF_CREATE,
+    "number_too_long": Where("settings", "ledger"),
+    "us_several_rates": Where("billing"),
+    "invoice_before_sync_from": Where("mapping", "sync"),
+    "qbo_refused": _refused_fix,
+    "customer_name_taken": Where("quickbooks", "Customers"),
+    "currency_differs": Where("connect", command="ledgerlink connect"),
+    "qbo_differs": lambda f: Where("monitor", command=f"ledgerlink sync fix {f['doc_type']} {f['doc_id']}", key="x"),
+}

@@ -33,8 +33,11 @@ import sqlite_utils
 from core.errors import Parked, PermanentError, TransientError
 from core.qbo import payloads as P
 from core.qbo import reasons as R
+from core.qbo import sync_compare as C
 from core.qbo import sync_store as S
-from core.qbo.reasons import GONE_CODES, STALE_CODE, customer_reason, reconnect_message, refusal_reason
+from core.qbo.reasons import (
+    GONE_CODES, STALE_CODE, Reason, customer_reason, reason_of, reconnect_message, refusal_reason,
+)
 from core.qbo.sync_dispatch import TRANSIENT_ATTEMPTS_PER_RUN, Dispatcher, StopRun, Unreachable, Wire
 from core.qbo.sync_events import Progress, SyncSummary, TotalDifference
 from core.qbo.sync_plan import (
@@ -61,6 +64,7 @@ class _RunState:
     pushed: int = 0
     parked: int = 0
     skipped: int = 0
+    differences_parked: int = 0
     stale_retried: set = field(default_factory=set)
     differences: list = field(default_factory=list)
     total: int = 0
@@ -96,9 +100,11 @@ class SyncEngine:
         self.ctx: P.PushContext | None = None
         self.fp = ""
         self.from_date: str | None = None
-        self.blocked_customers: dict[int, str] = {}
+        self.blocked_customers: dict[int, Reason] = {}
         self.run_state = _RunState(time.monotonic())
         self._waiters: dict[int, set] = {}  # invoice id -> documents waiting for it to reach QBO
+        # (doc_type, doc_id) of a payment or credit application planned and not yet answered -> what it applies
+        self._reserved: dict[tuple[str, int], dict[int, int]] = {}
 
     # -- public -------------------------------------------------------------------------------
 
@@ -116,6 +122,12 @@ class SyncEngine:
             return self._summary(message=busy)
         self.ctx = self.sources.context()
         self.fp = fingerprint(self.ctx)
+        if self.ctx.home_currency and self.ctx.home_currency != self.ctx.currency:
+            S.release_engine_lock(self.db)
+            reason = Reason("currency_differs", {"firm_currency": self.ctx.currency,
+                                                 "home_currency": self.ctx.home_currency,
+                                                 "company": self.ctx.company_name or "connected"})
+            return self._summary(stopped=reason.render())
         try:
             # Rows left 'sending' by a crash go back to 'queued' (their pending requests are replayed first).
             S.release_sending(self.db, keep=S.pending_docs(self.db))
@@ -189,6 +201,7 @@ class SyncEngine:
         """Steps for the rows that can go now; the others wait for their invoice (see _waiters)."""
         invoices = S.invoice_ids(self.db)
         customers = S.customer_ids(self.db)
+        balances = self._open_balances()
         waiting_on = S.unsent_invoices(self.db) | {d for d in S.pending_docs(self.db) if d[0] == "customer"}
         steps = []
         for row in rows:
@@ -197,16 +210,43 @@ class SyncEngine:
                 for dep in dependencies(row, doc):
                     self._waiters.setdefault(dep, set()).add((row.doc_type, row.doc_id))
                 continue
-            step = self._plan(row, doc, customers, invoices)
+            step = self._plan(row, doc, customers, invoices, balances)
             if step is not None:
                 steps.append(step)
+                if step.kind in ("payment", "apply"):
+                    applied = self._applied(step.body, {v: k for k, v in invoices.items()})
+                    self._reserved[(step.doc_type, step.doc_id)] = applied
+                    for inv, minor in applied.items():
+                        if inv in balances:
+                            balances[inv] -= minor
         return steps
 
-    def _plan(self, row: Row, doc, customers: dict, invoices: dict) -> Step | None:
+    def _open_balances(self) -> dict[int, int]:
+        """QBO's open balance of each invoice, less what payments planned and not yet answered apply."""
+        balances = S.invoice_balances(self.db)
+        for applied in self._reserved.values():
+            for inv, minor in applied.items():
+                if inv in balances:
+                    balances[inv] -= minor
+        return balances
+
+    def _applied(self, body: dict, by_qbo_id: dict) -> dict[int, int]:
+        """Ledger invoice id -> amount a Payment body applies to it."""
+        out: dict[int, int] = {}
+        cur = self.ctx.currency if self.ctx else None
+        for line in body.get("Line") or []:
+            for linked in line.get("LinkedTxn") or []:
+                inv = by_qbo_id.get(linked.get("TxnId"))
+                if linked.get("TxnType") == "Invoice" and inv is not None and cur:
+                    out[inv] = out.get(inv, 0) + C.minor(line.get("Amount"), cur)
+        return out
+
+    def _plan(self, row: Row, doc, customers: dict, invoices: dict, balances: dict | None = None) -> Step | None:
         st = self.run_state
         link = S.get_link(self.db, row.doc_type, row.doc_id)
         if doc is None:
-            return self._park_local(row, R.missing_document(LABEL[row.doc_type], row.doc_id))
+            return self._park_local(row, Reason("document_missing", {"doc_type": row.doc_type, "doc_id": row.doc_id,
+                                                                     "label": LABEL[row.doc_type]}))
         if not link.in_qbo and link.apply_id is None and self.from_date and doc.date < self.from_date:
             with self.db.atomic():
                 S.finish(self.db, row.doc_type, row.doc_id, row.version, "done", R.before_sync_from(self.from_date))
@@ -217,30 +257,36 @@ class SyncEngine:
             if blocked:
                 return self._park_local(row, blocked)
         try:
-            step = build_step(self.salt, row, link, doc, self.ctx, customers, invoices)
+            step = build_step(self.salt, row, link, doc, self.ctx, customers, invoices, balances)
         except P.WaitsForInvoice as exc:
             return self._park_local(row, self._why_invoice_missing(exc))
         except Parked as exc:
-            return self._park_local(row, str(exc))
+            return self._park_local(row, reason_of(exc))
+        if step is None and C.standing(link):
+            with self.db.atomic():
+                park(self.db, row, S.parked_reason(self.db, row.doc_type, row.doc_id) or C.from_link(link, doc, row),
+                     "qbo", self.fp)
+            st.parked += 1
+            return None
         if step is None:
             with self.db.atomic():
                 S.finish(self.db, row.doc_type, row.doc_id, row.version, "done")
             st.pushed += 1
         return step
 
-    def _why_invoice_missing(self, exc: P.WaitsForInvoice) -> str:
+    def _why_invoice_missing(self, exc: P.WaitsForInvoice) -> Reason:
         inv = S.get_row(self.db, "invoice", exc.invoice_id)
         if inv is not None and inv.state == "parked" and inv.reason:
-            return R.invoice_parked(str(exc), inv.reason)
+            return Reason("invoice_parked", {**exc.reason.fields, "invoice_reason": inv.reason})
         if inv is not None and inv.state == "done" and self.from_date:
-            return R.invoice_before_sync_from(str(exc), self.from_date)
-        return str(exc)
+            return Reason("invoice_before_sync_from", {**exc.reason.fields, "from_date": self.from_date})
+        return exc.reason
 
-    def _park_local(self, row: Row, reason: str) -> None:
+    def _park_local(self, row: Row, reason: Reason) -> None:
         with self.db.atomic():
             park(self.db, row, reason, "local", self.fp)
         self.run_state.parked += 1
-        log.info("Parked %s %s: %s", row.doc_type, row.doc_id, reason)
+        log.info("Parked %s %s: %s", row.doc_type, row.doc_id, reason.render())
         return None
 
     # -- customers ------------------------------------------------------------------------------
@@ -302,6 +348,9 @@ class SyncEngine:
         with self.db.atomic():
             S.remove_pending(self.db, pending.request_id)
             for item, entity, fault in outcomes:
+                if fault is None and item["kind"] in ("payment", "apply"):
+                    self._track_balances(item, entity or {}, pending)
+                self._reserved.pop((item["doc_type"], item["doc_id"]), None)
                 if fault is None:
                     self._store_ok(item, entity, pending)
                 elif self._store_fault(item, fault, pending) == "stale":
@@ -321,18 +370,59 @@ class SyncEngine:
             S.put_customer(self.db, S.CustomerLink(doc_id, entity.get("Id"), entity.get("DisplayName", ""),
                                                    old.generation if old else 0))
             return
+        cur = self.ctx.currency if self.ctx else None
         ledger = item.get("ledger_total_minor")
-        qbo_total = None
-        if kind != "apply" and item["op"] != "delete":
-            qbo_total = P.total_minor(entity, self.ctx.currency) if self.ctx else None
+        qbo_total = qbo_tax = balance = differs = None
+        if kind != "apply" and item["op"] != "delete" and cur:
+            qbo_total = P.total_minor(entity, cur)
+            taxes = C.qbo_tax(entity, cur) if item.get("ledger_tax_minor") is not None else None
+            qbo_tax = taxes[0] if taxes else None
+            balance = P.balance_minor(entity, cur) if doc_type == "invoice" else None
             if ledger is not None and qbo_total is not None and ledger != qbo_total:
                 self.run_state.differences.append(TotalDifference(doc_type, doc_id, item["label"], ledger, qbo_total,
-                                                                  self.ctx.currency))
+                                                                  cur))
                 log.warning("%s: QuickBooks total %s differs from the ledger's %s", item["label"], qbo_total, ledger)
+            differs = C.compare(item, entity, cur, taxes)
         link = link_after_write(S.get_link(self.db, doc_type, doc_id), kind, item["op"], version, entity,
-                                item["entity"], ledger, qbo_total)
+                                item["entity"], ledger, qbo_total, item.get("ledger_tax_minor"), qbo_tax, balance)
         S.put_link(self.db, link)
+        if differs is not None:
+            self._park_difference(doc_type, doc_id, version, differs)
+            return
         self._advance(doc_type, doc_id, version, link)
+
+    def _park_difference(self, doc_type: str, doc_id: int, version: int, reason: Reason) -> None:
+        """QBO stored other figures than the ledger's: the document parks with both, never done."""
+        row = S.get_row(self.db, doc_type, doc_id)
+        if row is None or row.version != version:
+            return  # a newer version is queued: it is sent and compared in its turn
+        park(self.db, row, reason, "qbo", self.fp)
+        self.run_state.parked += 1
+        self.run_state.differences_parked += 1
+        log.warning("Parked %s %s: %s", doc_type, doc_id, reason.render())
+
+    def _track_balances(self, item: dict, entity: dict, pending: S.Pending) -> None:
+        """Lower the QBO open balance kept for each invoice a payment or credit application just paid.
+
+        Only a first write is known exactly; after an update or a deletion the balance is unknown until the
+        invoice's next write (its payments are then capped at the ledger's allocation alone)."""
+        if item["op"] == "delete":  # QBO gives the money back to the invoices: their balance is unknown now
+            doc = self.sources.document(item["doc_type"], item["doc_id"])
+            for invoice_id in (dependencies(S.get_row(self.db, item["doc_type"], item["doc_id"]) or _row_of(item), doc)
+                               if doc is not None else []):
+                link = S.get_link(self.db, "invoice", invoice_id)
+                if link.in_qbo:
+                    S.put_link(self.db, replace(link, qbo_balance_minor=None))
+            return
+        applied = self._reserved.get((item["doc_type"], item["doc_id"]))
+        if applied is None:  # a request replayed from an earlier run
+            body = _request_of(pending, item)
+            body = body.get(item["entity"], body) if pending.is_batch else body
+            applied = self._applied(body, S.invoices_by_qbo_id(self.db, _linked_invoices(body)))
+        for invoice_id, minor in applied.items():
+            link = S.get_link(self.db, "invoice", invoice_id)
+            known = item["op"] == "create" and link.qbo_balance_minor is not None
+            S.put_link(self.db, replace(link, qbo_balance_minor=link.qbo_balance_minor - minor if known else None))
 
     def _advance(self, doc_type: str, doc_id: int, version: int, link: S.Link) -> None:
         """After an answer: done when QBO holds this version, else queued for its next step."""
@@ -365,7 +455,7 @@ class SyncEngine:
             old = S.get_customer(self.db, doc_id)
             name = item["label"].removeprefix("Customer ")
             S.put_customer(self.db, S.CustomerLink(doc_id, None, name, (old.generation if old else 0) + 1))
-            self.blocked_customers[doc_id] = customer_reason(name, fault)
+            self.blocked_customers[doc_id] = R.customer_refusal(name, fault)
             return "parked"
         link = S.get_link(self.db, doc_type, doc_id)
         if outcome == "gone":
@@ -380,8 +470,7 @@ class SyncEngine:
             return outcome
         row = S.get_row(self.db, doc_type, doc_id)
         if row is not None:
-            park(self.db, replace(row, version=version), refusal_reason(item["label"], fault), "qbo", self.fp,
-                 record_id)
+            park(self.db, replace(row, version=version), R.refusal(item["label"], fault), "qbo", self.fp, record_id)
             if row.version != version:
                 # A newer version is queued: it is tried as it is, not left parked.
                 S.requeue(self.db, doc_type, doc_id)
@@ -431,14 +520,27 @@ class SyncEngine:
         counts = queue_counts(self.db)
         if not message:
             message = f"{st.pushed} pushed, {counts.parked} parked, {counts.queued + counts.sending} waiting"
+            if st.differences_parked:
+                message += (f"; {st.differences_parked} differ from QuickBooks (parked with both figures: "
+                            "`ledgerlink sync parked`)")
         return SyncSummary(
             pushed=st.pushed, parked=counts.parked, waiting=counts.queued + counts.sending, skipped=st.skipped,
             requests=tr.requests, seconds=time.monotonic() - st.started, differences=tuple(st.differences),
-            stopped=stopped, message=message, counts=counts, writes=tr.writes)
+            stopped=stopped, message=message, counts=counts, writes=tr.writes,
+            differences_parked=st.differences_parked)
 
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _row_of(item: dict) -> Row:
+    return Row(item["doc_type"], item["doc_id"], item["version"], "delete", "sending")
+
+
+def _linked_invoices(body: dict) -> list[str]:
+    return [linked["TxnId"] for line in body.get("Line") or [] for linked in line.get("LinkedTxn") or []
+            if linked.get("TxnType") == "Invoice"]
 
 
 def _request_of(pending: S.Pending, item: dict) -> dict:

@@ -49,6 +49,7 @@ class SyncSummary:
     message: str = ""
     counts: QueueCounts = QueueCounts()
     writes: int = 0  # QBO writes answered (batch items count one each)
+    differences_parked: int = 0  # documents QBO stored with other figures than the ledger's, parked this run
 
     @property
     def ok(self) -> bool:
@@ -65,4 +66,5 @@ class SyncSummary:
             "seconds": round(self.seconds, 3),
             "stopped": self.stopped, "message": self.message, "queue": self.counts.as_json(),
             "differences": [d.as_json() for d in self.differences],
+            "differences_parked": self.differences_parked,
         }

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from core.qbo import payloads as P
+from core.qbo import sync_compare as C
 from core.qbo import sync_store as S
 from core.qbo.sync_store import Row
 
@@ -82,12 +83,17 @@ class Step:
     request_id: str
     label: str
     ledger_total_minor: int | None = None
+    ledger_tax_minor: int | None = None  # invoices and credit notes: checked against QBO's after the write
+    ledger_rates: tuple = ()  # sync_compare.ledger_rates
+    tax_override: bool = False  # the ledger's tax went as explicit TaxLines
 
     def item(self, bid: str | None = None) -> dict:
         """What is kept in sync_pending about this step."""
         return {"kind": self.kind, "doc_type": self.doc_type, "doc_id": self.doc_id, "version": self.version,
                 "op": self.op, "entity": self.entity, "label": self.label, "bid": bid,
-                "ledger_total_minor": self.ledger_total_minor, "request_id": self.request_id}
+                "ledger_total_minor": self.ledger_total_minor, "request_id": self.request_id,
+                "ledger_tax_minor": self.ledger_tax_minor, "ledger_rates": list(self.ledger_rates),
+                "tax_override": self.tax_override}
 
     def batch_item(self, bid: str) -> dict:
         operation = {"create": "create", "update": "update", "delete": "delete"}[self.op]
@@ -106,7 +112,7 @@ def ledger_total(doc_type: str, doc) -> int:
 
 
 def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, customers: dict,
-               invoices: dict) -> Step | None:
+               invoices: dict, balances: dict | None = None) -> Step | None:
     """The next step of a document with its body, or None when it is up to date. Raises Parked."""
     nxt = next_op(row, link)
     if nxt is None:
@@ -121,22 +127,26 @@ def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, custo
         else:
             body = {"Id": link.qbo_id, "SyncToken": link.sync_token}
         return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label)
+    override = json.loads(link.tax_override) if link.tax_override else None
     if row.doc_type == "invoice":
-        payload = P.invoice_payload(doc, ctx, customers)
+        payload = P.invoice_payload(doc, ctx, customers, override)
     elif row.doc_type == "payment":
-        payload = P.payment_payload(doc, ctx, customers, invoices)
+        payload = P.payment_payload(doc, ctx, customers, invoices, balances)
     elif kind == "apply":
-        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id)
+        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id, balances)
     else:
-        payload = P.credit_memo_payload(doc, ctx, customers)
+        payload = P.credit_memo_payload(doc, ctx, customers, override)
     total = None if kind == "apply" else ledger_total(row.doc_type, doc)
+    taxed = kind in ("invoice", "credit_note")
     if op == "create":
         body = payload.body()
     elif kind == "apply":
         body = P.sparse(payload, link.apply_id, link.apply_sync_token)
     else:
         body = P.sparse(payload, link.qbo_id, link.sync_token)
-    return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label, total)
+    return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label, total,
+                doc.tax_minor if taxed else None, tuple(C.ledger_rates(doc, ctx)) if taxed else (),
+                bool(override) and taxed)
 
 
 def customer_step(salt: str, client_id: int, generation: int, name: str, contact) -> Step:
@@ -178,7 +188,8 @@ def must_wait(row: Row, doc, waiting_on: set) -> bool:
 
 
 def link_after_write(link: S.Link, kind: str, op: str, version: int, entity: dict, entity_name: str,
-                     ledger_total_minor: int | None, qbo_total_minor: int | None) -> S.Link:
+                     ledger_total_minor: int | None, qbo_total_minor: int | None, ledger_tax_minor: int | None = None,
+                     qbo_tax_minor: int | None = None, qbo_balance_minor: int | None = None) -> S.Link:
     """The link once QBO has accepted a write (`entity` is its answer)."""
     if kind == "apply":
         if op == "delete":
@@ -189,7 +200,8 @@ def link_after_write(link: S.Link, kind: str, op: str, version: int, entity: dic
                        qbo_total_minor=None)
     return replace(link, qbo_type=entity_name, qbo_id=entity["Id"], sync_token=entity["SyncToken"],
                    pushed_version=version, pushed_action="upsert", ledger_total_minor=ledger_total_minor,
-                   qbo_total_minor=qbo_total_minor)
+                   qbo_total_minor=qbo_total_minor, ledger_tax_minor=ledger_tax_minor, qbo_tax_minor=qbo_tax_minor,
+                   qbo_balance_minor=qbo_balance_minor, tax_override=None)
 
 
 def link_after_gone(link: S.Link, kind: str, op: str, version: int) -> S.Link:

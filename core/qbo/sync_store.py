@@ -32,12 +32,13 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Literal
+from typing import Iterable, Literal, NamedTuple
 
 import sqlite_utils
 
 from core.logs import redact
 from core.qbo.client import dumps, loads
+from core.qbo.reasons import Reason
 
 DOC_TYPES = ("invoice", "payment", "credit_note")
 # The schema's CHECKs on sync_queue and sync_parked.
@@ -166,6 +167,10 @@ class Link:
     apply_version: int | None = None
     ledger_total_minor: int | None = None
     qbo_total_minor: int | None = None
+    ledger_tax_minor: int | None = None
+    qbo_tax_minor: int | None = None
+    qbo_balance_minor: int | None = None  # an invoice's open Balance in QBO (lowered by payments pushed since)
+    tax_override: str | None = None  # JSON TaxLines sent with the document instead of letting QBO compute
 
     @property
     def in_qbo(self) -> bool:
@@ -445,19 +450,44 @@ def finish(db: sqlite_utils.Database, doc_type: str, doc_id: int, version: int, 
         db.execute("DELETE FROM sync_parked WHERE doc_type = ? AND doc_id = ?", [doc_type, doc_id])
 
 
-def park(db: sqlite_utils.Database, row: Row, reason: str, kind: ParkKind, fp: str,
+def park(db: sqlite_utils.Database, row: Row, reason: Reason, kind: ParkKind, fp: str,
          record_id: int | None = None) -> None:
     """Park a document (inside the caller's transaction) unless the ledger has queued a newer version."""
+    text = reason.render()
     db.execute(
         "UPDATE sync_queue SET state = 'parked', reason = ?, updated_at = ? "
         "WHERE doc_type = ? AND doc_id = ? AND version = ?",
-        [reason, now(), row.doc_type, row.doc_id, row.version])
+        [text, now(), row.doc_type, row.doc_id, row.version])
     db.execute(
-        "INSERT INTO sync_parked (doc_type, doc_id, version, kind, reason, fingerprint, record_id, parked_at) "
-        "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(doc_type, doc_id) DO UPDATE SET version = excluded.version, "
-        "kind = excluded.kind, reason = excluded.reason, fingerprint = excluded.fingerprint, "
-        "record_id = excluded.record_id, parked_at = excluded.parked_at",
-        [row.doc_type, row.doc_id, row.version, kind, reason, fp, record_id, now()])
+        "INSERT INTO sync_parked (doc_type, doc_id, version, kind, reason, code, fields, fingerprint, record_id, "
+        "parked_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(doc_type, doc_id) DO UPDATE SET "
+        "version = excluded.version, kind = excluded.kind, reason = excluded.reason, code = excluded.code, "
+        "fields = excluded.fields, fingerprint = excluded.fingerprint, record_id = excluded.record_id, "
+        "parked_at = excluded.parked_at",
+        [row.doc_type, row.doc_id, row.version, kind, text, reason.code, reason.fields_json(), fp, record_id, now()])
+
+
+class ParkedRow(NamedTuple):
+    doc_type: DocType
+    doc_id: int
+    version: int
+    kind: ParkKind
+    reason: Reason
+    parked_at: str
+
+
+def parked_rows(db: sqlite_utils.Database, code: str | None = None) -> list[ParkedRow]:
+    """Parked documents with their reasons (a row parked without a sync_parked row is a 'local' legacy one)."""
+    where, args = "q.state = 'parked'", []
+    if code is not None:
+        where += " AND p.code = ?"
+        args.append(code)
+    rows = db.execute(
+        "SELECT q.doc_type, q.doc_id, q.version, coalesce(p.kind, 'local'), p.code, p.fields, "
+        "coalesce(p.reason, q.reason, ''), coalesce(p.parked_at, q.updated_at) FROM sync_queue q "
+        "LEFT JOIN sync_parked p ON p.doc_type = q.doc_type AND p.doc_id = q.doc_id "
+        f"WHERE {where} ORDER BY q.doc_type, q.doc_id", args).fetchall()
+    return [ParkedRow(t, i, v, k, Reason.stored(c, f, text), at) for t, i, v, k, c, f, text, at in rows]
 
 
 def unpark_changed(db: sqlite_utils.Database, fp: str) -> None:
@@ -502,3 +532,24 @@ def invoice_ids(db: sqlite_utils.Database) -> dict[int, str]:
 def customer_ids(db: sqlite_utils.Database) -> dict[int, str]:
     """Ledger client id -> QBO Customer Id, for clients in QBO."""
     return dict(db.execute("SELECT client_id, qbo_id FROM sync_customers WHERE qbo_id IS NOT NULL").fetchall())
+
+
+def invoice_balances(db: sqlite_utils.Database) -> dict[int, int]:
+    """Ledger invoice id -> QBO's open Balance of it, where known (from write responses, no read)."""
+    return dict(db.execute("SELECT doc_id, qbo_balance_minor FROM sync_links WHERE doc_type = 'invoice' "
+                           "AND qbo_id IS NOT NULL AND qbo_balance_minor IS NOT NULL").fetchall())
+
+
+def parked_reason(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> Reason | None:
+    row = db.execute("SELECT code, fields, reason FROM sync_parked WHERE doc_type = ? AND doc_id = ?",
+                     [doc_type, doc_id]).fetchone()
+    return Reason.stored(*row) if row else None
+
+
+def invoices_by_qbo_id(db: sqlite_utils.Database, qbo_ids: list[str]) -> dict[str, int]:
+    """QBO Invoice Id -> ledger invoice id, for these ids."""
+    if not qbo_ids:
+        return {}
+    marks = ", ".join("?" for _ in qbo_ids)
+    return dict(db.execute(f"SELECT qbo_id, doc_id FROM sync_links WHERE doc_type = 'invoice' AND qbo_id IN ({marks})",
+                           list(qbo_ids)).fetchall())

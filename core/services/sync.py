@@ -14,14 +14,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from core.errors import AuthError, NotFound, Parked
+from core.errors import AuthError, NotFound, Parked, ValidationError
 from core.ledger.base import require_role
 from core.qbo import payloads as P
 from core.qbo import sync_store as S
 from core.qbo.client import dumps
+from core.qbo.reasons import Where, reason_of
 from core.qbo.sync import (
     ENTITY, Progress, QueueCounts, Row, SyncEngine, SyncSummary, TotalDifference, build_step, doc_label, next_op,
     reconnect_message,
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "dumps",
-    "ParkedDetail", "ParkedDoc", "PayloadPreview", "Progress", "QueueCounts", "SyncSummary", "TotalDifference",
-    "dry_run", "history", "parked", "parked_detail", "queue_counts", "reconcile", "retry", "retry_all", "run_sync",
+    "ParkedDetail", "ParkedDoc", "PayloadPreview", "Progress", "QueueCounts", "SyncSummary", "TotalDifference", "Where",
+    "FixOption", "accept_qbo", "dry_run", "fixes", "history", "parked", "parked_detail", "queue_counts", "reconcile",
+    "resend_with_tax", "retry", "retry_all", "run_sync",
 ]
 
 
@@ -56,6 +58,7 @@ class FirmSources:
     def context(self) -> P.PushContext:
         from core.ledger import queries
         from core.qbo import maps
+        from core.qbo.sync_currency import home_currency
 
         db = self.firm.db
         info = queries.get_firm_info(self.firm)
@@ -82,6 +85,8 @@ class FirmSources:
             invoice_numbers=dict(db.execute("SELECT id, number FROM invoices").fetchall()),
             extra_items=extra,
             map_messages=messages,
+            home_currency=home_currency(db),
+            company_name=(db.execute("SELECT company_name FROM qbo_company WHERE id = 1").fetchone() or [None])[0],
         )
 
     def document(self, doc_type: str, doc_id: int):
@@ -132,9 +137,18 @@ class ParkedDoc:
     doc_id: int
     label: str
     version: int
-    reason: str
+    reason: str  # the sentence, rendered from `code` and `fields`
     kind: str  # 'local' (a map, a customer, a dependency) or 'qbo' (QuickBooks refused it)
     parked_at: str
+    code: str = "legacy"  # core.qbo.reasons: what is wrong ('legacy': parked before codes, text only)
+    fields: dict = field(default_factory=dict)  # the document, account, tax rate, amounts... it names
+    fix: Where | None = None  # where it is fixed: screen and tab, CLI command, monitor key
+
+    def as_json(self) -> dict:
+        return {"doc_type": self.doc_type, "doc_id": self.doc_id, "label": self.label, "version": self.version,
+                "reason": self.reason, "kind": self.kind, "parked_at": self.parked_at, "code": self.code,
+                "fields": self.fields, "fix": self.fix.as_json() if self.fix else None,
+                "fixes": [f.as_json() for f in fixes(self)]}
 
 
 @dataclass(frozen=True)
@@ -157,11 +171,8 @@ def _label(firm, doc_type: str, doc_id: int) -> str:
 
 
 def parked(firm) -> list[ParkedDoc]:
-    rows = firm.db.execute(
-        "SELECT q.doc_type, q.doc_id, q.version, q.reason, coalesce(p.kind, 'local'), coalesce(p.parked_at, "
-        "q.updated_at) FROM sync_queue q LEFT JOIN sync_parked p ON p.doc_type = q.doc_type AND p.doc_id = q.doc_id "
-        "WHERE q.state = 'parked' ORDER BY q.doc_type, q.doc_id").fetchall()
-    return [ParkedDoc(t, i, _label(firm, t, i), v, r or "", k, at) for t, i, v, r, k, at in rows]
+    return [ParkedDoc(r.doc_type, r.doc_id, _label(firm, r.doc_type, r.doc_id), r.version, r.reason.render(), r.kind,
+                      r.parked_at, r.reason.code, r.reason.fields, r.reason.fix) for r in S.parked_rows(firm.db)]
 
 
 def parked_detail(firm, doc_type: str, doc_id: int) -> ParkedDetail:
@@ -195,6 +206,99 @@ def retry(firm, doc_type: str, doc_id: int) -> bool:
 def retry_all(firm) -> int:
     require_role(firm, "bookkeeper", "retry parked documents")
     return requeue_parked(firm.db)
+
+
+# ---------------------------------------------------------------- fixing a difference QBO holds
+
+
+@dataclass(frozen=True)
+class FixOption:
+    """One fix a parked difference offers: its name, the CLI command and the monitor key."""
+
+    name: str  # 'resend_with_tax' | 'accept_qbo'
+    command: str
+    key: str
+    text: str
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "command": self.command, "key": self.key, "text": self.text}
+
+
+FIX_KEYS = {"resend_with_tax": ("t", "--resend-with-tax", "Re-send with the ledger's tax"),
+            "accept_qbo": ("a", "--accept-qbo", "Record QuickBooks' tax in the ledger")}
+
+
+def fixes(doc: ParkedDoc) -> list[FixOption]:
+    """The fixes a parked document offers (a difference between QBO and the ledger), as data for keys and commands."""
+    out = []
+    for name in doc.fields.get("fixes", []) if doc.code == "qbo_differs" else []:
+        key, flag, text = FIX_KEYS[name]
+        out.append(FixOption(name, f"ledgerlink sync fix {doc.doc_type} {doc.doc_id} {flag}", key, text))
+    return out
+
+
+def _difference(firm, doc_type: str, doc_id: int, fix: str) -> ParkedDoc:
+    from core.errors import ValidationError
+
+    doc = next((p for p in parked(firm) if p.doc_type == doc_type and p.doc_id == doc_id), None)
+    if doc is None or doc.code != "qbo_differs":
+        raise NotFound(f"{doc_type.replace('_', ' ').capitalize()} {doc_id} is not parked for a difference with "
+                       "QuickBooks: `ledgerlink sync parked` lists the parked documents and their fixes")
+    if fix not in doc.fields.get("fixes", []):
+        offered = ", ".join(FIX_KEYS[f][1] for f in doc.fields.get("fixes", [])) or "none"
+        raise ValidationError(f"{doc.label}: {FIX_KEYS[fix][1]} does not apply here "
+                              f"({doc.fields.get('cause')}); the fixes that apply: {offered}")
+    return doc
+
+
+def resend_with_tax(firm, doc_type: str, doc_id: int) -> str:
+    """Send the document again with the ledger's tax as explicit TaxLines (QBO's rates, the ledger's amounts).
+    The next sync sends it and compares again: where QBO ignores overrides it parks once more, saying so."""
+    from core.qbo.sync_compare import dumps_lines, override_lines
+
+    doc = _difference(firm, doc_type, doc_id, "resend_with_tax")
+    lines = override_lines(doc.fields, doc.fields["currency"])
+    with firm.db.atomic():
+        link = S.get_link(firm.db, doc_type, doc_id)
+        S.put_link(firm.db, replace(link, tax_override=dumps_lines(lines), pushed_version=None))
+        S.requeue(firm.db, doc_type, doc_id)
+    return f"{doc.label} goes again with the ledger's tax at the next sync."
+
+
+def accept_qbo(firm, doc_type: str, doc_id: int, *, date: str | None = None) -> str:
+    """Record QBO's tax in the ledger: a dated tax adjustment through the journal (core.ledger's
+    record_tax_adjustment), after which the ledger's invoice total is QBO's and the document is done."""
+    from datetime import date as _date
+
+    try:
+        from core.ledger.adjustments import record_tax_adjustment  # wt-money's seam
+    except ImportError:
+        raise ValidationError("This build's ledger cannot record a tax adjustment yet (record_tax_adjustment): "
+                              "re-send with the ledger's tax instead, or correct the rate so both agree") from None
+    doc = _difference(firm, doc_type, doc_id, "accept_qbo")
+    f = doc.fields
+    delta = f["qbo_tax_minor"] - f["ledger_tax_minor"]
+    rate_id = _adjusted_rate(f)
+    when = date or _date.today().isoformat()
+    reason = (f"QuickBooks computed tax {f['qbo_tax_minor']} against the ledger's {f['ledger_tax_minor']} "
+              f"({f['cause']}) on {doc.label}")
+    record_tax_adjustment(firm, doc_id, rate_id, delta, reason, when)
+    invoice = FirmSources(firm).document("invoice", doc_id)
+    with firm.db.atomic():
+        link = S.get_link(firm.db, doc_type, doc_id)
+        S.put_link(firm.db, replace(link, ledger_total_minor=invoice.total_minor, ledger_tax_minor=invoice.tax_minor))
+        row = S.get_row(firm.db, doc_type, doc_id)
+        if row is not None and row.state == "parked":
+            S.finish(firm.db, doc_type, doc_id, row.version, "done")
+        else:
+            firm.db.execute("DELETE FROM sync_parked WHERE doc_type = ? AND doc_id = ?", [doc_type, doc_id])
+    return f"{doc.label}: QuickBooks' tax recorded in the ledger (an adjustment of {delta} minor units dated {when})."
+
+
+def _adjusted_rate(fields: dict) -> int | None:
+    """The ledger rate the adjustment goes to: the one with the most tax on the document."""
+    rates = fields.get("ledger_rates") or []
+    return max(rates, key=lambda r: r["tax_minor"])["rate_id"] if rates else None
 
 
 # ---------------------------------------------------------------- running
@@ -242,11 +346,14 @@ class PayloadPreview:
     operation: str  # e.g. 'create Invoice', 'update Payment', 'delete CreditMemo'
     body: dict | None
     problem: str | None  # why it would be parked instead
+    code: str | None = None  # the problem's code (core.qbo.reasons)
+    fix: Where | None = None  # where the problem is fixed
 
     def as_json(self) -> dict:
         """A dict for core.qbo.client.dumps (amounts stay Decimal, written as exact JSON numbers)."""
         return {"doc_type": self.doc_type, "doc_id": self.doc_id, "label": self.label, "operation": self.operation,
-                "body": self.body, "problem": self.problem}
+                "body": self.body, "problem": self.problem, "code": self.code,
+                "fix": self.fix.as_json() if self.fix else None}
 
     def body_text(self) -> str:
         """The body as indented JSON for people, amounts as exact numbers."""
@@ -270,6 +377,7 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
         "SELECT doc_type, doc_id, version, action, state, reason, attempts, next_attempt_at FROM sync_queue "
         "WHERE state IN ('queued','sending','parked') ORDER BY CASE doc_type WHEN 'invoice' THEN 0 ELSE 1 END, "
         "doc_id").fetchall()]
+    balances = S.invoice_balances(firm.db)  # payments capped as the sync would (before this run's own payments)
     out = []
     for row in rows[:limit] if limit else rows:
         doc = sources.document(row.doc_type, row.doc_id)
@@ -281,9 +389,11 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
         placeholder_c = {**{doc.client_id: f"QBO-Customer-{doc.client_id}"}, **customers}
         placeholder_i = {**{k: f"QBO-Invoice-{k}" for k in ctx.invoice_numbers}, **invoices}
         try:
-            step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i)
+            step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i, balances)
         except Parked as exc:
-            out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{nxt[1]} {ENTITY[nxt[0]]}", None, str(exc)))
+            reason = reason_of(exc)
+            out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{nxt[1]} {ENTITY[nxt[0]]}", None,
+                                      reason.render(), reason.code, reason.fix))
             continue
         out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{step.op} {step.entity}", step.body, None))
     return out

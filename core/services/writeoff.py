@@ -25,6 +25,7 @@ __all__ = ["DEFAULT_ITEM_NAME", "WriteoffFix", "WriteoffItem", "create_writeoff_
            "create_writeoff_item_async", "writeoff_fix_for", "writeoff_fixes"]
 
 DEFAULT_ITEM_NAME = "Bad debt written off"
+WRITEOFF_CODES = ("writeoff_no_item", "writeoff_no_gl")  # the park reasons this fix clears (core.qbo.reasons)
 MAX_ITEM_NAME = 100  # QBO's Item.Name limit
 DUPLICATE_NAME = "6240"
 NOT_CONNECTED = "Connect to QuickBooks first: open Connect in Ledgerlink or run `ledgerlink connect`"
@@ -96,10 +97,11 @@ def _parked_for(firm, account_id: int) -> list[int]:
     """Ids of the write-offs parked because this account has no product/service in QBO."""
     rows = firm.db.execute(
         "SELECT q.doc_id FROM sync_queue q JOIN credit_notes c ON c.id = q.doc_id "
-        "WHERE q.doc_type = 'credit_note' AND q.state = 'parked' AND q.reason LIKE ? AND EXISTS ("
+        "JOIN sync_parked p ON p.doc_type = q.doc_type AND p.doc_id = q.doc_id "
+        "WHERE q.doc_type = 'credit_note' AND q.state = 'parked' AND p.code IN (?, ?) AND EXISTS ("
         "SELECT 1 FROM credit_note_lines l WHERE l.credit_note_id = c.id AND l.version = c.version "
         "AND l.account_id = ?) ORDER BY q.doc_id",
-        [f"%{P.WRITEOFF_NO_ITEM}%", account_id]).fetchall()
+        [*WRITEOFF_CODES, account_id]).fetchall()
     return [r[0] for r in rows]
 
 

@@ -18,11 +18,6 @@ from tui.modals.text import TextModal
 from tui.screens.base import LedgerScreen
 from tui.workers import with_own_firm
 
-# Where a parked reason says the fix is: words in core's message -> mapper tab.
-FIX_PLACES = (("Sales invoice account map", "sales"), ("GL account map", "gl"), ("Sales tax map", "tax"),
-              ("Synchronisation", "sync"))
-
-
 def counts_text(counts) -> str:
     return (f"Queued {counts.queued}   Sending {counts.sending}   Done {counts.done}   "
             f"Parked {counts.parked}")
@@ -58,13 +53,6 @@ def detail_text(detail) -> str:
     if len(detail.records) > 1:
         lines += ["", f"{len(detail.records)} attempts recorded."]
     return "\n".join(lines)
-
-
-def fix_place(reason: str) -> str | None:
-    for words, tab in FIX_PLACES:
-        if words in reason:
-            return tab
-    return None
 
 
 class ParkedTable(DataTable):
@@ -187,10 +175,9 @@ class SyncMonitorScreen(LedgerScreen):
         doc = self.highlighted()
         if doc is None:
             return
-        tab = fix_place(doc.reason)
-        if tab is not None:
+        if doc.fix is not None and doc.fix.screen == "mapping" and doc.fix.tab:
             self.app.action_open("mapping")
-            self.app.screen.show_tab(tab)
+            self.app.screen.show_tab(doc.fix.tab)
         elif doc.doc_type == "invoice" and "billing" in self.app.MODES:
             self.app.action_open("billing")
             self.app.screen.edit_invoice(doc.doc_id)
