@@ -48,6 +48,7 @@ from core.ledger.base import (
     reverse_version,
     set_sequence,
 )
+from core.ledger.locks import locked_problems
 from core.ledger.models import CreditNote, Invoice, Payment, TrustTransaction
 from core.ledger.schema import LINE_TYPES
 from core.money import format_minor, parse_amount
@@ -303,6 +304,8 @@ def post_invoices(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     drafts = [_prepare_invoice(ctx, s, problems, f"invoice {i}: " if len(specs) > 1 else "")
               for i, s in enumerate(specs, 1)]
     _number_problems(firm, specs, problems)
+    problems += locked_problems(firm, [(f"Invoice {d.number or i}" if d.number or len(drafts) > 1 else "The invoice",
+                                        d.date) for i, d in enumerate(drafts, 1) if d])
     _fail(problems)
     ar = ctx.subtype_account("receivable", "an invoice")
     stamp, user = now(), firm.user
@@ -625,6 +628,8 @@ def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     specs = list(specs)
     drafts = [_prepare_payment(ctx, s, problems, f"payment {i}: " if len(specs) > 1 else "")
               for i, s in enumerate(specs, 1)]
+    problems += locked_problems(firm, [(f"Payment {i}" if len(drafts) > 1 else "The payment", d.date)
+                                       for i, d in enumerate(drafts, 1) if d])
     _fail(problems)
     stamp, user = now(), firm.user
     with firm.db.atomic():

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 # A deleted document keeps the lines (allocations) of its last posted version, so that the sync engine and
 # the TUI can still show what was deleted; its open balance is zero once the reversal is posted.
 
-Status = str  # 'posted' | 'deleted'
+Status = str  # 'posted' | 'deleted' | 'voided'
 
 
 @dataclass(frozen=True)
