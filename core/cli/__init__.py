@@ -22,7 +22,7 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 AREAS = ("core.cli.ledger_cmds", "core.cli.setup_cmds", "core.cli.sandbox_cmds", "core.cli.qbo_cmds",
-         "core.cli.sync_cmds", "core.cli.lock_cmds")
+         "core.cli.sync_cmds", "core.cli.lock_cmds", "core.cli.customers_cmds")
 
 
 class _Parser(argparse.ArgumentParser):

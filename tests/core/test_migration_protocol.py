@@ -51,7 +51,7 @@ def test_the_protocol_step_keeps_every_document_and_gives_new_columns_sensible_v
         assert c.execute("SELECT count(*) FROM invoices WHERE voided_at IS NOT NULL").fetchone() == (0,)
         assert c.execute("SELECT count(*) FROM payments WHERE voided_at IS NOT NULL").fetchone() == (0,)
         assert c.execute("SELECT count(*) FROM customer_decisions").fetchone() == (0,)
-        assert c.execute("SELECT matters_as_subcustomers FROM qbo_sync_settings").fetchone() == (0,)
+        assert c.execute("SELECT matters_as_subcustomers FROM firm").fetchone() == (0,)
         links = dict(c.execute("SELECT client_id, qbo_id FROM sync_customers"))
         if shared:
             assert links[2] == "9" and links[3] is None
