@@ -6,6 +6,7 @@
 - one QBO customer per client: a firm upgraded from a release that linked by name alone may hold two clients
   linked to one customer; the first client keeps the link, the others are unlinked so that the admin decides.
 - firm.matters_as_subcustomers (off) and sync_matter_customers: matters as QBO sub-customers.
+- qbo_mirror: QBO's documents as the last reconcile read them (empty: the next reconcile reads everything).
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ _STATEMENTS = (
          updated_at TEXT NOT NULL
        ) STRICT""",
     "CREATE UNIQUE INDEX sync_matter_customers_qbo ON sync_matter_customers(qbo_id) WHERE qbo_id IS NOT NULL",
+    """CREATE TABLE qbo_mirror (
+         entity TEXT NOT NULL,
+         id TEXT NOT NULL,
+         json TEXT NOT NULL,
+         PRIMARY KEY (entity, id)
+       ) STRICT""",
 )
 
 

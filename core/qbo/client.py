@@ -260,6 +260,10 @@ class QBOClient:
         )
         return answer.get("BatchItemResponse", [])
 
+    async def cdc(self, entities: list[str] | tuple[str, ...], changed_since: str) -> dict:
+        """Change data capture (reference §1.6): the body listing what changed since `changed_since`."""
+        return await self.request("GET", "cdc", params={"entities": ",".join(entities), "changedSince": changed_since})
+
     async def company_info(self) -> dict:
         body = await self.request("GET", f"companyinfo/{self.realm_id}")
         return body["CompanyInfo"]

@@ -282,8 +282,9 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
     return out
 
 
-async def reconcile(firm, client=None):
-    """Compare the ledger with what QBO holds, by reading QBO back (core.qbo.reconcile)."""
+async def reconcile(firm, client=None, *, full: bool = False):
+    """Compare the ledger with what QBO holds, by reading QBO back (core.qbo.reconcile): what changed since the
+    last reconcile, or everything with `full`."""
     from core.qbo.reconcile import reconcile as _reconcile
 
     own = client is None
@@ -292,7 +293,7 @@ async def reconcile(firm, client=None):
 
         client = await open_client(firm)
     try:
-        return await _reconcile(firm, client, FirmSources(firm))
+        return await _reconcile(firm, client, FirmSources(firm), full=full)
     finally:
         if own:
             await client.aclose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from core.errors import AuthError, PermanentError, TransientError
@@ -26,6 +27,7 @@ class MemQBO:
         self.memory: dict[str, object] = {}
         self.performed = Counter()  # (op, entity) -> writes actually performed
         self.calls = 0
+        self.changed: dict[tuple[str, str], datetime] = {}  # (entity, id) -> when written through the API
         self.next_id = 100
         self.inject = None  # callable(op, entity, body) -> None | 'drop_before' | 'drop_after' | 'auth' | 'crash'
 
@@ -62,6 +64,17 @@ class MemQBO:
                      for v in re.findall(r"'((?:[^'\\]|\\.)*)'", m.group(1))}
             rows = [o for o in rows if o["DisplayName"] in names]
         return rows
+
+    async def cdc(self, entities, changed_since):
+        """What changed through this API since `changed_since` (objects edited in `objects` directly are not seen)."""
+        self.calls += 1
+        since = datetime.fromisoformat(changed_since)
+        out = []
+        for entity in entities:
+            rows = [copy.deepcopy(self.objects.get((e, i), {"Id": i, "status": "Deleted"}))
+                    for (e, i), when in self.changed.items() if e == entity and when >= since]
+            out.append({entity: rows} if rows else {})
+        return {"CDCResponse": [{"QueryResponse": out}]}
 
     async def batch(self, items, *, requestid=None, encoded=None):
         self.calls += 1
@@ -119,6 +132,11 @@ class MemQBO:
         return copy.deepcopy(result)
 
     def _do(self, op, entity, body):
+        result = self._do_once(op, entity, body)
+        self.changed[(entity, str(result["Id"]))] = datetime.now(timezone.utc)
+        return result
+
+    def _do_once(self, op, entity, body):
         if op == "create":
             if entity != "Customer":
                 self._check_refs(entity, body)
