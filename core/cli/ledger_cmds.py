@@ -210,6 +210,13 @@ def cmd_status(args, settings: Settings) -> int:
     print(f"QuickBooks: {conn.get('company_name') or conn.get('realm_id')} ({conn.get('environment')})"
           if conn else "QuickBooks: not connected")
     print("Sync queue: " + ", ".join(f"{n} {state}" for state, n in status["queue"].items()))
+    if status.get("lock_date"):
+        print(f"Ledger locked up to and including {status['lock_date']}.")
+    if status.get("customers_waiting"):
+        print(_wrap(f"[!] {status['customers_waiting']} client(s) wait for you to choose their QuickBooks customer: "
+                    "`ledgerlink customers list --proposed`."))
+    if status.get("restore"):
+        print(_wrap(f"[!] {status['restore']['message']}"))
     return 0
 
 

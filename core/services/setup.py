@@ -47,9 +47,13 @@ def status_json(firm: Firm) -> dict:
                 "database": str(firm.settings.db)}
     qbo = _qbo_checks()
     connection = qbo.connection_info(firm) if qbo is not None and hasattr(qbo, "connection_info") else None
+    from core.services.integrity import status_fields
+
+    extras = status_fields(firm) if info else {"lock_date": None, "customers_waiting": 0, "restore": None}
     return {
         "firm": info,
         "steps": [step.as_json() for step in checklist(firm)],
         "connection": connection,
         "queue": queue_counts(firm),
+        **extras,
     }
