@@ -47,7 +47,7 @@ class AnswerMismatch:
 
     label: str
     request_id: str
-    fields: tuple[str, ...]  # 'DocNumber', 'CustomerRef', 'TotalAmt', 'DisplayName'
+    fields: tuple[str, ...]  # 'DocNumber', 'CustomerRef', 'TotalAmt', 'LineAmounts', 'DisplayName', 'Id'
     sent: dict
     got: dict
     code: str = "answer_mismatch"
@@ -68,6 +68,13 @@ def _ref(obj: dict, key: str):
     return (obj.get(key) or {}).get("value")
 
 
+def _line_sum(obj: dict) -> str:
+    """The sum of the item lines' amounts: QBO keeps the amounts sent (tax and subtotals are computed apart)."""
+    total = sum((_amount(line.get("Amount")) or Decimal(0) for line in obj.get("Line") or []
+                 if "SalesItemLineDetail" in line), Decimal(0))
+    return str(total.quantize(Decimal("0.01")))
+
+
 def answer_fields(entity: str, request: dict, answer: dict) -> tuple[dict, dict]:
     """What identifies the document sent and the one answered: (sent, got), keyed by QBO field name."""
     sent, got = {}, {}
@@ -81,6 +88,8 @@ def answer_fields(entity: str, request: dict, answer: dict) -> tuple[dict, dict]
         sent["CustomerRef"], got["CustomerRef"] = _ref(request, "CustomerRef"), _ref(answer, "CustomerRef")
     if _amount(request.get("TotalAmt")) is not None:
         sent["TotalAmt"], got["TotalAmt"] = str(_amount(request["TotalAmt"])), str(_amount(answer.get("TotalAmt")))
+    if request.get("Line") and entity in ("Invoice", "CreditMemo"):
+        sent["LineAmounts"], got["LineAmounts"] = _line_sum(request), _line_sum(answer)
     if request.get("PrivateNote") and _MARKER.match(str(request["PrivateNote"])):
         sent["PrivateNote"], got["PrivateNote"] = request["PrivateNote"], answer.get("PrivateNote")
     return sent, got

@@ -24,6 +24,11 @@ def test_an_answer_for_another_document_is_caught_with_what_differs():
     bad = replay.check_answer("Invoice", "create", sent, other, "Invoice INV-00007", "abc-i7v1g0t0C")
     assert bad.fields == ("CustomerRef",) and bad.got["CustomerRef"] == "9"
     assert "restored from a backup" in bad.text() and "abc-i7v1g0t0C" in bad.text()
+    lines = {**sent, "Line": [{"Amount": "400.00", "SalesItemLineDetail": {}}]}
+    answered = {**lines, "Line": [{"Amount": "300.00", "SalesItemLineDetail": {}}, {"Amount": "300.00",
+                                                                                   "SubTotalLineDetail": {}}]}
+    assert replay.check_answer("Invoice", "create", lines, answered, "Invoice INV-00007", "r").fields \
+        == ("LineAmounts",)
     pay = {"CustomerRef": {"value": "12"}, "TotalAmt": "50.00", "PrivateNote": "Ledgerlink payment 3"}
     wrong = replay.check_answer("Payment", "create", pay, {**pay, "TotalAmt": "75.00"}, "Payment 3", "r")
     assert wrong.fields == ("TotalAmt",)
