@@ -254,10 +254,33 @@ def plan(db: sqlite_utils.Database, currency: str, client_ids, live: dict[str, d
 
 
 def names_to_query(db: sqlite_utils.Database, currency: str, client_ids) -> dict[int, str]:
-    """The display names to look up in QBO before creating customers for these clients (linked ones need none)."""
+    """The display names to look up in QBO before creating customers for these clients (linked clients and known
+    proposals need none)."""
     wanted = set(client_ids)
     return {i.client_id: i.display_name for i in identities(db, currency)
-            if i.client_id in wanted and i.state in ("will_create", "proposed", "new")}
+            if i.client_id in wanted and i.state in ("will_create", "new")}
+
+
+QUERY_NAMES = 40  # display names per query
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+async def ensure(db: sqlite_utils.Database, currency: str, client_ids, query_customers) -> CustomerPlan:
+    """What the sync does before sending the documents of `client_ids`: look up in QBO the display names it
+    would create (`query_customers(where)` -> customers; none for linked clients or known proposals), then
+    `plan`. A client already waiting for the admin costs no read."""
+    names = names_to_query(db, currency, client_ids)
+    live: dict[str, dict] = {}
+    wanted = sorted(set(names.values()))
+    for start in range(0, len(wanted), QUERY_NAMES):
+        chunk = wanted[start:start + QUERY_NAMES]
+        for obj in await query_customers(f"DisplayName IN ({', '.join(_quoted(n) for n in chunk)})"):
+            live.setdefault(fold(obj.get("DisplayName", "")), obj)
+    with db.atomic():
+        return plan(db, currency, client_ids, live)
 
 
 # -- matters as sub-customers ----------------------------------------------------------------------------------

@@ -119,3 +119,33 @@ def test_customers_cli(firm, settings, capsys):
     assert "new QuickBooks customer named X- Estate" in capsys.readouterr().out
     assert main(["--db", db, "customers", "sub-customers", "on"]) == 0
     capsys.readouterr()
+
+
+async def test_the_sync_plan_links_nobody_by_name_and_a_waiting_client_costs_no_read(firm):
+    from core.qbo.customers import ensure
+
+    cool = add_client(firm, "Cool Cars", email="office@coolcars.example").id
+    fresh = add_client(firm, "Fresh Start LLP").id
+    colon = add_client(firm, "X: Estate").id
+    dash = add_client(firm, "X- Estate").id
+    in_qbo = [{"Id": "58", "SyncToken": "0", "DisplayName": "Cool Cars", "Balance": "0", "Active": True}]
+    asked: list[str] = []
+
+    async def query(where):
+        asked.append(where)
+        return [c for c in in_qbo if f"'{c['DisplayName']}'" in where]
+
+    plan = await ensure(firm.db, "USD", [cool, fresh, colon, dash], query)
+    assert plan.linked == {}
+    assert set(plan.waiting) == {cool} and plan.waiting[cool].qbo_id == "58"
+    assert plan.waiting[cool].as_json()["code"] == "customer_unconfirmed"
+    assert "ledgerlink customers link" in plan.waiting[cool].text()
+    assert plan.create == {fresh: "Fresh Start LLP", dash: "X- Estate", colon: "X- Estate (2)"}
+    assert len(asked) == 1
+
+    asked.clear()
+    again = await ensure(firm.db, "USD", [cool], query)
+    assert set(again.waiting) == {cool} and asked == []
+    customers.link_customer(firm, cool, "58")
+    linked = await ensure(firm.db, "USD", [cool], query)
+    assert linked.linked == {cool: "58"} and not linked.waiting and asked == []
