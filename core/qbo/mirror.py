@@ -3,7 +3,7 @@
 QBO meters reads (reference §5.15). The first reconcile, `--full`, or one more than CDC_DAYS after the last
 reads every Invoice, CreditMemo and Payment (paged queries); the others ask change data capture (§1.6) for what
 changed since the last read, a little before it to cover clocks that differ, and apply it to the mirror
-(deleted objects go). CDC answers at most 1000 objects per entity: an answer that full falls back to a full read.
+(deleted objects go). CDC answers at most 1000 objects: an answer that full falls back to a full read.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ async def read_documents(db: sqlite_utils.Database, client, *, full: bool = Fals
         for response in block.get("QueryResponse") or []:
             for entity in ENTITIES:
                 changed.setdefault(entity, []).extend(response.get(entity) or [])
-    if any(len(objs) >= CDC_CAP for objs in changed.values()):
+    if sum(len(objs) for objs in changed.values()) >= CDC_CAP:
         info = await _full(db, client, "capped", started)
         return _load(db), ReadInfo("full", "capped", since, info.calls + 1, info.changed)
     with db.atomic():
