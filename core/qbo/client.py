@@ -243,6 +243,15 @@ class QBOClient:
         )
         return answer["Invoice"]
 
+    async def void(self, entity: str, body: dict, *, requestid: str | None) -> dict:
+        """Void an Invoice (`?operation=void`) or a Payment (`?operation=update&include=void`, sparse)."""
+        if entity == "Payment":
+            answer = await self.request(
+                "POST", "payment", params={"operation": "update", "include": "void"},
+                json={"Id": body["Id"], "SyncToken": body["SyncToken"], "sparse": True}, requestid=requestid)
+            return answer["Payment"]
+        return await self.void_invoice(body["Id"], body["SyncToken"], requestid=requestid)
+
     async def batch(self, items: list[dict], *, requestid: str | None = None, encoded: str | None = None) -> list[dict]:
         """Up to 30 BatchItemRequest items; returns the BatchItemResponse items (faults inside, HTTP 200).
 

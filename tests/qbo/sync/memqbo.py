@@ -40,7 +40,11 @@ class MemQBO:
 
     # -- the Wire protocol
     async def create(self, entity, body, *, requestid):
-        return await self._write("create", entity, body, requestid)
+        # a POST that carries an Id is a full update, as in QBO
+        return await self._write("update" if body.get("Id") else "create", entity, body, requestid)
+
+    async def void(self, entity, body, *, requestid):
+        return await self._write("void", entity, {"Id": body["Id"], "SyncToken": body["SyncToken"]}, requestid)
 
     async def sparse_update(self, entity, body, *, requestid):
         return await self._write("update", entity, body, requestid)
@@ -160,6 +164,11 @@ class MemQBO:
         if op == "delete":
             del self.objects[key]
             return {"Id": body["Id"], "status": "Deleted"}
+        if op == "void":
+            for line in obj.get("Line", []):
+                line["Amount"] = Decimal("0.00")
+            obj.update(TotalAmt=Decimal("0.00"), PrivateNote="Voided", SyncToken=str(int(obj["SyncToken"]) + 1))
+            return copy.deepcopy(obj)
         self._check_refs(entity, body)
         obj.update({k: copy.deepcopy(v) for k, v in body.items() if k not in ("Id", "SyncToken", "sparse")})
         obj["SyncToken"] = str(int(obj["SyncToken"]) + 1)
