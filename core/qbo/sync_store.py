@@ -18,6 +18,9 @@ Tables (all STRICT):
   sync_customers ledger client -> QBO Customer
   sync_pending   requests written before sending, removed with their outcome
   sync_records   one row per request outcome: request/response (secrets removed), fault, intuit_tid
+  sync_parked    why a parked document waits, and whether a change of the maps may release it
+
+and every statement on the ledger's outbox `sync_queue` that the engine makes (see "the queue").
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Iterable, Literal
 
 import sqlite_utils
 
@@ -36,6 +40,11 @@ from core.logs import redact
 from core.qbo.client import dumps, loads
 
 DOC_TYPES = ("invoice", "payment", "credit_note")
+# The schema's CHECKs on sync_queue and sync_parked.
+DocType = Literal["invoice", "payment", "credit_note"]
+Action = Literal["upsert", "delete"]
+State = Literal["queued", "sending", "done", "parked"]
+ParkKind = Literal["local", "qbo"]
 # One letter per document kind in a requestid (c is a customer, a a credit note's application payment).
 KIND_LETTER = {"invoice": "i", "payment": "p", "credit_note": "n", "customer": "c", "apply": "a"}
 # Operation letters in a requestid.
@@ -346,3 +355,155 @@ def records(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> list[dict]
 def scrub(text: str) -> str:
     """Remove anything that looks like a token, a secret or an Authorization header."""
     return redact(text)
+
+
+# ---------------------------------------------------------------- the queue (the ledger's outbox)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One sync_queue row."""
+
+    doc_type: DocType
+    doc_id: int
+    version: int
+    action: Action
+    state: State
+    reason: str | None = None
+    attempts: int = 0
+    next_attempt_at: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    queued: int = 0
+    sending: int = 0
+    done: int = 0
+    parked: int = 0
+
+    def as_json(self) -> dict:
+        return {"queued": self.queued, "sending": self.sending, "done": self.done, "parked": self.parked}
+
+
+_ROW_COLS = "doc_type, doc_id, version, action, state, reason, attempts, next_attempt_at"
+
+
+def queue_counts(db: sqlite_utils.Database) -> QueueCounts:
+    counts = dict(db.execute("SELECT state, count(*) FROM sync_queue GROUP BY state").fetchall())
+    return QueueCounts(**{k: counts.get(k, 0) for k in ("queued", "sending", "done", "parked")})
+
+
+def get_row(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> Row | None:
+    r = db.execute(f"SELECT {_ROW_COLS} FROM sync_queue WHERE doc_type = ? AND doc_id = ?", [doc_type, doc_id]
+                   ).fetchone()
+    return Row(*r) if r else None
+
+
+def queued_rows(db: sqlite_utils.Database, kinds: Iterable[tuple[str, str]]) -> list[Row]:
+    """Queued rows whose (doc_type, action) is one of `kinds`, in document order."""
+    kinds = list(kinds)
+    clauses = " OR ".join("(doc_type = ? AND action = ?)" for _ in kinds)
+    args = [v for pair in kinds for v in pair]
+    return [Row(*r) for r in db.execute(
+        f"SELECT {_ROW_COLS} FROM sync_queue WHERE state = 'queued' AND ({clauses}) ORDER BY doc_type, doc_id",
+        args).fetchall()]
+
+
+def open_count(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT count(*) FROM sync_queue WHERE state IN ('queued','sending')").fetchone()[0]
+
+
+def requeue(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> None:
+    """Back to 'queued', whatever version is queued (inside the caller's transaction)."""
+    db.execute("UPDATE sync_queue SET state = 'queued', updated_at = ? WHERE doc_type = ? AND doc_id = ?",
+               [now(), doc_type, doc_id])
+
+
+def mark_sending(db: sqlite_utils.Database, docs: Iterable[tuple[str, int]]) -> None:
+    at = now()
+    db.conn.executemany("UPDATE sync_queue SET state = 'sending', updated_at = ? WHERE doc_type = ? AND doc_id = ?",
+                        [(at, doc_type, doc_id) for doc_type, doc_id in docs])
+
+
+def release_sending(db: sqlite_utils.Database, keep: set[tuple[str, int]] | None = None) -> None:
+    """Rows left 'sending' go back to 'queued', except those in `keep` (requests still pending)."""
+    with db.atomic():
+        for doc_type, doc_id in db.execute("SELECT doc_type, doc_id FROM sync_queue WHERE state = 'sending'"
+                                           ).fetchall():
+            if keep is None or (doc_type, doc_id) not in keep:
+                requeue(db, doc_type, doc_id)
+
+
+def note_retry(db: sqlite_utils.Database, doc_type: str, doc_id: int, reason: str) -> None:
+    db.execute("UPDATE sync_queue SET attempts = attempts + 1, reason = ?, updated_at = ? "
+               "WHERE doc_type = ? AND doc_id = ?", [reason, now(), doc_type, doc_id])
+
+
+def finish(db: sqlite_utils.Database, doc_type: str, doc_id: int, version: int, state: State,
+           reason: str | None = None) -> None:
+    """Close a version of a document (inside the caller's transaction); 'done' forgets why it was parked."""
+    db.execute(
+        "UPDATE sync_queue SET state = ?, reason = ?, attempts = 0, next_attempt_at = NULL, updated_at = ? "
+        "WHERE doc_type = ? AND doc_id = ? AND version = ?",
+        [state, reason, now(), doc_type, doc_id, version])
+    if state == "done":
+        db.execute("DELETE FROM sync_parked WHERE doc_type = ? AND doc_id = ?", [doc_type, doc_id])
+
+
+def park(db: sqlite_utils.Database, row: Row, reason: str, kind: ParkKind, fp: str,
+         record_id: int | None = None) -> None:
+    """Park a document (inside the caller's transaction) unless the ledger has queued a newer version."""
+    db.execute(
+        "UPDATE sync_queue SET state = 'parked', reason = ?, updated_at = ? "
+        "WHERE doc_type = ? AND doc_id = ? AND version = ?",
+        [reason, now(), row.doc_type, row.doc_id, row.version])
+    db.execute(
+        "INSERT INTO sync_parked (doc_type, doc_id, version, kind, reason, fingerprint, record_id, parked_at) "
+        "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(doc_type, doc_id) DO UPDATE SET version = excluded.version, "
+        "kind = excluded.kind, reason = excluded.reason, fingerprint = excluded.fingerprint, "
+        "record_id = excluded.record_id, parked_at = excluded.parked_at",
+        [row.doc_type, row.doc_id, row.version, kind, reason, fp, record_id, now()])
+
+
+def unpark_changed(db: sqlite_utils.Database, fp: str) -> None:
+    """Back in the queue: local reasons (checked again each run), and QBO refusals parked under other maps."""
+    with db.atomic():
+        rows = db.execute(
+            "SELECT q.doc_type, q.doc_id, p.kind, p.fingerprint FROM sync_queue q "
+            "LEFT JOIN sync_parked p ON p.doc_type = q.doc_type AND p.doc_id = q.doc_id "
+            "WHERE q.state = 'parked'").fetchall()
+        for doc_type, doc_id, kind, parked_fp in rows:
+            if kind is None or kind == "local" or parked_fp != fp:
+                requeue(db, doc_type, doc_id)
+
+
+def requeue_parked(db: sqlite_utils.Database, doc_type: str | None = None, doc_id: int | None = None) -> int:
+    """Put parked documents back in the queue (by hand: one, or all)."""
+    where, args = "state = 'parked'", []
+    if doc_type is not None:
+        where += " AND doc_type = ? AND doc_id = ?"
+        args = [doc_type, doc_id]
+    with db.atomic():
+        n = db.execute(f"UPDATE sync_queue SET state = 'queued', next_attempt_at = NULL, attempts = 0, "
+                       f"updated_at = ? WHERE {where}", [now(), *args]).rowcount
+    return n
+
+
+def unsent_invoices(db: sqlite_utils.Database) -> set[tuple[str, int]]:
+    """Invoices not yet in QBO whose push is still under way (queued or sending)."""
+    rows = db.execute(
+        "SELECT q.doc_id FROM sync_queue q LEFT JOIN sync_links l ON l.doc_type = q.doc_type AND "
+        "l.doc_id = q.doc_id WHERE q.doc_type = 'invoice' AND q.state IN ('queued','sending') "
+        "AND q.action = 'upsert' AND l.qbo_id IS NULL").fetchall()
+    return {("invoice", r[0]) for r in rows}
+
+
+def invoice_ids(db: sqlite_utils.Database) -> dict[int, str]:
+    """Ledger invoice id -> QBO Invoice Id, for invoices in QBO."""
+    return dict(db.execute(
+        "SELECT doc_id, qbo_id FROM sync_links WHERE doc_type = 'invoice' AND qbo_id IS NOT NULL").fetchall())
+
+
+def customer_ids(db: sqlite_utils.Database) -> dict[int, str]:
+    """Ledger client id -> QBO Customer Id, for clients in QBO."""
+    return dict(db.execute("SELECT client_id, qbo_id FROM sync_customers WHERE qbo_id IS NOT NULL").fetchall())

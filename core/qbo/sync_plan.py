@@ -1,0 +1,219 @@
+"""The pure plan of a sync: from a queue row, its stored link and the ledger document, the next write to send.
+
+The state machine of one document is `next_op`: from the queue row and the stored link it names the
+next write (create, sparse update or delete of the document, or of a credit note's application
+payment) or None when QBO holds the document's current version. `build_step` turns that into a `Step`
+with its body (core.qbo.payloads) and its requestid. Nothing here reads the database or the wire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
+
+from core.qbo import payloads as P
+from core.qbo import sync_store as S
+from core.qbo.sync_store import Row
+
+Kind = Literal["invoice", "payment", "credit_note", "apply", "customer"]
+Op = Literal["create", "update", "delete"]
+
+ENTITY = {"invoice": "Invoice", "payment": "Payment", "credit_note": "CreditMemo", "apply": "Payment",
+          "customer": "Customer"}
+LABEL = {"invoice": "Invoice", "payment": "Payment", "credit_note": "Credit note"}
+# Deletions of payments and credit notes go first (QBO refuses to delete an invoice with payments applied);
+# then invoices, payments and credit notes in one pipeline: a payment or credit note is sent as soon as the
+# invoice it applies to is in QBO.
+PHASES = (
+    ("remove", (("payment", "delete"), ("credit_note", "delete"))),
+    ("documents", (("invoice", "upsert"), ("invoice", "delete"), ("payment", "upsert"), ("credit_note", "upsert"))),
+)
+
+
+class Sources(Protocol):
+    """The ledger and the QBO settings as the engine sees them (core.services.sync builds one)."""
+
+    def switch(self) -> tuple[bool, str | None]:
+        """The "Sales invoices" switch and the sync-from date (YYYY-MM-DD or None)."""
+
+    def context(self) -> P.PushContext: ...
+
+    def document(self, doc_type: str, doc_id: int):
+        """The ledger Invoice, Payment or CreditNote (core.ledger.models), deleted ones included."""
+
+    def client(self, client_id: int):
+        """The ledger Contact of a client."""
+
+
+def next_op(row: Row, link: S.Link) -> tuple[Kind, Op] | None:
+    """The next write for a queued document as (kind, op), or None when QBO is up to date.
+
+    kind is the document type, or 'apply' for a credit note's application payment.
+    """
+    if row.action == "delete":
+        if row.doc_type == "credit_note" and link.apply_id is not None:
+            return ("apply", "delete")
+        return (row.doc_type, "delete") if link.in_qbo else None
+    if not link.in_qbo:
+        return (row.doc_type, "create")
+    if link.pushed_version != row.version or link.pushed_action != "upsert":
+        return (row.doc_type, "update")
+    if row.doc_type == "credit_note":
+        if link.apply_id is None:
+            return ("apply", "create")
+        if link.apply_version != row.version:
+            return ("apply", "update")
+    return None
+
+
+@dataclass
+class Step:
+    """One write of one document, ready to send."""
+
+    kind: Kind
+    doc_type: str
+    doc_id: int
+    version: int
+    op: Op
+    entity: str
+    body: dict
+    request_id: str
+    label: str
+    ledger_total_minor: int | None = None
+
+    def item(self, bid: str | None = None) -> dict:
+        """What is kept in sync_pending about this step."""
+        return {"kind": self.kind, "doc_type": self.doc_type, "doc_id": self.doc_id, "version": self.version,
+                "op": self.op, "entity": self.entity, "label": self.label, "bid": bid,
+                "ledger_total_minor": self.ledger_total_minor, "request_id": self.request_id}
+
+    def batch_item(self, bid: str) -> dict:
+        operation = {"create": "create", "update": "update", "delete": "delete"}[self.op]
+        return {"bId": bid, "operation": operation, self.entity: self.body}
+
+
+def doc_label(doc_type: str, doc) -> str:
+    if doc_type == "payment":
+        return f"Payment {doc.reference or doc.id}" if doc is not None else "Payment"
+    number = getattr(doc, "number", None)
+    return f"{LABEL[doc_type]} {number}" if number else LABEL[doc_type]
+
+
+def ledger_total(doc_type: str, doc) -> int:
+    return doc.amount_minor if doc_type == "payment" else doc.total_minor
+
+
+def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, customers: dict,
+               invoices: dict) -> Step | None:
+    """The next step of a document with its body, or None when it is up to date. Raises Parked."""
+    nxt = next_op(row, link)
+    if nxt is None:
+        return None
+    kind, op = nxt
+    label = doc_label(row.doc_type, doc)
+    rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op)
+    entity = ENTITY[kind]
+    if op == "delete":
+        if kind == "apply":
+            body = {"Id": link.apply_id, "SyncToken": link.apply_sync_token}
+        else:
+            body = {"Id": link.qbo_id, "SyncToken": link.sync_token}
+        return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label)
+    if row.doc_type == "invoice":
+        payload = P.invoice_payload(doc, ctx, customers)
+    elif row.doc_type == "payment":
+        payload = P.payment_payload(doc, ctx, customers, invoices)
+    elif kind == "apply":
+        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id)
+    else:
+        payload = P.credit_memo_payload(doc, ctx, customers)
+    total = None if kind == "apply" else ledger_total(row.doc_type, doc)
+    if op == "create":
+        body = payload.body()
+    elif kind == "apply":
+        body = P.sparse(payload, link.apply_id, link.apply_sync_token)
+    else:
+        body = P.sparse(payload, link.qbo_id, link.sync_token)
+    return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label, total)
+
+
+def customer_step(salt: str, client_id: int, generation: int, name: str, contact) -> Step:
+    """The creation of a client's QBO customer (`name` is its DisplayName)."""
+    payload = P.customer_payload(contact.name if contact else name,
+                                 getattr(contact, "email", None), getattr(contact, "phone", None))
+    rid = S.request_id(salt, "customer", client_id, 0, generation, 0, "create")
+    return Step("customer", "customer", client_id, 0, "create", "Customer", payload.body(), rid, f"Customer {name}")
+
+
+def fingerprint(ctx: P.PushContext) -> str:
+    """A digest of the maps: a QBO refusal is retried by itself when it changes."""
+    parts = []
+    for name in ("sales", "gl", "tax"):
+        mapping = getattr(ctx, name)
+        parts.append(sorted((str(k), v.value) for k, v in mapping.items()))
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def dependencies(row: Row, doc) -> list[int]:
+    """The invoices a payment or credit note applies to."""
+    if row.doc_type == "payment":
+        return [a.invoice_id for a in doc.allocations]
+    if row.doc_type == "credit_note":
+        return [doc.invoice_id]
+    return []
+
+
+def must_wait(row: Row, doc, waiting_on: set) -> bool:
+    """A payment or credit note whose invoice (or customer) is still on its way waits, unparked."""
+    if doc is None or row.action != "upsert":
+        return False
+    if ("customer", doc.client_id) in waiting_on:
+        return True
+    return any(("invoice", i) in waiting_on for i in dependencies(row, doc))
+
+
+# ---------------------------------------------------------------- what an answer does to a link
+
+
+def link_after_write(link: S.Link, kind: str, op: str, version: int, entity: dict, entity_name: str,
+                     ledger_total_minor: int | None, qbo_total_minor: int | None) -> S.Link:
+    """The link once QBO has accepted a write (`entity` is its answer)."""
+    if kind == "apply":
+        if op == "delete":
+            return replace(link, apply_id=None, apply_sync_token=None, apply_version=None)
+        return replace(link, apply_id=entity["Id"], apply_sync_token=entity["SyncToken"], apply_version=version)
+    if op == "delete":
+        return replace(link, qbo_id=None, sync_token=None, pushed_version=version, pushed_action="delete",
+                       qbo_total_minor=None)
+    return replace(link, qbo_type=entity_name, qbo_id=entity["Id"], sync_token=entity["SyncToken"],
+                   pushed_version=version, pushed_action="upsert", ledger_total_minor=ledger_total_minor,
+                   qbo_total_minor=qbo_total_minor)
+
+
+def link_after_gone(link: S.Link, kind: str, op: str, version: int) -> S.Link:
+    """The link once QBO said the object is gone: a deletion is complete; anything else starts a new generation."""
+    if op == "delete":
+        if kind == "apply":
+            return replace(link, apply_id=None, apply_sync_token=None, apply_version=None)
+        return replace(link, qbo_id=None, sync_token=None, pushed_version=version, pushed_action="delete")
+    # Deleted in QBO behind our back: a new generation creates it again.
+    if kind == "apply":
+        return replace(link, apply_id=None, apply_sync_token=None, apply_version=None,
+                       generation=link.generation + 1, tries=0)
+    return replace(link, qbo_id=None, sync_token=None, pushed_version=None, pushed_action=None,
+                   apply_id=None, apply_sync_token=None, apply_version=None,
+                   generation=link.generation + 1, tries=0)
+
+
+def link_after_read(link: S.Link, kind: str, current: dict) -> S.Link:
+    """The link once the object was read again after a stale SyncToken (`current` is QBO's copy)."""
+    deleted = current.get("status") == "Deleted"
+    if kind == "apply":
+        return (replace(link, apply_id=None, apply_sync_token=None, apply_version=None) if deleted
+                else replace(link, apply_sync_token=current["SyncToken"]))
+    if deleted:
+        return replace(link, qbo_id=None, sync_token=None, pushed_version=None, pushed_action=None,
+                       generation=link.generation + 1, tries=0)
+    return replace(link, sync_token=current["SyncToken"])
