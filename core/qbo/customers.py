@@ -74,18 +74,21 @@ class CustomerUnconfirmed:
     client_name: str
     qbo_id: str
     qbo_name: str
+    qbo_active: bool = True
     code: str = "customer_unconfirmed"
     where: str = "ledgerlink customers list"
 
     def text(self) -> str:
+        inactive = ("; it is inactive there: make that customer active again in QuickBooks and run `ledgerlink pull` "
+                    "before linking" if not self.qbo_active else "")
         return (f"QuickBooks already has a customer named {self.qbo_name} (id {self.qbo_id}) that is not linked to "
                 f"the client {self.client_name}: link them if they are the same (ledgerlink customers link "
                 f"{self.client_id} {self.qbo_id}) or give the client a new customer (ledgerlink customers new "
-                f"{self.client_id})")
+                f"{self.client_id}){inactive}")
 
     def as_json(self) -> dict:
         return {"code": self.code, "client_id": self.client_id, "client_name": self.client_name,
-                "qbo_id": self.qbo_id, "qbo_name": self.qbo_name, "where": self.where}
+                "qbo_id": self.qbo_id, "qbo_name": self.qbo_name, "qbo_active": self.qbo_active, "where": self.where}
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,8 @@ def plan(db: sqlite_utils.Database, currency: str, client_ids, live: dict[str, d
             linked[ident.client_id] = ident.qbo_id
         elif ident.state == "proposed":
             c = ident.proposal.customer
-            waiting[ident.client_id] = CustomerUnconfirmed(ident.client_id, ident.client_name, c.id, c.display_name)
+            waiting[ident.client_id] = CustomerUnconfirmed(ident.client_id, ident.client_name, c.id, c.display_name,
+                                                           c.active)
         else:
             create[ident.client_id] = ident.display_name
     return CustomerPlan(linked, create, waiting)

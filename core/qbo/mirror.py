@@ -16,6 +16,8 @@ from typing import Literal
 
 import sqlite_utils
 
+from core.errors import PermanentError
+
 ENTITIES = ("Invoice", "CreditMemo", "Payment")
 CDC_DAYS = 29  # QBO keeps 30 days of changes; a day's margin
 CDC_CAP = 1000
@@ -26,7 +28,8 @@ _META = "mirror_read_at"
 @dataclass(frozen=True)
 class ReadInfo:
     mode: Literal["full", "cdc"]
-    why: str  # 'asked' (--full), 'first' (no earlier read), 'stale' (older than CDC_DAYS), 'capped', 'changes'
+    why: str  # 'asked' (--full), 'first' (no earlier read), 'stale' (older than CDC_DAYS), 'capped', 'no_cdc',
+    # 'changes'
     since: str | None
     calls: int  # metered calls this read made
     changed: int  # objects read
@@ -85,7 +88,11 @@ async def read_documents(db: sqlite_utils.Database, client, *, full: bool = Fals
         info = await _full(db, client, "asked" if full else ("first" if last is None else "stale"), started)
         return _load(db), info
     since = (last - OVERLAP).isoformat(timespec="seconds")
-    body = await client.cdc(ENTITIES, since)
+    try:
+        body = await client.cdc(ENTITIES, since)
+    except PermanentError:  # a company (or an emulator) that refuses change data capture is read in full
+        info = await _full(db, client, "no_cdc", started)
+        return _load(db), ReadInfo("full", "no_cdc", since, info.calls + 1, info.changed)
     changed: dict[str, list[dict]] = {}
     for block in body.get("CDCResponse") or []:
         for response in block.get("QueryResponse") or []:

@@ -77,7 +77,8 @@ def refusal_reason(label: str, fault: Fault) -> str:
 def customer_reason(name: str, fault: Fault) -> str:
     if (fault.code or "") == "6240":
         return (f"QuickBooks already has a vendor, employee or inactive customer named {name}: make that customer "
-                "active again in QuickBooks (Ledgerlink then links to it) or rename that record there, then retry")
+                "active again in QuickBooks (then link the client to it: ledgerlink customers list) or rename that "
+                "record there, then retry")
     return f"QuickBooks refused to create the customer {name}: {fault_text(fault)}"
 
 

@@ -178,3 +178,13 @@ def restore_summary(db: sqlite_utils.Database) -> dict | None:
             "message": ("This firm database looks restored from a backup or copied: QuickBooks holds documents "
                         "Ledgerlink wrote that it does not know about. New documents still go to QuickBooks as "
                         "themselves; run `ledgerlink reconcile` and contact support before deleting anything.")}
+
+
+def is_ghost(db: sqlite_utils.Database, doc_type: str, obj: dict) -> bool:
+    """A QBO document that Ledgerlink wrote (its marker names a ledger document of this kind) and that this
+    database has not linked: written from a later state of the database than this one (a restore)."""
+    m = _MARKER.match(str(obj.get("PrivateNote") or ""))
+    if not m or _MARKER_DOC[m.group(1)] != doc_type:
+        return False
+    return db.execute("SELECT 1 FROM sync_links WHERE doc_type = ? AND qbo_id = ?",
+                      [doc_type, str(obj.get("Id"))]).fetchone() is None

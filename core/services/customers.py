@@ -65,6 +65,9 @@ def _linked_to(firm: "Firm", client_id: int) -> str | None:
 
 def _requeue_client(firm: "Firm", client_id: int) -> None:
     """The client's documents that waited for this decision go with the next sync."""
+    from core.qbo import backoff
+
+    backoff.clear(firm.db, f"customer:{client_id}")
     for table, doc_type in (("invoices", "invoice"), ("payments", "payment"), ("credit_notes", "credit_note")):
         firm.db.execute(
             f"UPDATE sync_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ? WHERE state = 'parked' "
@@ -86,6 +89,9 @@ def link_customer(firm: "Firm", client_ref: str | int, qbo_ref: str) -> Identity
     if current and current != customer.id:
         raise Conflict(f"{client_name} is already linked to the QuickBooks customer id {current}; its documents "
                        "in QuickBooks are on that customer, so the link is not changed")
+    if not customer.active:
+        raise Conflict(f"The QuickBooks customer {customer.display_name} is inactive: make it active again in "
+                       "QuickBooks, run `ledgerlink pull`, then link")
     if customer.job:
         raise ValidationError(f"{customer.display_name} is a sub-customer (a job) in QuickBooks; link the client "
                               "to a top-level customer")

@@ -183,12 +183,20 @@ def history(firm, doc_type: str, doc_id: int) -> list[dict]:
 
 
 def retry(firm, doc_type: str, doc_id: int) -> bool:
-    """Put one parked document back in the queue (the next sync sends it)."""
+    """Put one parked document back in the queue (the next sync sends it, asking QBO again at once)."""
+    _end_waits(firm)
     return requeue_parked(firm.db, doc_type, doc_id) > 0
 
 
 def retry_all(firm) -> int:
+    _end_waits(firm)
     return requeue_parked(firm.db)
+
+
+def _end_waits(firm) -> None:
+    """A retry by hand asks QBO again now instead of after the waits' backoff (core.qbo.backoff)."""
+    with firm.db.atomic():
+        firm.db.execute("DELETE FROM sync_meta WHERE key LIKE 'wait:%'")
 
 
 # ---------------------------------------------------------------- running

@@ -27,7 +27,7 @@ class MemQBO:
         self.memory: dict[str, object] = {}
         self.performed = Counter()  # (op, entity) -> writes actually performed
         self.calls = 0
-        self.changed: dict[tuple[str, str], datetime] = {}  # (entity, id) -> when written through the API
+        self.changed: dict[tuple[str, str], tuple] = {}  # (entity, id) -> (when, object) written through the API
         self.next_id = 100
         self.inject = None  # callable(op, entity, body) -> None | 'drop_before' | 'drop_after' | 'auth' | 'crash'
 
@@ -70,13 +70,14 @@ class MemQBO:
         return rows
 
     async def cdc(self, entities, changed_since):
-        """What changed through this API since `changed_since` (objects edited in `objects` directly are not seen)."""
+        """What changed through this API since `changed_since`, as the API left it (edits made in `objects`
+        directly are not seen)."""
         self.calls += 1
         since = datetime.fromisoformat(changed_since)
         out = []
         for entity in entities:
-            rows = [copy.deepcopy(self.objects.get((e, i), {"Id": i, "status": "Deleted"}))
-                    for (e, i), when in self.changed.items() if e == entity and when >= since]
+            rows = [copy.deepcopy(obj if (e, i) in self.objects else {"Id": i, "status": "Deleted"})
+                    for (e, i), (when, obj) in self.changed.items() if e == entity and when >= since]
             out.append({entity: rows} if rows else {})
         return {"CDCResponse": [{"QueryResponse": out}]}
 
@@ -137,7 +138,7 @@ class MemQBO:
 
     def _do(self, op, entity, body):
         result = self._do_once(op, entity, body)
-        self.changed[(entity, str(result["Id"]))] = datetime.now(timezone.utc)
+        self.changed[(entity, str(result["Id"]))] = (datetime.now(timezone.utc), copy.deepcopy(result))
         return result
 
     def _do_once(self, op, entity, body):

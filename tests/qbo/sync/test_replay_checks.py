@@ -57,3 +57,32 @@ def test_qbo_documents_written_for_unlinked_ledger_documents_are_signs_of_a_rest
     assert summary["suspected"] and "restored from a backup or copied" in summary["message"]
     marked = [e for e in summary["examples"] if e["kind"] == "unlinked_marker"]
     assert [(e["doc_type"], e["doc_id"], e["qbo_id"]) for e in marked] == [("invoice", 2, "102")]
+
+
+async def test_a_batch_answer_for_another_document_links_nothing_and_parks_for_support(demo_firm, qbo):
+    """QBO's memory answers a batch requestid with the documents of an older batch (what a restored database
+    met): each answer is checked against its own item of the batch."""
+    from core.qbo import sync_store as S
+    from core.qbo.sync import SyncEngine
+    from core.services.sync import parked
+
+    from .conftest import MappedSources
+
+    original = qbo.batch
+
+    async def answers_of_another_batch(items, *, requestid=None, encoded=None):
+        out = await original(items, requestid=requestid, encoded=encoded)
+        for answer in out:
+            for entity in ("Invoice", "CreditMemo"):
+                if entity in answer:
+                    answer[entity] = {**answer[entity], "DocNumber": "OLD-" + str(answer[entity].get("DocNumber"))}
+        return out
+
+    qbo.batch = answers_of_another_batch
+    summary = await SyncEngine(demo_firm.db, qbo, MappedSources(demo_firm), max_backoff=0.0).run()
+    assert summary.parked > 0
+    mismatched = [p for p in parked(demo_firm) if "with another document" in p.reason]
+    assert mismatched and all("DocNumber OLD-" in p.reason for p in mismatched)
+    for p in mismatched:
+        assert S.get_link(demo_firm.db, p.doc_type, p.doc_id).qbo_id is None  # nothing linked
+    assert replay.restore_summary(demo_firm.db)["suspected"]
