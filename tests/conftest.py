@@ -33,3 +33,59 @@ def sandbox(tmp_path):
 
     with running_sandbox(tmp_path / "sandbox.db") as sb:
         yield sb
+
+
+class _Templates:
+    """Connected firms built once per test process (a firm database and its sandbox's database, closed), copied
+    into each test that asks: connecting and pulling reference data is the slow part of a connected test."""
+
+    def __init__(self, root) -> None:
+        self.root = root
+        self.built: dict[str, object] = {}
+
+    def copy_into(self, key: str, build, dest) -> None:
+        import shutil
+        import sqlite3
+
+        src = self.built.get(key)
+        if src is None:
+            src = self.root / key
+            src.mkdir()
+            build(src)
+            for name in ("firm.db", "sandbox.db"):
+                conn = sqlite3.connect(src / name)
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.close()
+            self.built[key] = src
+        for name in ("firm.db", "sandbox.db"):
+            shutil.copyfile(src / name, dest / name)
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory) -> _Templates:
+    return _Templates(tmp_path_factory.mktemp("templates"))
+
+
+@pytest.fixture
+def connected_copy(tmp_path, settings, _templates):
+    """`connected_copy(key, build, point) -> (settings, sandbox)`: the test's own firm database and running
+    sandbox, copied from a template that `await build(point(settings, sb), sb)` made once per test process.
+    `point(settings, sb)` aims settings at a sandbox (it is applied again to the test's own sandbox)."""
+    import asyncio
+    import contextlib
+
+    from core.sandbox.testing import running_sandbox
+
+    stack = contextlib.ExitStack()
+
+    def make(key: str, build, point):
+        def template(folder):
+            with running_sandbox(folder / "sandbox.db") as sb:
+                asyncio.run(build(point(settings.model_copy(update={"db": folder / "firm.db"}), sb), sb))
+
+        _templates.copy_into(key, template, tmp_path)
+        sb = stack.enter_context(running_sandbox(tmp_path / "sandbox.db"))
+        return point(settings.model_copy(update={"db": tmp_path / "firm.db"}), sb), sb
+
+    with stack:
+        yield make

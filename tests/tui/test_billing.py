@@ -23,10 +23,8 @@ from tui_helpers import (choose, connected_and_mapped, first_invoice_lines, for_
 
 
 @pytest.fixture
-async def sb_settings(settings, sandbox):
-    s = for_sandbox(settings, sandbox)
-    await connected_and_mapped(s, sandbox)
-    return s
+def sb_settings(connected_copy):
+    return connected_copy("tui-AU", connected_and_mapped, for_sandbox)[0]
 
 
 async def test_invoice_edit_payment_writeoff_all_synced(sb_settings):

@@ -220,9 +220,13 @@ async def test_enter_accepts_the_highlighted_suggestion_only(sb_settings, sandbo
         assert [r.ledger_name for r in mapped] == [second.ledger_name]
 
 
-async def test_the_ledger_pane_marks_mapped_accounts_where_80_columns_cut_the_mapping_off(settings, sandbox):
-    s = for_sandbox(settings, sandbox)
-    await connected_and_mapped(s, sandbox)
+@pytest.fixture
+def connected_settings(connected_copy):
+    return connected_copy("tui-AU", connected_and_mapped, for_sandbox)[0]
+
+
+async def test_the_ledger_pane_marks_mapped_accounts_where_80_columns_cut_the_mapping_off(connected_settings):
+    s = connected_settings
     app = create_app(s, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

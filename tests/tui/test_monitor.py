@@ -18,10 +18,8 @@ from tui_helpers import connected_and_mapped, first_invoice_lines, for_sandbox, 
 
 
 @pytest.fixture
-async def sb_settings(settings, sandbox):
-    s = for_sandbox(settings, sandbox)
-    await connected_and_mapped(s, sandbox)
-    return s
+def sb_settings(connected_copy):
+    return connected_copy("tui-AU", connected_and_mapped, for_sandbox)[0]
 
 
 async def test_finished_setup_opens_on_the_monitor_and_syncs(sb_settings):

@@ -5,8 +5,6 @@ Review an SVG before accepting it (`--snapshot-update`): a snapshot is an assert
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from core.services import ledger, qbo
@@ -64,9 +62,8 @@ KEYS = {"billing": ["f5"], "invoice_edit": ["f5", "e"], "reports": ["f6"], "moni
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("screen", sorted(CONNECTED_SCREENS))
-def test_connected_screens(snap_compare, settings, sandbox, screen, size):
-    s = for_sandbox(settings, sandbox)
-    asyncio.run(connected_and_mapped(s, sandbox))
+def test_connected_screens(snap_compare, connected_copy, screen, size):
+    s, sandbox = connected_copy("tui-AU", connected_and_mapped, for_sandbox)
     app = create_app(s, still=True)
     if screen in KEYS:
         firm = app.firm
