@@ -1,4 +1,4 @@
-"""`ledgerlink customers {list,link,new,sub-customers}`: which QBO customer each client is, decided by the admin."""
+"""`ledgerlink customers {list,link,new}`: which QBO customer each client is, decided by the admin."""
 
 from __future__ import annotations
 
@@ -29,9 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     nw.add_argument("--name", help="its QuickBooks display name (default: the client's, numbered if taken)")
     nw.add_argument("--json", action="store_true")
     nw.set_defaults(func=cmd_new)
-    sc = cmds.add_parser("sub-customers", help="matters as QuickBooks sub-customers of their client (admin)")
-    sc.add_argument("state", choices=("on", "off"))
-    sc.set_defaults(func=cmd_sub_customers)
 
 
 def _money(minor: int, currency: str) -> str:
@@ -101,13 +98,3 @@ def cmd_new(args, settings: Settings) -> int:
         ident = customers.new_customer(firm, args.client, args.name)
     return _done(args, ident, f"{ident.client_name} gets a new QuickBooks customer named {ident.display_name} with "
                               "the next sync.")
-
-
-def cmd_sub_customers(args, settings: Settings) -> int:
-    from core.services import customers
-
-    with _firm(settings) as firm:
-        customers.set_matters_as_subcustomers(firm, args.state == "on")
-    print("Matters go to QuickBooks as sub-customers of their client." if args.state == "on"
-          else "Invoices go to the client's QuickBooks customer (matters are not sub-customers).")
-    return 0

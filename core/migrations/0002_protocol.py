@@ -5,7 +5,6 @@
 - customer_decisions: the admin's link of a client to an existing QBO customer, or the choice of a new one.
 - one QBO customer per client: a firm upgraded from a release that linked by name alone may hold two clients
   linked to one customer; the first client keeps the link, the others are unlinked so that the admin decides.
-- firm.matters_as_subcustomers (off) and sync_matter_customers: matters as QBO sub-customers.
 - qbo_mirror: QBO's documents as the last reconcile read them (empty: the next reconcile reads everything).
 """
 
@@ -30,15 +29,6 @@ _STATEMENTS = (
          CHECK ((decision = 'link') = (qbo_id IS NOT NULL))
        ) STRICT""",
     "CREATE UNIQUE INDEX customer_decisions_qbo ON customer_decisions(qbo_id) WHERE qbo_id IS NOT NULL",
-    "ALTER TABLE firm ADD COLUMN matters_as_subcustomers INTEGER NOT NULL DEFAULT 0 "
-    "CHECK (matters_as_subcustomers IN (0,1))",
-    """CREATE TABLE sync_matter_customers (
-         matter_id INTEGER PRIMARY KEY REFERENCES matters(id),
-         qbo_id TEXT,
-         display_name TEXT NOT NULL,
-         updated_at TEXT NOT NULL
-       ) STRICT""",
-    "CREATE UNIQUE INDEX sync_matter_customers_qbo ON sync_matter_customers(qbo_id) WHERE qbo_id IS NOT NULL",
     """CREATE TABLE qbo_mirror (
          entity TEXT NOT NULL,
          id TEXT NOT NULL,

@@ -9,9 +9,6 @@ QBO display names may not hold ':' (the sub-customer separator), tabs or newline
 customers, vendors and employees. Two clients whose names become one after those rules ("X: Estate" and
 "X- Estate") are told apart by a numbered suffix ("X- Estate (2)"); the client whose name needed no change keeps
 the plain name. The names are shown to the admin (`ledgerlink customers list`).
-
-Optionally (firm.matters_as_subcustomers, off by default) each matter goes to QBO as a sub-customer
-of its client's customer (Job, ParentRef, BillWithParent) and a matter's invoices go to its sub-customer.
 """
 
 from __future__ import annotations
@@ -285,20 +282,3 @@ async def ensure(db: sqlite_utils.Database, currency: str, client_ids, query_cus
             live.setdefault(fold(obj.get("DisplayName", "")), obj)
     with db.atomic():
         return plan(db, currency, client_ids, live)
-
-
-# -- matters as sub-customers ----------------------------------------------------------------------------------
-
-
-def matters_as_subcustomers(db: sqlite_utils.Database) -> bool:
-    row = db.execute("SELECT matters_as_subcustomers FROM firm WHERE id = 1").fetchone()
-    return bool(row and row[0])
-
-
-def matter_display_name(client_display: str, reference: str, name: str) -> str:
-    """A sub-customer's own DisplayName (unique across the company, so it carries the client and the matter)."""
-    return display_name(f"{client_display} - {reference} {name}")
-
-
-def subcustomer_body(display: str, parent_qbo_id: str) -> dict:
-    return {"DisplayName": display, "Job": True, "ParentRef": {"value": parent_qbo_id}, "BillWithParent": True}

@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     from core.services.context import Firm
 
 __all__ = ["CustomerUnconfirmed", "Identity", "Proposal", "QBOCustomer", "why_text", "list_customers",
-           "proposals", "link_customer", "new_customer", "find_client", "find_qbo_customer",
-           "set_matters_as_subcustomers", "matters_as_subcustomers"]
+           "proposals", "link_customer", "new_customer", "find_client", "find_qbo_customer"]
 
 
 def list_customers(firm: "Firm") -> list[Identity]:
@@ -139,16 +138,3 @@ def new_customer(firm: "Firm", client_ref: str | int, name: str | None = None) -
         _requeue_client(firm, client_id)
         audit(firm, "new_customer", "client", client_id, f"{client_name} -> new QBO customer {shown}")
     return next(i for i in list_customers(firm) if i.client_id == client_id)
-
-
-def matters_as_subcustomers(firm: "Firm") -> bool:
-    return C.matters_as_subcustomers(firm.db)
-
-
-@writes
-def set_matters_as_subcustomers(firm: "Firm", on: bool) -> bool:
-    """The firm setting (off by default): matters go to QBO as sub-customers of their client's customer."""
-    require_role(firm, "admin", "change how matters go to QuickBooks")
-    firm.db.execute("UPDATE firm SET matters_as_subcustomers = ? WHERE id = 1", [int(on)])
-    audit(firm, "matters_as_subcustomers", "firm", 1, "on" if on else "off")
-    return on

@@ -1,5 +1,5 @@
 """The protocol migration step on a firm made by the previous release (tests/fixtures/firm_schema0.sql):
-documents, balances and links kept; no lock date, nothing voided, no decisions, sub-customers off; two clients
+documents, balances and links kept; no lock date, nothing voided, no decisions, no mirror yet; two clients
 that the old release had linked by name to one QBO customer are told apart (the first keeps the link)."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_the_protocol_step_keeps_every_document_and_gives_new_columns_sensible_v
         assert c.execute("SELECT count(*) FROM invoices WHERE voided_at IS NOT NULL").fetchone() == (0,)
         assert c.execute("SELECT count(*) FROM payments WHERE voided_at IS NOT NULL").fetchone() == (0,)
         assert c.execute("SELECT count(*) FROM customer_decisions").fetchone() == (0,)
-        assert c.execute("SELECT matters_as_subcustomers FROM firm").fetchone() == (0,)
+        assert c.execute("SELECT count(*) FROM qbo_mirror").fetchone() == (0,)  # the next reconcile reads all
         links = dict(c.execute("SELECT client_id, qbo_id FROM sync_customers"))
         if shared:
             assert links[2] == "9" and links[3] is None

@@ -117,8 +117,6 @@ def test_customers_cli(firm, settings, capsys):
     assert "There is no client 'Nobody'" in capsys.readouterr().err
     assert main(["--db", db, "customers", "new", "X: Estate"]) == 0
     assert "new QuickBooks customer named X- Estate" in capsys.readouterr().out
-    assert main(["--db", db, "customers", "sub-customers", "on"]) == 0
-    capsys.readouterr()
 
 
 async def test_the_sync_plan_links_nobody_by_name_and_a_waiting_client_costs_no_read(firm):
