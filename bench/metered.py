@@ -1,7 +1,7 @@
 """Metered reads (QBO's CorePlus calls, reference §5.15) of a sync and of reconciles, against the local sandbox.
 
 A UK demo firm of about 3,000 documents (60% invoices, 35% payments, 5% credit notes) is pushed by Ledgerlink,
-then reconciled twice. Every call the client makes is classed as QBO classes it: a GET (read, query, CDC,
+then reconciled twice; then ten invoices are edited, synced, and reconciled once more. Every call the client makes is classed as QBO classes it: a GET (read, query, CDC,
 preferences, company info) is metered, and so is each query inside a batch; creates, updates, deletes and voids
 are not. Reported: metered calls of the sync per 1,000 documents pushed, of the first reconcile (a full read)
 and of the second (change data capture), next to what a per-document read loop would cost (one read after each
@@ -61,6 +61,19 @@ class Meter:
         return out
 
 
+def _edit_some(firm, n: int) -> int:
+    from core.ledger import billing, queries
+
+    done = 0
+    for inv in queries.list_invoices(firm, status="posted"):
+        if done == n:
+            break
+        if inv.open_balance_minor == inv.total_minor:
+            billing.edit_invoice(firm, inv.id, due_date="2027-06-30")
+            done += 1
+    return done
+
+
 def run(documents: int) -> dict:
     invoices, credits = documents * 60 // 100, documents * 5 // 100
     payments = documents - invoices - credits
@@ -78,6 +91,11 @@ def run(documents: int) -> dict:
             first_reads, _ = meter.take()
             second = asyncio.run(sync.reconcile(firm))
             second_reads, _ = meter.take()
+            edited = _edit_some(firm, 10)  # a day's work: a few edits, synced, then the next reconcile
+            asyncio.run(sync.run_sync(firm))
+            edit_reads, _ = meter.take()
+            third = asyncio.run(sync.reconcile(firm))
+            third_reads, _ = meter.take()
             linked = firm.db.execute("SELECT count(*) FROM sync_links WHERE qbo_id IS NOT NULL").fetchone()[0]
         finally:
             QBOClient.request = meter._orig
@@ -89,6 +107,8 @@ def run(documents: int) -> dict:
         "loop_metered_per_1000": 1000,
         "reconcile_first": {"metered": first_reads, "mode": first.read.mode, "ok": first.ok},
         "reconcile_second": {"metered": second_reads, "mode": second.read.mode, "ok": second.ok},
+        "edits_synced": {"documents": edited, "metered": edit_reads},
+        "reconcile_after_edits": {"metered": third_reads, "mode": third.read.mode, "ok": third.ok},
         "loop_reconcile_metered": linked,
     }
 

@@ -2,7 +2,8 @@
 
 QBO meters reads (reference §5.15). The first reconcile, `--full`, or one more than CDC_DAYS after the last
 reads every Invoice, CreditMemo and Payment (paged queries); the others ask change data capture (§1.6) for what
-changed since the last read, a little before it to cover clocks that differ, and apply it to the mirror
+changed since the last read (by QBO's own clock, from its answers' "time"; by ours less five minutes when
+QBO does not tell it), and apply it to the mirror
 (deleted objects go). CDC answers at most 1000 objects: an answer that full falls back to a full read.
 """
 
@@ -21,7 +22,8 @@ from core.errors import PermanentError
 ENTITIES = ("Invoice", "CreditMemo", "Payment")
 CDC_DAYS = 29  # QBO keeps 30 days of changes; a day's margin
 CDC_CAP = 1000
-OVERLAP = dt.timedelta(minutes=5)
+OVERLAP = dt.timedelta(minutes=5)  # our clock may differ from QBO's
+SERVER_OVERLAP = dt.timedelta(seconds=5)  # QBO's own clock: only writes committed in the same moment
 _META = "mirror_read_at"
 
 
@@ -59,8 +61,27 @@ def _load(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return out
 
 
+def _server_time(body: dict) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(body.get("time") or ""))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+async def _mark_before_full(client, started: dt.datetime) -> tuple[dt.datetime, int]:
+    """Where the next CDC starts after a full read: QBO's own clock at the start of the read (one CDC call
+    that asks for nearly nothing), or ours less OVERLAP when QBO does not tell it."""
+    try:
+        body = await client.cdc(ENTITIES, started.isoformat(timespec="seconds"))
+    except PermanentError:
+        return started - OVERLAP, 0
+    moment = _server_time(body)
+    return (moment - SERVER_OVERLAP if moment else started - OVERLAP), 1
+
+
 async def _full(db: sqlite_utils.Database, client, why: str, started: dt.datetime) -> ReadInfo:
-    pages = 0
+    mark, pages = await _mark_before_full(client, started)
     fresh: dict[str, list[dict]] = {}
     for entity in ENTITIES:
         rows = await client.query_all(entity)
@@ -70,13 +91,14 @@ async def _full(db: sqlite_utils.Database, client, why: str, started: dt.datetim
         db.execute(f"DELETE FROM qbo_mirror WHERE entity IN ({','.join('?' * len(ENTITIES))})", list(ENTITIES))
         for entity, rows in fresh.items():
             _store(db, entity, rows)
-        _mark(db, started)
+        _mark(db, mark)
     return ReadInfo("full", why, None, pages, sum(len(r) for r in fresh.values()))
 
 
-def _mark(db: sqlite_utils.Database, started: dt.datetime) -> None:
+def _mark(db: sqlite_utils.Database, since: dt.datetime) -> None:
+    """The changedSince of the next CDC (already moved back by the overlap its clock needs)."""
     db.execute("INSERT INTO sync_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-               [_META, started.isoformat(timespec="seconds")])
+               [_META, since.isoformat(timespec="seconds")])
 
 
 async def read_documents(db: sqlite_utils.Database, client, *, full: bool = False,
@@ -87,7 +109,7 @@ async def read_documents(db: sqlite_utils.Database, client, *, full: bool = Fals
     if full or last is None or started - last > dt.timedelta(days=CDC_DAYS):
         info = await _full(db, client, "asked" if full else ("first" if last is None else "stale"), started)
         return _load(db), info
-    since = (last - OVERLAP).isoformat(timespec="seconds")
+    since = last.isoformat(timespec="seconds")
     try:
         body = await client.cdc(ENTITIES, since)
     except PermanentError:  # a company (or an emulator) that refuses change data capture is read in full
@@ -106,5 +128,6 @@ async def read_documents(db: sqlite_utils.Database, client, *, full: bool = Fals
             gone = [str(o["Id"]) for o in objs if o.get("status") == "Deleted"]
             db.conn.executemany("DELETE FROM qbo_mirror WHERE entity = ? AND id = ?", [(entity, i) for i in gone])
             _store(db, entity, [o for o in objs if o.get("status") != "Deleted"])
-        _mark(db, started)
+        moment = _server_time(body)
+        _mark(db, moment - SERVER_OVERLAP if moment else started - OVERLAP)
     return _load(db), ReadInfo("cdc", "changes", since, 1, sum(len(o) for o in changed.values()))
