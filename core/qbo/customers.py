@@ -137,7 +137,7 @@ def remember_customer(db: sqlite_utils.Database, obj: dict) -> None:
          json.dumps(obj, default=str), now_iso()])
 
 
-def _suffixed(base: str, n: int) -> str:
+def suffixed(base: str, n: int) -> str:
     tail = f" ({n})"
     return base[: MAX_DISPLAY_NAME - len(tail)] + tail
 
@@ -153,7 +153,7 @@ def _renamed(name: str, shown: str) -> tuple[str, ...]:
     return tuple(why)
 
 
-def identities(db: sqlite_utils.Database, currency: str, user: str | None = None) -> list[Identity]:
+def identities(db: sqlite_utils.Database, currency: str) -> list[Identity]:
     """Every client with its QBO display name and state: linked, proposed (waits for the admin), new (the admin
     asked for a new customer) or will_create (no QBO customer has its name: the sync creates one)."""
     clients = db.execute("SELECT id, name, email FROM contacts WHERE kind = 'client' ORDER BY id").fetchall()
@@ -180,7 +180,7 @@ def identities(db: sqlite_utils.Database, currency: str, user: str | None = None
         base = display_name(name)
         candidate, n = base, 2
         while fold(candidate) in used or fold(candidate) in linked_names:
-            candidate, n = _suffixed(base, n), n + 1
+            candidate, n = suffixed(base, n), n + 1
         names[cid] = candidate
         used.add(fold(candidate))
 

@@ -116,7 +116,8 @@ def check_answer(entity: str, op: str, request: dict, answer: dict, label: str, 
 
 @dataclass(frozen=True)
 class RestoreSign:
-    kind: str  # 'unknown_answer' (a requestid answered with another document), 'unlinked_marker', 'token_behind'
+    kind: str  # 'unknown_answer' (a requestid answered with another document), 'number_reissued' (QBO holds a
+    # new document's number, from a later copy of this database), 'unlinked_marker', 'token_behind'
     doc_type: str
     doc_id: int
     qbo_id: str | None
@@ -171,7 +172,7 @@ def restore_signs(db: sqlite_utils.Database) -> list[RestoreSign]:
 def restore_summary(db: sqlite_utils.Database) -> dict | None:
     """For `status`: None, or {"suspected": True, "signs": n, "examples": [...], "message": ...}."""
     signs = restore_signs(db)
-    strong = [s for s in signs if s.kind in ("unknown_answer", "unlinked_marker")]
+    strong = [s for s in signs if s.kind in ("unknown_answer", "unlinked_marker", "number_reissued")]
     if not strong:
         return None
     return {"suspected": True, "signs": len(signs), "examples": [s.as_json() for s in signs[:5]],

@@ -128,7 +128,7 @@ def new_customer(firm: "Firm", client_ref: str | int, name: str | None = None) -
         raise Conflict(f"The name {base} is taken in QuickBooks or by another client: choose another")
     shown, n = base, 2
     while C.fold(shown) in taken:
-        shown, n = C._suffixed(base, n), n + 1
+        shown, n = C.suffixed(base, n), n + 1
     with firm.db.atomic():
         firm.db.execute(
             "INSERT INTO customer_decisions (client_id, decision, qbo_id, display_name, decided_by, decided_at) "
