@@ -108,7 +108,7 @@ class SyncEngine:
         self.mirror_fresh = False
         self.run_state = _RunState(time.monotonic())
         self._waiters: dict[int, set] = {}  # invoice id -> documents waiting for it to reach QBO
-        self._numbers_taken: list = []  # (item, fault, record id) refused for a number QBO holds
+        self._taken_records: dict = {}  # (doc_type, doc_id) -> record id of a refusal for a number QBO holds
 
     # -- public -------------------------------------------------------------------------------
 
@@ -321,19 +321,22 @@ class SyncEngine:
 
     async def _apply(self, pending: S.Pending, outcomes: list) -> None:
         """Store every outcome of one request in one transaction; then handle stale tokens."""
-        stale = []
-        self._numbers_taken = []
+        stale, taken = [], []
         with self.db.atomic():
             S.remove_pending(self.db, pending.request_id)
             for item, entity, fault in outcomes:
                 if fault is None:
                     self._store_ok(item, entity, pending)
-                elif self._store_fault(item, fault, pending) == "stale":
+                    continue
+                outcome = self._store_fault(item, fault, pending)
+                if outcome == "stale":
                     stale.append(item)
+                elif outcome == "number_taken":
+                    taken.append((item, fault))
         for item in stale:
             await self._refresh_token(item)
-        for item, fault, record_id in self._numbers_taken:
-            await self._number_taken(item, fault, record_id)
+        for item, fault in taken:
+            await self._number_taken(item, fault, self._taken_records.pop((item["doc_type"], item["doc_id"])))
         self._emit(self.dispatch.traffic.current or "")
 
     def _store_ok(self, item: dict, entity: dict | None, pending: S.Pending) -> None:
@@ -443,7 +446,7 @@ class SyncEngine:
             S.requeue(self.db, doc_type, doc_id)
             return outcome
         if code == DUPLICATE_NUMBER and item["op"] == "create" and kind in NUMBERED:
-            self._numbers_taken.append((item, fault, record_id))  # decided after this transaction
+            self._taken_records[(doc_type, doc_id)] = record_id  # decided after this transaction (_number_taken)
             return "number_taken"
         row = S.get_row(self.db, doc_type, doc_id)
         if row is not None:
