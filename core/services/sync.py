@@ -261,6 +261,8 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
 
     Customers not yet linked show as 'QBO-Customer-<client id>' references.
     """
+    from core.qbo.edits import last_known
+
     sources = FirmSources(firm)
     ctx = sources.context()
     salt = S.salt(firm.db)
@@ -281,10 +283,13 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
             continue
         placeholder_c = {**{doc.client_id: f"QBO-Customer-{doc.client_id}"}, **customers}
         placeholder_i = {**{k: f"QBO-Invoice-{k}" for k in ctx.invoice_numbers}, **invoices}
+        last = last_known(firm.db, ENTITY[row.doc_type], link.qbo_id) if link.qbo_id else None
         try:
-            step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i)
+            step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i, last)
         except Parked as exc:
             out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{nxt[1]} {ENTITY[nxt[0]]}", None, str(exc)))
+            continue
+        if step is None:  # voided before QBO ever held it: nothing to send
             continue
         out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{step.op} {step.entity}", step.body, None))
     return out

@@ -111,3 +111,13 @@ def test_a_paid_invoice_is_voided_only_after_its_payment_and_a_voided_payment_re
     assert (vp.status, vp.amount_minor, vp.allocations) == ("voided", 0, ())
     assert L.get_invoice(firm, inv.id).open_balance_minor == inv.total_minor
     assert voids.void_invoice(firm, inv.id).status == "voided"
+
+
+async def test_a_dry_run_sends_nothing_for_an_invoice_voided_before_it_reached_qbo(ready):
+    from core.services import sync
+
+    inv = ready.invoice()
+    kept = ready.invoice(date="2026-02-02")
+    voids.void_invoice(ready.firm, inv.id)
+    previews = await sync.dry_run(ready.firm)
+    assert [p.doc_id for p in previews if p.doc_type == "invoice"] == [kept.id]
