@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AREAS = ("core.cli.ledger_cmds", "core.cli.setup_cmds", "core.sandbox.cli", "core.cli.qbo_cmds",
-         "core.cli.sync_cmds", "core.cli.trust_cmds")
+         "core.cli.sync_cmds", "core.cli.trust_cmds", "core.cli.lock_cmds", "core.cli.customers_cmds")
 
 
 class _Parser(argparse.ArgumentParser):

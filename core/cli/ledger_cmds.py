@@ -222,6 +222,13 @@ def cmd_status(args, settings: Settings) -> int:
     if reads:
         print(_wrap(("[!] " if reads["warning"] else "") + metered_text(reads)))
     print("Sync queue: " + ", ".join(f"{n} {state}" for state, n in status["queue"].items()))
+    if status.get("lock_date"):
+        print(f"Ledger locked up to and including {status['lock_date']}.")
+    if status.get("customers_waiting"):
+        print(_wrap(f"[!] {status['customers_waiting']} client(s) wait for you to choose their QuickBooks customer: "
+                    "`ledgerlink customers list --proposed`."))
+    if status.get("restore"):
+        print(_wrap(f"[!] {status['restore']['message']}"))
     return 0
 
 

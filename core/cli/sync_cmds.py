@@ -58,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     r = sub.add_parser("reconcile", help="compare the ledger with what QuickBooks holds")
     r.add_argument("--json", action="store_true", help="machine-readable output")
+    r.add_argument("--full", action="store_true",
+                   help="read every QuickBooks document (default: only what changed since the last reconcile)")
     r.set_defaults(func=cmd_reconcile)
 
 
@@ -244,7 +246,7 @@ def cmd_reconcile(args, settings: Settings) -> int:
 
     firm = _firm(settings)
     try:
-        result = asyncio.run(sync.reconcile(firm))
+        result = asyncio.run(sync.reconcile(firm, full=args.full))
         if args.json:
             print(json.dumps(result.as_json(), indent=2))
         else:

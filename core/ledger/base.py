@@ -218,6 +218,8 @@ def live_document(firm: "Firm", table: str, id_: int, what: str, label: str) -> 
     row = get_row(firm, table, id_, what)
     if row["status"] == "deleted":
         raise Conflict(f"{what.capitalize()} {row[label]} was deleted; a deleted {what} cannot be changed")
+    if row.get("voided_at"):
+        raise Conflict(f"{what.capitalize()} {row[label]} was voided; a voided {what} cannot be changed")
     return row
 
 
@@ -237,6 +239,9 @@ def post_entry(firm: "Firm", *, date: str, doc_type: str, doc_id: int, doc_versi
     """Write one balanced journal entry; zero lines are dropped. Returns the entry id."""
     lines = [line for line in lines if line[1] != 0]
     check_balanced(lines, memo)
+    from core.ledger.locks import check_open
+
+    check_open(firm, doc_label(firm, doc_type, doc_id), date)
     cur = firm.db.execute(
         "INSERT INTO journal_entries (date, doc_type, doc_id, doc_version, kind, memo, created_at, user) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -249,6 +254,15 @@ def post_entry(firm: "Firm", *, date: str, doc_type: str, doc_id: int, doc_versi
         [(entry_id, *line) for line in lines],
     )
     return entry_id
+
+
+def doc_label(firm: "Firm", doc_type: str, doc_id: int) -> str:
+    """'Invoice INV-00001', 'Credit note CR-00002', 'Payment 7', 'Trust transaction 3'."""
+    if doc_type in ("invoice", "credit_note"):
+        row = firm.db.execute(f"SELECT number FROM {doc_type}s WHERE id = ?", [doc_id]).fetchone()
+        name = row[0] if row else doc_id
+        return f"{'Invoice' if doc_type == 'invoice' else 'Credit note'} {name}"
+    return f"{'Payment' if doc_type == 'payment' else 'Trust transaction'} {doc_id}"
 
 
 def reverse_version(firm: "Firm", *, date: str, doc_type: str, doc_id: int, version: int, new_version: int,

@@ -47,6 +47,7 @@ from core.ledger.base import (
     set_sequence,
 )
 from core.ledger import trust
+from core.ledger.locks import locked_problems
 from core.ledger.models import CreditNote, Invoice, Payment
 from core.ledger.schema import LINE_TYPES
 from core.ledger.tax import compute as compute_tax, load_components, tax_method
@@ -316,6 +317,8 @@ def post_invoices(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     drafts = [_prepare_invoice(ctx, s, problems, f"invoice {i}: " if len(specs) > 1 else "")
               for i, s in enumerate(specs, 1)]
     _number_problems(firm, specs, problems)
+    problems += locked_problems(firm, [(f"Invoice {d.number or i}" if d.number or len(drafts) > 1 else "The invoice",
+                                        d.date) for i, d in enumerate(drafts, 1) if d])
     _fail(problems)
     ar = ctx.subtype_account("receivable", "an invoice")
     stamp, user = now(), firm.user
@@ -716,6 +719,8 @@ def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
     drafts = [_prepare_payment(ctx, s, problems, f"payment {i}: " if len(specs) > 1 else "")
               for i, s in enumerate(specs, 1)]
     _no_trust_credit(ctx, drafts, problems, len(specs) > 1)
+    problems += locked_problems(firm, [(f"Payment {i}" if len(drafts) > 1 else "The payment", d.date)
+                                       for i, d in enumerate(drafts, 1) if d])
     _fail(problems)
     stamp, user = now(), firm.user
     with firm.db.atomic():

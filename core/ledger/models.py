@@ -15,7 +15,7 @@ from core.ledger.trust_models import TrustTransaction  # noqa: F401  (trust reco
 # A deleted document keeps the lines (allocations) of its last posted version, so that the sync engine and
 # the TUI can still show what was deleted; its open balance is zero once the reversal is posted.
 
-Status = str  # 'posted' | 'deleted'
+Status = str  # 'posted' | 'deleted' | 'voided'
 
 
 @dataclass(frozen=True)

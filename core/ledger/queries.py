@@ -215,6 +215,8 @@ def get_invoice(firm: "Firm", invoice_id: int) -> Invoice:
             [invoice_id, invoice_id],
         )
     )
+    if h.get("voided_at"):
+        lines = ()
     subtotal = sum(line.amount_minor for line in lines)
     adjustments = tuple(
         TaxAdjustment(r["id"], r["date"], r["tax_rate_id"], r["component_id"], r["amount_minor"], r["reason"])
@@ -224,7 +226,7 @@ def get_invoice(firm: "Firm", invoice_id: int) -> Invoice:
     tax = sum(line.tax_minor for line in lines) + sum(a.amount_minor for a in adjustments)
     return Invoice(
         id=h["id"], number=h["number"], client_id=h["client_id"], matter_id=h["matter_id"], date=h["date"],
-        due_date=h["due_date"], currency=h["currency"], version=h["version"], status=h["status"], lines=lines,
+        due_date=h["due_date"], currency=h["currency"], version=h["version"], status=_status(h), lines=lines,
         subtotal_minor=subtotal, tax_minor=tax, total_minor=subtotal + tax,
         open_balance_minor=_open_balances(firm, [invoice_id]).get(invoice_id, 0), tax_adjustments=adjustments,
     )
@@ -258,10 +260,10 @@ def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | N
     sql = (
         "SELECT i.*, c.name AS client_name, "
         "(SELECT coalesce(sum(amount_minor + tax_minor), 0) FROM invoice_lines l "
-        " WHERE l.invoice_id = i.id AND l.version = "
+        " WHERE i.voided_at IS NULL AND l.invoice_id = i.id AND l.version = "
         " (SELECT max(version) FROM invoice_lines m WHERE m.invoice_id = i.id)) "
         "+ (SELECT coalesce(sum(amount_minor), 0) FROM tax_adjustments t "
-        " WHERE t.invoice_id = i.id AND t.invoice_version = "
+        " WHERE i.voided_at IS NULL AND t.invoice_id = i.id AND t.invoice_version = "
         " (SELECT max(version) FROM invoice_lines m WHERE m.invoice_id = i.id)) AS total_minor "
         "FROM invoices i JOIN contacts c ON c.id = i.client_id WHERE 1"
     )
@@ -274,7 +276,7 @@ def list_invoices(firm: "Firm", *, client_id: int | None = None, status: str | N
     balances = _open_balances(firm, [r["id"] for r in rows]) if len(rows) < 500 else _open_balances(firm)
     out = [
         InvoiceSummary(r["id"], r["number"], r["client_id"], r["client_name"], r["matter_id"], r["date"],
-                       r["due_date"], r["currency"], r["version"], r["status"], r["total_minor"],
+                       r["due_date"], r["currency"], r["version"], _status(r), r["total_minor"],
                        balances.get(r["id"], 0))
         for r in rows
     ]
@@ -296,12 +298,18 @@ def _allocations(firm: "Firm", payment_id: int) -> tuple[Allocation, ...]:
     )
 
 
+def _status(row: dict) -> str:
+    """'posted', 'deleted' or 'voided' (a voided document keeps its row, number and date, with zero amounts)."""
+    return "voided" if row.get("voided_at") else row["status"]
+
+
 def _payment(firm: "Firm", r: dict) -> Payment:
+    voided = bool(r.get("voided_at"))
     return Payment(
-        id=r["id"], client_id=r["client_id"], date=r["date"], amount_minor=r["amount_minor"],
+        id=r["id"], client_id=r["client_id"], date=r["date"], amount_minor=0 if voided else r["amount_minor"],
         currency=r["currency"], bank_account_id=r["bank_account_id"], from_trust=bool(r["from_trust"]),
         trust_bank_account_id=r["trust_bank_account_id"], reference=r["reference"],
-        allocations=_allocations(firm, r["id"]), version=r["version"], status=r["status"],
+        allocations=() if voided else _allocations(firm, r["id"]), version=r["version"], status=_status(r),
     )
 
 

@@ -257,6 +257,15 @@ class QBOClient:
         )
         return answer["Invoice"]
 
+    async def void(self, entity: str, body: dict, *, requestid: str | None) -> dict:
+        """Void an Invoice (`?operation=void`) or a Payment (`?operation=update&include=void`, sparse)."""
+        if entity == "Payment":
+            answer = await self.request(
+                "POST", "payment", params={"operation": "update", "include": "void"},
+                json={"Id": body["Id"], "SyncToken": body["SyncToken"], "sparse": True}, requestid=requestid)
+            return answer["Payment"]
+        return await self.void_invoice(body["Id"], body["SyncToken"], requestid=requestid)
+
     async def batch(self, items: list[dict], *, requestid: str | None = None, encoded: str | None = None) -> list[dict]:
         """Up to 30 BatchItemRequest items; returns the BatchItemResponse items (faults inside, HTTP 200).
 
@@ -274,6 +283,10 @@ class QBOClient:
             metered=metered_calls("POST", "batch", items), **body,
         )
         return answer.get("BatchItemResponse", [])
+
+    async def cdc(self, entities: list[str] | tuple[str, ...], changed_since: str) -> dict:
+        """Change data capture (reference §1.6): the body listing what changed since `changed_since`."""
+        return await self.request("GET", "cdc", params={"entities": ",".join(entities), "changedSince": changed_since})
 
     async def company_info(self) -> dict:
         body = await self.request("GET", f"companyinfo/{self.realm_id}")

@@ -154,7 +154,8 @@ def refusal_reason(label: str, fault: Fault) -> str:
 def customer_reason(name: str, fault: Fault) -> str:
     if (fault.code or "") == "6240":
         return (f"QuickBooks already has a vendor, employee or inactive customer named {name}: make that customer "
-                "active again in QuickBooks (Ledgerlink then links to it) or rename that record there, then retry")
+                "active again in QuickBooks (then link the client to it: ledgerlink customers list) or rename that "
+                "record there, then retry")
     return f"QuickBooks refused to create the customer {name}: {fault_text(fault)}"
 
 
@@ -210,6 +211,9 @@ def _waits(f: dict) -> str:
 
 
 _RENDER: dict[str, Callable[[dict], str]] = {
+    "books_closed": lambda f: f["text"],
+    "customer_undecided": lambda f: f["text"],
+    "answer_mismatch": lambda f: f["text"],
     "map_unusable": lambda f: f["message"],
     "sales_unmapped": lambda f: f"Account {f['account']} is not mapped to a Product/Service: {SALES_MAP_WHERE}",
     "tax_unmapped": lambda f: f"Tax rate {f['tax_rate']} is not mapped to a QuickBooks tax code: {TAX_MAP_WHERE}",
@@ -304,4 +308,20 @@ _FIX: dict[str, Where | Callable[[dict], Where | None]] = {
     "customer_name_taken": Where("quickbooks", "Customers"),
     "currency_differs": Where("connect", command="ledgerlink connect"),
     "qbo_differs": lambda f: Where("monitor", command=f"ledgerlink sync fix {f['doc_type']} {f['doc_id']}", key="x"),
+    "books_closed": Where("quickbooks", "Account and settings", "ledgerlink lock show"),
+    "customer_undecided": Where("billing", "clients", "ledgerlink customers list"),
+    "answer_mismatch": Where("monitor", command="ledgerlink status"),
 }
+
+
+def books_closed(doc_type: str, doc_id: int, close_date: str | None, text: str) -> Reason:
+    return Reason("books_closed", {"doc_type": doc_type, "doc_id": doc_id, "close_date": close_date, "text": text})
+
+
+def customer_undecided(client_id: int, text: str) -> Reason:
+    return Reason("customer_undecided", {"client_id": client_id, "text": text})
+
+
+def answer_mismatch(doc_type: str, doc_id: int, qbo_id: str | None, code: str, text: str) -> Reason:
+    return Reason("answer_mismatch", {"doc_type": doc_type, "doc_id": doc_id, "qbo_id": qbo_id, "mismatch": code,
+                                      "text": text})

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from core.money import decimal_to_minor
 from core.qbo import sync_store as S
+from core.qbo.mirror import ReadInfo, read_documents
 
 ENTITIES = (("invoice", "Invoice", "invoices"), ("credit_note", "CreditMemo", "credit_notes"),
             ("payment", "Payment", "payments"))
@@ -39,6 +40,7 @@ class ReconcileResult:
     ar: tuple[dict, ...] = ()
     income: tuple[dict, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    read: ReadInfo | None = None
 
     @property
     def ok(self) -> bool:
@@ -48,20 +50,23 @@ class ReconcileResult:
         return {"ok": self.ok, "currency": self.currency, "checked": self.checked,
                 "missing_in_qbo": list(self.missing_in_qbo), "extra_in_qbo": list(self.extra_in_qbo),
                 "different": list(self.different), "ar": list(self.ar), "income": list(self.income),
-                "notes": list(self.notes)}
+                "notes": list(self.notes),
+                "read": None if self.read is None else {"mode": self.read.mode, "why": self.read.why,
+                                                        "since": self.read.since, "calls": self.read.calls}}
 
 
 def _minor(value, currency: str) -> int:
     return decimal_to_minor(Decimal(str(value if value is not None else 0)), currency)
 
 
-async def reconcile(firm, client, sources) -> ReconcileResult:
-    """`client` is a QBOClient (query_all); `sources` a core.qbo.sync.Sources for the ledger."""
+async def reconcile(firm, client, sources, *, full: bool = False) -> ReconcileResult:
+    """`client` is a QBOClient; `sources` a core.qbo.sync.Sources for the ledger. QBO is read through the mirror
+    (core.qbo.mirror): only what changed since the last reconcile, everything with `full`."""
     db = firm.db
     ctx = sources.context()
     cur = ctx.currency
     _enabled, from_date = sources.switch()
-    qbo = {entity: await client.query_all(entity) for _, entity, _ in ENTITIES}
+    qbo, read = await read_documents(db, client, full=full)
     by_id = {entity: {o["Id"]: o for o in objs} for entity, objs in qbo.items()}
     links = {(l.doc_type, l.doc_id): l for l in S.all_links(db)}
     customers = dict(db.execute("SELECT client_id, qbo_id FROM sync_customers WHERE qbo_id IS NOT NULL").fetchall())
@@ -114,7 +119,7 @@ async def reconcile(firm, client, sources) -> ReconcileResult:
     ar, notes = _ar(firm, qbo, links, customers, cur, from_date)
     income = _income(firm, qbo, claimed, ctx, cur)
     return ReconcileResult(cur, checked, tuple(missing), tuple(extra), tuple(different), tuple(ar), tuple(income),
-                           tuple(notes))
+                           tuple(notes), read)
 
 
 def _ar(firm, qbo, links, customers, cur, from_date) -> tuple[list, list]:

@@ -32,9 +32,13 @@ import sqlite_utils
 
 from core.errors import Parked, PermanentError, TransientError
 from core.qbo import payloads as P
+from core.ledger import numbers
+from core.qbo import backoff, closing, edits, replay
+from core.qbo import customers as C
 from core.qbo import reasons as R
 from core.qbo import sync_compare as C
 from core.qbo import sync_store as S
+from core.qbo.mirror import last_read, read_documents
 from core.qbo.reasons import (
     GONE_CODES, STALE_CODE, Reason, customer_reason, reason_of, reconnect_message, refusal_reason,
 )
@@ -56,6 +60,8 @@ __all__ = [
 ]
 
 CUSTOMER_QUERY_NAMES = 40  # DisplayNames per `IN (...)` query
+DUPLICATE_NUMBER = "6140"
+NUMBERED = ("invoice", "credit_note")
 
 
 @dataclass
@@ -101,10 +107,14 @@ class SyncEngine:
         self.fp = ""
         self.from_date: str | None = None
         self.blocked_customers: dict[int, Reason] = {}
+        self.close_date: str | None = None
+        self.close_date_checked = False
+        self.mirror_fresh = False
         self.run_state = _RunState(time.monotonic())
         self._waiters: dict[int, set] = {}  # invoice id -> documents waiting for it to reach QBO
         # (doc_type, doc_id) of a payment or credit application planned and not yet answered -> what it applies
         self._reserved: dict[tuple[str, int], dict[int, int]] = {}
+        self._taken_records: dict = {}  # (doc_type, doc_id) -> record id of a refusal for a number QBO holds
 
     # -- public -------------------------------------------------------------------------------
 
@@ -128,6 +138,9 @@ class SyncEngine:
                                                  "home_currency": self.ctx.home_currency,
                                                  "company": self.ctx.company_name or "connected"})
             return self._summary(stopped=reason.render())
+        self.close_date = closing.book_close_date(self.db)
+        self.close_date_checked = False
+        self.mirror_fresh = False
         try:
             # Rows left 'sending' by a crash go back to 'queued' (their pending requests are replayed first).
             S.release_sending(self.db, keep=S.pending_docs(self.db))
@@ -166,6 +179,10 @@ class SyncEngine:
             await self.dispatch.replay_due()
             rows = self._due_rows(kinds)
             docs = {(r.doc_type, r.doc_id): self.sources.document(r.doc_type, r.doc_id) for r in rows}
+            if any(d is not None and closing.closed(self.close_date, "", d.date) for d in docs.values()):
+                await self._check_close_date()
+            if not self.mirror_fresh and any(self._updates(r) for r in rows):
+                await self._refresh_mirror()
             await self._ensure_customers(rows, docs)
             steps = self._plan_rows(rows, docs)
             deferred = {k for keys in self._waiters.values() for k in keys}
@@ -256,8 +273,12 @@ class SyncEngine:
             blocked = self.blocked_customers.get(doc.client_id)
             if blocked:
                 return self._park_local(row, blocked)
+        shut = closing.closed(self.close_date, doc_label(row.doc_type, doc), doc.date)
+        if shut is not None and next_op(row, link) is not None:
+            return self._park_local(row, R.books_closed(row.doc_type, row.doc_id, self.close_date, shut.text()))
+        last = edits.last_known(self.db, ENTITY[row.doc_type], link.qbo_id) if link.qbo_id else None
         try:
-            step = build_step(self.salt, row, link, doc, self.ctx, customers, invoices, balances)
+            step = build_step(self.salt, row, link, doc, self.ctx, customers, invoices, balances, last)
         except P.WaitsForInvoice as exc:
             return self._park_local(row, self._why_invoice_missing(exc))
         except Parked as exc:
@@ -292,32 +313,30 @@ class SyncEngine:
     # -- customers ------------------------------------------------------------------------------
 
     async def _ensure_customers(self, rows: list[Row], docs: dict) -> None:
-        """Find (exact DisplayName) or create the QBO customer of every client these documents need."""
+        """The QBO customer of every client these documents need: linked, created, or waiting for the admin
+        (a QBO customer of the same name is never linked by itself; core.qbo.customers)."""
         known = S.customer_ids(self.db)
-        needed: dict[int, str] = {}
-        for row in rows:
-            doc = docs[(row.doc_type, row.doc_id)]
-            if row.action != "upsert" or doc is None:
-                continue
-            cid = doc.client_id
-            if cid in known or cid in needed or cid in self.blocked_customers:
-                continue
-            contact = self.sources.client(cid)
-            needed[cid] = P.display_name(contact.name if contact else f"Client {cid}")
+        needed = {docs[(r.doc_type, r.doc_id)].client_id for r in rows
+                  if r.action == "upsert" and docs[(r.doc_type, r.doc_id)] is not None}
+        needed -= set(known) | set(self.blocked_customers)
+        for cid in sorted(needed):  # a refused customer is asked for again only when its wait is over
+            wait = backoff.waiting(self.db, f"customer:{cid}")
+            if wait is not None:
+                self.blocked_customers[cid] = R.customer_undecided(cid, wait["reason"])
+                needed.discard(cid)
         if not needed:
             return
-        found = await self._find_customers(needed)
-        with self.db.atomic():
-            for cid, qbo_id in found.items():
-                old = S.get_customer(self.db, cid)
-                S.put_customer(self.db, S.CustomerLink(cid, qbo_id, needed[cid], old.generation if old else 0))
+
+        async def query(where: str) -> list[dict]:
+            return await self.dispatch.call(self.wire.query_all("Customer", where=where))
+
+        plan = await C.ensure(self.db, self.ctx.currency, sorted(needed), query)
+        for cid, reason in plan.waiting.items():
+            self.blocked_customers[cid] = R.customer_undecided(cid, reason.text())
         steps = []
-        for cid in needed:
-            if cid in found:
-                continue
+        for cid, name in plan.create.items():
             old = S.get_customer(self.db, cid)
-            steps.append(customer_step(self.salt, cid, old.generation if old else 0, needed[cid],
-                                       self.sources.client(cid)))
+            steps.append(customer_step(self.salt, cid, old.generation if old else 0, name, self.sources.client(cid)))
         if steps:
             await self.dispatch.send(steps)
 
@@ -340,11 +359,39 @@ class SyncEngine:
                     found[cid] = by_name[needed[cid]]
         return found
 
+    def _updates(self, row: Row) -> bool:
+        link = S.get_link(self.db, row.doc_type, row.doc_id)
+        return row.action == "upsert" and link.in_qbo and link.pushed_version != row.version
+
+    async def _refresh_mirror(self) -> None:
+        """Once a run, before full updates: what changed in QBO since the last read (one CDC call), so that a
+        bookkeeper's memo set in QuickBooks is merged, not overwritten (core.qbo.edits)."""
+        self.mirror_fresh = True
+        if last_read(self.db) is None:
+            return  # no full read inside a sync: write answers and stale-token reads keep the copies
+        try:
+            await self.dispatch.call(read_documents(self.db, self.wire))
+        except (TransientError, PermanentError) as exc:
+            log.info("Could not read QuickBooks' changes before updating: %s", exc)
+
+    async def _check_close_date(self) -> None:
+        """Once a run, when a document would park for QBO's closing date: read Preferences again (the books may
+        have been reopened since the reference data was pulled)."""
+        if self.close_date_checked or self.close_date is None or backoff.waiting(self.db, "close_date"):
+            return
+        self.close_date_checked = True
+        try:
+            self.close_date = await self.dispatch.call(closing.refresh_close_date(self.db, self.wire))
+        except (TransientError, PermanentError) as exc:
+            log.info("Could not read QuickBooks' preferences again: %s", exc)
+        with self.db.atomic():
+            backoff.note(self.db, "close_date")  # read again after 30 s, 1 min, 2 min, ... at most an hour
+
     # -- outcomes -------------------------------------------------------------------------------
 
     async def _apply(self, pending: S.Pending, outcomes: list) -> None:
         """Store every outcome of one request in one transaction; then handle stale tokens."""
-        stale = []
+        stale, taken = [], []
         with self.db.atomic():
             S.remove_pending(self.db, pending.request_id)
             for item, entity, fault in outcomes:
@@ -353,18 +400,33 @@ class SyncEngine:
                 self._reserved.pop((item["doc_type"], item["doc_id"]), None)
                 if fault is None:
                     self._store_ok(item, entity, pending)
-                elif self._store_fault(item, fault, pending) == "stale":
+                    continue
+                outcome = self._store_fault(item, fault, pending)
+                if outcome == "stale":
                     stale.append(item)
+                elif outcome == "number_taken":
+                    taken.append((item, fault))
         for item in stale:
             await self._refresh_token(item)
+        for item, fault in taken:
+            await self._number_taken(item, fault, self._taken_records.pop((item["doc_type"], item["doc_id"])))
         self._emit(self.dispatch.traffic.current or "")
 
     def _store_ok(self, item: dict, entity: dict | None, pending: S.Pending) -> None:
         entity = entity or {}
         kind, doc_type, doc_id, version = item["kind"], item["doc_type"], item["doc_id"], item["version"]
+        if item["op"] != "void":
+            sent = _request_of(pending, item)
+            wrong = replay.check_answer(item["entity"], item["op"], sent.get(item["entity"], sent) if pending.is_batch
+                                        else sent, entity, item["label"], pending.request_id)
+            if wrong is not None:
+                self._store_mismatch(item, entity, pending, wrong)
+                return
         S.add_record(self.db, doc_type=doc_type, doc_id=doc_id, version=version, operation=f"{kind}:{item['op']}",
                      request_id=pending.request_id, outcome="ok", response=S.compact_answer(entity),
                      intuit_tid=entity.get("_intuit_tid"))
+        if kind not in ("customer", "apply"):
+            edits.remember(self.db, item["entity"], entity)
         if kind == "customer":
             old = S.get_customer(self.db, doc_id)
             S.put_customer(self.db, S.CustomerLink(doc_id, entity.get("Id"), entity.get("DisplayName", ""),
@@ -424,6 +486,37 @@ class SyncEngine:
             known = item["op"] == "create" and link.qbo_balance_minor is not None
             S.put_link(self.db, replace(link, qbo_balance_minor=link.qbo_balance_minor - minor if known else None))
 
+    def _store_mismatch(self, item: dict, entity: dict, pending: S.Pending, wrong: replay.AnswerMismatch) -> None:
+        """QBO answered with another document (a restored or copied database): link nothing, park for support,
+        and take a new try so that a retry cannot meet the same answer."""
+        kind, doc_type, doc_id, version = item["kind"], item["doc_type"], item["doc_id"], item["version"]
+        record_id = S.add_record(
+            self.db, doc_type=doc_type, doc_id=doc_id, version=version, operation=f"{kind}:{item['op']}",
+            request_id=pending.request_id, outcome="parked", request=_request_of(pending, item),
+            response=S.compact_answer(entity), fault_code=wrong.code, fault_message=wrong.text(),
+            intuit_tid=entity.get("_intuit_tid"))
+        replay.record_sign(self.db, replay.RestoreSign("unknown_answer", doc_type, doc_id, entity.get("Id"),
+                                                       wrong.text()))
+        log.warning("%s", wrong.text())
+        if kind == "customer":
+            old = S.get_customer(self.db, doc_id)
+            S.put_customer(self.db, S.CustomerLink(doc_id, None, item["label"].removeprefix("Customer "),
+                                                   (old.generation if old else 0) + 1))
+            self.blocked_customers[doc_id] = R.answer_mismatch(doc_type, doc_id, entity.get("Id"), wrong.code,
+                                                               wrong.text())
+            return
+        link = S.get_link(self.db, doc_type, doc_id)
+        S.put_link(self.db, replace(link, tries=link.tries + 1))
+        row = S.get_row(self.db, doc_type, doc_id)
+        if row is not None:
+            park(self.db, replace(row, version=version),
+                 R.answer_mismatch(doc_type, doc_id, entity.get("Id"), wrong.code, wrong.text()), "qbo", self.fp,
+                 record_id)
+            if row.version == version:
+                self.run_state.parked += 1
+            else:
+                S.requeue(self.db, doc_type, doc_id)
+
     def _advance(self, doc_type: str, doc_id: int, version: int, link: S.Link) -> None:
         """After an answer: done when QBO holds this version, else queued for its next step."""
         row = S.get_row(self.db, doc_type, doc_id)
@@ -456,6 +549,7 @@ class SyncEngine:
             name = item["label"].removeprefix("Customer ")
             S.put_customer(self.db, S.CustomerLink(doc_id, None, name, (old.generation if old else 0) + 1))
             self.blocked_customers[doc_id] = R.customer_refusal(name, fault)
+            backoff.note(self.db, f"customer:{doc_id}", self.blocked_customers[doc_id].render())
             return "parked"
         link = S.get_link(self.db, doc_type, doc_id)
         if outcome == "gone":
@@ -468,6 +562,9 @@ class SyncEngine:
             st.stale_retried.add((doc_type, doc_id, kind))
             S.requeue(self.db, doc_type, doc_id)
             return outcome
+        if code == DUPLICATE_NUMBER and item["op"] == "create" and kind in NUMBERED:
+            self._taken_records[(doc_type, doc_id)] = record_id  # decided after this transaction (_number_taken)
+            return "number_taken"
         row = S.get_row(self.db, doc_type, doc_id)
         if row is not None:
             park(self.db, replace(row, version=version), R.refusal(item["label"], fault), "qbo", self.fp, record_id)
@@ -477,6 +574,45 @@ class SyncEngine:
             else:
                 st.parked += 1
         return outcome
+
+    async def _number_taken(self, item: dict, fault: R.Fault, record_id: int) -> None:
+        """QBO holds the document number of a new document. When the holder is one Ledgerlink wrote from a later
+        state of this database (a restore handed the number out again), the new document gets the next number
+        free in the ledger and QBO and goes again; otherwise it parks with QBO's refusal."""
+        doc_type, doc_id, version, entity = item["doc_type"], item["doc_id"], item["version"], item["entity"]
+        doc = self.sources.document(doc_type, doc_id)
+        new, taken = None, set()
+        try:
+            holders = await self.dispatch.call(
+                self.wire.query_all(entity, where=f"DocNumber = '{_escape(doc.number)}'"))
+            if holders and all(replay.is_ghost(self.db, doc_type, h) for h in holders):
+                wanted = numbers.candidates(self.db, doc_type, doc.number)
+                names = ", ".join(f"'{_escape(n)}'" for n in wanted)
+                taken = {o.get("DocNumber") for o in await self.dispatch.call(
+                    self.wire.query_all(entity, where=f"DocNumber IN ({names})"))} if wanted else set()
+                new = next((n for n in wanted if n not in taken), None)
+        except (TransientError, PermanentError) as exc:
+            log.info("Could not look up who holds %s in QuickBooks: %s", doc.number, exc)
+        with self.db.atomic():
+            row = S.get_row(self.db, doc_type, doc_id)
+            if row is None:
+                return
+            if new is not None:  # another answer may have taken it meanwhile: the first still free in the ledger
+                new = next(n for n in numbers.candidates(self.db, doc_type, doc.number) if n not in taken)
+                why = (f"QuickBooks already holds {doc.number}, written by Ledgerlink from a later copy of this "
+                       "firm database (it was restored from a backup or copied)")
+                numbers.renumber(self.db, doc_type, doc_id, new, why)
+                replay.record_sign(self.db, replay.RestoreSign("number_reissued", doc_type, doc_id, None,
+                                                               f"{doc.number} -> {new}: {why}"))
+                log.warning("%s renumbered %s: %s", doc.number, new, why)
+                S.requeue(self.db, doc_type, doc_id)
+                return
+            park(self.db, replace(row, version=version), R.refusal(item["label"], fault), "qbo", self.fp,
+                 record_id)
+            if row.version != version:
+                S.requeue(self.db, doc_type, doc_id)
+            else:
+                self.run_state.parked += 1
 
     async def _refresh_token(self, item: dict) -> None:
         """After a stale SyncToken (5010): read the object again and keep its current token."""
@@ -496,6 +632,8 @@ class SyncEngine:
         with self.db.atomic():
             link = S.get_link(self.db, item["doc_type"], item["doc_id"])
             S.put_link(self.db, link_after_read(link, item["kind"], current))
+            if item["kind"] != "apply" and current.get("Id"):
+                edits.remember(self.db, item["entity"], current)  # the retry merges what was edited in QBO
 
     # -- progress -------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ class Wire(Protocol):
     async def create(self, entity: str, body: dict, *, requestid: str | None) -> dict: ...
     async def sparse_update(self, entity: str, body: dict, *, requestid: str | None) -> dict: ...
     async def delete(self, entity: str, id: str, sync_token: str, *, requestid: str | None) -> dict: ...
+    async def void(self, entity: str, body: dict, *, requestid: str | None) -> dict: ...
     async def read(self, entity: str, id: str) -> dict: ...
     async def query_all(self, entity: str, where: str = "", order_by: str = "") -> list[dict]: ...
     async def batch(self, items: list[dict], *, requestid: str | None = None,
@@ -245,10 +246,11 @@ class Dispatcher:
         await self._deliver(pending)
 
     async def _send_batch(self, steps: list[Step]) -> None:
-        rid = S.batch_request_id(self.db)
         items = [s.item(str(i)) for i, s in enumerate(steps)]
         body = {"BatchItemRequest": [s.batch_item(str(i)) for i, s in enumerate(steps)]}
-        pending = S.Pending(rid, True, body, items, dumps(body))
+        text = dumps(body)
+        rid = S.batch_request_id(self.db, text)
+        pending = S.Pending(rid, True, body, items, text)
         self._write_pending(pending)
         await self._deliver(pending)
 
@@ -306,8 +308,12 @@ class Dispatcher:
         entity, op = item["entity"], item["op"]
         if op == "create":
             return self.wire.create(entity, body, requestid=rid)
+        if op == "update" and body.get("sparse") is False:
+            return self.wire.create(entity, body, requestid=rid)  # a full update: POST with Id and SyncToken
         if op == "update":
             return self.wire.sparse_update(entity, body, requestid=rid)
+        if op == "void":
+            return self.wire.void(entity, body, requestid=rid)
         return self.wire.delete(entity, body["Id"], body["SyncToken"], requestid=rid)
 
     def _transient(self, pending: S.Pending, exc: TransientError) -> None:

@@ -16,10 +16,11 @@ from typing import Literal, Protocol
 from core.qbo import payloads as P
 from core.qbo import sync_compare as C
 from core.qbo import sync_store as S
+from core.qbo.edits import full_update
 from core.qbo.sync_store import Row
 
 Kind = Literal["invoice", "payment", "credit_note", "apply", "customer"]
-Op = Literal["create", "update", "delete"]
+Op = Literal["create", "update", "delete", "void"]
 
 ENTITY = {"invoice": "Invoice", "payment": "Payment", "credit_note": "CreditMemo", "apply": "Payment",
           "customer": "Customer"}
@@ -96,7 +97,7 @@ class Step:
                 "tax_override": self.tax_override}
 
     def batch_item(self, bid: str) -> dict:
-        operation = {"create": "create", "update": "update", "delete": "delete"}[self.op]
+        operation = {"create": "create", "update": "update", "delete": "delete", "void": "void"}[self.op]
         return {"bId": bid, "operation": operation, self.entity: self.body}
 
 
@@ -111,21 +112,42 @@ def ledger_total(doc_type: str, doc) -> int:
     return doc.amount_minor if doc_type == "payment" else doc.total_minor
 
 
+def _voided(row: Row, doc) -> bool:
+    return row.action == "upsert" and row.doc_type in ("invoice", "payment") and doc.status == "voided"
+
+
+def _newest_token(ours: str, last: dict | None) -> str:
+    """QBO's SyncToken when the last copy read is newer than our last write (its fields are merged)."""
+    theirs = str((last or {}).get("SyncToken") or "")
+    return theirs if theirs.isdigit() and str(ours).isdigit() and int(theirs) > int(ours) else ours
+
+
 def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, customers: dict,
-               invoices: dict, balances: dict | None = None) -> Step | None:
-    """The next step of a document with its body, or None when it is up to date. Raises Parked."""
+               invoices: dict, balances: dict | None = None, last: dict | None = None) -> Step | None:
+    """The next step of a document with its body, or None when it is up to date. Raises Parked.
+
+    An update is a full update: the ledger's payload over the fields QBO owns in `last`, QBO's last answer
+    for the document (core.qbo.edits). A voided document that QBO holds is voided there; one it never held
+    needs nothing."""
     nxt = next_op(row, link)
     if nxt is None:
         return None
     kind, op = nxt
     label = doc_label(row.doc_type, doc)
-    rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op)
     entity = ENTITY[kind]
+    if _voided(row, doc):
+        if op == "create":
+            return None
+        op = "void"
+        body = {"Id": link.qbo_id, "SyncToken": link.sync_token}
+        rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op, body)
+        return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label, 0)
     if op == "delete":
         if kind == "apply":
             body = {"Id": link.apply_id, "SyncToken": link.apply_sync_token}
         else:
             body = {"Id": link.qbo_id, "SyncToken": link.sync_token}
+        rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op, body)
         return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label)
     override = json.loads(link.tax_override) if link.tax_override else None
     if row.doc_type == "invoice":
@@ -143,17 +165,17 @@ def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, custo
     elif kind == "apply":
         body = P.sparse(payload, link.apply_id, link.apply_sync_token)
     else:
-        body = P.sparse(payload, link.qbo_id, link.sync_token)
+        body = full_update(payload.body(), last, link.qbo_id, _newest_token(link.sync_token, last))
+    rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op, body)
     return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label, total,
                 doc.tax_minor if taxed else None, tuple(C.ledger_rates(doc, ctx)) if taxed else (),
                 bool(override) and taxed)
 
 
 def customer_step(salt: str, client_id: int, generation: int, name: str, contact) -> Step:
-    """The creation of a client's QBO customer (`name` is its DisplayName)."""
-    payload = P.customer_payload(contact.name if contact else name,
-                                 getattr(contact, "email", None), getattr(contact, "phone", None))
-    rid = S.request_id(salt, "customer", client_id, 0, generation, 0, "create")
+    """The creation of a client's QBO customer (`name` is its DisplayName, as core.qbo.customers chose it)."""
+    payload = P.customer_payload(name, getattr(contact, "email", None), getattr(contact, "phone", None))
+    rid = S.request_id(salt, "customer", client_id, 0, generation, 0, "create", payload.body())
     return Step("customer", "customer", client_id, 0, "create", "Customer", payload.body(), rid, f"Customer {name}")
 
 

@@ -49,7 +49,7 @@ ParkKind = Literal["local", "qbo"]
 # One letter per document kind in a requestid (c is a customer, a a credit note's application payment).
 KIND_LETTER = {"invoice": "i", "payment": "p", "credit_note": "n", "customer": "c", "apply": "a"}
 # Operation letters in a requestid.
-OP_LETTER = {"create": "C", "update": "U", "delete": "D", "query": "Q"}
+OP_LETTER = {"create": "C", "update": "U", "delete": "D", "query": "Q", "void": "V"}
 MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
 MAX_BID = 10
@@ -65,24 +65,33 @@ def salt(db: sqlite_utils.Database) -> str:
 # ---------------------------------------------------------------- requestids
 
 
-def request_id(salt_: str, kind: str, doc_id: int, version: int, generation: int, tries: int, op: str) -> str:
-    """The requestid of one write: `<salt>-<kind><id>v<version>g<generation>t<tries><op>`.
+def request_id(salt_: str, kind: str, doc_id: int, version: int, generation: int, tries: int, op: str,
+               body: dict | None = None) -> str:
+    """The requestid of one write: `<salt>-<kind><id>v<version>g<generation>t<tries><op><digest>`.
 
-    Same document, version, generation, try and operation -> same id, so a retry is answered from
-    QBO's memory. At most 36 characters for any realistic id (a batch's limit), 50 at worst.
+    Same document, version, generation, try, operation and payload -> same id, so a retry is answered from
+    QBO's memory; the digest of the payload (core.qbo.replay) keeps a restored database, whose ids and versions
+    rolled back, from sending an older, different payload's id. At most 42 characters for any realistic id,
+    50 at worst.
     """
-    rid = f"{salt_}-{KIND_LETTER[kind]}{doc_id}v{version}g{generation}t{tries}{OP_LETTER[op]}"
+    from core.qbo.replay import digest
+
+    tail = digest(body) if body is not None else ""
+    rid = f"{salt_}-{KIND_LETTER[kind]}{doc_id}v{version}g{generation}t{tries}{OP_LETTER[op]}{tail}"
     if len(rid) > MAX_REQUEST_ID:
         raise ValueError(f"requestid {rid!r} is longer than {MAX_REQUEST_ID} characters")
     return rid
 
 
-def batch_request_id(db: sqlite_utils.Database) -> str:
-    """A fresh requestid for one batch (`<salt>-b<sequence>`), at most 36 characters.
+def batch_request_id(db: sqlite_utils.Database, body_text: str = "") -> str:
+    """A fresh requestid for one batch (`<salt>-b<sequence><digest of the body>`), at most 36 characters.
 
     A batch is not a function of one document, so its id comes from a counter; the batch body is
-    stored with it in `sync_pending` before sending, and that exact pair is what is replayed.
+    stored with it in `sync_pending` before sending, and that exact pair is what is replayed. The counter
+    rolls back with a restored database: the body's digest keeps a new batch from reusing an older one's id.
     """
+    from core.qbo.replay import digest
+
     with db.atomic():
         row = db.execute("SELECT value FROM sync_meta WHERE key = 'batch_seq'").fetchone()
         seq = int(row[0]) + 1 if row else 1
@@ -91,7 +100,7 @@ def batch_request_id(db: sqlite_utils.Database) -> str:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [str(seq)],
         )
-    rid = f"{salt(db)}-b{seq}"
+    rid = f"{salt(db)}-b{seq}{digest(body_text) if body_text else ''}"
     assert len(rid) <= MAX_BATCH_REQUEST_ID
     return rid
 

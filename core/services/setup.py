@@ -50,10 +50,14 @@ def status_json(firm: Firm) -> dict:
     qbo = _qbo_checks()
     connection = qbo.connection_info(firm) if qbo is not None and hasattr(qbo, "connection_info") else None
     metered = qbo.metered_reads_info(firm) if qbo is not None and hasattr(qbo, "metered_reads_info") else None
+    from core.services.integrity import status_fields
+
+    extras = status_fields(firm) if info else {"lock_date": None, "customers_waiting": 0, "restore": None}
     return {
         "firm": info,
         "steps": [step.as_json() for step in checklist(firm)],
         "connection": connection,
         "metered_reads": metered,
         "queue": queue_counts(firm),
+        **extras,
     }

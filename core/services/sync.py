@@ -198,14 +198,22 @@ def history(firm, doc_type: str, doc_id: int) -> list[dict]:
 
 
 def retry(firm, doc_type: str, doc_id: int) -> bool:
-    """Put one parked document back in the queue (the next sync sends it)."""
+    """Put one parked document back in the queue (the next sync sends it, asking QBO again at once)."""
     require_role(firm, "bookkeeper", "retry parked documents")
+    _end_waits(firm)
     return requeue_parked(firm.db, doc_type, doc_id) > 0
 
 
 def retry_all(firm) -> int:
     require_role(firm, "bookkeeper", "retry parked documents")
+    _end_waits(firm)
     return requeue_parked(firm.db)
+
+
+def _end_waits(firm) -> None:
+    """A retry by hand asks QBO again now instead of after the waits' backoff (core.qbo.backoff)."""
+    with firm.db.atomic():
+        firm.db.execute("DELETE FROM sync_meta WHERE key LIKE 'wait:%'")
 
 
 # ---------------------------------------------------------------- fixing a difference QBO holds
@@ -367,6 +375,8 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
 
     Customers not yet linked show as 'QBO-Customer-<client id>' references.
     """
+    from core.qbo.edits import last_known
+
     sources = FirmSources(firm)
     ctx = sources.context()
     salt = S.salt(firm.db)
@@ -388,19 +398,23 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
             continue
         placeholder_c = {**{doc.client_id: f"QBO-Customer-{doc.client_id}"}, **customers}
         placeholder_i = {**{k: f"QBO-Invoice-{k}" for k in ctx.invoice_numbers}, **invoices}
+        last = last_known(firm.db, ENTITY[row.doc_type], link.qbo_id) if link.qbo_id else None
         try:
-            step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i, balances)
+            step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i, balances, last)
         except Parked as exc:
             reason = reason_of(exc)
             out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{nxt[1]} {ENTITY[nxt[0]]}", None,
                                       reason.render(), reason.code, reason.fix))
             continue
+        if step is None:  # voided before QBO ever held it: nothing to send
+            continue
         out.append(PayloadPreview(row.doc_type, row.doc_id, label, f"{step.op} {step.entity}", step.body, None))
     return out
 
 
-async def reconcile(firm, client=None):
-    """Compare the ledger with what QBO holds, by reading QBO back (core.qbo.reconcile)."""
+async def reconcile(firm, client=None, *, full: bool = False):
+    """Compare the ledger with what QBO holds, by reading QBO back (core.qbo.reconcile): what changed since the
+    last reconcile, or everything with `full`."""
     from core.qbo.reconcile import reconcile as _reconcile
 
     own = client is None
@@ -409,7 +423,7 @@ async def reconcile(firm, client=None):
 
         client = await open_client(firm)
     try:
-        return await _reconcile(firm, client, FirmSources(firm))
+        return await _reconcile(firm, client, FirmSources(firm), full=full)
     finally:
         if own:
             await client.aclose()

@@ -33,7 +33,8 @@ def test_demo_is_deterministic_and_completes_the_ledger_steps(capsys, tmp_path):
     assert reports[0] == reports[1]
     _, out, _ = run(capsys, tmp_path / "a.db", "status", "--json")
     status = json.loads(out)
-    assert set(status) == {"firm", "steps", "connection", "metered_reads", "queue"}
+    assert set(status) == {"firm", "steps", "connection", "metered_reads", "queue", "lock_date", "customers_waiting",
+                           "restore"}
     assert all(s["ok"] for s in status["steps"][:8])
     assert status["queue"]["queued"] > 60
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from core.errors import AuthError, PermanentError, TransientError
@@ -26,6 +27,7 @@ class MemQBO:
         self.memory: dict[str, object] = {}
         self.performed = Counter()  # (op, entity) -> writes actually performed
         self.calls = 0
+        self.changed: dict[tuple[str, str], tuple] = {}  # (entity, id) -> (when, object) written through the API
         self.next_id = 100
         self.inject = None  # callable(op, entity, body) -> None | 'drop_before' | 'drop_after' | 'auth' | 'crash'
 
@@ -38,7 +40,11 @@ class MemQBO:
 
     # -- the Wire protocol
     async def create(self, entity, body, *, requestid):
-        return await self._write("create", entity, body, requestid)
+        # a POST that carries an Id is a full update, as in QBO
+        return await self._write("update" if body.get("Id") else "create", entity, body, requestid)
+
+    async def void(self, entity, body, *, requestid):
+        return await self._write("void", entity, {"Id": body["Id"], "SyncToken": body["SyncToken"]}, requestid)
 
     async def sparse_update(self, entity, body, *, requestid):
         return await self._write("update", entity, body, requestid)
@@ -62,6 +68,18 @@ class MemQBO:
                      for v in re.findall(r"'((?:[^'\\]|\\.)*)'", m.group(1))}
             rows = [o for o in rows if o["DisplayName"] in names]
         return rows
+
+    async def cdc(self, entities, changed_since):
+        """What changed through this API since `changed_since`, as the API left it (edits made in `objects`
+        directly are not seen)."""
+        self.calls += 1
+        since = datetime.fromisoformat(changed_since)
+        out = []
+        for entity in entities:
+            rows = [copy.deepcopy(obj if (e, i) in self.objects else {"Id": i, "status": "Deleted"})
+                    for (e, i), (when, obj) in self.changed.items() if e == entity and when >= since]
+            out.append({entity: rows} if rows else {})
+        return {"CDCResponse": [{"QueryResponse": out}]}
 
     async def batch(self, items, *, requestid=None, encoded=None):
         self.calls += 1
@@ -119,6 +137,11 @@ class MemQBO:
         return copy.deepcopy(result)
 
     def _do(self, op, entity, body):
+        result = self._do_once(op, entity, body)
+        self.changed[(entity, str(result["Id"]))] = (datetime.now(timezone.utc), copy.deepcopy(result))
+        return result
+
+    def _do_once(self, op, entity, body):
         if op == "create":
             if entity != "Customer":
                 self._check_refs(entity, body)
@@ -142,6 +165,11 @@ class MemQBO:
         if op == "delete":
             del self.objects[key]
             return {"Id": body["Id"], "status": "Deleted"}
+        if op == "void":
+            for line in obj.get("Line", []):
+                line["Amount"] = Decimal("0.00")
+            obj.update(TotalAmt=Decimal("0.00"), PrivateNote="Voided", SyncToken=str(int(obj["SyncToken"]) + 1))
+            return copy.deepcopy(obj)
         self._check_refs(entity, body)
         obj.update({k: copy.deepcopy(v) for k, v in body.items() if k not in ("Id", "SyncToken", "sparse")})
         obj["SyncToken"] = str(int(obj["SyncToken"]) + 1)

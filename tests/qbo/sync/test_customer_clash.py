@@ -1,14 +1,18 @@
-"""A client whose name QuickBooks keeps for an inactive customer: creating the customer is refused (6240), the
-invoice parks with a reason that says what to do in QuickBooks, and once the customer is active again a retry
-links the client to it (no second customer) and pushes the invoice."""
+"""A client whose name QuickBooks keeps for an inactive customer: the invoice parks with a reason that says what
+to do in QuickBooks, and once the customer is active again and the admin links the client to it (a name alone
+never links), the invoice goes to it (no second customer)."""
 
 from __future__ import annotations
 
+import pytest
+
+from core.errors import Conflict
 from core.ledger import billing
 from core.ledger.firm import add_client
 from core.services import sync
+from core.services.customers import link_customer
 
-from .sandboxed import fee_line, in_qbo, small_firm
+from .sandboxed import _pull, fee_line, in_qbo, small_firm
 from .test_sandbox_sync import qbo_objects
 
 
@@ -34,9 +38,15 @@ async def test_an_inactive_qbo_customer_of_the_same_name_parks_the_invoice_until
         assert parked.doc_id == inv.id
         assert "inactive customer named Harbour Lights Ltd" in parked.reason
         assert "make that customer active again in QuickBooks" in parked.reason
+        await _pull(firm)
+        with pytest.raises(Conflict, match="is inactive"):
+            link_customer(firm, client, old["Id"])
 
         await qbo_customer(firm, "Harbour Lights Ltd", True, old)
         assert sync.retry_all(firm) == 1
+        waits = await sync.run_sync(firm)  # the same name is never enough: the admin links it
+        assert waits.pushed == 0 and f"customers link {client} {old['Id']}" in sync.parked(firm)[0].reason
+        link_customer(firm, client, old["Id"])
         again = await sync.run_sync(firm)
         assert again.ok and again.pushed == 1, again.as_json()
         customers = [c for c in qbo_objects(sandbox, firm, "Customer") if c["DisplayName"] == "Harbour Lights Ltd"]

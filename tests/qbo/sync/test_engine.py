@@ -184,6 +184,18 @@ def one_invoice(firm, unit_price: str = "99.00"):
     return queries.list_invoices(firm)[0], fee
 
 
+def _admin_links(firm, qbo, customer_id: str) -> None:
+    from core.qbo.customers import remember_customer
+    from core.services.customers import link_customer
+
+    remember_customer(firm.db, qbo.objects[("Customer", customer_id)])
+    link_customer(firm, billing_client_id(firm), customer_id)
+
+
+def billing_client_id(firm) -> int:
+    return firm.db.execute("SELECT id FROM contacts WHERE name = ?", ["Amy's Bird Sanctuary"]).fetchone()[0]
+
+
 def billing_client(firm) -> int:
     from core.ledger.firm import add_client
 
@@ -191,8 +203,9 @@ def billing_client(firm) -> int:
 
 
 async def test_a_qbo_refusal_is_parked_with_the_fault_kept_and_retried_by_hand(firm, qbo):
-    qbo.add_customer("Amy's Bird Sanctuary")
+    theirs = qbo.add_customer("Amy's Bird Sanctuary")
     number = one_invoice(firm)[0].number
+    _admin_links(firm, qbo, theirs)  # a same-name customer is linked only by the admin
     qbo._do("create", "Invoice", {"DocNumber": number, "Line": []})  # typed into QBO by hand
     summary = await engine(firm, qbo).run()
     assert summary.counts.parked == 1

@@ -28,7 +28,8 @@ async def test_reconcile_is_clean_after_a_sync_and_names_every_kind_of_differenc
     dup = copy.deepcopy(qbo.objects[("Invoice", copied.qbo_id)])
     dup["Id"] = "99999"
     qbo.objects[("Invoice", "99999")] = dup
-    result = await reconcile(demo_firm, qbo, sources)
+    result = await reconcile(demo_firm, qbo, sources, full=True)
+    assert result.read.mode == "full" and result.read.why == "asked"
     assert [m["doc_id"] for m in result.missing_in_qbo] == [gone.doc_id]
     assert [d["doc_id"] for d in result.different] == [changed.doc_id]
     assert result.different[0]["fields"] == ["total"]
