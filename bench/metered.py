@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.qbo.client import QBOClient, loads  # noqa: E402
-from core.sandbox.testing import running_sandbox  # noqa: E402
+from core.sandbox.served import running_sandbox  # noqa: E402
 from core.services import sync  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.qbo.sync.sandboxed import demo_firm, sandbox_settings  # noqa: E402

@@ -239,7 +239,7 @@ def post_entry(firm: "Firm", *, date: str, doc_type: str, doc_id: int, doc_versi
     """Write one balanced journal entry; zero lines are dropped. Returns the entry id."""
     lines = [line for line in lines if line[1] != 0]
     check_balanced(lines, memo)
-    from core.ledger.locks import check_open
+    from core.ledger.periods import check_open
 
     check_open(firm, doc_label(firm, doc_type, doc_id), date)
     cur = firm.db.execute(
