@@ -183,6 +183,7 @@ class SyncEngine:
                 await self._check_close_date()
             if not self.mirror_fresh and any(self._updates(r) for r in rows):
                 await self._refresh_mirror()
+            await self._read_unknown_copies([r for r in rows if self._updates(r)])
             await self._ensure_customers(rows, docs)
             steps = self._plan_rows(rows, docs)
             deferred = {k for keys in self._waiters.values() for k in keys}
@@ -373,6 +374,27 @@ class SyncEngine:
             await self.dispatch.call(read_documents(self.db, self.wire))
         except (TransientError, PermanentError) as exc:
             log.info("Could not read QuickBooks' changes before updating: %s", exc)
+
+    async def _read_unknown_copies(self, rows: list[Row]) -> None:
+        """Documents about to be updated whose QBO copy is not known (linked before this database kept copies)
+        are read first, by Id, 100 to a query: read-merge-write keeps what a bookkeeper set in QuickBooks."""
+        wanted: dict[str, list[str]] = {}
+        for row in rows:
+            link = S.get_link(self.db, row.doc_type, row.doc_id)
+            entity = ENTITY[row.doc_type]
+            if link.qbo_id and edits.last_known(self.db, entity, link.qbo_id) is None:
+                wanted.setdefault(entity, []).append(str(link.qbo_id))
+        for entity, ids in wanted.items():
+            for start in range(0, len(ids), 100):
+                chunk = ", ".join(f"'{_escape(i)}'" for i in ids[start:start + 100])
+                try:
+                    found = await self.dispatch.call(self.wire.query_all(entity, where=f"Id IN ({chunk})"))
+                except (TransientError, PermanentError) as exc:
+                    log.info("Could not read %s copies before updating: %s", entity, exc)
+                    return
+                with self.db.atomic():
+                    for obj in found:
+                        edits.remember(self.db, entity, obj)
 
     async def _check_close_date(self) -> None:
         """Once a run, when a document would park for QBO's closing date: read Preferences again (the books may

@@ -121,3 +121,17 @@ async def test_a_dry_run_sends_nothing_for_an_invoice_voided_before_it_reached_q
     voids.void_invoice(ready.firm, inv.id)
     previews = await sync.dry_run(ready.firm)
     assert [p.doc_id for p in previews if p.doc_type == "invoice"] == [kept.id]
+
+
+def test_void_cli(ready, settings, capsys):
+    inv = ready.invoice()
+    ready.firm.close()
+    db = str(settings.db)
+    assert main(["--db", db, "void", "invoice", inv.number]) == 0
+    assert f"Invoice {inv.number} is voided" in capsys.readouterr().out
+    assert main(["--db", db, "void", "invoice", inv.number, "--json"]) == 1
+    assert "was voided" in capsys.readouterr().out
+    assert main(["--db", db, "void", "payment", "seven"]) == 1
+    assert "'seven' is not a payment id" in capsys.readouterr().err
+    assert main(["--db", db, "void", "invoice", "INV-99999"]) == 1
+    assert "There is no invoice" in capsys.readouterr().err

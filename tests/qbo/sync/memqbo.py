@@ -62,6 +62,10 @@ class MemQBO:
     async def query_all(self, entity, where="", order_by=""):
         self.calls += 1
         rows = [copy.deepcopy(o) for o in self.of(entity)]
+        ids = re.fullmatch(r"Id IN \((.*)\)", where or "")
+        if ids:
+            wanted = set(re.findall(r"'([^']*)'", ids.group(1)))
+            return [o for o in rows if o["Id"] in wanted]
         m = re.fullmatch(r"DisplayName IN \((.*)\)", where or "")
         if m:
             names = {v.replace("\\'", "'").replace("\\\\", "\\")
@@ -171,6 +175,9 @@ class MemQBO:
             obj.update(TotalAmt=Decimal("0.00"), PrivateNote="Voided", SyncToken=str(int(obj["SyncToken"]) + 1))
             return copy.deepcopy(obj)
         self._check_refs(entity, body)
+        if body.get("sparse") is False:  # a full update: what the body leaves out is gone, as in QBO
+            for k in [k for k in obj if k not in ("Id", "SyncToken")]:
+                del obj[k]
         obj.update({k: copy.deepcopy(v) for k, v in body.items() if k not in ("Id", "SyncToken", "sparse")})
         obj["SyncToken"] = str(int(obj["SyncToken"]) + 1)
         self._totals(entity, obj)

@@ -41,3 +41,20 @@ async def test_a_line_edit_goes_as_a_full_update_where_sparse_lines_are_refused(
     [request] = [r for r in S.records(firm.db, "invoice", inv.id) if r["operation"] == "invoice:update"]
     assert request["outcome"] == "ok"
     assert edited.total_minor == int(after["TotalAmt"] * 100)
+
+
+async def test_a_document_whose_qbo_copy_is_unknown_is_read_before_its_full_update(firm, qbo):
+    """A firm upgraded from the previous release has no copies of its QBO documents: the first edit reads one."""
+    inv, fee = one_invoice(firm)
+    run = lambda: SyncEngine(firm.db, qbo, MappedSources(firm), max_backoff=0.0).run()  # noqa: E731
+    assert (await run()).ok
+    link = S.get_link(firm.db, "invoice", inv.id)
+    qbo.objects[("Invoice", link.qbo_id)]["CustomerMemo"] = {"value": "Set by the bookkeeper"}
+    firm.db.execute("DELETE FROM qbo_mirror")
+    rate = queries.list_tax_rates(firm)[0]
+    billing.edit_invoice(firm, inv.id, lines=[dict(description="Advice", account_id=fee.id, quantity="2",
+                                                   unit_price="99.00", tax_rate_id=rate.id)])
+    assert (await run()).ok
+    after = qbo.objects[("Invoice", link.qbo_id)]
+    assert after["CustomerMemo"] == {"value": "Set by the bookkeeper"}
+    assert [str(line["Amount"]) for line in after["Line"]] == ["198.00"]
