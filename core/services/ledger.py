@@ -128,3 +128,32 @@ def add_bank_account_at(firm, *, kind: str, name: str, account_code: str, bank_n
         if bank is None:
             bank = add_contact(firm, bank_name, "bank")
         return add_bank_account(firm, name=name, kind=kind, bank_contact_id=bank.id, gl_account_id=account.id)
+
+
+def find_payment(firm, key: str):
+    """A posted payment by its id or its reference (for `ledgerlink payment edit|delete`)."""
+    from core.errors import NotFound, ValidationError
+
+    key = (key or "").strip()
+    posted = [p for p in list_payments(firm, status="posted")]
+    found = [p for p in posted if str(p.id) == key] or [p for p in posted if p.reference and p.reference == key]
+    if len(found) > 1:
+        raise ValidationError(f"payment: {len(found)} payments have the reference {key}: give the id "
+                              f"({', '.join(str(p.id) for p in found)})")
+    if not found:
+        raise NotFound(f"payment: there is no posted payment with the id or reference {key}: "
+                       "`ledgerlink payment list` shows them")
+    return found[0]
+
+
+def find_credit_note(firm, key: str):
+    """A posted credit note or write-off by its number (CR-00001, WO-00001) or its id."""
+    from core.errors import NotFound
+
+    key = (key or "").strip()
+    posted = list_credit_notes(firm, status="posted")
+    found = next((n for n in posted if n.number == key), None) or next((n for n in posted if str(n.id) == key), None)
+    if found is None:
+        raise NotFound(f"credit note: there is no posted credit note or write-off {key}: "
+                       "`ledgerlink credit list` shows them")
+    return found

@@ -16,6 +16,7 @@ from tui.messages import SyncFinished
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal, problem_text
 from tui.modals.invoice import InvoiceModal
+from tui.screens.billing_forms import credit_edit_form, payment_edit_form
 from tui.screens.base import TabbedScreen, tab_bindings, tab_title
 
 SYNC_WORDS = {"queued": "to send", "sending": "sending", "done": "in QBO", "parked": "PARKED"}
@@ -33,8 +34,8 @@ class BillingScreen(TabbedScreen):
     TAB_FOCUS = {"invoices": "#invoice-table", "payments": "#payment-table", "credits": "#credit-table"}
     BINDINGS = [
         Binding("n", "new_invoice", "New invoice", id="billing.new", tooltip="Write a new invoice"),
-        Binding("e", "edit_invoice", "Edit", id="billing.edit", tooltip="Edit the highlighted invoice"),
-        Binding("x", "delete_invoice", "Delete", id="billing.delete", tooltip="Delete the highlighted invoice"),
+        Binding("e", "edit", "Edit", id="billing.edit", tooltip="Edit the highlighted document of this tab"),
+        Binding("x", "delete", "Delete", id="billing.delete", tooltip="Delete the highlighted document of this tab"),
         Binding("p", "payment", "Payment", id="billing.payment", tooltip="Record a payment of this invoice"),
         Binding("c", "credit('credit')", "Credit note", id="billing.credit", tooltip="Credit part of this invoice"),
         Binding("w", "credit('writeoff')", "Write off", id="billing.writeoff", tooltip="Write this debt off"),
@@ -55,7 +56,8 @@ class BillingScreen(TabbedScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#invoice-table", DataTable).add_columns("Number", "Client", "Date", "Total", "Open", "Sync")
-        self.query_one("#payment-table", DataTable).add_columns("Date", "Client", "Amount", "From", "Sync")
+        self.query_one("#payment-table", DataTable).add_columns("Date", "Client", "Invoice", "Reference", "Amount",
+                                                                "From", "Sync")
         self.query_one("#credit-table", DataTable).add_columns("Number", "Kind", "Invoice", "Total", "Sync")
         self.refresh_lists()
         self.query_one("#invoice-table", DataTable).focus()
@@ -78,22 +80,31 @@ class BillingScreen(TabbedScreen):
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
         clients = {c.id: c.name for c in ledger.list_clients(self.firm)}
+        numbers = {i.id: i.number for i in ledger.list_invoices(self.firm)}
+        self.payments = [p for p in ledger.list_payments(self.firm) if p.status == "posted"]
         states = sync_service.doc_states(self.firm, "payment")
         table = self.query_one("#payment-table", DataTable)
+        keep = table.cursor_row
         table.clear()
-        for pay in ledger.list_payments(self.firm):
-            if pay.status == "posted":
-                table.add_row(pay.date, clients.get(pay.client_id, "?"), money_text(pay.amount_minor),
-                              "trust" if pay.from_trust else "operating", sync_word(states, pay.id))
-        numbers = {i.id: i.number for i in self.invoices}
+        for pay in self.payments:
+            table.add_row(pay.date, clients.get(pay.client_id, "?"),
+                          ", ".join(numbers.get(a.invoice_id, "?") for a in pay.allocations) or "on account",
+                          pay.reference or "", money_text(pay.amount_minor), "trust" if pay.from_trust else "operating",
+                          sync_word(states, pay.id), key=str(pay.id))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1))
+        self.invoice_numbers = numbers
+        self.credits = [n for n in ledger.list_credit_notes(self.firm) if n.status == "posted"]
         states = sync_service.doc_states(self.firm, "credit_note")
         table = self.query_one("#credit-table", DataTable)
+        keep = table.cursor_row
         table.clear()
-        for note in ledger.list_credit_notes(self.firm):
-            if note.status == "posted":
-                table.add_row(note.number, "write-off" if note.kind == "writeoff" else "credit",
-                              numbers.get(note.invoice_id, "?"), money_text(note.total_minor),
-                              sync_word(states, note.id))
+        for note in self.credits:
+            table.add_row(note.number, "write-off" if note.kind == "writeoff" else "credit",
+                          numbers.get(note.invoice_id, "?"), money_text(note.total_minor),
+                          sync_word(states, note.id), key=str(note.id))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1))
         note = f"{counted(len(self.invoices), 'invoice')}. n new, e edit, x delete, p payment, c credit, w write-off."
         if not self.invoices and not ledger.list_clients(self.firm):
             note = "No clients yet: k adds one, then n writes an invoice."  # the footer is cut before k at 80
@@ -104,21 +115,40 @@ class BillingScreen(TabbedScreen):
         self.refresh_lists()
 
     def current_invoice(self):
-        table = self.query_one("#invoice-table", DataTable)
-        if not self.invoices or not table.row_count:
-            self.notify("There is no invoice to work on.", severity="warning")
+        """The invoice highlighted on the Invoices tab; None (and said why) on another tab or an empty list."""
+        if self.tab != "invoices":
+            self.notify("Choose the invoice on the Invoices tab (1) first.", severity="warning")
             return None
-        self.query_one(TabbedContent).active = "invoices"
-        return self.invoices[min(table.cursor_row, len(self.invoices) - 1)]
+        return self.current("invoice-table", self.invoices, "invoice")
+
+    def current(self, table_id: str, rows: list, what: str):
+        table = self.query_one(f"#{table_id}", DataTable)
+        if not rows or not table.row_count:
+            self.notify(f"There is no {what} to work on.", severity="warning")
+            return None
+        return rows[min(table.cursor_row, len(rows) - 1)]
+
+    def payment_label(self, pay) -> str:
+        if pay.reference:
+            return f"payment {pay.reference}"
+        return f"payment of {money_text(pay.amount_minor)} on {pay.date}"
 
     def done(self, result) -> None:
         if result is not None:
             self.refresh_lists()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "invoice-table":
+        if event.data_table.id in ("invoice-table", "payment-table", "credit-table"):
             event.stop()
-            self.action_edit_invoice()
+            self.action_edit()
+
+    def action_edit(self) -> None:
+        {"invoices": self.action_edit_invoice, "payments": self.action_edit_payment,
+         "credits": self.action_edit_credit}.get(self.tab, self.action_edit_invoice)()
+
+    def action_delete(self) -> None:
+        {"invoices": self.action_delete_invoice, "payments": self.action_delete_payment,
+         "credits": self.action_delete_credit}.get(self.tab, self.action_delete_invoice)()
 
     # -- actions ------------------------------------------------------------------------------
     def action_new_client(self) -> None:
@@ -142,23 +172,51 @@ class BillingScreen(TabbedScreen):
 
     def action_delete_invoice(self) -> None:
         inv = self.current_invoice()
-        if inv is None:
-            return
+        if inv is not None:
+            self.ask_delete(f"invoice {inv.number} ({money_text(inv.total_minor)})", f"Invoice {inv.number}",
+                            lambda: ledger.delete_invoice(self.firm, inv.id))
+
+    def ask_delete(self, what: str, done_what: str, delete) -> None:
+        """Confirm naming the document, then delete it (the ledger reverses it; QBO is told at the next sync)."""
 
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
             try:
-                ledger.delete_invoice(self.firm, inv.id)
+                delete()
             except LedgerlinkError as exc:
                 self.notify(problem_text(exc), title="Not deleted", severity="error", markup=False)
                 return
-            self.notify(f"Invoice {inv.number} deleted; the deletion will be sent to QBO.")
+            self.notify(f"{done_what} deleted; the deletion will be sent to QBO.", markup=False)
             self.refresh_lists()
 
-        self.app.push_screen(ConfirmModal(f"Delete invoice {inv.number} ({money_text(inv.total_minor)})? The "
-                                          "ledger reverses it and the deletion will be sent to QBO.", "Delete"),
-                             answered)
+        self.app.push_screen(ConfirmModal(f"Delete {what}? The ledger reverses it and the deletion will be "
+                                          "sent to QBO.", "Delete"), answered)
+
+    def action_edit_payment(self) -> None:
+        pay = self.current("payment-table", self.payments, "payment")
+        if pay is not None:
+            self.app.push_screen(payment_edit_form(self.firm, pay, self.payment_label(pay),
+                                                   self.invoice_numbers), self.done)
+
+    def action_delete_payment(self) -> None:
+        pay = self.current("payment-table", self.payments, "payment")
+        if pay is not None:
+            label = self.payment_label(pay)
+            self.ask_delete(f"{label} ({money_text(pay.amount_minor)})", label[0].upper() + label[1:],
+                            lambda: ledger.delete_payment(self.firm, pay.id))
+
+    def action_edit_credit(self) -> None:
+        note = self.current("credit-table", self.credits, "credit note")
+        if note is not None:
+            self.app.push_screen(credit_edit_form(self.firm, note, self.invoice_numbers), self.done)
+
+    def action_delete_credit(self) -> None:
+        note = self.current("credit-table", self.credits, "credit note")
+        if note is not None:
+            what = "write-off" if note.kind == "writeoff" else "credit note"
+            self.ask_delete(f"{what} {note.number} ({money_text(note.total_minor)})",
+                            f"{what.capitalize()} {note.number}", lambda: ledger.delete_credit_note(self.firm, note.id))
 
     def default_date(self, inv) -> str:
         """Today, or the invoice's date when that is later (nothing is paid or credited before it is billed)."""
