@@ -42,3 +42,40 @@ def credit_edit_form(firm, note, numbers: dict[int, str]) -> FormModal:
     return FormModal(f"Edit {what} {note.number}", fields, submit,
                      note=f"On invoice {numbers.get(note.invoice_id, '?')}. Saving reverses it, posts the new one "
                           "and sends the change to QBO.")
+
+
+def client_form(firm, client) -> FormModal:
+    """A new client (client None) or a client's details."""
+    fields = [Field("name", "Client name", value=client.name if client else ""),
+              Field("email", "E-mail", value=(client.email or "") if client else ""),
+              Field("phone", "Phone", value=(client.phone or "") if client else ""),
+              Field("address", "Address", value=(client.address or "") if client else "")]
+    if client is None:
+        fields.append(Field("matter", "First matter (optional)"))
+
+    def submit(v: dict):
+        if client is not None:
+            return ledger.edit_client(firm, client.id, name=v["name"], email=v["email"], phone=v["phone"],
+                                      address=v["address"])
+        made = ledger.add_client(firm, v["name"], email=v["email"].strip() or None,
+                                 phone=v["phone"].strip() or None, address=v["address"].strip() or None)
+        if v["matter"].strip():
+            ledger.add_matter(firm, made.id, v["matter"])
+        return made
+
+    return FormModal(f"Client {client.name}" if client else "Add a client", fields, submit)
+
+
+def matter_form(firm, client, matter) -> FormModal:
+    """A new matter for `client`, or a matter's new name."""
+    fields = [Field("name", "Matter name", value=matter.name if matter else "")]
+    if matter is None:
+        fields.append(Field("reference", "Reference (empty: numbered for you)"))
+
+    def submit(v: dict):
+        if matter is not None:
+            return ledger.edit_matter(firm, matter.id, name=v["name"])
+        return ledger.add_matter(firm, client.id, v["name"], reference=v["reference"].strip() or None)
+
+    title = f"Matter {matter.reference}" if matter else f"New matter for {client.name}"
+    return FormModal(title, fields, submit)

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, ProgressBar, Sparkline, Static
 
+from core.services import qbo
 from core.services import sync as sync_service
 from core.services import writeoff
 from core.text import counted
@@ -90,6 +91,7 @@ class SyncMonitorScreen(LedgerScreen):
             yield Sparkline([], id="throughput")
         yield Static("", id="run-state", markup=False)
         yield Static("", id="limiter")
+        yield Static("", id="auto-sync", markup=False)
         yield ParkedTable(id="parked", cursor_type="row")
         yield Static("", id="parked-reason", markup=False)
 
@@ -98,6 +100,8 @@ class SyncMonitorScreen(LedgerScreen):
         self.query_one("#parked", DataTable).add_columns("Parked document", "Reason")
         self.watch(self.app, "sync_event", self.show_event, init=False)
         self.refresh_queue()
+        if not self.app.still:
+            self.set_interval(1.0, self.show_auto_sync)
         self.query_one("#parked", DataTable).focus()
 
     def on_screen_resume(self) -> None:
@@ -106,15 +110,24 @@ class SyncMonitorScreen(LedgerScreen):
     def refresh_queue(self) -> None:
         counts = sync_service.queue_counts(self.firm)
         self.query_one("#counts", Static).update(counts_text(counts))
+        self.refresh_parked()
+        # idle, the bar shows no percentage: "0%" or "100%" read as a sync that stalled or just ran
+        self.query_one("#sync-progress", ProgressBar).query_one("#percentage").display = self.app.sync_running
+        if not self.app.sync_running:
+            self.query_one("#limiter", Static).update(limiter_text(None, self.app.settings.sync))
+            summary = self.app.sync_summary
+            self.query_one("#run-state", Static).update(summary or "No sync running. Press y to sync now.")
+        self.show_reason()
+
+    def show_auto_sync(self) -> None:
+        self.query_one("#auto-sync", Static).update(self.app.auto_sync_text())
+
+    def refresh_parked(self) -> None:
         self.parked_docs = sync_service.parked(self.firm)
         table = self.query_one("#parked", DataTable)
         table.clear()
         for doc in self.parked_docs:
             table.add_row(doc.label, doc.reason, key=f"{doc.doc_type}:{doc.doc_id}")
-        if not self.app.sync_running:
-            self.query_one("#limiter", Static).update(limiter_text(None, self.app.settings.sync))
-            summary = self.app.sync_summary
-            self.query_one("#run-state", Static).update(summary or "No sync running. Press y to sync now.")
         self.show_reason()
 
     def show_event(self, event) -> None:
@@ -122,6 +135,10 @@ class SyncMonitorScreen(LedgerScreen):
             self.refresh_queue()
             return
         self.query_one("#counts", Static).update(counts_text(event.counts))
+        self.query_one("#sync-progress", ProgressBar).query_one("#percentage").display = True
+        self.show_auto_sync()
+        if event.counts.parked != len(self.parked_docs):  # the list follows the count, never shows stale rows
+            self.refresh_parked()
         bar = self.query_one("#sync-progress", ProgressBar)
         bar.update(total=max(event.total, 1), progress=event.sent)
         # From zero: Sparkline scales between the smallest and largest value, and draws one value as a full bar.
@@ -171,8 +188,12 @@ class SyncMonitorScreen(LedgerScreen):
         doc = self.highlighted()
         if doc is None:
             return
+        unmapped = qbo.doc_unmapped(self.firm, doc.doc_type, doc.doc_id)
         tab = fix_place(doc.reason)
-        if tab is not None:
+        if unmapped:  # the first account or tax rate of the document that is not mapped, found in the ledger
+            self.app.action_open("mapping")
+            self.app.screen.focus_row(*unmapped[0])
+        elif tab is not None:
             self.app.action_open("mapping")
             self.app.screen.show_tab(tab)
         elif doc.doc_type == "invoice" and "billing" in self.app.MODES:
