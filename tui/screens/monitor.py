@@ -111,6 +111,7 @@ class SyncMonitorScreen(LedgerScreen):
         counts = sync_service.queue_counts(self.firm)
         self.query_one("#counts", Static).update(counts_text(counts))
         self.refresh_parked()
+        self.show_auto_sync()
         # idle, the bar shows no percentage: "0%" or "100%" read as a sync that stalled or just ran
         self.query_one("#sync-progress", ProgressBar).query_one("#percentage").display = self.app.sync_running
         if not self.app.sync_running:
