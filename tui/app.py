@@ -266,6 +266,10 @@ class LedgerlinkApp(App[int]):
             return "Automatic sync: off (ui.auto_sync in the settings); y syncs now."
         if self.sync_running:
             return "Automatic sync: on, running now."
+        from core.services import qbo
+
+        if qbo.connection(self.firm) is None or not qbo.sync_settings(self.firm).sales_invoices:
+            return "Automatic sync: on, once the Sales invoices switch is on (Mapping › Synchronisation)."
         if self.still or not self.next_auto_sync:
             return f"Automatic sync: on, seconds after each save and every {self.AUTO_SYNC_SECONDS:.0f} s."
         left = max(0, round(self.next_auto_sync - time.monotonic()))

@@ -48,6 +48,11 @@ def _flag_text(rows) -> str:
 
 
 NAMES_SHOWN = 6
+NONE_YET = {"sales": "fee-income or expense-recovery account", "gl": "operating bank account",
+            "tax": "ledger tax rate"}
+EVERY = {"sales": "fee-income and expense-recovery account, and every account a waiting document uses,",
+         "gl": "operating bank account, and every account a waiting document uses,",
+         "tax": "ledger tax rate"}
 WAITING = ("queued", "sending", "parked")
 
 
@@ -96,7 +101,8 @@ def _map_truth(db, kind: str, step: str, what: str, uses: dict[str, set[int]]) -
     listed = {r.ledger_id for r in rows}
     where = f"Mapping › {maps.KIND_TITLES[kind]}"
     if not needed and not uses[kind]:
-        return missing(step, f"There is no {what} in the ledger to map yet: set it up first, then open {where}.")
+        return missing(step, f"There is no {NONE_YET[kind]} in the ledger to map yet: set it up first, then open "
+                             f"{where}.")
     queued = uses[kind]
     needed_ids = {r.ledger_id for r in needed}
     bad = [r for r in rows if (r.ledger_id in needed_ids or r.ledger_id in queued) and r.status != "mapped"]
@@ -112,8 +118,7 @@ def _map_truth(db, kind: str, step: str, what: str, uses: dict[str, set[int]]) -
     noted = [r for r in rows if r.status == "mapped" and maps.pair_note(kind, items[r.ledger_id], refs.get(r.qbo_id))]
     if noted:
         return warning(step, _flag_text(noted))
-    every = {"sales": "fee-income and expense-recovery account, and every account a waiting document uses,"}
-    return done(step, f"Every {every.get(kind, what)} is mapped ({len(needed_ids | (queued & listed))}).")
+    return done(step, f"Every {EVERY[kind]} is mapped ({len(needed_ids | (queued & listed))}).")
 
 
 def _sync_enabled(db) -> StepResult:
@@ -131,7 +136,7 @@ def qbo_steps(firm, *, clock=time.time) -> list[StepResult]:
         _connected(db, clock()),
         _zero_tax(db),
         _map_truth(db, "sales", "map_sales", "account", uses),
-        _map_truth(db, "gl", "map_gl", "GL account", uses),
+        _map_truth(db, "gl", "map_gl", "account", uses),
         _map_truth(db, "tax", "map_tax", "ledger tax rate", uses),
         _sync_enabled(db),
     ]

@@ -92,7 +92,7 @@ class InvoiceModal(ModalScreen[object]):
             with Horizontal(classes="row"):
                 yield TextInput(inv.date if inv else self.app.today().isoformat(), placeholder="Date YYYY-MM-DD",
                                 id="date")
-                yield TextInput(inv.due_date if inv else "", placeholder="Due (empty: +30 days)", id="due")
+                yield TextInput(inv.due_date if inv else "", placeholder="Due (+30 days)", id="due")
                 yield Select(TERMS, prompt="Terms", id="terms")
             yield LinesTable(id="lines", cursor_type="row")
             yield Label("New line (Ctrl+L adds it):", id="line-hint", classes="hint")
@@ -208,7 +208,7 @@ class InvoiceModal(ModalScreen[object]):
         elif self.insert_at is not None:
             hint = f"New line {self.insert_at + 1}: Ctrl+L inserts it there:"
         else:
-            hint = "New line, Ctrl+L adds it. In the grid: Enter edits, Del drops, ^Up/^Down move:"
+            hint = "New line, Ctrl+L adds it. Grid: Enter edits, Del drops, ^Up/^Down move:"
         self.query_one("#line-hint", Label).update(hint)
         self.check()
 

@@ -100,7 +100,7 @@ class BillingScreen(TabbedScreen):
             "payment-table", [p for p in ledger.list_payments(self.firm) if p.status == "posted"],
             lambda pay: (pay.date, names.get(pay.client_id, "?"),
                          ", ".join(numbers.get(a.invoice_id, "?") for a in pay.allocations) or "on account",
-                         pay.reference or "", money_text(pay.amount_minor), "trust" if pay.from_trust else "operating",
+                         pay.reference or "", money_text(pay.amount_minor), "trust" if pay.from_trust else "bank",
                          sync_word(pay_states, pay.id)))
         credit_states = sync_service.doc_states(self.firm, "credit_note")
         self.credits = self.fill(
