@@ -167,6 +167,9 @@ class UISettings(BaseModel):
 
     theme: str = "textual-dark"
     """Textual theme name."""
+    auto_sync: bool = True
+    """While the TUI is open (and the Sales invoices sync is on), push what is queued by itself: within seconds
+    of a save, and every minute. LEDGERLINK_UI__AUTO_SYNC=false leaves it to the monitor's `y`."""
     keymap: dict[str, str] | str = Field(default_factory=dict)
     """Binding id -> keys (comma separated), e.g. {"app.help": "f10", "monitor.retry": "ctrl+r"}.
     LEDGERLINK_UI__KEYMAP takes it as JSON; the TUI checks ids and keys when it starts."""

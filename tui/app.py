@@ -6,8 +6,11 @@ import asyncio
 import datetime as dt
 import importlib
 import logging
+import os
+import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -84,6 +87,10 @@ class LedgerlinkApp(App[int]):
 
     AUTO_SYNC_SECONDS = 60.0
     """How often the open app pushes what is queued by itself (the monitor's `y` syncs at once)."""
+    WAKE_DELAY = 0.5
+    """A save wakes the sync this long after the last save of a burst (so a burst goes in batches)."""
+    WAKE_MAX_DELAY = 3.0
+    """...but never later than this after the first save of the burst."""
 
     header_info: reactive[HeaderInfo] = reactive(HeaderInfo, always_update=True)
     sync_event = reactive(None, always_update=True)
@@ -101,6 +108,15 @@ class LedgerlinkApp(App[int]):
         self.still = still
         """Snapshot runs: no blinking cursors, no clocks, and a fixed today."""
         self.sync_running = False
+        self.stop_sync: Callable[[], None] | None = None
+        """Cancels the running sync's task from the event loop (set by the sync worker while it runs)."""
+        self.quitting = False
+        self.wake_timer = None
+        self.wake_first = 0.0
+        self.wake_again = False
+        """A save came in while a sync ran: run again when it ends."""
+        self.next_auto_sync = 0.0
+        """time.monotonic() of the next minute's tick (0 before the first)."""
         self.sync_summary = ""
         self.sync_rates: deque[float] = deque(maxlen=60)
         self.opened = False
@@ -208,18 +224,64 @@ class LedgerlinkApp(App[int]):
         self.refresh_header()
         self.switch_mode("sync" if finished else "setup")
         self.set_interval(self.AUTO_SYNC_SECONDS, self.auto_sync_tick)
+        self.next_auto_sync = time.monotonic() + self.AUTO_SYNC_SECONDS
+
+    @property
+    def auto_sync_on(self) -> bool:
+        return self.settings is not None and self.settings.ui.auto_sync
 
     def auto_sync_tick(self) -> bool:
         """While the app is open, push what is queued in the background (when sync is on); True if started."""
+        self.next_auto_sync = time.monotonic() + self.AUTO_SYNC_SECONDS
+        return self.sync_if_queued()
+
+    def sync_if_queued(self) -> bool:
         from core.services import qbo
         from core.services import sync as sync_service
 
-        if self.sync_running or qbo.connection(self.firm) is None or not qbo.sync_settings(self.firm).sales_invoices:
+        if not self.auto_sync_on or self.quitting:
+            return False
+        if self.sync_running:
+            self.wake_again = True
+            return False
+        if qbo.connection(self.firm) is None or not qbo.sync_settings(self.firm).sales_invoices:
             return False
         if sync_service.queue_counts(self.firm).queued == 0:
             return False
         self.start_sync(quiet=True)
         return True
+
+    def wake_sync(self) -> None:
+        """A document was saved: sync it within seconds (debounced: a burst of saves goes as one run, in batches,
+        and every request still goes through the limiter)."""
+        if not self.auto_sync_on:
+            return
+        now = time.monotonic()
+        if self.wake_timer is None:
+            self.wake_first = now
+        else:
+            self.wake_timer.stop()
+        delay = min(self.WAKE_DELAY, max(0.0, self.wake_first + self.WAKE_MAX_DELAY - now))
+        self.wake_timer = self.set_timer(delay, self._woken)
+
+    def _woken(self) -> None:
+        self.wake_timer = None
+        self.sync_if_queued()
+
+    def auto_sync_text(self) -> str:
+        """The automatic sync in words, for the monitor: off, running, or when it runs next."""
+        if not self.auto_sync_on:
+            return "Automatic sync: off (ui.auto_sync in the settings); y syncs now."
+        if self.sync_running:
+            return "Automatic sync: on, running now."
+        from core.services import qbo
+
+        if qbo.connection(self.firm) is None or not qbo.sync_settings(self.firm).sales_invoices:
+            return "Automatic sync: on, once the Sales invoices switch is on (Mapping › Synchronisation)."
+        if self.still or not self.next_auto_sync:
+            return f"Automatic sync: on, seconds after each save and every {self.AUTO_SYNC_SECONDS:.0f} s."
+        left = max(0, round(self.next_auto_sync - time.monotonic()))
+        return f"Automatic sync: on, seconds after each save; next run in {left} s."
 
     def on_unmount(self) -> None:
         if self._owns_firm and self._firm is not None:
@@ -287,7 +349,20 @@ class LedgerlinkApp(App[int]):
             self.call_from_thread(self._progress, event)
 
         def push(firm):
-            return asyncio.run(sync_service.run_sync(firm, once=True, progress=progress, owner="Ledgerlink TUI"))
+            # Its own loop, so Ctrl+Q can cancel the task from the UI thread: the sync writes every request
+            # down before sending it, so a cancelled run is replayed by the next one, never repeated.
+            loop = asyncio.new_event_loop()
+            task = loop.create_task(sync_service.run_sync(firm, once=True, progress=progress,
+                                                          owner="Ledgerlink TUI"))
+            self.stop_sync = lambda: loop.call_soon_threadsafe(task.cancel)
+            try:
+                return loop.run_until_complete(task)
+            except asyncio.CancelledError:
+                return None
+            finally:
+                self.stop_sync = None
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
 
         summary = None
         try:
@@ -301,6 +376,12 @@ class LedgerlinkApp(App[int]):
 
     def _sync_done(self, summary) -> None:
         self.sync_running = False
+        if self.quitting:
+            self.exit()
+            return
+        if self.wake_again:  # saved while it ran: those go now
+            self.wake_again = False
+            self.call_later(self.sync_if_queued)
         if summary is not None:
             # "Last sync:": the monitor keeps it under counts that move on (a retried document is no longer parked).
             text = summary.stopped or "Last sync: " + (
@@ -311,6 +392,55 @@ class LedgerlinkApp(App[int]):
         self.sync_event = None
         self.refresh_header()
         self.screen.post_message(SyncFinished(summary))
+
+    def screenshot_dir(self) -> Path:
+        """~/Downloads when it exists, else the state dir (beside the log), else the working directory."""
+        from platformdirs import user_downloads_path
+
+        candidates = [user_downloads_path()]
+        if self.settings is not None:
+            candidates.append(Path(self.settings.log_file).expanduser().parent)
+        for folder in candidates:
+            if folder.is_dir() and os.access(folder, os.W_OK):
+                return folder
+        if len(candidates) > 1:
+            try:
+                candidates[1].mkdir(parents=True, exist_ok=True)
+                return candidates[1]
+            except OSError:
+                pass
+        return Path.cwd()
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: an SVG saved where it can be (Textual's own needs ~/Downloads), said where."""
+        try:
+            saved = self.save_screenshot(filename, path or str(self.screenshot_dir()), time_format)
+        except OSError as exc:
+            self.notify(f"The screenshot was not saved: {exc}", title="Screenshot", severity="error", markup=False)
+            return None
+        self.notify(f"Screenshot saved to {saved}", title="Screenshot", markup=False, timeout=10)
+        return saved
+
+    async def action_quit(self) -> None:
+        """Ask first when a form holds unsaved typing; stop a running sync at once (it resumes next time)."""
+        unsaved = next((s for s in reversed(self.screen_stack) if getattr(s, "unsaved_text", lambda: "")()), None)
+        if unsaved is not None:
+            from tui.modals.confirm import ConfirmModal
+
+            self.push_screen(ConfirmModal(f"Quit without saving {unsaved.unsaved_text()}? What you typed is lost.",
+                                          "Quit"), lambda yes: self.quit_now() if yes else None)
+            return
+        self.quit_now()
+
+    def quit_now(self) -> None:
+        if self.sync_running and self.stop_sync is not None:
+            self.quitting = True
+            self.notify("Stopping the sync... What was not sent goes with the next sync.", title="Quitting",
+                        timeout=30)
+            self.stop_sync()
+            return
+        self.exit()
 
     def show_error(self, exc: Exception) -> None:
         self.notify(str(exc), title="Error", severity="error", timeout=10, markup=False)

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AREAS = ("core.cli.ledger_cmds", "core.cli.setup_cmds", "core.sandbox.cli", "core.cli.qbo_cmds",
-         "core.cli.sync_cmds", "core.cli.trust_cmds", "core.cli.lock_cmds", "core.cli.customers_cmds")
+         "core.cli.sync_cmds", "core.cli.trust_cmds", "core.cli.lock_cmds", "core.cli.customers_cmds",
+         "core.cli.doc_cmds")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,7 +67,19 @@ def build_parser(extra_areas: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (*AREAS, *extra_areas):
         importlib.import_module(name).register(sub)
+    _db_after_command(sub)
     return parser
+
+
+def _db_after_command(sub: argparse._SubParsersAction) -> None:
+    """`ledgerlink status --db x.db` as well as `ledgerlink --db x.db status`: every sub-command takes --db too
+    (SUPPRESS: when it is not given there, the value before the command stays)."""
+    for parser in set(sub.choices.values()):
+        if not any("--db" in a.option_strings for a in parser._actions):
+            parser.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _db_after_command(action)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 
 from core.errors import NotFound, ValidationError
@@ -70,27 +71,60 @@ def _firm(settings: Settings, *, readonly: bool = False):
 
 
 class _Bar:
-    """A one-line progress bar on a terminal; each event replaces the previous line."""
+    """A one-line progress bar on a terminal, as wide as the terminal at most (it never wraps); each event
+    replaces the previous line."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, columns: int | None = None):
         self.stream = stream
         self.tty = stream.isatty()
+        self.columns = columns or shutil.get_terminal_size((80, 24)).columns
+
+    def line(self, event) -> str:
+        width = max(self.columns - 1, 20)  # the last column would make some terminals wrap
+        bar = 20
+        done = min(bar, int(bar * event.sent / max(event.total, 1)))
+        text = (f"[{'#' * done}{'.' * (bar - done)}] {event.sent}/{event.total} "
+                f"{event.docs_per_minute:.0f}/min {event.counts.parked} parked {event.current or ''}")
+        return text[:width].ljust(width)
 
     def __call__(self, event) -> None:
         if not self.tty:
             return
-        width = 30
-        done = min(width, int(width * event.sent / max(event.total, 1)))
-        current = (event.current or "")[:30]
-        line = (f"\r[{'#' * done}{'.' * (width - done)}] {event.sent}/{event.total} "
-                f"{event.docs_per_minute:6.0f}/min  {event.counts.parked} parked  {current}")
-        self.stream.write(line[:120].ljust(120))
+        self.stream.write("\r" + self.line(event))
         self.stream.flush()
 
     def close(self) -> None:
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+WATCH_LOOK = 0.25
+"""`sync --watch` looks at the local queue this often (a read of the firm file, no request to QBO)..."""
+WATCH_SETTLE = 0.5
+"""...and starts a run this long after it sees a document queued, so a burst of saves goes as one run."""
+WATCH_PERIOD = 30.0
+"""A run at least this often anyway (parked documents whose reason is gone go again)."""
+
+
+async def watch(firm, progress=None, *, look: float = WATCH_LOOK, settle: float = WATCH_SETTLE,
+                period: float = WATCH_PERIOD, runs: int | None = None):
+    """Push what is queued, then again within a second of each save (seen in the queue), until stopped;
+    `runs` ends it after that many runs (tests). Every request goes through the client's limiter."""
+    import time
+
+    from core.services import sync
+
+    done = 0
+    while True:
+        summary = await sync.run_sync(firm, once=True, progress=progress, owner="ledgerlink sync --watch")
+        done += 1
+        if summary.stopped or (runs is not None and done >= runs):
+            return summary
+        since = time.monotonic()
+        while sync.queue_counts(firm).queued == 0 and time.monotonic() - since < period:
+            await asyncio.sleep(look)
+        await asyncio.sleep(settle)
 
 
 def _map_hint(fixes) -> str | None:
@@ -122,6 +156,8 @@ def cmd_sync(args, settings: Settings) -> int:
             previews = asyncio.run(sync.dry_run(firm, limit=args.limit))
             if args.json:
                 print(dumps([p.as_json() for p in previews]))
+            elif not previews:
+                print("Nothing is queued: a sync now would send nothing.")
             else:
                 for p in previews:
                     print(f"== {p.label}: {p.operation}")
@@ -132,7 +168,7 @@ def cmd_sync(args, settings: Settings) -> int:
             return 0
         bar = _Bar(sys.stderr) if not args.json else None
         try:
-            summary = asyncio.run(sync.run_sync(firm, once=not args.watch, progress=bar))
+            summary = asyncio.run(watch(firm, bar) if args.watch else sync.run_sync(firm, once=True, progress=bar))
         finally:
             if bar:
                 bar.close()

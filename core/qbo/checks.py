@@ -73,33 +73,78 @@ def _flag_text(rows) -> str:
     return "; ".join(r.message for r in rows)
 
 
-def _map_sales(db) -> StepResult:
-    rows = maps.list_map(db, "sales")
-    good = [r for r in rows if r.status == "mapped"]
-    roles = {r.role for r in good}
-    wanted = [role for role in ("income", "expense") if role not in roles]
-    if wanted:
-        need = " and ".join(f"one {w} account" for w in wanted)
-        return missing("map_sales", f"Map at least {need} to a QuickBooks Product/Service: open Mapping › Sales invoice account map.")
-    broken = [r for r in rows if r.status in ("inactive", "gone")]
-    if broken:
-        return warning("map_sales", _flag_text(broken))
-    return done("map_sales", f"{counted(len(good), 'account')} mapped to Products/Services.")
+NAMES_SHOWN = 6
+NONE_YET = {"sales": "fee-income or expense-recovery account", "gl": "operating bank account",
+            "tax": "ledger tax rate"}
+EVERY = {"sales": "fee-income and expense-recovery account, and every account a waiting document uses,",
+         "gl": "operating bank account, and every account a waiting document uses,",
+         "tax": "ledger tax rate"}
+WAITING = ("queued", "sending", "parked")
 
 
-def _map_all_required(db, kind: str, step: str, what: str) -> StepResult:
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:NAMES_SHOWN])
+    return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
+
+
+def _queued_uses(db) -> dict[str, set[int]]:
+    """The accounts and tax rates that documents waiting for QBO use: {'sales': account ids, 'gl': account ids,
+    'tax': tax rate ids} (the current version of each queued invoice, credit note and payment)."""
+    uses: dict[str, set[int]] = {"sales": set(), "gl": set(), "tax": set()}
+    marks = ", ".join("?" for _ in WAITING)
+    waiting = f"SELECT doc_id FROM sync_queue WHERE action = 'upsert' AND state IN ({marks}) AND doc_type = ?"
+    rows = db.execute(
+        f"SELECT l.account_id, l.tax_rate_id FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
+        f"AND l.version = i.version WHERE i.id IN ({waiting})", [*WAITING, "invoice"]).fetchall()
+    rows += db.execute(
+        f"SELECT l.account_id, l.tax_rate_id FROM credit_note_lines l JOIN credit_notes c ON c.id = l.credit_note_id "
+        f"AND l.version = c.version WHERE c.id IN ({waiting})", [*WAITING, "credit_note"]).fetchall()
+    bad_debt = {r[0] for r in db.execute("SELECT id FROM accounts WHERE subtype = 'bad_debt'")}
+    for account_id, tax_rate_id in rows:
+        uses["gl" if account_id in bad_debt else "sales"].add(account_id)  # a write-off posts to the GL-mapped account
+        if tax_rate_id is not None:
+            uses["tax"].add(tax_rate_id)
+    uses["gl"] |= {r[0] for r in db.execute(
+        f"SELECT b.gl_account_id FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id "
+        f"WHERE p.id IN ({waiting})", [*WAITING, "payment"])}
+    return uses
+
+
+def _ledger_names(db, kind: str, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    sql = (f"SELECT id, name FROM tax_rates WHERE id IN ({marks})" if kind == "tax"
+           else f"SELECT id, code || ' ' || name FROM accounts WHERE id IN ({marks})")
+    return dict(db.execute(sql, list(ids)).fetchall())
+
+
+def _map_truth(db, kind: str, step: str, what: str, uses: dict[str, set[int]]) -> StepResult:
+    """Done only when every item a waiting or future document can use is mapped to a usable QBO reference; `warn`
+    when a map lets documents through with a known difference (a tax rate that differs)."""
     rows = maps.list_map(db, kind)
-    required = [r for r in rows if r.required]
-    if not required:
-        return missing(step, f"There is no {what} in the ledger to map yet: set it up first, then open Mapping › {maps.KIND_TITLES[kind]}.")
-    bad = [r for r in required if r.status != "mapped"]
-    if bad:
-        names = ", ".join(r.ledger_name for r in bad)
-        return missing(step, f"Not mapped (or mapped to an inactive or deleted QuickBooks reference): {names}. Open Mapping › {maps.KIND_TITLES[kind]}.")
-    broken = [r for r in rows if r.status in ("inactive", "gone") or "will differ" in r.message]
-    if broken:
-        return warning(step, _flag_text(broken))
-    return done(step, f"Every {what} is mapped ({len(required)}).")
+    needed = [r for r in rows if r.required or (kind == "sales" and r.role in ("income", "expense"))]
+    listed = {r.ledger_id for r in rows}
+    where = f"Mapping › {maps.KIND_TITLES[kind]}"
+    if not needed and not uses[kind]:
+        return missing(step, f"There is no {NONE_YET[kind]} in the ledger to map yet: set it up first, then open "
+                             f"{where}.")
+    queued = uses[kind]
+    needed_ids = {r.ledger_id for r in needed}
+    bad = [r for r in rows if (r.ledger_id in needed_ids or r.ledger_id in queued) and r.status != "mapped"]
+    gone = _ledger_names(db, kind, queued - listed)  # used by a waiting document but inactive in the ledger
+    if bad or gone:
+        names = [(r.ledger_key + " " + r.ledger_name if kind != "tax" else r.ledger_name)
+                 + (" (used by waiting documents)" if r.ledger_id in queued else "") for r in bad]
+        names += [f"{name} (inactive in the ledger, used by waiting documents)" for name in gone.values()]
+        how = "not mapped, or mapped to an inactive or deleted QuickBooks reference"
+        return missing(step, f"{counted(len(names), what)} {how}: {_names(names)}. Open {where}.")
+    items = {i.ledger_id: i for i in maps.ledger_items(db, kind)}
+    refs = {r.qbo_id: r for r in maps.qbo_refs(db, kind)}
+    noted = [r for r in rows if r.status == "mapped" and maps.pair_note(kind, items[r.ledger_id], refs.get(r.qbo_id))]
+    if noted:
+        return warning(step, _flag_text(noted))
+    return done(step, f"Every {EVERY[kind]} is mapped ({len(needed_ids | (queued & listed))}).")
 
 
 def _sync_enabled(db) -> StepResult:
@@ -112,12 +157,13 @@ def _sync_enabled(db) -> StepResult:
 def qbo_steps(firm, *, clock=time.time) -> list[StepResult]:
     """The six QBO checklist steps, in order."""
     db = firm.db
+    uses = _queued_uses(db)
     return [
         _connected(db, clock()),
         _zero_tax(db),
-        _map_sales(db),
-        _map_all_required(db, "gl", "map_gl", "operating bank account"),
-        _map_all_required(db, "tax", "map_tax", "ledger tax rate"),
+        _map_truth(db, "sales", "map_sales", "account", uses),
+        _map_truth(db, "gl", "map_gl", "account", uses),
+        _map_truth(db, "tax", "map_tax", "ledger tax rate", uses),
         _sync_enabled(db),
     ]
 
@@ -145,3 +191,40 @@ def metered_reads_info(firm) -> dict | None:
 def map_problems(firm) -> tuple:
     """Maps whose QBO reference became inactive or vanished (for the sync engine and the TUI)."""
     return flagged_maps(firm.db)
+
+
+def doc_unmapped(firm, doc_type: str, doc_id: int) -> list[tuple[str, int]]:
+    """(map kind, ledger id) of every account, bank account or tax rate the current version of one document uses
+    that is not mapped to a usable QuickBooks reference, in the order the sync meets them (for "go to fix")."""
+    db = firm.db
+    if doc_type == "payment":
+        rows = db.execute("SELECT 'gl', b.gl_account_id FROM payments p JOIN bank_accounts b "
+                          "ON b.id = p.bank_account_id WHERE p.id = ?", [doc_id]).fetchall()
+    else:
+        table, lines, key = (("invoices", "invoice_lines", "invoice_id") if doc_type == "invoice"
+                             else ("credit_notes", "credit_note_lines", "credit_note_id"))
+        bad_debt = {r[0] for r in db.execute("SELECT id FROM accounts WHERE subtype = 'bad_debt'")}
+        rows = []
+        for account_id, tax_rate_id in db.execute(
+                f"SELECT l.account_id, l.tax_rate_id FROM {lines} l JOIN {table} d ON d.id = l.{key} "
+                f"AND l.version = d.version WHERE d.id = ? ORDER BY l.line_no", [doc_id]).fetchall():
+            rows.append(("gl" if account_id in bad_debt else "sales", account_id))
+            if tax_rate_id is not None:
+                rows.append(("tax", tax_rate_id))
+    status = {kind: {r.ledger_id: r.status for r in maps.list_map(db, kind)} for kind in {k for k, _ in rows}}
+    out: list[tuple[str, int]] = []
+    for kind, ledger_id in rows:
+        if status[kind].get(ledger_id) != "mapped" and (kind, ledger_id) not in out:
+            out.append((kind, ledger_id))
+    return out
+
+
+def tax_code_rates(firm) -> dict[str, str]:
+    """QBO tax code id -> its rate as shown to a bookkeeper ('10%', '0%'), for the tax map's lists."""
+    from decimal import Decimal
+
+    out = {}
+    for ref in maps.qbo_refs(firm.db, "tax"):
+        if ref.rate is not None:
+            out[ref.qbo_id] = format(Decimal(ref.rate).normalize(), "f") + "%"
+    return out

@@ -16,7 +16,7 @@ from core.errors import ValidationError
 from core.ledger.base import parse_day, require_role
 from core.qbo import maps as _maps
 from core.qbo import store
-from core.qbo.checks import connection_info, metered_reads_of, qbo_steps
+from core.qbo.checks import connection_info, doc_unmapped, metered_reads_of, qbo_steps, tax_code_rates
 from core.qbo.client import QBOClient
 from core.qbo.connect import (
     ConnectionInfo,
@@ -42,6 +42,7 @@ __all__ = [
     "Suggestion", "SyncSettingsInfo", "begin_connect", "latest_pending", "complete_connect", "complete_connect_async",
     "parse_redirect", "wait_for_callback", "approve_locally", "approves_locally", "disconnect", "disconnect_async", "open_client", "probe", "probe_async",
     "probe_permissions", "pull_reference", "pull_reference_async", "connection", "connection_info", "qbo_steps",
+    "doc_unmapped", "tax_code_rates",
     "list_map", "list_options", "set_mapping", "unset_mapping", "suggest", "apply_suggestions", "export_map",
     "import_map", "set_sync_enabled", "sync_settings", "flagged_maps", "KINDS", "metered_reads_of", "KIND_TITLES",
     "ledger_items", "qbo_refs",

@@ -60,7 +60,9 @@ def test_connect_map_status_disconnect_over_http(wire):
     assert status["connection"]["access_token_expires_at"]
     steps = {s["id"]: s for s in status["steps"]}
     assert steps["qbo_connected"]["ok"] and steps["qbo_zero_tax"]["ok"]
-    assert steps["map_sales"]["ok"] and steps["map_gl"]["ok"] and steps["map_tax"]["ok"]
+    assert steps["map_gl"]["ok"] and steps["map_tax"]["ok"]
+    # suggestions leave fee-income accounts without a Product/Service: the step says so (issue 16)
+    assert not steps["map_sales"]["ok"] and "not mapped" in steps["map_sales"]["message"]
     assert not steps["sync_enabled"]["ok"]
 
     out = ledgerlink(env, "disconnect")

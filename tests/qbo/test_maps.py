@@ -186,10 +186,17 @@ async def test_the_six_checks_walk_from_missing_to_done(firm, fake):
     assert steps["qbo_connected"].ok and steps["qbo_zero_tax"].ok and "NON" in steps["qbo_zero_tax"].message
 
     svc.set_mapping(firm, "sales", account_id(firm, "4000"), "1")
-    assert "one expense account" in step_map(firm)["map_sales"].message
+    assert step_map(firm)["map_sales"].message.startswith("9 accounts not mapped")
     svc.set_mapping(firm, "sales", account_id(firm, "4100"), "2")
+    # every fee-income and expense-recovery account may be on the next invoice: each unmapped one is named
+    step = step_map(firm)["map_sales"]
+    assert not step.ok and step.message.startswith("8 accounts not mapped") and "4010 Legal Fees" in step.message
+    from core.services.ledger import set_account_active
+    for code in ("4010", "4020", "4030", "4040", "4050", "4060", "4110", "4120"):
+        set_account_active(firm, account_id(firm, code), False)
     assert step_map(firm)["map_sales"].ok
-    assert step_map(firm)["map_sales"].message == "2 accounts mapped to Products/Services."  # income and expense
+    assert step_map(firm)["map_sales"].message == ("Every fee-income and expense-recovery account, and every account "
+                                                   "a waiting document uses, is mapped (2).")
 
     assert "Operating Checking" in step_map(firm)["map_gl"].message
     svc.set_mapping(firm, "gl", account_id(firm, "1000"), "35")

@@ -61,8 +61,8 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     await pilot.pause()
     assert "date" in str(problems.render()) and "-bad" in problems.classes
     await retype(pilot, "date", "2026-11-02")
-    await pilot.press("tab")
-    assert app.focused.id == "description"  # the empty lines table is no Tab stop
+    await pilot.press("tab", "tab", "tab")
+    assert app.focused.id == "description"  # due date, terms, then not the empty lines table
     line = first_invoice_lines(app.firm)[0]
     code = next(a.code for a in ledger.list_accounts(app.firm) if a.id == line["account_id"])
     rate = next(r.name for r in ledger.list_tax_rates(app.firm) if r.id == line["tax_rate_id"])
@@ -79,7 +79,8 @@ async def bookkeeping_by_keyboard(pilot) -> None:
     await pilot.press("ctrl+l")
     await pilot.pause()
     assert modal.lines and "No problems" in str(problems.render())
-    assert str(modal.query_one("#invoice-total").render()) == "Net 150.00 + tax 15.00 = total 165.00"
+    assert str(modal.query_one("#invoice-total").render()) == (
+        "Net 150.00 + tax 15.00 = total 165.00\nGST (10%): 15.00 on 150.00\nDue 2026-12-02")
     await pilot.press("ctrl+s")
     await pilot.pause()
     assert app.screen is billing
@@ -95,6 +96,7 @@ async def bookkeeping_by_keyboard(pilot) -> None:
         modal.query_one("#invoice-notice").render())
     await retype(pilot, "description", "Filing")
     await retype(pilot, "unit_price", "50")
+    await choose(pilot, "tax", rate)  # each line's tax rate is chosen for it, never carried over
     await pilot.press("ctrl+l", "ctrl+s")
     await pilot.pause()
     assert ledger.get_invoice(app.firm, invoice.id).total_minor == 22000
@@ -194,7 +196,10 @@ async def test_escape_asks_before_it_drops_what_was_typed_in_an_invoice(settings
         await pilot.press("escape")  # nothing typed: it just closes
         await pilot.pause()
         assert isinstance(app.screen, BillingScreen)
-        await pilot.press("n", "tab", "tab", *"Advice on the merger", "escape")
+        await pilot.press("n")
+        await pilot.pause()
+        await retype(pilot, "description", "Advice on the merger")
+        await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal) and "Leave without saving this new invoice?" in app.screen.question
         await pilot.press("n")  # back to the invoice, the line still there

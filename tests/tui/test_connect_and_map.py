@@ -3,6 +3,8 @@ sync on, keyboard only, until the checklist is complete."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from textual import events
 from textual.widgets import DataTable, Input, TabbedContent
@@ -83,7 +85,7 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
     await pilot.pause()
     assert mapper.tab == "sales"
     need = str(mapper.query_one("#need-sales").render())
-    assert need.startswith("To do: Map at least") and "Mapping ›" not in need  # not sent to where they are
+    assert re.match(r"To do: \d+ accounts not mapped", need) and "Mapping ›" not in need  # not sent to where they are
     left = mapper.query_one("#sales-left", VirtualList)
     right = mapper.query_one("#sales-right", VirtualList)
     assert left.has_focus
@@ -122,7 +124,19 @@ async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> No
     await pilot.press("A")
     await settle(pilot)
     assert app.screen is mapper
-    assert states(app)["map_sales"] == "done", setup_service.checklist(app.firm)
+    # Suggestions leave fee-income or expense-recovery accounts without a Product/Service: still to do, by name.
+    assert states(app)["map_sales"] == "missing"
+    while states(app)["map_sales"] != "done":
+        left.focus()
+        await pilot.press("home")
+        while not (left.current.text.startswith(" ") and left.current.note.startswith(("fee,", "expense,"))):
+            await pilot.press("down")
+        await pilot.press("tab", "home")
+        while right.current.struck:
+            await pilot.press("down")
+        await pilot.press("shift+tab", "enter")
+        await settle(pilot)
+    assert str(mapper.query_one("#need-sales").render()).startswith("Done: Every fee-income")
 
     # GL map (3): `a` adds a row: the operating bank account, then a QBO bank account.
     await pilot.press("3")
@@ -227,6 +241,13 @@ def connected_settings(connected_copy):
 
 async def test_the_ledger_pane_marks_mapped_accounts_where_80_columns_cut_the_mapping_off(connected_settings):
     s = connected_settings
+    from core.services.context import open_firm
+
+    firm = open_firm(s)
+    try:  # one account near the top left unmapped, so both marks are on screen
+        qbo.unset_mapping(firm, "sales", [r for r in qbo.list_map(firm, "sales") if r.status == "mapped"][1].ledger_id)
+    finally:
+        firm.close()
     app = create_app(s, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -57,13 +57,29 @@ async def connected_and_mapped(settings, sb, country: str = "AU") -> None:
         await qbo.pull_reference_async(firm)
         for kind in ("sales", "tax", "gl"):
             qbo.apply_suggestions(firm, qbo.suggest(firm, kind))
-        for row in qbo.list_map(firm, "gl"):
-            if row.required and row.status != "mapped":
-                option = next(o for o in qbo.list_options(firm, "gl", row.ledger_id) if o.valid and not o.used_by)
-                qbo.set_mapping(firm, "gl", row.ledger_id, option.qbo_id)
+        map_the_rest(firm)
         qbo.set_sync_enabled(firm, True)
     finally:
         firm.close()
+
+
+def map_the_rest(firm) -> None:
+    """Every required GL row and every fee-income or expense-recovery account (the checklist's truth) mapped to a
+    free valid reference; an account with no free Product/Service left is made inactive, as a bookkeeper would."""
+    from core.services import ledger, qbo
+
+    for row in qbo.list_map(firm, "gl"):
+        if row.required and row.status != "mapped":
+            option = next(o for o in qbo.list_options(firm, "gl", row.ledger_id) if o.valid and not o.used_by)
+            qbo.set_mapping(firm, "gl", row.ledger_id, option.qbo_id)
+    for row in qbo.list_map(firm, "sales"):
+        if row.role in ("income", "expense") and row.status != "mapped":
+            option = next((o for o in qbo.list_options(firm, "sales", row.ledger_id) if o.valid and not o.used_by),
+                          None)
+            if option is None:
+                ledger.set_account_active(firm, row.ledger_id, False)
+            else:
+                qbo.set_mapping(firm, "sales", row.ledger_id, option.qbo_id)
 
 
 def first_invoice_lines(firm) -> list[dict]:

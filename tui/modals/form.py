@@ -82,6 +82,13 @@ class FormModal(ModalScreen[object]):
         if getattr(self.app, "still", False):
             for field_widget in self.query(Input):
                 field_widget.cursor_blink = False
+        self.opened_with = self.values()
+
+    def unsaved_text(self) -> str:
+        """What Escape or Ctrl+Q would drop ("" when nothing was typed since the form opened)."""
+        if not self.is_mounted or self.values() == getattr(self, "opened_with", None):
+            return ""
+        return f"\"{self.form_title}\""
 
     def values(self) -> dict:
         out: dict = {}
@@ -115,4 +122,14 @@ class FormModal(ModalScreen[object]):
         self.dismiss(result)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.unsaved_text():
+            self.dismiss(None)
+            return
+        from tui.modals.confirm import ConfirmModal
+
+        self.app.push_screen(ConfirmModal(f"Leave {self.unsaved_text()} without saving? What you typed is lost.",
+                                          "Leave"), self.leave)
+
+    def leave(self, yes: bool) -> None:
+        if yes:
+            self.dismiss(None)

@@ -40,6 +40,12 @@ def collect_bindings(screen: Screen) -> list[HelpRow]:
     return [row for _, row in rows]
 
 
+class HelpTable(DataTable):
+    """Home and End go to the first and last binding (DataTable's own go to the first and last column)."""
+
+    BINDINGS = [Binding("home", "scroll_top", "First", show=False), Binding("end", "scroll_bottom", "Last", show=False)]
+
+
 class HelpScreen(ModalScreen[None]):
     """A table of key, what it does and where it works; Escape closes it."""
 
@@ -54,7 +60,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Static(f"Keys: {self.title_text}", id="help-title")
-            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+            yield HelpTable(id="help-table", cursor_type="row", zebra_stripes=True)
             yield Static("Ctrl+P opens the command palette: every action is there too.  Esc closes.",
                          id="help-hint")
 

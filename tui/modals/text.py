@@ -15,15 +15,18 @@ class TextModal(ModalScreen[None]):
     CSS_PATH = "text.tcss"
     BINDINGS = [Binding("escape,enter", "close", "Close", id="text.close", tooltip="Close this page")]
 
-    def __init__(self, title: str, body: str, *, wide: bool = False) -> None:
+    def __init__(self, title: str, body: str, *, wide: bool = False, note: str = "") -> None:
         super().__init__()
         self.page_title = title
         self.body = body
+        self.note = note
         self.set_class(wide, "-wide")
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="text-box"):
             yield Label(self.page_title, id="text-title", markup=False)
+            if self.note:
+                yield Static(self.note, id="text-note", markup=False)
             yield Static(self.body, id="text-body", markup=False)
 
     def on_mount(self) -> None:

@@ -62,16 +62,17 @@ class ConnectScreen(StepScreen):
     CSS_PATH = "connect.tcss"
     AUTO_FOCUS = ""
     STEP_IDS = ("qbo_connected", "qbo_zero_tax")
+    PLACE = "Connect"
     INTRO = WHO
     BINDINGS = [
         Binding("c", "connect", "Connect", id="connect.start", tooltip="Show the authorisation URL and QR code"),
-        Binding("k", "show_qr", "QR code", id="connect.qr", tooltip="Show the authorisation URL as a QR code"),
-        Binding("y", "copy_url", "Copy URL", id="connect.copy",
+        Binding("k", "show_qr", "QR", id="connect.qr", tooltip="Show the authorisation URL as a QR code"),
+        Binding("y", "copy_url", "Copy", id="connect.copy",
                 tooltip="Copy the authorisation URL to the clipboard (OSC 52: works over SSH)"),
-        Binding("u", "pull", "Refresh from QBO", id="connect.pull", tooltip="Pull QBO's reference data again"),
-        Binding("p", "probe", "Check permissions", id="connect.probe", tooltip="Probe what the QBO user may read"),
+        Binding("u", "pull", "Pull", id="connect.pull", tooltip="Pull QBO's reference data again"),
+        Binding("p", "probe", "Access", id="connect.probe", tooltip="Probe what the QBO user may read"),
         Binding("d", "disconnect(False)", "Disconnect", id="connect.disconnect", tooltip="Revoke the connection"),
-        Binding("D", "disconnect(True)", "Disconnect+forget", id="connect.forget",
+        Binding("D", "disconnect(True)", "Disconnect+forget", id="connect.forget", show=False,
                 tooltip="Disconnect and forget every link to QBO records"),
     ]
 
@@ -162,7 +163,12 @@ class ConnectScreen(StepScreen):
         if self.pending is None:
             self.notify("Press c first to start connecting.", severity="warning")
             return
-        self.app.push_screen(TextModal("Scan to open the authorisation page", self.pending.qr_text))
+        rows = self.pending.qr_text.rstrip("\n").count("\n") + 1
+        note = ""
+        if rows + 3 > self.app.size.height:  # the title and the box's borders
+            note = (f"This QR code needs {rows + 3} rows; the terminal has {self.app.size.height}. Make the window "
+                    "taller (or the font smaller) to scan it, or press y to copy the URL instead.")
+        self.app.push_screen(TextModal("Scan to open the authorisation page", self.pending.qr_text, note=note))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "redirect" or self.pending is None:

@@ -7,6 +7,7 @@ Thousands of rows per pane: the panes are VirtualLists filled once per load and 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,13 +18,17 @@ from textual.widgets import DataTable, Input, Label, Static, Switch, TabbedConte
 from core.errors import LedgerlinkError
 from core.services import qbo
 from core.services import setup as setup_service
+from core.services import sync as sync_service
 from core.services import writeoff
+from core.text import counted
+from tui.format import clipped, short_type
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import problem_text
 from tui.modals.picker import PickerModal
 from tui.modals.suggest import SuggestModal
 from tui.modals.text import TextModal
 from tui.screens.base import TabbedScreen, tab_bindings, tab_title
+from tui.screens.step import STATE_WORDS
 from tui.widgets.switch import SwitchRow
 from tui.widgets.text_input import TextInput
 from tui.widgets.vlist import Row, VirtualList
@@ -41,12 +46,12 @@ def ledger_row(row) -> Row:
     role = ROLE_LABELS.get(row.role, row.role)
     mark = {"mapped": "✓", "unmapped": " "}.get(row.status, "!")
     if row.status == "mapped":
-        note = f"→ {row.qbo_name}"
+        note = f"{role} → {row.qbo_name}"
     elif row.status == "unmapped":
-        note = "not mapped"
+        note = f"{role}, not mapped"
     else:
-        note = f"→ {row.qbo_name or '?'} ({row.status}: map again)"
-    return Row(str(row.ledger_id), f"{mark} {row.ledger_key} {row.ledger_name} [{role}]", note=note)
+        note = f"{role} → {row.qbo_name or '?'} ({row.status}: map again)"
+    return Row(str(row.ledger_id), f"{mark} {row.ledger_key} {row.ledger_name}", note=note)
 
 
 def option_row(option) -> Row:
@@ -116,6 +121,8 @@ class MapperScreen(TabbedScreen):
         self.map_rows: dict[str, dict[int, object]] = {"sales": {}, "gl": {}, "tax": {}}
         self.qbo_types: dict[str, str] = {}
         """QBO item id -> its type (Service, NonInventory), kept for the right pane's notes."""
+        self.pending_focus: tuple[str, int] | None = None
+        """(map kind, ledger id) the cursor goes to once the maps are loaded (the monitor's go-to-fix)."""
 
     def compose_body(self) -> ComposeResult:
         titles = {tab: tab_title(n, title) for n, (tab, title) in enumerate(self.TABS, 1)}
@@ -165,7 +172,9 @@ class MapperScreen(TabbedScreen):
         def read(firm):
             data = {kind: qbo.list_map(firm, kind) for kind in ("sales", "gl", "tax")}
             steps = {s.id: s for s in setup_service.checklist(firm)}
-            return data, qbo.list_options(firm, "sales"), qbo.sync_settings(firm), steps
+            writeoff_items = {f.item_id for f in writeoff.writeoff_fixes(firm) if f.item_id}
+            options = [o for o in qbo.list_options(firm, "sales") if o.qbo_id not in writeoff_items]
+            return data, options, qbo.sync_settings(firm), steps  # the write-off item is for write-offs only
 
         loaded = with_own_firm(self.app, read, self.refuse)
         if loaded is not None:
@@ -183,25 +192,48 @@ class MapperScreen(TabbedScreen):
             self.query_one("#sync-switch", Switch).value = settings.sales_invoices
         self.query_one("#sync-from", Input).value = settings.sync_from or ""
         self.show_needs(steps)
+        if self.pending_focus is not None:
+            self.focus_row(*self.pending_focus)
+
+    def focus_row(self, kind: str, ledger_id: int) -> None:
+        """Show the map of `kind` with the cursor on the row of `ledger_id` (applied again after a load)."""
+        self.pending_focus = (kind, ledger_id)
+        self.show_tab(kind)
+        if not self.query(TabbedContent) or ledger_id not in self.map_rows[kind]:
+            return
+        if kind == "sales":
+            if self.query_one("#sales-filter", Input).value:
+                self.query_one("#sales-filter", Input).value = ""
+                self.query_one("#sales-left", VirtualList).filter("")
+                self.query_one("#sales-right", VirtualList).filter("")
+            self.query_one("#sales-left", VirtualList).select_key(str(ledger_id))
+        else:
+            table = self.query_one(f"#{kind}-rows", DataTable)
+            table.move_cursor(row=table.get_row_index(str(ledger_id)))
+        self.pending_focus = None
 
     def fill_table(self, kind: str) -> None:
         table = self.query_one(f"#{kind}-rows", DataTable)
         keep = table.cursor_row
         table.clear()
+        rates = qbo.tax_code_rates(self.firm) if kind == "tax" else {}
         for row in self.map_rows[kind].values():
             need = " (needed)" if row.required and row.status != "mapped" else ""
-            table.add_row(f"{row.ledger_key} {row.ledger_name}" if kind == "gl" else row.ledger_name,
-                          row.qbo_name or "", row.status + need, row.ledger_detail, key=str(row.ledger_id))
+            qbo_name = row.qbo_name or ""
+            if row.qbo_id in rates:
+                qbo_name = f"{qbo_name} ({rates[row.qbo_id]})"
+            table.add_row(clipped(f"{row.ledger_key} {row.ledger_name}", 30) if kind == "gl" else row.ledger_name,
+                          clipped(qbo_name, 24), row.status + need, short_type(row.ledger_detail),
+                          key=str(row.ledger_id))
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
 
     def show_needs(self, steps: dict) -> None:
         for tab, step_ids in TAB_STEPS.items():
-            lines = [f"{'Done' if steps[s].ok else 'To do'}: {in_place(steps[s].message)}" for s in step_ids
-                     if s in steps]
+            lines = [f"{STATE_WORDS[steps[s].state]}: {in_place(steps[s].message)}" for s in step_ids if s in steps]
             widget = self.query_one(f"#need-{tab}", Static)
             widget.update("\n".join(lines))
-            widget.set_class(all(steps[s].ok for s in step_ids if s in steps), "-ok")
+            widget.set_class(all(steps[s].state == "done" for s in step_ids if s in steps), "-ok")
 
     def refresh_needs(self) -> None:
         self.show_needs({s.id: s for s in setup_service.checklist(self.firm)})
@@ -248,8 +280,21 @@ class MapperScreen(TabbedScreen):
             return
         self.after_sales_change(int(left.key), row)
 
+    def requeue_fixed(self) -> None:
+        """Documents parked for a map that is now there go back in the queue at once (the next sync would do it
+        anyway): the monitor and the header stop showing a reason that is gone."""
+        fixed = [d for d in sync_service.parked(self.firm)
+                 if d.kind == "local" and not qbo.doc_unmapped(self.firm, d.doc_type, d.doc_id)]
+        for doc in fixed:
+            sync_service.retry(self.firm, doc.doc_type, doc.doc_id)
+        if fixed:
+            self.notify(f"{counted(len(fixed), 'parked document')} can go now: queued for the next sync.")
+            self.app.refresh_header()
+            self.app.wake_sync()
+
     def after_sales_change(self, ledger_id: int, row) -> None:
         """Update both panes in place: the left row's mapping and which QBO items are struck."""
+        self.requeue_fixed()
         previous = self.map_rows["sales"].get(ledger_id)
         self.map_rows["sales"][ledger_id] = row
         left = self.query_one("#sales-left", VirtualList)
@@ -334,6 +379,7 @@ class MapperScreen(TabbedScreen):
 
         def accept(chosen) -> int:
             rows = qbo.apply_suggestions(self.firm, chosen)
+            self.requeue_fixed()
             return len(rows)
 
         self.app.push_screen(SuggestModal(suggestions, accept), lambda _: self.load())
@@ -365,7 +411,11 @@ class MapperScreen(TabbedScreen):
         if ledger_id is None:
             return
         options = qbo.list_options(self.firm, kind, ledger_id)
-        rows = sorted((option_row(o) for o in options), key=lambda r: r.struck)  # usable ones first
+        rows = [option_row(o) for o in options]
+        if kind == "tax":  # a tax code by its rate as well as its name
+            rates = qbo.tax_code_rates(self.firm)
+            rows = [replace(r, note=f"{rates[r.key]}  {r.note}".strip()) if r.key in rates else r for r in rows]
+        rows = sorted(rows, key=lambda r: r.struck)  # usable ones first
         reasons = {o.qbo_id: (f"Already used by {o.used_by}" if o.used_by else o.reason) for o in options}
         item = self.map_rows[kind][ledger_id]
         what = "QBO account" if kind == "gl" else "QBO tax code"
@@ -378,6 +428,7 @@ class MapperScreen(TabbedScreen):
             except LedgerlinkError as exc:
                 self.refuse(exc)
                 return
+            self.requeue_fixed()
             self.load()
 
         self.app.push_screen(PickerModal(f"Map {item.ledger_name} to a {what}", rows, reasons), chosen)

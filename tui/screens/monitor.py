@@ -88,6 +88,7 @@ class SyncMonitorScreen(LedgerScreen):
         yield Static("", id="run-state", markup=False)
         yield Static("", id="limiter")
         yield Static("", id="metered", markup=False)
+        yield Static("", id="auto-sync", markup=False)
         yield ParkedTable(id="parked", cursor_type="row")
         yield Static("", id="parked-reason", markup=False)
 
@@ -96,6 +97,8 @@ class SyncMonitorScreen(LedgerScreen):
         self.query_one("#parked", DataTable).add_columns("Parked document", "Reason")
         self.watch(self.app, "sync_event", self.show_event, init=False)
         self.refresh_queue()
+        if not self.app.still:
+            self.set_interval(1.0, self.show_auto_sync)
         self.query_one("#parked", DataTable).focus()
 
     def on_screen_resume(self) -> None:
@@ -110,15 +113,25 @@ class SyncMonitorScreen(LedgerScreen):
         metered = self.query_one("#metered", Static)
         metered.update(text)
         metered.display = bool(text)
+        self.refresh_parked()
+        self.show_auto_sync()
+        # idle, the bar shows no percentage: "0%" or "100%" read as a sync that stalled or just ran
+        self.query_one("#sync-progress", ProgressBar).query_one("#percentage").display = self.app.sync_running
+        if not self.app.sync_running:
+            self.query_one("#limiter", Static).update(limiter_text(None, self.app.settings.sync))
+            summary = self.app.sync_summary
+            self.query_one("#run-state", Static).update(summary or "No sync running. Press y to sync now.")
+        self.show_reason()
+
+    def show_auto_sync(self) -> None:
+        self.query_one("#auto-sync", Static).update(self.app.auto_sync_text())
+
+    def refresh_parked(self) -> None:
         self.parked_docs = sync_service.parked(self.firm)
         table = self.query_one("#parked", DataTable)
         table.clear()
         for doc in self.parked_docs:
             table.add_row(doc.label, doc.reason, key=f"{doc.doc_type}:{doc.doc_id}")
-        if not self.app.sync_running:
-            self.query_one("#limiter", Static).update(limiter_text(None, self.app.settings.sync))
-            summary = self.app.sync_summary
-            self.query_one("#run-state", Static).update(summary or "No sync running. Press y to sync now.")
         self.show_reason()
 
     def show_event(self, event) -> None:
@@ -126,6 +139,10 @@ class SyncMonitorScreen(LedgerScreen):
             self.refresh_queue()
             return
         self.query_one("#counts", Static).update(counts_text(event.counts))
+        self.query_one("#sync-progress", ProgressBar).query_one("#percentage").display = True
+        self.show_auto_sync()
+        if event.counts.parked != len(self.parked_docs):  # the list follows the count, never shows stale rows
+            self.refresh_parked()
         bar = self.query_one("#sync-progress", ProgressBar)
         bar.update(total=max(event.total, 1), progress=event.sent)
         # From zero: Sparkline scales between the smallest and largest value, and draws one value as a full bar.
@@ -175,7 +192,13 @@ class SyncMonitorScreen(LedgerScreen):
         doc = self.highlighted()
         if doc is None:
             return
-        if doc.fix is not None and doc.fix.screen == "mapping" and doc.fix.tab:
+        from core.services import qbo  # core.qbo stays out of the TUI's start-up
+
+        unmapped = qbo.doc_unmapped(self.firm, doc.doc_type, doc.doc_id)
+        if unmapped:  # the first account or tax rate of the document that is not mapped, found in the ledger
+            self.app.action_open("mapping")
+            self.app.screen.focus_row(*unmapped[0])
+        elif doc.fix is not None and doc.fix.screen == "mapping" and doc.fix.tab:
             self.app.action_open("mapping")
             self.app.screen.show_tab(doc.fix.tab)
         elif doc.doc_type == "invoice" and "billing" in self.app.MODES:

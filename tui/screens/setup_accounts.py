@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from core.services import ledger
+from tui.format import clipped, short_type
 from tui.modals.form import Field, FormModal
 from tui.screens.step import StepScreen
 
@@ -26,6 +27,7 @@ class AccountsScreen(StepScreen):
 
     CSS_PATH = "setup_accounts.tcss"
     STEP_IDS = ("income_accounts",)
+    PLACE = "Accounts"
     INTRO = "Invoices post fees to fee-income accounts and disbursements to expense-recovery accounts."
     BINDINGS = [Binding("a", "add_account", "Add account", id="accounts.add",
                         tooltip="Add a fee-income or expense-recovery account")]
@@ -45,7 +47,8 @@ class AccountsScreen(StepScreen):
         if not ledger.firm_exists(self.firm):
             return
         for account in ledger.list_accounts(self.firm):
-            table.add_row(account.code, account.name, account.type, ROLE_NAMES.get(account.subtype, account.subtype))
+            table.add_row(account.code, clipped(account.name, 34), short_type(account.type),
+                          ROLE_NAMES.get(account.subtype, account.subtype))
 
     def action_add_account(self) -> None:
         fields = [

@@ -17,6 +17,7 @@ class BankAccountsScreen(StepScreen):
 
     CSS_PATH = "setup_banks.tcss"
     STEP_IDS = ("bank_account",)
+    PLACE = "Bank accounts"
     KIND = "operating"
     GL_SUBTYPES: tuple[str, ...] = ("operating_bank", "general")
     INTRO = "Where the firm's fees are paid in. Each needs a bank (a contact) and a GL account of type Bank."

@@ -22,6 +22,7 @@ class BillingSetupScreen(StepScreen):
 
     CSS_PATH = "setup_billing.tcss"
     STEP_IDS = ("accounting_system", "chart_of_accounts")
+    PLACE = "Billing"
     INTRO = "Ledgerlink keeps the books itself (built-in accounting) and starts from a country chart of accounts."
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="billing_setup.save", tooltip="Create the firm or apply the template"),

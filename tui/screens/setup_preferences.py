@@ -21,6 +21,7 @@ class PreferencesScreen(StepScreen):
 
     CSS_PATH = "setup_preferences.tcss"
     STEP_IDS = ("accrual_method",)
+    PLACE = "Accounting preferences"
     INTRO = "How the ledger recognises income."
 
     def compose_step(self) -> ComposeResult:

@@ -17,6 +17,7 @@ class FeaturePreviewScreen(StepScreen):
 
     CSS_PATH = "setup_preview.tcss"
     STEP_IDS = ("feature_preview",)
+    PLACE = "Feature preview"
     INTRO = "The QuickBooks Online link is a feature preview: switch it on for this firm."
 
     def compose_step(self) -> ComposeResult:

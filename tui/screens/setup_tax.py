@@ -19,6 +19,7 @@ class SalesTaxScreen(StepScreen):
 
     CSS_PATH = "setup_tax.tcss"
     STEP_IDS = ("sales_tax",)
+    PLACE = "Sales tax"
     INTRO = ZERO_NOTE
     BINDINGS = [Binding("a", "add_rate", "Add rate", id="tax.add", tooltip="Add a sales tax rate")]
 

@@ -16,6 +16,7 @@ class TrustScreen(BankAccountsScreen):
 
     CSS_PATH = "setup_trust.tcss"
     STEP_IDS = ("trust_accounting",)
+    PLACE = "Trust"
     KIND = "trust"
     GL_SUBTYPES = ("trust_bank",)
     INTRO = "Client money is kept in trust bank accounts. A firm that holds none says so here."

@@ -20,11 +20,14 @@ class StepScreen(LedgerScreen):
     """Subclasses set STEP_IDS and INTRO and compose their own body below the step state."""
 
     STEP_IDS: tuple[str, ...] = ()
+    PLACE = ""
+    """The name the checklist's messages use for this screen ("Setup › Trust")."""
     INTRO = ""
     BINDINGS = [Binding("escape", "back", "Back", id="step.back", tooltip="Back to the setup checklist")]
 
     def compose_body(self) -> ComposeResult:
-        yield Label(TITLES[self.STEP_IDS[0]] if self.STEP_IDS else "", classes="step-title")
+        title = TITLES[self.STEP_IDS[0]] if self.STEP_IDS else ""
+        yield Label(f"Setup › {self.PLACE}: {title}" if self.PLACE else title, classes="step-title", markup=False)
         if self.INTRO:
             yield Static(self.INTRO, classes="step-intro")
         yield Static("", classes="step-state")

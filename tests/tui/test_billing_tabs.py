@@ -1,0 +1,101 @@
+"""Billing's Payments and Credit notes tabs act on their own highlighted row: open, edit, delete, with
+confirmations that name the document (issue 16, item 1)."""
+
+from __future__ import annotations
+
+from core.services import ledger
+from tui.modals.confirm import ConfirmModal
+from tui.modals.form import FormModal
+from tui.screens.billing import BillingScreen
+from tui_helpers import ready_firm, retype, screen_text, settle
+
+
+def billed(firm) -> tuple[int, int, int]:
+    """Two invoices of one client; a payment of 40.00 on the first; a credit note on the second."""
+    client = ledger.add_client(firm, "Acme Pty")
+    fee = ledger.list_accounts(firm, types=["Income"])[0]
+    rate = next(r for r in ledger.list_tax_rates(firm, active_only=True) if r.rate_ppm)
+    line = {"description": "Advice", "account_id": fee.id, "tax_rate_id": rate.id, "quantity": "1",
+            "unit_price": "100.00"}
+    first = ledger.create_invoice(firm, client_id=client.id, date="2026-11-02", lines=[line])
+    second = ledger.create_invoice(firm, client_id=client.id, date="2026-11-03", lines=[line])
+    bank = ledger.list_bank_accounts(firm, "operating")[0]
+    pay = ledger.record_payment(firm, client_id=client.id, date="2026-11-05", amount="40.00",
+                                bank_account_id=bank.id, allocations=[(first.id, "40.00")], reference="CHQ-881")
+    note = ledger.issue_credit_note(firm, invoice_id=second.id, date="2026-11-06", kind="credit", amount="10.00")
+    return first.id, pay.id, note.id
+
+
+async def test_payment_and_credit_tabs_act_on_their_own_rows(settings):
+    ready_firm(settings)
+    from tui.app import create_app
+
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        first_id, pay_id, note_id = billed(app.firm)
+        await pilot.press("f5")
+        await pilot.pause()
+        billing = app.screen
+        assert isinstance(billing, BillingScreen)
+        await pilot.press("2")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "INV-00001" in text and "CHQ-881" in text  # the payment names its invoice and reference
+
+        # e on the Payments tab edits the payment, not the invoice of tab 1.
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, FormModal) and "CHQ-881" in form.form_title
+        await retype(pilot, "field-amount", "30.00")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is billing
+        assert ledger.get_payment(app.firm, pay_id).amount_minor == 3000
+        assert billing.query_one("#billing-tabs").active == "payments"
+
+        # x on the Payments tab asks about the payment by name, and deletes it.
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        assert "payment CHQ-881" in app.screen.question and "INV-00001?" not in app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert ledger.get_payment(app.firm, pay_id).status != "posted"
+        assert ledger.get_invoice(app.firm, first_id).status == "posted"
+
+        # The Credit notes tab: e edits the credit note, x deletes it, each naming CR-00001.
+        await pilot.press("3")
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, FormModal) and "CR-00001" in form.form_title
+        await retype(pilot, "field-amount", "5.00")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert ledger.get_credit_note(app.firm, note_id).amount_minor == 500
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "credit note CR-00001" in app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert ledger.get_credit_note(app.firm, note_id).status != "posted"
+        assert all(i.status == "posted" for i in ledger.list_invoices(app.firm))
+
+
+async def test_keys_on_an_empty_tab_say_so_and_never_touch_an_invoice(settings):
+    ready_firm(settings)
+    from tui.app import create_app
+
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        billed(app.firm)
+        ledger.delete_payment(app.firm, ledger.list_payments(app.firm)[0].id)
+        await pilot.press("f5", "2", "x")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmModal)
+        assert app.screen.query_one("#billing-tabs").active == "payments"
+        assert "There is no payment" in " ".join(str(n.message) for n in app._notifications)
