@@ -265,11 +265,11 @@ def locked_until(firm, bank_account_id: int):
     return T.locked_until(firm, bank_account_id)
 
 
-def render_reconciliation(rec) -> str:
-    """A three-way reconciliation as plain text (the file a bar auditor reads)."""
+def render_difference(difference, currency: str) -> str:
+    """One difference of a three-way reconciliation as a sentence."""
     from core.ledger.trust_reconcile import render
 
-    return render(rec)
+    return render(difference, currency)
 
 
 def currency_of(firm) -> str:

@@ -255,7 +255,7 @@ class TrustScreen(TabbedScreen):
                                                 self.app.today().isoformat()), self.posted)
 
     def show_result(self, rec) -> None:
-        from core.services.trust import render_reconciliation as render
+        from core.services.trust import render_difference as render
 
         self.result = rec
         m = money_text
