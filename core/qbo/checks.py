@@ -28,12 +28,12 @@ def _connected(db, now: float) -> StepResult:
         return missing("qbo_connected", f"{notice.message()} ({who}: reconnect in Connect or `ledgerlink connect`.)")
     if db.execute("SELECT 1 FROM qbo_company WHERE id = 1").fetchone() is None:
         return missing("qbo_connected", f"Connected to {who}, but its reference data was not pulled yet: refresh in Connect (or run `ledgerlink pull`).")
-    disagree = _tax_method_problem(db, who)
-    if disagree:
-        return missing("qbo_connected", disagree)
     currency = currency_problem(db)
     if currency is not None:
         return missing("qbo_connected", currency.render())
+    disagree = _tax_method_problem(db, who)
+    if disagree:
+        return missing("qbo_connected", disagree)
     if notice is not None:
         return warning("qbo_connected", f"Connected to {who} ({conn.environment}). {notice.message()} "
                                         "(Connect, or `ledgerlink connect`.)")

@@ -329,7 +329,10 @@ class SyncEngine:
             return
 
         async def query(where: str) -> list[dict]:
-            return await self.dispatch.call(self.wire.query_all("Customer", where=where))
+            try:
+                return await self.dispatch.call(self.wire.query_all("Customer", where=where))
+            except TransientError as exc:  # every document of the phase needs the answer: wait for the next run
+                raise Unreachable(str(exc)) from None
 
         plan = await CU.ensure(self.db, self.ctx.currency, sorted(needed), query)
         for cid, reason in plan.waiting.items():
@@ -340,25 +343,6 @@ class SyncEngine:
             steps.append(customer_step(self.salt, cid, old.generation if old else 0, name, self.sources.client(cid)))
         if steps:
             await self.dispatch.send(steps)
-
-    async def _find_customers(self, needed: dict[int, str]) -> dict[int, str]:
-        """Client id -> QBO Customer Id of the clients whose DisplayName QBO already has."""
-        ids = list(needed)
-        found: dict[int, str] = {}
-        for start in range(0, len(ids), CUSTOMER_QUERY_NAMES):
-            chunk = ids[start:start + CUSTOMER_QUERY_NAMES]
-            names = ", ".join("'" + _escape(needed[cid]) + "'" for cid in chunk)
-            try:
-                rows_ = await self.dispatch.call(self.wire.query_all("Customer", where=f"DisplayName IN ({names})"))
-            except TransientError as exc:  # every document of the phase needs the answer: wait for the next run
-                raise Unreachable(str(exc)) from None
-            by_name: dict = {}
-            for c in rows_:
-                by_name.setdefault(c.get("DisplayName"), c["Id"])
-            for cid in chunk:
-                if needed[cid] in by_name:
-                    found[cid] = by_name[needed[cid]]
-        return found
 
     def _updates(self, row: Row) -> bool:
         link = S.get_link(self.db, row.doc_type, row.doc_id)

@@ -16,7 +16,7 @@ from core.services.setup import checklist, status_json
 
 RATES = {
     "US": {"0", "6.25"},
-    "CA": {"0", "5", "13", "15", "7"},
+    "CA": {"0", "5", "13", "15", "7", "12", "11", "14.975"},  # 12, 11, 14.975: GST/PST and GST/QST combined
     "UK": {"20", "5", "0"},
     "AU": {"10", "0"},
     "NZ": {"15", "0"},

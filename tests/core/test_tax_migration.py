@@ -37,7 +37,8 @@ def test_existing_rates_become_one_component_each_and_documents_are_kept(tmp_pat
     firm = open_firm(Settings(_env_file=None, db=db))
     try:
         for table, rows in kept.items():
-            assert firm.db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() == rows, table
+            # later steps may add columns at the end of a table (e.g. invoices.voided_at): the old ones are kept
+            assert [r[: len(rows[0])] for r in firm.db.execute(f"SELECT * FROM {table} ORDER BY rowid")] == rows, table
         rates = {r.name: r for r in L.list_tax_rates(firm)}
         standard = rates["Standard (20%)"]
         assert [(c.name, c.rate_ppm, c.tax_account_id) for c in standard.components] == [

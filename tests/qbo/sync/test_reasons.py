@@ -32,7 +32,6 @@ async def test_an_unmapped_account_parks_with_its_code_account_and_mapping_tab(f
 
 
 async def test_a_qbo_refusal_keeps_the_fault_as_fields_and_names_where_to_fix(firm, qbo):
-    qbo.add_customer("Amy's Bird Sanctuary")
     number = one_invoice(firm)[0].number
     qbo._do("create", "Invoice", {"DocNumber": number, "Line": []})  # the number is taken in QBO
     await engine(firm, qbo).run()
@@ -125,6 +124,11 @@ EVERY_CODE = {
                                                            "tax_minor": 16}],
                     "qbo_rates": [{"rate_id": "3", "percent": "6.25", "net_minor": 240, "tax_minor": 15}],
                     "fixes": ["accept_qbo"]},
+    "books_closed": {"doc_type": "invoice", "doc_id": 3, "close_date": "2026-03-31",
+                     "text": "Invoice INV-3 is dated 2026-03-01, on or before QuickBooks' closing date 2026-03-31"},
+    "customer_undecided": {"client_id": 5, "text": "QuickBooks already has a customer named Cool Cars"},
+    "answer_mismatch": {"doc_type": "invoice", "doc_id": 4, "qbo_id": "130", "mismatch": "answer_mismatch",
+                        "text": "QuickBooks answered Invoice INV-4 with another document"},
 }
 
 
