@@ -34,7 +34,7 @@ from core.errors import Parked, PermanentError, TransientError
 from core.qbo import payloads as P
 from core.ledger import numbers
 from core.qbo import backoff, closing, edits, replay
-from core.qbo import customers as C
+from core.qbo import customers as QC
 from core.qbo import reasons as R
 from core.qbo import sync_compare as C
 from core.qbo import sync_store as S
@@ -330,7 +330,7 @@ class SyncEngine:
         async def query(where: str) -> list[dict]:
             return await self.dispatch.call(self.wire.query_all("Customer", where=where))
 
-        plan = await C.ensure(self.db, self.ctx.currency, sorted(needed), query)
+        plan = await QC.ensure(self.db, self.ctx.currency, sorted(needed), query)
         for cid, reason in plan.waiting.items():
             self.blocked_customers[cid] = R.customer_undecided(cid, reason.text())
         steps = []
