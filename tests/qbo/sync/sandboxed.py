@@ -85,7 +85,19 @@ async def demo_firm(settings: Settings, sb, *, country: str = "UK", invoices: in
     if standard_only:
         standard_rates_only(firm)
     demo.fill(firm, clients=clients, invoices=invoices, payments=payments, credits=credits, seed=seed)
+    await map_new_trust_banks(firm)
     return firm
+
+
+async def map_new_trust_banks(firm) -> None:
+    """A trust bank account added after connecting (the demo's second one) gets a QBO trust bank of its own."""
+    for row in qbo_services.list_map(firm, "gl"):
+        if row.status == "unmapped" and row.required and row.role == "trust_bank":
+            made = await in_qbo(firm, lambda client, name=row.ledger_name: client.create(
+                "Account", {"Name": name[:100], "AccountType": "Bank", "AccountSubType": "TrustAccounts"},
+                requestid=None))
+            await _pull(firm)
+            qbo_services.set_mapping(firm, "gl", row.ledger_id, made["Id"])
 
 
 def cli_env(monkeypatch, s: Settings, sb) -> None:

@@ -3,7 +3,6 @@ faults of every kind, a revoked refresh token; afterwards 0 duplicates, 0 missin
 
 from __future__ import annotations
 
-import pytest
 
 from decimal import Decimal
 
@@ -31,8 +30,6 @@ def assert_exactly_once(sb, firm) -> None:
     assert [n for n, c in notes.items() if c > 1 and n and n.startswith("Ledgerlink payment")] == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: line edits go as sparse updates carrying Line, which the strict "
-                   "sandbox refuses with 2020 (sparse_line=refuse) until edits are full read-merge-write updates")
 async def test_a_demo_firm_syncs_with_edits_and_deletions_and_reconciles_clean(settings, sandbox):
     firm = await demo_firm(sandbox_settings(settings, sandbox), sandbox)
     try:
@@ -59,8 +56,6 @@ async def test_a_demo_firm_syncs_with_edits_and_deletions_and_reconciles_clean(s
         firm.close()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: line edits go as sparse updates carrying Line, which the strict "
-                   "sandbox refuses with 2020 (sparse_line=refuse) until edits are full read-merge-write updates")
 async def test_faults_of_every_kind_end_with_zero_duplicates_and_zero_missing(settings, sandbox, caplog):
     # Batches of 5: more requests, so the faults meet batches and single requests alike.
     firm = await demo_firm(sandbox_settings(settings, sandbox, batch_size=5), sandbox, invoices=120, payments=70,
