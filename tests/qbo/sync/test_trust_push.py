@@ -152,3 +152,26 @@ async def test_a_reversal_is_pushed_and_quickbooks_still_equals_the_ledger(setti
         _assert_qbo_equals_ledger(firm, sandbox)
     finally:
         firm.close()
+
+
+async def test_trust_entries_whose_answers_were_lost_are_replayed_never_duplicated(settings, sandbox, caplog):
+    firm = await small_firm(settings, sandbox)
+    try:
+        await _activity(firm, sandbox)
+        # QBO stores each of the next writes but the answer never arrives: the same requestids are sent again
+        sandbox.state.set_faults("drop-after@next:8/write")
+        first = await sync.run_sync(firm)
+        sandbox.state.set_faults(None)
+        runs = 1
+        while sync.queue_counts(firm).queued + sync.queue_counts(firm).sending and runs < 5:
+            await sync.run_sync(firm)
+            runs += 1
+        counts = sync.queue_counts(firm)
+        assert counts.queued == counts.sending == counts.parked == 0, first.as_json()
+        # every write lost its answer (two customers, then the batch of five JournalEntries) and was sent again
+        assert sum("Could not reach QuickBooks" in r.getMessage() for r in caplog.records) >= 3
+        numbers = Counter(e["DocNumber"] for e in sandbox.state.entities(_realm(firm), "JournalEntry"))
+        assert len(numbers) == 5 and set(numbers.values()) == {1}, numbers
+        _assert_qbo_equals_ledger(firm, sandbox)
+    finally:
+        firm.close()
