@@ -36,6 +36,12 @@ async def _complete_maps(firm, writeoff_item: bool = True) -> None:
                                                     "ExpenseAccountRef": {"value": income}}, requestid=None)
                 await _pull(firm)
                 qbo_services.set_mapping(firm, "sales", row.ledger_id, item["Id"])
+        for row in qbo_services.list_map(firm, "gl"):  # the client trust liability, when its name did not match
+            if row.status == "unmapped" and row.role == "trust_liability":
+                target = firm.db.execute("SELECT id FROM qbo_accounts WHERE subtype = 'TrustAccountsLiabilities' "
+                                         "AND active = 1 ORDER BY id").fetchone()
+                if target is not None:
+                    qbo_services.set_mapping(firm, "gl", row.ledger_id, target[0])
         bad = queries.list_accounts(firm, subtypes=["bad_debt"])[0]
         target = firm.db.execute("SELECT qbo_id FROM qbo_maps WHERE kind = 'gl' AND ledger_id = ?",
                                  [bad.id]).fetchone()

@@ -127,6 +127,8 @@ async def test_trust_activity_reaches_quickbooks_as_journal_entries_equal_to_the
         [payment] = sandbox.state.entities(_realm(firm), "Payment")
         assert payment["DepositToAccountRef"]["value"] not in trust_qbo  # the invoice payment goes to operating
         _assert_qbo_equals_ledger(firm, sandbox)
+        result = await sync.reconcile(firm, full=True)
+        assert result.ok and result.as_json()["trust"] == [], result.as_json()
 
         again = await sync.run_sync(firm)
         assert again.requests == 0 or again.writes == 0, again.as_json()
@@ -173,5 +175,34 @@ async def test_trust_entries_whose_answers_were_lost_are_replayed_never_duplicat
         numbers = Counter(e["DocNumber"] for e in sandbox.state.entities(_realm(firm), "JournalEntry"))
         assert len(numbers) == 5 and set(numbers.values()) == {1}, numbers
         _assert_qbo_equals_ledger(firm, sandbox)
+    finally:
+        firm.close()
+
+
+async def test_reconcile_lists_every_trust_difference_with_both_figures(settings, sandbox):
+    firm = await small_firm(settings, sandbox)
+    try:
+        jane, acme, main, separate, _ = await _activity(firm, sandbox)
+        assert (await sync.run_sync(firm)).parked == 0
+        assert (await sync.reconcile(firm, full=True)).as_json()["trust"] == []
+        # someone books client money in QuickBooks by hand: Jane's liability and the trust bank move there only
+        liability = queries.list_accounts(firm, subtypes=["trust_liability"])[0].id
+        bank_qbo, liability_qbo = _qbo_account(firm, main.gl_account_id), _qbo_account(firm, liability)
+        await in_qbo(firm, lambda client: client.create("JournalEntry", {"Line": [
+            {"Amount": "25.00", "DetailType": "JournalEntryLineDetail",
+             "JournalEntryLineDetail": {"PostingType": "Debit", "AccountRef": {"value": bank_qbo}}},
+            {"Amount": "25.00", "DetailType": "JournalEntryLineDetail",
+             "JournalEntryLineDetail": {"PostingType": "Credit", "AccountRef": {"value": liability_qbo},
+                                        "Entity": {"Type": "Customer",
+                                                   "EntityRef": {"value": _customer(firm, jane)}}}}]},
+            requestid=None))
+        result = (await sync.reconcile(firm, full=True)).as_json()
+        assert not result["ok"]
+        rows = {(r["check"], r.get("client_id")): r for r in result["trust"]}
+        bank = rows[("bank", None)]
+        assert bank["qbo_minor"] - bank["ledger_minor"] == 2500 and bank["account_id"] == main.gl_account_id
+        owed = rows[("liability_customer", jane)]
+        assert owed["ledger_minor"] - owed["qbo_minor"] == 2500 and owed["client"] == "Jane Doe"
+        assert ("liability", None) in rows and ("liability_customer", acme) not in rows
     finally:
         firm.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 
 from core.ledger import billing, demo, queries
 from core.ledger.firm import add_client, add_tax_rate, create_firm
@@ -24,8 +23,6 @@ def _cents(value) -> int:
     return int(Decimal(str(value)) * 100)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: a line edit goes as a sparse update carrying Line, which the strict "
-                   "sandbox refuses with 2020 (sparse_line=refuse) until edits are full read-merge-write updates")
 async def test_a_us_firm_syncs_taxed_documents_edits_and_deletions_and_reconciles_clean(settings, sandbox):
     firm = await demo_firm(sandbox_settings(settings, sandbox), sandbox, country="US", invoices=50, payments=25,
                            credits=15, clients=10, standard_only=False)
