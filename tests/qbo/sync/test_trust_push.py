@@ -206,3 +206,56 @@ async def test_reconcile_lists_every_trust_difference_with_both_figures(settings
         assert ("liability", None) in rows and ("liability_customer", acme) not in rows
     finally:
         firm.close()
+
+
+async def test_a_voided_payment_from_trust_takes_its_trust_entry_out_of_quickbooks(settings, sandbox):
+    from core.ledger import voids
+
+    firm = await small_firm(settings, sandbox)
+    try:
+        jane, acme, main, separate, _ = await _activity(firm, sandbox)
+        invoice = billing.create_invoice(firm, client_id=jane, date="2026-03-08", lines=[fee_line(firm, "100.00")])
+        total = f"{invoice.total_minor // 100}.{invoice.total_minor % 100:02d}"
+        operating = queries.list_bank_accounts(firm, "operating")[0]
+        paid = billing.record_payment(firm, client_id=jane, date="2026-03-09", amount=total,
+                                      bank_account_id=operating.id, from_trust=True, trust_bank_account_id=main.id,
+                                      allocations=[(invoice.id, total)])
+        assert (await sync.run_sync(firm)).parked == 0
+        numbers = {e["DocNumber"] for e in sandbox.state.entities(_realm(firm), "JournalEntry")}
+        assert f"TRP-{paid.id}" in numbers
+        voids.void_payment(firm, paid.id)
+        summary = await sync.run_sync(firm)
+        assert summary.parked == 0 and summary.waiting == 0, summary.as_json()
+        numbers = {e["DocNumber"] for e in sandbox.state.entities(_realm(firm), "JournalEntry")}
+        assert f"TRP-{paid.id}" not in numbers
+        _assert_qbo_equals_ledger(firm, sandbox)
+        assert (await sync.reconcile(firm, full=True)).as_json()["trust"] == []
+    finally:
+        firm.close()
+
+
+def test_a_trust_posting_that_names_an_operating_account_parks_instead_of_being_sent():
+    import pytest
+
+    from core.ledger.models import Account
+    from core.qbo import payloads as P
+    from core.qbo import trust_push
+    from core.qbo.reasons import ParkedFor
+
+    accounts = {1: Account(1, "1000", "Operating", "Bank", "operating_bank", True),
+                4: Account(4, "1100", "Trust", "Bank", "trust_bank", True),
+                18: Account(18, "2100", "Client trust liability", "Other Current Liability", "trust_liability", True)}
+    ctx = P.PushContext(us=False, currency="GBP", gl={a: P.Ref(value=f"7{a}") for a in accounts}, accounts=accounts,
+                        client_names={3: "Jane Doe"})
+
+    def doc(*lines):
+        return trust_push.TrustDoc(9, "receipt", 3, "2026-03-01", 1000, "GBP", 1, "posted", None, "W-1", "",
+                                   tuple(trust_push.TrustLine(a, m, 3) for a, m in lines), frozenset({4, 18}))
+
+    body = trust_push.journal_entry(doc((4, 1000), (18, -1000)), ctx, {3: "58"}).body()
+    assert body["DocNumber"] == "TR-9" and [line["JournalEntryLineDetail"].get("Entity") for line in body["Line"]] \
+        == [None, {"Type": "Customer", "EntityRef": {"value": "58"}}]
+    with pytest.raises(ParkedFor) as caught:
+        trust_push.journal_entry(doc((1, 1000), (18, -1000)), ctx, {3: "58"})
+    assert caught.value.reason.code == "trust_mixed" and caught.value.reason.fields["accounts"] == "Operating"
+    assert "Operating" in caught.value.reason.render()
