@@ -54,7 +54,11 @@ async def _by_customer(client, account: str, cur: str, notes: list[str]) -> dict
 async def _balance(client, account: str, cur: str, notes: list[str]) -> int:
     """Account.CurrentBalance; when the account cannot be read, the sum of the JournalEntries' lines on it."""
     try:
-        return _minor((await client.read("Account", account)).get("CurrentBalance"), cur)
+        read = await client.read("Account", account)
+        if read.get("CurrentBalance") is not None:
+            return _minor(read["CurrentBalance"], cur)
+        notes.append(f"QuickBooks did not give the balance of account {account}: it was summed from the "
+                     "JournalEntries it holds")
     except PermanentError as exc:
         notes.append(f"QuickBooks account {account} could not be read ({exc}): its balance was summed from the "
                      "JournalEntries it holds")
