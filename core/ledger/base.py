@@ -290,6 +290,20 @@ OUTBOX_SQL = (
 def mark_dirty(firm: "Firm", doc_type: str, doc_id: int, version: int, action: str = "upsert") -> None:
     """The transactional outbox: call inside the same db.atomic() as the document's journal rows."""
     firm.db.execute(OUTBOX_SQL, [doc_type, doc_id, version, action, now()])
+    if doc_type == "payment":
+        _mark_trust_side(firm, doc_id, version, action)
+
+
+def _mark_trust_side(firm: "Firm", payment_id: int, version: int, action: str) -> None:
+    """A payment from trust queues its trust side too ('trust_payment'): deleted in QBO once it moves no money."""
+    row = firm.db.execute("SELECT from_trust FROM payments WHERE id = ?", [payment_id]).fetchone()
+    if not row or not row[0]:
+        return
+    moves = firm.db.execute(
+        "SELECT 1 FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id JOIN accounts a ON "
+        "a.id = l.account_id WHERE e.doc_type = 'payment' AND e.doc_id = ? AND a.subtype = 'trust_liability' "
+        "GROUP BY l.account_id, l.client_id HAVING sum(l.amount_minor) != 0 LIMIT 1", [payment_id]).fetchone()
+    firm.db.execute(OUTBOX_SQL, ["trust_payment", payment_id, version, action if moves else "delete", now()])
 
 
 # --- balances derived from postings ------------------------------------------------------------

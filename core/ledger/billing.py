@@ -735,6 +735,8 @@ def post_payments(firm: "Firm", specs: Iterable[dict]) -> list[int]:
             entry_rows.append((eid, d.date, pid, stamp, user, f"Payment {pid}"))
             jl_rows += [(eid, *line) for line in _payment_journal(ctx, d)]
             queue_rows.append(("payment", pid, 1, "upsert", stamp))
+            if d.from_trust:  # its trust side goes to QBO as a JournalEntry of its own
+                queue_rows.append(("trust_payment", pid, 1, "upsert", stamp))
             audit_rows.append(("record_payment", "payment", pid, ctx.fmt(d.amount)))
         c = firm.db.conn
         c.executemany(

@@ -29,6 +29,7 @@ from core.ledger.base import (
     parse_date,
     post_entry,
     require_role,
+    mark_dirty,
     reverse_version,
     writes,
 )
@@ -274,6 +275,7 @@ def _insert(firm: "Firm", m: _Move, kind: str, bank: dict, to_bank: dict | None,
     tid = cur.lastrowid
     what = f"Trust {kind}: {m.client['name']}" + (f" ({_text(reference)})" if _text(reference) else "")
     post_entry(firm, date=date, doc_type="trust", doc_id=tid, doc_version=1, kind="post", memo=what, lines=lines)
+    mark_dirty(firm, "trust", tid, 1)
     audit(firm, f"trust_{kind}", "trust", tid, f"{m.client['name']} {fmt(amount, m.currency)} {bank['name']}"
           + (f" -> {to_bank['name']}" if to_bank else "") + (f" ref {_text(reference)}" if _text(reference) else ""))
     return get_trust_transaction(firm, tid)
@@ -397,5 +399,6 @@ def reverse_trust(firm: "Firm", transaction_id: int, *, reason: str, date=None) 
                     memo=f"Reversal of trust {t.kind} {t.id}: {_text(reason)}")
     firm.db.execute("UPDATE trust_transactions SET status = 'reversed', version = ?, reversal_date = ?, "
                     "reversal_reason = ?, updated_at = ? WHERE id = ?", [v, day, _text(reason), now(), t.id])
+    mark_dirty(firm, "trust", t.id, v, "delete")  # its QBO JournalEntry is deleted (README: Trust in QuickBooks)
     audit(firm, "trust_reversal", "trust", t.id, f"{t.kind} {fmt(t.amount_minor, m.currency)}: {_text(reason)}")
     return get_trust_transaction(firm, t.id)

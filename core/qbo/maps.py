@@ -32,7 +32,11 @@ KIND_TITLES = {"sales": "Sales invoice account map", "gl": "GL account map", "ta
 SALES_ITEM_TYPES = frozenset({"Service", "NonInventory", "Other Charge"})
 SALES_SUBTYPES = {"fee_income": "income", "expense_recovery": "expense"}
 TRUST_SUBTYPES = frozenset({"TrustAccounts", "RentsHeldInTrust"})
-GL_SUBTYPES = ("operating_bank", "trust_bank", "receivable", "sales_tax", "bad_debt", "discount")
+GL_SUBTYPES = ("operating_bank", "trust_bank", "trust_liability", "receivable", "sales_tax", "bad_debt", "discount")
+# QBO liability accounts client money must not be booked to (tax, payroll and borrowing), and the one made for it.
+NOT_TRUST_LIABILITY = frozenset({"GlobalTaxPayable", "GlobalTaxSuspense", "SalesTaxPayable", "PayrollTaxPayable",
+                                 "PayrollClearing", "LineOfCredit", "LoansToOfficers", "LoansToOthers"})
+TRUST_LIABILITY_SUBTYPES = frozenset({"TrustAccountsLiabilities"})
 # Ledger account type -> QBO account types it may be mapped to.
 GL_COMPATIBLE = {
     "Bank": frozenset({"Bank"}),
@@ -157,15 +161,27 @@ def ledger_items(db, kind: str) -> list[LedgerItem]:
             LedgerItem(kind, i, c, n, t, SALES_SUBTYPES.get(s, "other"), False)
             for i, c, n, t, s in rows
         ]
-    operating = set()
+    required = set()
     if _table_exists(db, "bank_accounts"):
-        operating = {r[0] for r in db.execute("SELECT gl_account_id FROM bank_accounts WHERE kind = 'operating'")}
+        required = {r[0] for r in db.execute("SELECT gl_account_id FROM bank_accounts WHERE kind = 'operating'")}
+        if holds_client_money(db):  # trust money is pushed: its bank accounts and the liability must be mapped
+            required |= {r[0] for r in db.execute(
+                "SELECT gl_account_id FROM bank_accounts WHERE kind = 'trust' UNION "
+                "SELECT id FROM accounts WHERE subtype = 'trust_liability' AND active = 1")}
     marks = ", ".join("?" for _ in GL_SUBTYPES)
     rows = db.execute(
         f"SELECT id, code, name, type, subtype FROM accounts WHERE active = 1 AND subtype IN ({marks}) ORDER BY code",
         list(GL_SUBTYPES),
     ).fetchall()
-    return [LedgerItem(kind, i, c, n, t, s, i in operating) for i, c, n, t, s in rows]
+    return [LedgerItem(kind, i, c, n, t, s, i in required) for i, c, n, t, s in rows]
+
+
+def holds_client_money(db) -> bool:
+    """Whether the ledger has ever posted client money (a trust transaction or a payment from trust)."""
+    if not _table_exists(db, "journal_lines"):
+        return False
+    return db.execute("SELECT 1 FROM journal_lines l JOIN accounts a ON a.id = l.account_id "
+                      "WHERE a.subtype = 'trust_liability' LIMIT 1").fetchone() is not None
 
 
 def qbo_refs(db, kind: str) -> list[QBORef]:
@@ -246,6 +262,17 @@ def pair_problem(kind: str, item: LedgerItem, ref: QBORef) -> str | None:
                 f"{item.name} holds client money and cannot be mapped to {ref.name}, a QuickBooks operating bank "
                 "account: trust money stays apart, so pick a QuickBooks bank account for trust money (subtype "
                 "Trust accounts, or with Trust in its name)"
+            )
+        if item.role == "trust_liability" and ref.subtype in NOT_TRUST_LIABILITY:
+            return (
+                f"{item.name} is what the firm owes its clients and cannot be mapped to {ref.name}, a QuickBooks "
+                f"{ref.subtype} account: pick the liability account for client trust money (subtype Trust "
+                "accounts - liabilities, or an Other Current Liability of its own)"
+            )
+        if item.role != "trust_liability" and ref.subtype in TRUST_LIABILITY_SUBTYPES:
+            return (
+                f"{ref.name} is the client trust liability in QuickBooks and cannot take {item.name}: map it to "
+                "the ledger's client trust liability account"
             )
         if item.role != "trust_bank" and ref.holds_client_money:
             return (

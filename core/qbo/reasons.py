@@ -226,6 +226,11 @@ _RENDER: dict[str, Callable[[dict], str]] = {
     "number_too_long": lambda f: (f"{f['kind']} number {f['number']} is longer than the {f['max']} characters "
                                   "QuickBooks allows: shorten the number prefix in Settings > Ledger"),
     "customer_missing": lambda f: f"Client {f['client']} has no customer in QuickBooks yet",
+    "trust_unmapped": lambda f: (f"Trust account {f['account']} is not mapped to a QuickBooks account: "
+                                 f"{GL_MAP_WHERE}"),
+    "trust_mixed": lambda f: (f"Trust transaction {f['number']} posts to {f['accounts'] or 'no account'}, which is not "
+                              "a trust bank account or the client trust liability: trust money never reaches an "
+                              "operating account in QuickBooks; reverse it in the ledger and record it again"),
     "us_several_rates": lambda f: (f"{f['kind']} {f['number']} charges more than one sales-tax rate ({f['rates']}); "
                                    f"a US QuickBooks {f['kind'].lower()} carries one tax rate: split it into one "
                                    "document per rate"),
@@ -299,6 +304,8 @@ _FIX: dict[str, Where | Callable[[dict], Where | None]] = {
     "tax_unmapped": Where("mapping", "tax", "ledgerlink map set tax"),
     "zero_rate_unmapped": Where("mapping", "tax", "ledgerlink map set tax"),
     "bank_unmapped": Where("mapping", "gl", "ledgerlink map set gl"),
+    "trust_unmapped": Where("mapping", "gl", "ledgerlink map set gl"),
+    "trust_mixed": Where("monitor", command="ledgerlink trust reverse"),
     "writeoff_no_gl": Where("mapping", "gl", "ledgerlink map set gl"),
     "writeoff_no_item": _WRITEOFF_CREATE,
     "number_too_long": Where("settings", "ledger"),

@@ -11,6 +11,7 @@ Checks, each listed in the result:
                   balances (when QBO reports them)
   income          net sales per mapped Product/Service: ledger invoice lines less credit lines against
                   the QBO lines that use the item
+  trust           trust bank balances and client trust liability per customer (core.qbo.reconcile_trust)
 Money is integer minor units with the firm's currency.
 """
 
@@ -23,6 +24,7 @@ from decimal import Decimal
 from core.money import decimal_to_minor
 from core.qbo import sync_store as S
 from core.qbo.mirror import ReadInfo, read_documents
+from core.qbo.reconcile_trust import trust_differences
 
 ENTITIES = (("invoice", "Invoice", "invoices"), ("credit_note", "CreditMemo", "credit_notes"),
             ("payment", "Payment", "payments"))
@@ -39,17 +41,18 @@ class ReconcileResult:
     different: tuple[dict, ...] = ()
     ar: tuple[dict, ...] = ()
     income: tuple[dict, ...] = ()
+    trust: tuple[dict, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     read: ReadInfo | None = None
 
     @property
     def ok(self) -> bool:
-        return not (self.missing_in_qbo or self.extra_in_qbo or self.different or self.ar or self.income)
+        return not (self.missing_in_qbo or self.extra_in_qbo or self.different or self.ar or self.income or self.trust)
 
     def as_json(self) -> dict:
         return {"ok": self.ok, "currency": self.currency, "checked": self.checked,
                 "missing_in_qbo": list(self.missing_in_qbo), "extra_in_qbo": list(self.extra_in_qbo),
-                "different": list(self.different), "ar": list(self.ar), "income": list(self.income),
+                "different": list(self.different), "ar": list(self.ar), "income": list(self.income), "trust": list(self.trust),
                 "notes": list(self.notes),
                 "read": None if self.read is None else {"mode": self.read.mode, "why": self.read.why,
                                                         "since": self.read.since, "calls": self.read.calls}}
@@ -118,8 +121,9 @@ async def reconcile(firm, client, sources, *, full: bool = False) -> ReconcileRe
                               "note": str(obj.get("PrivateNote") or "")})
     ar, notes = _ar(firm, qbo, links, customers, cur, from_date)
     income = _income(firm, qbo, claimed, ctx, cur)
+    trust, trust_notes = await trust_differences(db, client, ctx)
     return ReconcileResult(cur, checked, tuple(missing), tuple(extra), tuple(different), tuple(ar), tuple(income),
-                           tuple(notes), read)
+                           tuple(trust), tuple(notes) + tuple(trust_notes), read)
 
 
 def _ar(firm, qbo, links, customers, cur, from_date) -> tuple[list, list]:

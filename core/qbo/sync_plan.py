@@ -16,21 +16,24 @@ from typing import Literal, Protocol
 from core.qbo import payloads as P
 from core.qbo import sync_compare as C
 from core.qbo import sync_store as S
+from core.qbo import trust_push
 from core.qbo.edits import full_update
 from core.qbo.sync_store import Row
 
-Kind = Literal["invoice", "payment", "credit_note", "apply", "customer"]
+Kind = Literal["invoice", "payment", "credit_note", "apply", "customer", "trust", "trust_payment"]
 Op = Literal["create", "update", "delete", "void"]
 
 ENTITY = {"invoice": "Invoice", "payment": "Payment", "credit_note": "CreditMemo", "apply": "Payment",
-          "customer": "Customer"}
-LABEL = {"invoice": "Invoice", "payment": "Payment", "credit_note": "Credit note"}
+          "customer": "Customer", "trust": "JournalEntry", "trust_payment": "JournalEntry"}
+LABEL = {"invoice": "Invoice", "payment": "Payment", "credit_note": "Credit note", "trust": "Trust transaction",
+         "trust_payment": "Payment from trust"}
 # Deletions of payments and credit notes go first (QBO refuses to delete an invoice with payments applied);
 # then invoices, payments and credit notes in one pipeline: a payment or credit note is sent as soon as the
-# invoice it applies to is in QBO.
+# invoice it applies to is in QBO. Trust JournalEntries depend on their client's customer only.
 PHASES = (
-    ("remove", (("payment", "delete"), ("credit_note", "delete"))),
-    ("documents", (("invoice", "upsert"), ("invoice", "delete"), ("payment", "upsert"), ("credit_note", "upsert"))),
+    ("remove", (("payment", "delete"), ("credit_note", "delete"), ("trust", "delete"), ("trust_payment", "delete"))),
+    ("documents", (("invoice", "upsert"), ("invoice", "delete"), ("payment", "upsert"), ("credit_note", "upsert"),
+                   ("trust", "upsert"), ("trust_payment", "upsert"))),
 )
 
 
@@ -154,6 +157,8 @@ def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, custo
         payload = P.invoice_payload(doc, ctx, customers, override)
     elif row.doc_type == "payment":
         payload = P.payment_payload(doc, ctx, customers, invoices, balances)
+    elif row.doc_type in ("trust", "trust_payment"):
+        payload = trust_push.journal_entry(doc, ctx, customers)
     elif kind == "apply":
         payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id, balances)
     else:

@@ -40,14 +40,14 @@ from core.logs import redact
 from core.qbo.client import dumps, loads
 from core.qbo.reasons import Reason
 
-DOC_TYPES = ("invoice", "payment", "credit_note")
+DOC_TYPES = ("invoice", "payment", "credit_note", "trust", "trust_payment")
 # The schema's CHECKs on sync_queue and sync_parked.
-DocType = Literal["invoice", "payment", "credit_note"]
+DocType = Literal["invoice", "payment", "credit_note", "trust", "trust_payment"]
 Action = Literal["upsert", "delete"]
 State = Literal["queued", "sending", "done", "parked"]
 ParkKind = Literal["local", "qbo"]
 # One letter per document kind in a requestid (c is a customer, a a credit note's application payment).
-KIND_LETTER = {"invoice": "i", "payment": "p", "credit_note": "n", "customer": "c", "apply": "a"}
+KIND_LETTER = {"invoice": "i", "payment": "p", "credit_note": "n", "customer": "c", "apply": "a", "trust": "j", "trust_payment": "k"}
 # Operation letters in a requestid.
 OP_LETTER = {"create": "C", "update": "U", "delete": "D", "query": "Q", "void": "V"}
 MAX_REQUEST_ID = 50

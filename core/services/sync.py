@@ -91,6 +91,12 @@ class FirmSources:
 
     def document(self, doc_type: str, doc_id: int):
         from core.ledger import queries
+        from core.qbo import trust_push
+
+        if doc_type == "trust":
+            return trust_push.load(self.firm.db, doc_id)
+        if doc_type == "trust_payment":
+            return trust_push.load_payment(self.firm.db, doc_id)
 
         get = {"invoice": queries.get_invoice, "payment": queries.get_payment,
                "credit_note": queries.get_credit_note}[doc_type]

@@ -93,9 +93,10 @@ def _apply(firm, kind: str, k: int, n: int, ids: dict) -> None:
     elif kind == "delete_credit" and cred:
         L.delete_credit_note(firm, cred)
     elif kind == "trust_in":
-        L.trust_receipt(firm, client_id=client, amount=_money(n), date="2026-03-02")
+        ids["trust"].append(L.trust_receipt(firm, client_id=client, amount=_money(n), date="2026-03-02").id)
     elif kind == "trust_out":
-        L.trust_disbursement(firm, client_id=client, amount=_money(n // 3 + 1), date="2026-03-03")
+        ids["trust"].append(L.trust_disbursement(firm, client_id=client, amount=_money(n // 3 + 1),
+                                                 date="2026-03-03").id)
 
 
 def _check_invariants(firm, changed: set) -> None:
@@ -123,8 +124,16 @@ def _check_invariants(firm, changed: set) -> None:
     assert trust.trust_bank_minor == trust.client_total_minor
     assert all(b.balance_minor >= 0 for b in trust.balances)
     queue = {(r[0], r[1]): (r[2], r[3]) for r in db.execute("SELECT doc_type, doc_id, version, action FROM sync_queue")}
-    assert set(queue) == changed
+    # a payment from trust also queues its trust side (core.qbo.trust_push), at the payment's version
+    from_trust = {("trust_payment", p) for t, p in changed if t == "payment"
+                  and db.execute("SELECT from_trust FROM payments WHERE id = ?", [p]).fetchone()[0]}
+    assert set(queue) == changed | from_trust
+    for _, pid in from_trust:
+        assert queue[("trust_payment", pid)][0] == queue[("payment", pid)][0]
     for doc_type, doc_id in changed:
+        if doc_type == "trust":
+            assert queue[(doc_type, doc_id)] == (1, "upsert")  # posted, never reversed here
+            continue
         doc = {"invoice": L.get_invoice, "payment": L.get_payment, "credit_note": L.get_credit_note}[doc_type](
             firm, doc_id)
         assert queue[(doc_type, doc_id)] == (doc.version, "delete" if doc.status == "deleted" else "upsert")
@@ -137,7 +146,7 @@ def test_random_sequences_keep_every_invariant(ops, template_db, tmp_path_factor
     path = tmp_path_factory.mktemp("prop") / "firm.db"
     shutil.copy(template_db, path)
     firm = open_firm(Settings(_env_file=None, db=path))
-    ids = {"invoice": [], "payment": [], "credit_note": []}
+    ids: dict[str, list] = {"invoice": [], "payment": [], "credit_note": [], "trust": []}
     try:
         for kind, k, n in ops:
             journal = firm.db.execute("SELECT * FROM journal_lines ORDER BY id").fetchall()

@@ -272,3 +272,43 @@ async def test_the_connected_company_must_price_tax_as_the_firm_does(firm, fake,
     if not ok:
         assert f"is a {'UK' if country == 'GB' else country} QuickBooks company, which works out sales tax line by line"\
             in step.message and "this US firm works it out on the taxable subtotal of each rate" in step.message
+
+
+async def test_client_trust_liability_maps_only_to_its_own_liability_and_is_required_once_client_money_is_held(
+        firm, fake):
+    from core.ledger import firm as firm_ops
+    from core.ledger.trust import trust_receipt
+
+    fake.ref["Account"] += [
+        {"Id": "38", "Name": "Client Funds", "AccountType": "Bank", "AccountSubType": "TrustAccounts", "Active": True},
+        {"Id": "60", "Name": "Client Trust Liability", "AccountType": "Other Current Liability",
+         "AccountSubType": "TrustAccountsLiabilities", "Active": True},
+        {"Id": "61", "Name": "Sales Tax Payable", "AccountType": "Other Current Liability",
+         "AccountSubType": "GlobalTaxPayable", "Active": True},
+        {"Id": "62", "Name": "Retainers Held", "AccountType": "Other Current Liability",
+         "AccountSubType": "OtherCurrentLiabilities", "Active": True},
+    ]
+    app = fake.app()
+    await complete_connect_async(firm, fake.approve(begin_connect(firm, app).url), app)
+    await svc.pull_reference_async(firm, app=app)
+    liability, tax, trust = account_id(firm, "2100"), account_id(firm, "2200"), account_id(firm, "1100")
+    with pytest.raises(ValidationError, match="Client Trust Liability \\(IOLTA\\) is what the firm owes its clients "
+                                              "and cannot be mapped to Sales Tax Payable"):
+        svc.set_mapping(firm, "gl", liability, "61")
+    with pytest.raises(ValidationError, match="cannot be mapped to Checking, a QuickBooks Bank account"):
+        svc.set_mapping(firm, "gl", liability, "35")
+    with pytest.raises(ValidationError, match="Client Trust Liability is the client trust liability in QuickBooks "
+                                              "and cannot take Sales Tax Payable"):
+        svc.set_mapping(firm, "gl", tax, "60")
+    suggested = {s.ledger_id: s.qbo_id for s in svc.suggest(firm, "gl")}
+    assert suggested.get(liability) == "60" and suggested.get(tax) != "60"
+
+    svc.set_mapping(firm, "gl", account_id(firm, "1000"), "35")
+    assert step_map(firm)["map_gl"].ok  # no client money yet: the trust accounts may wait
+    client = firm_ops.add_client(firm, "Jane Doe")
+    trust_receipt(firm, client_id=client.id, amount="100.00", date="2026-03-01")
+    gl = step_map(firm)["map_gl"]
+    assert not gl.ok and "IOLTA Trust Account" in gl.message and "Client Trust Liability (IOLTA)" in gl.message
+    svc.set_mapping(firm, "gl", trust, "38")
+    svc.set_mapping(firm, "gl", liability, "62")  # a liability of its own, whatever its name
+    assert step_map(firm)["map_gl"].ok

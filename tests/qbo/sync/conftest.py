@@ -31,6 +31,7 @@ class MappedSources(FirmSources):
         extra = {a.id: P.Ref(value=f"8{a.id}", name="Bad debt") for a in accounts.values() if a.subtype == "bad_debt"}
         banks = {b.id: b for b in queries.list_bank_accounts(firm)}
         gl = {b.gl_account_id: P.Ref(value=f"7{b.gl_account_id}") for b in banks.values()}
+        gl.update({a.id: P.Ref(value=f"7{a.id}") for a in accounts.values() if a.subtype == "trust_liability"})
         rates = {r.id: r for r in queries.list_tax_rates(firm)}
         tax = {r.id: P.Ref(value=f"6{r.id}") for r in rates.values()}
         return P.PushContext(

@@ -27,7 +27,8 @@ from .memqbo import MemQBO
 from tests.fixtures import sample
 
 THROTTLE_XML = sample("Fault-429-3001-throttle.xml")
-WRITABLE = {"invoice": "Invoice", "payment": "Payment", "creditmemo": "CreditMemo", "customer": "Customer"}
+WRITABLE = {"invoice": "Invoice", "payment": "Payment", "creditmemo": "CreditMemo", "customer": "Customer",
+            "journalentry": "JournalEntry"}
 
 
 def _fault_body(exc: PermanentError) -> dict:
@@ -50,6 +51,14 @@ class WireQBO(FakeQBO):
         # with a product/service posting to it (for write-offs), an expense-recovery item.
         self.ref["Account"].append({"Id": "90", "Name": "Bad Debts", "AccountType": "Expense",
                                     "AccountSubType": "BadDebts", "Active": True})
+        # Client money: two trust bank accounts and the client trust liability.
+        self.ref["Account"] += [
+            {"Id": "91", "Name": "IOLTA Trust Account", "AccountType": "Bank", "AccountSubType": "TrustAccounts",
+             "Active": True},
+            {"Id": "92", "Name": "Separate Trust Account", "AccountType": "Bank", "AccountSubType": "TrustAccounts",
+             "Active": True},
+            {"Id": "93", "Name": "Client Trust Liability", "AccountType": "Other Current Liability",
+             "AccountSubType": "TrustAccountsLiabilities", "Active": True}]
         self.ref["Item"].append({"Id": "20", "Name": "Bad debt written off", "Type": "Service",
                                  "IncomeAccountRef": {"value": "90"}, "Active": True})
         self.ref["Item"].append({"Id": "21", "Name": "Court Filing Fees Recovered", "Type": "Service",
@@ -128,7 +137,7 @@ class WireQBO(FakeQBO):
             status, body = self._write(WRITABLE[head], request)
         elif head in WRITABLE and "/" in tail:
             status, body = self._read(WRITABLE[head], tail.split("/")[1])
-        elif head == "query" and re.search(r"FROM (Customer|Invoice|Payment|CreditMemo)\b", request.url.params["query"]):
+        elif head == "query" and re.search(r"FROM (Customer|Invoice|Payment|CreditMemo|JournalEntry)\b", request.url.params["query"]):
             status, body = 200, self._query(request.url.params["query"])
         else:
             return super()._api(request)

@@ -36,6 +36,12 @@ async def _complete_maps(firm, writeoff_item: bool = True) -> None:
                                                     "ExpenseAccountRef": {"value": income}}, requestid=None)
                 await _pull(firm)
                 qbo_services.set_mapping(firm, "sales", row.ledger_id, item["Id"])
+        for row in qbo_services.list_map(firm, "gl"):  # the client trust liability, when its name did not match
+            if row.status == "unmapped" and row.role == "trust_liability":
+                target = firm.db.execute("SELECT id FROM qbo_accounts WHERE subtype = 'TrustAccountsLiabilities' "
+                                         "AND active = 1 ORDER BY id").fetchone()
+                if target is not None:
+                    qbo_services.set_mapping(firm, "gl", row.ledger_id, target[0])
         bad = queries.list_accounts(firm, subtypes=["bad_debt"])[0]
         target = firm.db.execute("SELECT qbo_id FROM qbo_maps WHERE kind = 'gl' AND ledger_id = ?",
                                  [bad.id]).fetchone()
@@ -85,7 +91,19 @@ async def demo_firm(settings: Settings, sb, *, country: str = "UK", invoices: in
     if standard_only:
         standard_rates_only(firm)
     demo.fill(firm, clients=clients, invoices=invoices, payments=payments, credits=credits, seed=seed)
+    await map_new_trust_banks(firm)
     return firm
+
+
+async def map_new_trust_banks(firm) -> None:
+    """A trust bank account added after connecting (the demo's second one) gets a QBO trust bank of its own."""
+    for row in qbo_services.list_map(firm, "gl"):
+        if row.status == "unmapped" and row.required and row.role == "trust_bank":
+            made = await in_qbo(firm, lambda client, name=row.ledger_name: client.create(
+                "Account", {"Name": name[:100], "AccountType": "Bank", "AccountSubType": "TrustAccounts"},
+                requestid=None))
+            await _pull(firm)
+            qbo_services.set_mapping(firm, "gl", row.ledger_id, made["Id"])
 
 
 def cli_env(monkeypatch, s: Settings, sb) -> None:

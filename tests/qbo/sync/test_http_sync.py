@@ -54,6 +54,7 @@ async def demo_firm(settings, wire, *, invoices=150, payments=90, credits=20, cl
     demo.ensure_ready(firm)
     await connect_and_map(firm, wire, wire.app())
     demo.fill(firm, clients=clients, invoices=invoices, payments=payments, credits=credits, seed=3)
+    qbo_services.apply_suggestions(firm, qbo_services.suggest(firm, "gl"))  # the demo's second trust account
     return firm
 
 

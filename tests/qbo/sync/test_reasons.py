@@ -101,6 +101,8 @@ EVERY_CODE = {
     "sales_unmapped": {"account_id": 1, "account": "4000 Fees"},
     "tax_unmapped": {"tax_rate_id": 2, "tax_rate": "Standard (20%)"},
     "bank_unmapped": {"bank_account_id": 1, "bank": "Office account"},
+    "trust_unmapped": {"account_id": 18, "account": "Client Trust Liability"},
+    "trust_mixed": {"doc_id": 4, "number": "TR-4", "accounts": "1000 Operating Checking"},
     "zero_rate_unmapped": {},
     "writeoff_no_gl": {"account_id": 9, "account": "6900 Bad debts"},
     "writeoff_no_item": {"account_id": 9, "account": "6900 Bad debts", "qbo_account": "Bad debts"},

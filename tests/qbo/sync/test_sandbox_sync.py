@@ -3,7 +3,6 @@ faults of every kind, a revoked refresh token; afterwards 0 duplicates, 0 missin
 
 from __future__ import annotations
 
-import pytest
 
 from decimal import Decimal
 

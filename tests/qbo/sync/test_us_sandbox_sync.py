@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 
 from core.ledger import billing, demo, queries
 from core.ledger.firm import add_client, add_tax_rate, create_firm
