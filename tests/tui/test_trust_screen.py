@@ -45,6 +45,15 @@ async def open_trust(pilot):
     await settle(pilot)
 
 
+async def test_f7_on_a_database_without_a_firm_says_so_instead_of_reading_forever(settings):
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_trust(pilot)
+        text = screen_text(app)
+        assert "There is no firm yet: create it on the setup checklist (F2) first." in text
+        assert "Reading the trust ledgers" not in text
+
+
 async def test_f7_shows_balances_and_a_receipt_posts_in_a_worker(settings):
     trust_firm(settings)
     app = create_app(settings, still=True)

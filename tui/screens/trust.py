@@ -36,6 +36,9 @@ class TrustView:
     locked_until: str | None
 
 
+NO_FIRM = object()  # what the reader gives on a database without a firm yet
+
+
 def read_view(firm, account_id: int | None) -> TrustView:
     from core.services import ledger
     from core.services import trust as S
@@ -135,13 +138,16 @@ class TrustScreen(TabbedScreen):
 
         def read(firm):
             if not ledger.firm_exists(firm):
-                return None
+                return NO_FIRM
             accounts = [b.id for b in ledger.list_bank_accounts(firm, "trust")]
             chosen = account_id if account_id in accounts else (accounts[0] if accounts else None)
             return read_view(firm, chosen), chosen
 
         found = with_own_firm(self.app, read, self.app.show_error)
-        if found is not None:
+        if found is NO_FIRM:
+            self.app.call_from_thread(self.query_one("#trust-summary", Static).update,
+                                      "There is no firm yet: create it on the setup checklist (F2) first.")
+        elif found is not None:
             self.app.call_from_thread(self.show_view, *found)
 
     def account_name(self) -> str:
