@@ -92,14 +92,12 @@ def batch_request_id(db: sqlite_utils.Database, body_text: str = "") -> str:
     """
     from core.qbo.replay import digest
 
+    # one statement, no read first: a read-then-write transaction cannot take the write lock once another
+    # process has written since (SQLITE_BUSY at once, "database is locked"), while a write waits its turn
     with db.atomic():
-        row = db.execute("SELECT value FROM sync_meta WHERE key = 'batch_seq'").fetchone()
-        seq = int(row[0]) + 1 if row else 1
-        db.execute(
-            "INSERT INTO sync_meta (key, value) VALUES ('batch_seq', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [str(seq)],
-        )
+        seq = int(db.execute(
+            "INSERT INTO sync_meta (key, value) VALUES ('batch_seq', '1') ON CONFLICT(key) DO UPDATE SET "
+            "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING value").fetchone()[0])
     rid = f"{salt(db)}-b{seq}{digest(body_text) if body_text else ''}"
     assert len(rid) <= MAX_BATCH_REQUEST_ID
     return rid
