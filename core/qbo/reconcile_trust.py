@@ -1,9 +1,8 @@
 """Reconcile trust: QBO's trust bank balances and client trust liability per customer against the ledger's.
 
 QBO's figures are read back: Account.CurrentBalance of each mapped trust bank and of the trust liability (debits
-minus credits, so a liability owed is negative: reference 5.2), and the liability per customer from
-`reports/AccountBalanceByCustomer?account=ID`; where a company does not answer that report, from the lines of
-the JournalEntries QBO holds on that account (noted). Every difference is one row of the result's "trust"
+minus credits, so a liability owed is negative: reference 5.2), and the liability per customer from the lines
+of the JournalEntries QBO holds on that account (the entity trust reaches QBO as: core.qbo.trust_push). Every difference is one row of the result's "trust"
 section: {"check": "bank" | "liability" | "liability_customer", the ledger and QBO accounts, the client and
 customer where there is one, "ledger_minor", "qbo_minor"}.
 """
@@ -41,13 +40,9 @@ async def _entry_lines(client, account: str, cur: str) -> dict[str | None, int]:
 
 
 async def _by_customer(client, account: str, cur: str, notes: list[str]) -> dict[str | None, int]:
-    try:
-        body = await client.request("GET", "reports/AccountBalanceByCustomer", params={"account": account})
-        rows = body["Report"]["Rows"]
-        return {(r.get("CustomerRef") or {}).get("value"): _minor(r.get("Balance"), cur) for r in rows}
-    except (PermanentError, AttributeError, KeyError, TypeError):
-        notes.append("QuickBooks did not answer the balance-by-customer report: the client trust liability per "
-                     "customer was summed from the JournalEntries it holds")
+    """The liability per customer, from the lines of the JournalEntries QBO holds on the account (QBO has no
+    balance-by-customer report the API can read for an arbitrary account; the sandbox's own report is for tests
+    to check this figure against, never for the product to lean on)."""
     return await _entry_lines(client, account, cur)
 
 
