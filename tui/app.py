@@ -68,11 +68,16 @@ MORE_NAVIGATION = (
 
 
 STILL_TODAY = dt.date(2026, 11, 16)
+# Every screen's and modal's stylesheet, read and parsed once at start-up: a screen that brings its own CSS_PATH
+# makes Textual re-parse every stylesheet of the app the first time it opens. Their rules name their screen.
+ALL_CSS = [Path(__file__).with_name("app.tcss"),
+           *sorted(Path(__file__).parent.glob("screens/*.tcss")), *sorted(Path(__file__).parent.glob("modals/*.tcss"))]
+
 
 class LedgerlinkApp(App[int]):
     """Setup checklist, mapper, sync monitor, billing and reports for one firm."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ALL_CSS
     TITLE = "Ledgerlink"
     COMMANDS = App.COMMANDS | {LedgerlinkCommands}
     MODES = {mode: _mode_factory(mode) for mode in SCREENS_BY_MODE}

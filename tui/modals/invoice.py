@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
 from core.errors import LedgerlinkError
 from core.services import ledger
 from core.text import counted
+from tui.widgets.footer import KeyFooter
 from tui.format import money_text, plain_amount
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import problem_text
@@ -106,7 +107,7 @@ class InvoiceModal(ModalScreen[object]):
                 yield Select(rates, prompt="Tax rate", id="tax")
             yield Static("", id="invoice-problems", markup=False)
             yield Static("", id="invoice-total", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def matter_options(self, client_id) -> list[tuple[str, int]]:
         matters = ledger.list_matters(self.firm, client_id) if client_id else []
