@@ -9,7 +9,8 @@ Posting rules (accrual):
   payment      Dr operating bank                Cr receivable per allocated invoice
   from trust   + Dr trust liability (client)    Cr trust bank (client)
   credit       Dr income per line, Dr tax       Cr receivable (invoice)
-  write-off    Dr bad debts                     Cr receivable (invoice)
+  write-off    Dr bad debts (net per rate),     Cr receivable (invoice, gross)
+               Dr tax per component account     (core.ledger.billing_writeoff)
 
 Amounts: line amount = quantity x unit price, rounded once per line ROUND_HALF_UP to the currency's
 minor unit; tax by the method of the firm's QBO edition (core.ledger.tax), credited per component

@@ -1,13 +1,14 @@
 """Credit notes and write-offs against one invoice: issue, edit (reversal plus a new posting) and delete.
 
   credit       Dr income per line, Dr tax       Cr receivable (invoice)
-  write-off    Dr bad debts                     Cr receivable (invoice)
+  write-off    Dr bad debts (net per rate),     Cr receivable (invoice, gross)
+               Dr tax per component account
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from core.errors import ValidationError
 from core.ledger import queries
@@ -25,8 +26,9 @@ from core.ledger.base import (
     set_sequence,
     writes,
 )
+from core.ledger.billing_writeoff import open_by_rate, split_writeoff
 from core.ledger.billing_common import _Ctx, _delete, _fail, _field, _minor_text, _one
-from core.ledger.models import CreditNote
+from core.ledger.models import CreditNote, CreditNoteLine
 from core.ledger.tax import compute as compute_tax
 
 if TYPE_CHECKING:
@@ -56,8 +58,43 @@ class _CreditDraft:
         return sum(line.amount_minor + line.tax_minor for line in self.lines)
 
 
+def _price(ctx: _Ctx, draft: _CreditDraft) -> None:
+    """Each line's tax and the tax per liability account, as QBO prices the credit memo (untaxed lines: none)."""
+    rated = [k for k, ln in enumerate(draft.lines) if ln.tax_rate_id is not None]
+    priced = compute_tax(ctx.method, [(draft.lines[k].amount_minor, draft.lines[k].tax_rate_id or 0) for k in rated],
+                         ctx.components)
+    for k, tax in zip(rated, priced.line_tax):
+        draft.lines[k] = draft.lines[k]._replace(tax_minor=tax)
+    draft.tax_by_account = priced.by_account(ctx.components)
+
+
+def _writeoff_lines(ctx: _Ctx, draft: _CreditDraft, minor: int, editing_id: int | None) -> None:
+    """The write-off of `minor` (gross) split over the invoice's rates (core.ledger.billing_writeoff), priced."""
+    inv = draft.invoice
+    bad_debt = ctx.subtype_account("bad_debt", "a write-off")
+    open_rates = open_by_rate(ctx.firm, inv["id"], inv["version"], editing_id)
+    for attempt in (open_rates, open_rates._replace(untouched={})):
+        parts = split_writeoff(ctx.method, minor, attempt, ctx.components)
+        several = len(parts) > 1
+        draft.lines = [_CreditLine(f"Write-off of invoice {inv['number']}"
+                                   + (f" ({_rate_name(ctx, p.tax_rate_id)})" if several else ""),
+                                   bad_debt, p.tax_rate_id, p.net_minor, 0) for p in parts]
+        _price(ctx, draft)
+        if draft.total == minor:
+            return
+    raise ValidationError(f"The write-off of {ctx.fmt(minor)} on invoice {inv['number']} cannot be split over its "
+                          f"tax rates exactly (it came to {ctx.fmt(draft.total)}); check the invoice's tax rates")
+
+
+def _rate_name(ctx: _Ctx, rate_id: int | None) -> str:
+    return "untaxed" if rate_id is None else ctx.tax_rates[rate_id]["name"]
+
+
 def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, problems: list[str],
-                    editing_total: int = 0) -> _CreditDraft | None:
+                    editing_total: int = 0, editing_id: int | None = None,
+                    keep: "Sequence[CreditNoteLine]" = ()) -> _CreditDraft | None:
+    """A credit note or write-off checked and priced; `keep`: a write-off's current lines, kept as they are
+    (an edit of its date only: a write-off from before write-offs carried tax keeps its one untaxed line)."""
     if kind not in ("credit", "writeoff"):
         raise ValidationError(f"kind: '{kind}' is not 'credit' or 'writeoff'")
     inv = live_document(ctx.firm, "invoices", invoice_id, "invoice", "number")
@@ -66,7 +103,10 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
     except ValidationError as exc:
         problems.append(exc.message)
     draft = _CreditDraft(inv, kind, date, [])
-    if kind == "writeoff":
+    if kind == "writeoff" and keep:
+        draft.lines = [_CreditLine(ln.description, ln.account_id, ln.tax_rate_id, ln.amount_minor, 0) for ln in keep]
+        _price(ctx, draft)
+    elif kind == "writeoff":
         if lines:
             problems.append("A write-off takes an amount, not lines")
             return None
@@ -78,8 +118,12 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
         if minor <= 0:
             problems.append("amount must be more than zero")
             return None
-        draft.lines.append(_CreditLine(f"Write-off of invoice {inv['number']}",
-                                       ctx.subtype_account("bad_debt", "a write-off"), None, minor, 0))
+        if problems:
+            return None
+        if minor > ctx.open_balance(invoice_id) + editing_total:
+            draft.lines = [_CreditLine("", 0, None, minor, 0)]  # only its total, for the message below
+        else:
+            _writeoff_lines(ctx, draft, minor, editing_id)
     else:
         if lines is None:
             if amount is None:
@@ -104,9 +148,7 @@ def _prepare_credit(ctx: _Ctx, invoice_id: int, kind: str, amount, lines, date, 
             if account_id is not None and rate is not None:
                 draft.lines.append(_CreditLine(str(_field(line, "description", "") or ""), account_id, rate["id"],
                                                minor, 0))
-        priced = compute_tax(ctx.method, [(ln.amount_minor, ln.tax_rate_id or 0) for ln in draft.lines], ctx.components)
-        draft.lines = [ln._replace(tax_minor=t) for ln, t in zip(draft.lines, priced.line_tax)]
-        draft.tax_by_account = priced.by_account(ctx.components)
+        _price(ctx, draft)
     if problems:
         return None
     available = ctx.open_balance(invoice_id) + editing_total
@@ -136,7 +178,8 @@ def _insert_credit_lines(firm: "Firm", credit_id: int, version: int, d: _CreditD
 def issue_credit_note(firm: "Firm", *, invoice_id: int, date, kind: str = "credit", amount=None,
                       lines: list[dict] | None = None) -> CreditNote:
     """A credit (reverses income and tax; lines [{description, account_id, amount, tax_rate_id}] or an
-    amount before tax on the invoice's first line's account and rate) or a write-off (amount, to bad debts).
+    amount before tax on the invoice's first line's account and rate) or a write-off (the gross amount: net to
+    bad debts and the output tax reversed per rate of the invoice, core.ledger.billing_writeoff).
     Never more than the invoice's open balance."""
     require_role(firm, "bookkeeper", "issue credit notes")
     ctx = _Ctx(firm)
@@ -178,10 +221,9 @@ def edit_credit_note(firm: "Firm", credit_note_id: int, *, date=None, amount=Non
         lines = None if row["kind"] == "writeoff" else [
             dict(description=ln.description, account_id=ln.account_id, tax_rate_id=ln.tax_rate_id,
                  amount=_minor_text(ctx, ln.amount_minor)) for ln in current.lines]
-        if row["kind"] == "writeoff":
-            amount = _minor_text(ctx, current.amount_minor)
+    keep = current.lines if row["kind"] == "writeoff" and amount is None else ()
     prepared = _prepare_credit(ctx, row["invoice_id"], row["kind"], amount, lines, date or row["date"], problems,
-                        editing_total=current.total_minor)
+                               editing_total=current.total_minor, editing_id=credit_note_id, keep=keep)
     _fail(problems)
     d = _one(prepared)
     v = row["version"] + 1
