@@ -105,5 +105,69 @@ async def test_write_offs_land_in_qbo_with_the_ledgers_tax(settings, sandbox, co
             f"SELECT coalesce(sum(amount_minor), 0) FROM journal_lines WHERE account_id IN "
             f"({','.join('?' * len(sales_tax))})", sales_tax).fetchone()[0]
         assert _tax_owed_in_qbo(sandbox, realm) == owed
+
+        # An edited write-off goes as a full update QBO prices again; a deleted one is deleted there.
+        partial = next(n for n in writeoffs if n.invoice_id == partly.id)
+        edited = billing.edit_credit_note(firm, partial.id, amount="20.00")
+        gone = next(n for n in writeoffs if n.invoice_id == full.id)
+        billing.delete_credit_note(firm, gone.id)
+        again = await sync.run_sync(firm)
+        assert again.ok and again.differences == () and again.counts.parked == 0, again.as_json()
+        rec = await sync.reconcile(firm)
+        assert rec.ok, (rec.as_json()["ar"], rec.as_json()["notes"], full.client_id, edited.client_id)
+        memos = {o["DocNumber"]: o for o in sandbox.state.entities(realm, "CreditMemo")}
+        assert gone.number not in memos
+        assert (_cents(memos[edited.number]["TotalAmt"]), _cents(memos[edited.number]["TxnTaxDetail"]["TotalTax"])
+                ) == (2000, edited.tax_minor)
+        owed = -firm.db.execute(
+            f"SELECT coalesce(sum(amount_minor), 0) FROM journal_lines WHERE account_id IN "
+            f"({','.join('?' * len(sales_tax))})", sales_tax).fetchone()[0]
+        assert _tax_owed_in_qbo(sandbox, realm) == owed
+    finally:
+        firm.close()
+
+
+@pytest.mark.parametrize("overrides", [False, True], ids=["overrides-off", "overrides-on"])
+async def test_a_write_off_qbo_prices_differently_parks_with_both_figures(settings, sandbox, overrides):
+    """QBO's 20% becomes 21% after the invoice went: the write-off of it parks with both figures and the cause,
+    never done. Where the company takes tax overrides, re-sending it with the ledger's tax makes them agree."""
+    from core.ledger import billing, queries
+    from core.ledger.demo import ensure_ready
+    from core.ledger.firm import add_client, create_firm
+
+    from .sandboxed import connect_and_map
+
+    sandbox.state.set_company_setting("UK", "tax_overrides", overrides)
+    firm = create_firm(sandbox_settings(settings, sandbox), "UK", name="Wren & Co Solicitors")
+    try:
+        ensure_ready(firm)
+        await connect_and_map(firm, sandbox)
+        client = add_client(firm, "Bramble Cottage Ltd").id
+        inv = _invoice(firm, client, [("Standard (20%)", "1", "100.00")])
+        assert (await sync.run_sync(firm)).ok
+        realm = sandbox.realm_ids["UK"]
+        company = sandbox.state.company(realm)
+        for rate in company.all("TaxRate"):
+            if Decimal(str(rate.get("RateValue"))) == 20:
+                sandbox.state.set_tax_rate(realm, rate["Id"], "21")
+        wo = billing.issue_credit_note(firm, invoice_id=inv.id, kind="writeoff", date="2026-11-30", amount="60.00")
+        assert (wo.amount_minor, wo.tax_minor) == (5000, 1000)
+        summary = await sync.run_sync(firm)
+        assert summary.differences_parked == 1 and not summary.ok
+        [parked] = sync.parked(firm)
+        assert (parked.doc_type, parked.doc_id, parked.code) == ("credit_note", wo.id, "qbo_differs")
+        f = parked.fields
+        assert (f["ledger_total_minor"], f["qbo_total_minor"], f["ledger_tax_minor"], f["qbo_tax_minor"]) == (
+            6000, 6050, 1000, 1050)
+        assert f["cause"] == "rate_differs"
+        assert not (await sync.reconcile(firm)).ok
+        if overrides:
+            sync.resend_with_tax(firm, "credit_note", wo.id)
+            again = await sync.run_sync(firm)
+            assert again.ok and again.counts.parked == 0, again.as_json()
+            memo = next(o for o in sandbox.state.entities(realm, "CreditMemo") if o["DocNumber"] == wo.number)
+            assert (_cents(memo["TotalAmt"]), _cents(memo["TxnTaxDetail"]["TotalTax"])) == (6000, 1000)
+            assert (await sync.reconcile(firm)).ok
+        assert queries.get_credit_note(firm, wo.id).total_minor == 6000
     finally:
         firm.close()
