@@ -20,7 +20,7 @@ from tui.screens.setup_tax import add_rate_form, component_text, rate_components
 from tui.workers import with_own_firm
 
 MAP_TITLES = {"sales": "sales map", "gl": "GL map", "tax": "tax map"}
-INACTIVE_NOTE = "Inactive rows (dimmed) are not offered for new documents or maps; their history stays."
+INACTIVE_NOTE = "Dimmed rows are inactive: not offered for new documents or maps; history kept."
 
 
 def map_text(status: str | None, qbo_name: str | None) -> str:
@@ -70,7 +70,7 @@ class ChartScreen(TabbedScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#chart-accounts", DataTable).add_columns("Code", "Name", "Type", "Role", "QBO")
+        self.query_one("#chart-accounts", DataTable).add_columns("Code", "Name", "Role or type", "QBO")
         self.query_one("#chart-rates", DataTable).add_columns("Name", "Rate", "Components", "QBO")
         self.query_one("#chart-accounts", DataTable).focus()
         self.load()
@@ -98,8 +98,9 @@ class ChartScreen(TabbedScreen):
         table.clear()
         for r in account_rows:
             a = r.account
-            table.add_row(*dim([a.code, clipped(a.name, 30), short_type(a.type), ROLE_NAMES.get(a.subtype, a.subtype),
-                                clipped(map_text(r.map_status, r.qbo_name), 22)], a.active), key=str(a.id))
+            kind = ROLE_NAMES.get(a.subtype, a.subtype) or short_type(a.type)
+            table.add_row(*dim([a.code, clipped(a.name, 26), kind, clipped(map_text(r.map_status, r.qbo_name), 24)],
+                               a.active), key=str(a.id))
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
         table = self.query_one("#chart-rates", DataTable)
@@ -132,12 +133,17 @@ class ChartScreen(TabbedScreen):
         if row is None:
             detail.update(INACTIVE_NOTE)
             return
-        active = row.rate.active if isinstance(row, accounts.TaxRateRow) else row.account.active
+        rate = isinstance(row, accounts.TaxRateRow)
+        active = row.rate.active if rate else row.account.active
         used = f"used by {accounts.uses_text(row.uses)}" if row.uses else "not used yet"
-        kind = "tax" if isinstance(row, accounts.TaxRateRow) else row.map_kind
-        where = f"; {MAP_TITLES[kind]}: {row.map_status}" if kind and row.map_status else ""
-        detail.update(f"{self.label(row).capitalize()}{'' if active else ' (inactive)'}: {used}{where}.\n"
-                      + INACTIVE_NOTE)
+        kind = "tax" if rate else row.map_kind
+        where = f"; {MAP_TITLES[kind]}: {row.map_status}" if kind and row.map_status not in (None, "mapped") else ""
+        if rate:
+            pct = f"{row.rate.rate_percent}%"
+            what = f"Tax rate {row.rate.name}" + ("" if pct in row.rate.name else f" ({pct})")
+        else:
+            what = f"{row.account.label} ({row.account.type})"
+        detail.update(f"{what}{'' if active else ', inactive'}: {used}{where}.\n" + INACTIVE_NOTE)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
