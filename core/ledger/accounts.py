@@ -111,10 +111,10 @@ def add_account(firm: "Firm", *, code: str, name: str, type: str, subtype: str =
     taken = firm.db.execute("SELECT name FROM accounts WHERE code = ?", [code]).fetchone()
     if taken:
         raise Conflict(f"code: Account code {code} is already used by {code} {taken[0]}")
-    cur = firm.db.execute("INSERT INTO accounts (code, name, type, subtype) VALUES (?, ?, ?, ?)",
-                          [code, name, type, subtype])
-    audit(firm, "add_account", "account", cur.lastrowid, f"{code} {name} ({type}, {subtype})")
-    return queries.get_account(firm, cur.lastrowid)
+    account_id = firm.db.execute("INSERT INTO accounts (code, name, type, subtype) VALUES (?, ?, ?, ?) RETURNING id",
+                                 [code, name, type, subtype]).fetchone()[0]
+    audit(firm, "add_account", "account", account_id, f"{code} {name} ({type}, {subtype})")
+    return queries.get_account(firm, account_id)
 
 
 @writes
