@@ -61,3 +61,23 @@ async def test_aging_credit_column_reconciles_with_the_receivable_account(settin
         code = ledger.get_account(app.firm, fee).code
         [row] = [table.get_row_at(i) for i in range(table.row_count) if str(table.get_row_at(i)[0]) == code]
         assert str(row[3]) == "180.00" and all(isinstance(c, Text) and c.style == "dim" for c in row)
+
+
+async def test_an_inactive_account_is_not_offered_on_a_new_invoice(settings):
+    fee, _ar = books(settings)
+    firm = open_firm(settings)
+    try:
+        accounts.deactivate_account(firm, fee)
+        active = [a.id for a in ledger.list_accounts(firm, types=["Income", "Other Income"], active_only=True)]
+    finally:
+        firm.close()
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        offered = [value for _label, value in app.screen.query_one("#account")._options if value is not None]
+        offered = [v for v in offered if isinstance(v, int)]
+        assert fee not in offered and offered == active
