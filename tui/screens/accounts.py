@@ -20,6 +20,7 @@ from tui.screens.setup_tax import add_rate_form, component_text, rate_components
 from tui.workers import with_own_firm
 
 MAP_TITLES = {"sales": "sales map", "gl": "GL map", "tax": "tax map"}
+NO_FIRM = "There is no firm in this database yet: create it from the setup checklist (F2)."
 INACTIVE_NOTE = "Dimmed rows are inactive: not offered for new documents or maps; history kept."
 
 
@@ -59,6 +60,7 @@ class ChartScreen(TabbedScreen):
         super().__init__(**kwargs)
         self.account_rows: dict[int, accounts.AccountRow] = {}
         self.rate_rows: dict[int, accounts.TaxRateRow] = {}
+        self.no_firm = False
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="chart-tabs"):
@@ -83,7 +85,7 @@ class ChartScreen(TabbedScreen):
     def load(self) -> None:
         def read(firm):
             if not firm.db.execute("SELECT count(*) FROM firm").fetchone()[0]:
-                return [], []
+                return None, None
             return accounts.account_rows(firm), accounts.tax_rate_rows(firm)
 
         loaded = with_own_firm(self.app, read, self.refuse)
@@ -91,6 +93,10 @@ class ChartScreen(TabbedScreen):
             self.app.call_from_thread(self.fill, *loaded)
 
     def fill(self, account_rows, rate_rows) -> None:
+        self.no_firm = account_rows is None
+        if self.no_firm:
+            self.show_detail()
+            return
         self.account_rows = {r.account.id: r for r in account_rows}
         self.rate_rows = {r.rate.id: r for r in rate_rows}
         table = self.query_one("#chart-accounts", DataTable)
@@ -130,6 +136,9 @@ class ChartScreen(TabbedScreen):
     def show_detail(self) -> None:
         row = self.current()
         detail = self.query_one("#chart-detail", Static)
+        if self.no_firm:
+            detail.update(NO_FIRM)
+            return
         if row is None:
             detail.update(INACTIVE_NOTE)
             return
