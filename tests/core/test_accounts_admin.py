@@ -189,3 +189,16 @@ def test_rows_say_what_is_used_and_which_map(ready):
     rates = {r.rate.id: r for r in A.tax_rate_rows(f)}
     assert rates[ready.state].frozen and not rates[ready.zero].frozen
     assert rates[ready.state].as_json()["used"] is True
+
+
+def test_an_inactive_account_that_keeps_its_mapping_is_flagged_and_a_new_one_is_unmapped(ready):
+    f = ready.firm
+    f.db.execute("INSERT INTO qbo_maps (kind, ledger_id, qbo_id, set_at, set_by) VALUES ('sales', ?, '7', 'x', 'y')",
+                 [ready.fees2])
+    f.db.conn.commit()
+    A.deactivate_account(f, ready.fees2)
+    rows = {r.account.id: r for r in A.account_rows(f)}
+    assert rows[ready.fees2].map_status == A.LEDGER_INACTIVE and rows[ready.fees2].as_json()["active"] is False
+    new = A.add_account(f, code="4993", name="Fees - Notarial", type="Income", subtype="fee_income")
+    assert {r.account.id: r for r in A.account_rows(f)}[new.id].map_status == "unmapped"
+    assert ready.fees2 not in [r.account.id for r in A.account_rows(f, include_inactive=False)]
