@@ -78,7 +78,9 @@ class InvoiceModal(ModalScreen[object]):
 
     def compose(self) -> ComposeResult:
         clients = [(c.name, c.id) for c in ledger.list_clients(self.firm)]
-        accounts = [(a.label, a.id) for a in ledger.list_accounts(self.firm, types=["Income", "Other Income"])]
+        kept = {line["account_id"] for line in self.lines}  # an edited invoice keeps an account made inactive since
+        accounts = [(a.label, a.id) for a in ledger.list_accounts(self.firm, types=["Income", "Other Income"])
+                    if a.active or a.id in kept]
         rates = [(r.name, r.id) for r in ledger.list_tax_rates(self.firm, active_only=True)]
         inv = self.invoice
         title = f"Edit invoice {inv.number}" if inv else "New invoice"
