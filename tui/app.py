@@ -37,6 +37,7 @@ SCREENS_BY_MODE = {
     "billing": ("tui.screens.billing", "BillingScreen"),
     "reports": ("tui.screens.reports", "ReportsScreen"),
     "trust": ("tui.screens.trust", "TrustScreen"),
+    "customers": ("tui.screens.customers", "CustomersScreen"),
 }
 
 
@@ -64,6 +65,7 @@ NAVIGATION = (
 # Reachable by key, help and palette, not listed in the footer (full at 80 columns).
 MORE_NAVIGATION = (
     ("trust", "Trust", "Client money: ledgers, statements, three-way reconciliation", "f7"),
+    ("customers", "Customers", "Which QuickBooks customer each client is: proposals to decide", "f8"),
 )
 
 

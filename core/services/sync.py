@@ -320,7 +320,8 @@ def _adjusted_rate(fields: dict) -> int | None:
 
 async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], None] | None = None,
                    client=None, poll_seconds: float = 30.0, owner: str = "ledgerlink sync") -> SyncSummary:
-    """Push what is queued. once=False keeps running, waking every poll_seconds, until cancelled.
+    """Push what is queued. once=False keeps running until cancelled, waking after poll_seconds, or later
+    while documents wait and none could go (next_run_in).
 
     Only one engine pushes a firm at a time (the TUI passes owner="Ledgerlink TUI"); another one
     returns at once with a message naming the running one.
@@ -346,10 +347,26 @@ async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], No
             summary = await engine.run()
             if once or summary.stopped:
                 return summary
-            await asyncio.sleep(poll_seconds)
+            await asyncio.sleep(next_run_in(firm, summary, poll_seconds))
     finally:
         if own:
             await client.aclose()
+
+
+def next_run_in(firm, summary: SyncSummary, first: float) -> float:
+    """Seconds until a keep-running sync goes again by itself: `first`, growing (capped exponential with jitter,
+    at most an hour: core.qbo.backoff) while documents wait and no run could send any."""
+    from core.qbo import backoff
+
+    return backoff.after_run(firm.db, summary.pushed, summary.parked + summary.waiting, first=first)
+
+
+def waits(firm) -> list[dict]:
+    """The sync's waits not over yet, soonest first ({"name", "reason", "attempt", "wait_seconds",
+    "next_try_at"}; core.qbo.backoff): what `status --json` and the monitor show as the next try."""
+    from core.qbo import backoff
+
+    return backoff.waits(firm.db)
 
 
 @dataclass(frozen=True)
