@@ -123,7 +123,9 @@ async def watch(firm, progress=None, *, look: float = WATCH_LOOK, settle: float 
         if summary.stopped or (runs is not None and done >= runs):
             return summary
         since, wait = time.monotonic(), sync.next_run_in(firm, summary, period)
-        while sync.queue_counts(firm).queued == 0 and time.monotonic() - since < wait:
+        # documents the run left queued (QuickBooks failing for now) wait for their backoff; a new save wakes it
+        left = sync.queue_counts(firm).queued
+        while sync.queue_counts(firm).queued <= left and time.monotonic() - since < wait:
             await asyncio.sleep(look)
         await asyncio.sleep(settle)
 

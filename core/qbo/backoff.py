@@ -101,13 +101,14 @@ def after_run(db: sqlite_utils.Database, pushed: int, waiting: int, *, first: fl
               now: float | None = None, rand: float | None = None) -> float:
     """Seconds until a watching sync runs again by itself (a save still wakes it at once): `first` after a run that
     sent something or left nothing waiting; when documents wait and the run could send none, the `watch` wait
-    grows (capped, with jitter). Never later than the soonest other wait (a client's or the closing date's)."""
+    grows from `first` (FIRST when 0: the TUI's own minute tick) capped, with jitter. Never later than the
+    soonest other wait (a client's or the closing date's)."""
     with db.atomic():
         if pushed or not waiting:
             clear(db, WATCH)
             wait = first
         else:
             wait = note(db, WATCH, f"{waiting} document(s) wait and the last run could send none", now,
-                        first=first, cap=cap, rand=rand)
+                        first=first or FIRST, cap=cap, rand=rand)
     other = next_due(db, now, skip=WATCH)
     return min(wait, other) if other is not None else wait

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CustomerUnconfirmed", "Identity", "Proposal", "QBOCustomer", "why_text", "list_customers",
            "proposals", "link_customer", "new_customer", "new_name", "find_client", "find_qbo_customer",
-           "client_of_document", "client_email", "choices", "Choice", "currency_of"]
+           "client_of_document", "client_email", "choices", "Choice", "currency_of", "matters_as_jobs",
+           "set_matters_as_jobs", "jobs"]
 
 
 def list_customers(firm: "Firm") -> list[Identity]:
@@ -220,3 +221,40 @@ def refresh_customers(firm: "Firm") -> int:
     import asyncio
 
     return asyncio.run(refresh_customers_async(firm))
+
+
+def matters_as_jobs(firm: "Firm") -> bool:
+    """The firm setting: each matter's documents go to a QBO sub-customer of the client's customer (core.qbo.jobs)."""
+    from core.qbo import jobs
+
+    return jobs.enabled(firm.db)
+
+
+@writes
+def set_matters_as_jobs(firm: "Firm", on: bool) -> bool:
+    """Switch matters as QBO sub-customers on or off (admin only, audit-logged). Refused while any invoice,
+    payment or credit note is in QuickBooks: those stay on the customer they were sent to, and a firm would get
+    a matter's old documents on the client and its new ones on the job (and payments that cannot link both)."""
+    require_role(firm, "admin", "change how matters go to QuickBooks")
+    if matters_as_jobs(firm) == on:
+        return on
+    synced = firm.db.execute(
+        "SELECT count(*) FROM sync_links WHERE qbo_id IS NOT NULL AND doc_type IN ('invoice','payment','credit_note')"
+    ).fetchone()[0]
+    if synced:
+        raise Conflict(
+            f"matters_as_jobs: {synced} document(s) are already in QuickBooks on their client's customer; matters "
+            f"as sub-customers can only be switched {'on' if on else 'off'} before the first document is synced "
+            "(documents in QuickBooks never move to another customer). Keep the setting, or start from a firm "
+            "connected to a new QuickBooks company")
+    with firm.db.atomic():
+        firm.db.execute("UPDATE firm SET matters_as_jobs = ? WHERE id = 1", [int(on)])
+        audit(firm, "matters_as_jobs", "firm", 1, "on" if on else "off")
+    return on
+
+
+def jobs(firm: "Firm") -> list[dict]:
+    """Each matter's QBO sub-customer: {"matter_id", "client_id", "reference", "name", "display_name", "qbo_id"}."""
+    from core.qbo import jobs as J
+
+    return J.jobs_of(firm.db)
