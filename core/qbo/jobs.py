@@ -168,10 +168,11 @@ class JobState:
     could not be made this run (their documents park with the reason)."""
 
     def __init__(self, on: bool = False, jobs: dict[int, str] | None = None,
-                 blocked: dict[int, Reason] | None = None) -> None:
+                 blocked: dict[int, Reason] | None = None, placeholders: bool = False) -> None:
         self.on = on
         self.jobs = jobs or {}
         self.blocked = blocked or {}
+        self.placeholders = placeholders  # the dry run: a job not made yet shows as 'QBO-Job-<matter id>'
 
     def customers_for(self, db: sqlite_utils.Database, doc_type: str, doc_id: int, doc, customers: dict):
         """`customers` (client id -> QBO Id) with this document's client pointing at its matter's job, or the
@@ -186,7 +187,7 @@ class JobState:
             return customers
         if matter in self.blocked:
             return self.blocked[matter]
-        job = self.jobs.get(matter)
+        job = self.jobs.get(matter) or (f"QBO-Job-{matter}" if self.placeholders else None)
         if job is None:
             return customers if doc.client_id not in customers else job_refused(
                 matter, "", None, "its job is not in QuickBooks yet; the next sync makes it")

@@ -22,7 +22,7 @@ from core.ledger.base import require_role
 from core.qbo import payloads as P
 from core.qbo import sync_store as S
 from core.qbo.client import dumps
-from core.qbo.reasons import Where, reason_of
+from core.qbo.reasons import ParkedFor, Where, reason_of
 from core.qbo.sync import (
     ENTITY, Progress, QueueCounts, Row, SyncEngine, SyncSummary, TotalDifference, build_step, doc_label, next_op,
     reconnect_message,
@@ -398,9 +398,11 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
 
     Customers not yet linked show as 'QBO-Customer-<client id>' references.
     """
+    from core.qbo import jobs
     from core.qbo.edits import last_known
 
     sources = FirmSources(firm)
+    matters = jobs.JobState(jobs.enabled(firm.db), jobs.links(firm.db), placeholders=True)
     ctx = sources.context()
     salt = S.salt(firm.db)
     customers = dict(firm.db.execute("SELECT client_id, qbo_id FROM sync_customers WHERE qbo_id IS NOT NULL"))
@@ -423,6 +425,10 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
         placeholder_i = {**{k: f"QBO-Invoice-{k}" for k in ctx.invoice_numbers}, **invoices}
         last = last_known(firm.db, ENTITY[row.doc_type], link.qbo_id) if link.qbo_id else None
         try:
+            if row.action == "upsert":  # a matter's document goes to its QBO sub-customer (core.qbo.jobs)
+                placeholder_c = matters.customers_for(firm.db, row.doc_type, row.doc_id, doc, placeholder_c)
+                if not isinstance(placeholder_c, dict):
+                    raise ParkedFor(placeholder_c)
             step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i, balances, last)
         except Parked as exc:
             reason = reason_of(exc)

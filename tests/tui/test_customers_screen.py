@@ -176,3 +176,15 @@ def test_customers_snapshots(snap_compare, sb, size):
         await settle(pilot)
 
     assert snap_compare(create_app(settings, still=True), terminal_size=size, run_before=navigate)
+
+
+def test_a_linked_clients_detail_lists_its_matters_sub_customers():
+    from core.qbo.customers import Identity
+    from tui.screens.customers import detail_text
+
+    ident = Identity(3, "Harper Holdings", "Harper Holdings", "linked", "58", "alice")
+    jobs = [{"display_name": "M-11 Sale of 2 Mill Lane", "qbo_id": "60"},
+            {"display_name": "M-12 Lease- Unit 4", "qbo_id": None}]
+    text = detail_text(ident, "ap@harper.example", jobs)
+    assert "QuickBooks: Harper Holdings (#58), linked by alice" in text
+    assert text.endswith("Sub-customers: M-11 Sale of 2 Mill Lane #60, M-12 Lease- Unit 4 (next sync)")

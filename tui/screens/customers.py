@@ -35,8 +35,8 @@ def customer_text(c, currency: str) -> str:
             f"{money(c.balance_minor, currency)})")
 
 
-def detail_text(ident, email: str | None) -> str:
-    """What the admin decides on, in words."""
+def detail_text(ident, email: str | None, jobs: list[dict] | None = None) -> str:
+    """What the admin decides on, in words (and the client's matters as QuickBooks sub-customers)."""
     lines = [f"Client: {side_text(ident, email)}"]
     if ident.proposal is not None:
         p = ident.proposal
@@ -51,6 +51,9 @@ def detail_text(ident, email: str | None) -> str:
                      + (f" (decided by {ident.decided_by})" if ident.decided_by else "")
                      + "; / links it to an existing one instead")
     lines += [f"Renamed: {why}" for why in ident.renamed]
+    if jobs:
+        lines.append("Sub-customers: " + ", ".join(
+            f"{j['display_name']} {'#' + j['qbo_id'] if j['qbo_id'] else '(next sync)'}" for j in jobs))
     return "\n".join(lines)
 
 
@@ -128,7 +131,8 @@ class CustomersScreen(LedgerScreen):
 
     def show_detail(self) -> None:
         ident = self.highlighted()
-        text = detail_text(ident, service.client_email(self.firm, ident.client_id)) if ident else (
+        jobs = [j for j in service.jobs(self.firm) if ident and j["client_id"] == ident.client_id]
+        text = detail_text(ident, service.client_email(self.firm, ident.client_id), jobs) if ident else (
             "Nothing to decide. a shows every client.")
         self.query_one("#customers-detail", Static).update(text)
 

@@ -274,3 +274,88 @@ def test_a_firm_of_the_previous_release_upgrades_with_the_setting_off_and_every_
     assert main(["--db", str(db), "customers", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed["matters_as_jobs"] is False and listed["customers"]
+
+
+# -- identity and crashes ---------------------------------------------------------------------------------------
+
+async def test_a_lost_answer_to_a_job_create_is_replayed_and_never_makes_a_second_job(settings, sandbox):
+    from core.errors import TransientError
+    from core.qbo.connect import open_client
+
+    firm = await small_firm(settings, sandbox)
+    try:
+        customers.set_matters_as_jobs(firm, True)
+        client = add_client(firm, "Crash Co").id
+        matter = add_matter(firm, client, "Estate", reference="M-7")
+        inv = billing.create_invoice(firm, client_id=client, matter_id=matter.id, date="2026-10-01",
+                                     lines=[fee_line(firm)])
+        qbo = await open_client(firm)
+        real = qbo.create
+        dropped = []
+
+        async def drop_after_the_job_is_made(entity, body, *, requestid):
+            answer = await real(entity, body, requestid=requestid)
+            if entity == "Customer" and body.get("Job") and not dropped:
+                dropped.append(requestid)
+                raise TransientError("the connection dropped after QuickBooks made the job")
+            return answer
+
+        qbo.create = drop_after_the_job_is_made
+        try:
+            first = await sync.run_sync(firm, client=qbo)
+        finally:
+            await qbo.aclose()
+        assert first.pushed == 0 and "Nothing was lost" in first.message, first.as_json()
+        assert [j["qbo_id"] for j in customers.jobs(firm)] == [None]  # the name is kept for the replay
+
+        again = await sync.run_sync(firm)
+        assert again.ok and again.pushed == 1, again.as_json()
+        made = [c for c in qbo_objects(sandbox, firm, "Customer") if c["DisplayName"] == "M-7 Estate"]
+        assert len(made) == 1 and made[0]["Job"] is True  # the replay got QBO's stored answer: one job
+        [job] = customers.jobs(firm)
+        assert job["qbo_id"] == made[0]["Id"]
+        [pushed] = [i for i in qbo_objects(sandbox, firm, "Invoice") if i["DocNumber"] == inv.number]
+        assert pushed["CustomerRef"]["value"] == made[0]["Id"]
+    finally:
+        firm.close()
+
+
+async def test_a_job_name_another_qbo_customer_uses_is_numbered_never_linked(settings, sandbox):
+    firm = await small_firm(settings, sandbox)
+    try:
+        theirs = await in_qbo(firm, lambda c: c.create("Customer", {"DisplayName": "M-8 Probate"}, requestid=None))
+        customers.set_matters_as_jobs(firm, True)
+        client = add_client(firm, "Named Ltd").id
+        matter = add_matter(firm, client, "Probate", reference="M-8")
+        billing.create_invoice(firm, client_id=client, matter_id=matter.id, date="2026-10-01", lines=[fee_line(firm)])
+        # a client whose customer took the next number first: the job is told apart from it too
+        twin = add_client(firm, "M-8 Probate (2)").id
+        billing.create_invoice(firm, client_id=twin, date="2026-10-01", lines=[fee_line(firm, "20.00")])
+        summary = await sync.run_sync(firm)
+        assert summary.ok and summary.parked == 0, summary.as_json()
+        [job] = customers.jobs(firm)
+        assert job["display_name"] == "M-8 Probate (3)" and job["qbo_id"] != theirs["Id"]
+        people = {c["DisplayName"]: c for c in qbo_objects(sandbox, firm, "Customer")}
+        assert people["M-8 Probate (3)"]["Job"] and not people["M-8 Probate (2)"].get("Job")
+        assert [i for i in customers.list_customers(firm) if i.client_id == twin][0].qbo_id == \
+            people["M-8 Probate (2)"]["Id"]
+    finally:
+        firm.close()
+
+
+async def test_the_dry_run_shows_the_job_a_matters_document_will_go_to(settings, sandbox):
+    firm = await small_firm(settings, sandbox)
+    try:
+        customers.set_matters_as_jobs(firm, True)
+        client = add_client(firm, "Preview Ltd").id
+        matter = add_matter(firm, client, "Lease")
+        billing.create_invoice(firm, client_id=client, matter_id=matter.id, date="2026-10-01", lines=[fee_line(firm)])
+        [preview] = await sync.dry_run(firm)
+        assert preview.body["CustomerRef"]["value"] == f"QBO-Job-{matter.id}"
+        assert (await sync.run_sync(firm)).ok
+        [job] = customers.jobs(firm)
+        billing.create_invoice(firm, client_id=client, matter_id=matter.id, date="2026-10-02", lines=[fee_line(firm)])
+        [preview] = await sync.dry_run(firm)
+        assert preview.body["CustomerRef"]["value"] == job["qbo_id"]
+    finally:
+        firm.close()
