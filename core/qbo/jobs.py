@@ -91,10 +91,20 @@ def request_id(salt: str, matter_id: int, generation: int, payload: dict) -> str
     return f"{salt}-m{matter_id}g{generation}C{digest(payload)}"
 
 
-def _choose_names(db: sqlite_utils.Database, wanted: dict[int, str], live: set[str]) -> dict[int, str]:
+def _renamed(db: sqlite_utils.Database, matter_id: int, refused: str) -> str:
+    """The next free numbered name for a matter whose job name QBO refused as taken."""
+    row = db.execute("SELECT reference, name FROM matters WHERE id = ?", [matter_id]).fetchone()
+    others = {r[0] for r in db.execute("SELECT display_name FROM sync_jobs WHERE matter_id != ?", [matter_id])}
+    return _choose_names(db, {matter_id: job_name(row[0], row[1])}, {fold(refused)}, others)[matter_id]
+
+
+def _choose_names(db: sqlite_utils.Database, wanted: dict[int, str], live: set[str],
+                  jobs_names: set[str] | None = None) -> dict[int, str]:
     taken = {fold(r[0]) for r in db.execute("SELECT name FROM qbo_customers WHERE present = 1")}
     taken |= {fold(r[0]) for r in db.execute("SELECT display_name FROM sync_customers WHERE display_name IS NOT NULL")}
-    taken |= {fold(r[0]) for r in db.execute("SELECT display_name FROM sync_jobs")} | live
+    if jobs_names is None:
+        jobs_names = {r[0] for r in db.execute("SELECT display_name FROM sync_jobs")}
+    taken |= {fold(n) for n in jobs_names} | live
     out = {}
     for matter_id, base in sorted(wanted.items()):
         name, n = base, 2
@@ -145,16 +155,21 @@ async def ensure(db: sqlite_utils.Database, salt: str, needed: dict[int, tuple[i
         try:
             entity = await create(payload, request_id(salt, matter_id, generation, payload))
         except PermanentError as exc:
-            with db.atomic():  # another name next time: 6240 means the name is someone else's
-                if (exc.code or "") == "6240":
-                    db.execute("UPDATE sync_jobs SET display_name = ?, generation = generation + 1, updated_at = ? "
-                               "WHERE matter_id = ?", [suffixed(name, generation + 2), now, matter_id])
+            # a new requestid next time (QBO would answer the same one with this refusal again); 6240 means the
+            # name is someone else's: another name too
+            renamed = _renamed(db, matter_id, name) if (exc.code or "") == "6240" else name
+            with db.atomic():
+                db.execute("UPDATE sync_jobs SET display_name = ?, generation = generation + 1, updated_at = ? "
+                           "WHERE matter_id = ?", [renamed, now, matter_id])
             failed[matter_id] = job_refused(matter_id, name, exc.code, str(exc))
             continue
         got_parent = (entity.get("ParentRef") or {}).get("value")
         if entity.get("DisplayName") != name or str(got_parent) != str(parent):
-            failed[matter_id] = job_refused(matter_id, name, None, f"QuickBooks answered with "
-                                            f"{entity.get('DisplayName')} under customer {got_parent}, not the job sent")
+            failed[matter_id] = job_refused(matter_id, name, None, (
+                f"QuickBooks answered with {entity.get('DisplayName')} under customer {got_parent}, not the job sent"))
+            with db.atomic():  # another document's answer: a new requestid next time, nothing linked
+                db.execute("UPDATE sync_jobs SET generation = generation + 1, updated_at = ? WHERE matter_id = ?",
+                           [now, matter_id])
             continue
         with db.atomic():
             db.execute("UPDATE sync_jobs SET qbo_id = ?, updated_at = ? WHERE matter_id = ?",

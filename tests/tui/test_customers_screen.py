@@ -188,3 +188,27 @@ def test_a_linked_clients_detail_lists_its_matters_sub_customers():
     text = detail_text(ident, "ap@harper.example", jobs)
     assert "QuickBooks: Harper Holdings (#58), linked by alice" in text
     assert text.endswith("Sub-customers: M-11 Sale of 2 Mill Lane #60, M-12 Lease- Unit 4 (next sync)")
+
+
+async def test_j_switches_matters_as_sub_customers_and_shows_the_refusal_once_documents_are_synced(sb):
+    settings, _ = sb
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f8")
+        await settle(pilot)
+        await pilot.press("j")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "sub-customer" in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        assert customers.matters_as_jobs(app.firm) is True
+        assert "Matters go to QuickBooks as sub-customers (j)." in screen_text(app)
+        client = ledger.add_client(app.firm, "Synced Ltd").id
+        ledger.create_invoice(app.firm, client_id=client, date="2026-11-02", lines=first_invoice_lines(app.firm))
+        assert (await sync_service.run_sync(app.firm)).pushed == 1
+        await pilot.press("j", "y")
+        await settle(pilot)
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "matters_as_jobs: 1 document(s) are already in QuickBooks" in said
+        assert customers.matters_as_jobs(app.firm) is True

@@ -67,6 +67,8 @@ class CustomersScreen(LedgerScreen):
                 tooltip="Search the QBO customers and link the client to the one chosen"),
         Binding("a", "toggle_all", "All clients", id="customers.all",
                 tooltip="Show every client, or only those waiting for a decision"),
+        Binding("j", "jobs", "Matters as sub-customers", id="customers.jobs", show=False,
+                tooltip="Switch the firm setting: each matter's documents go to a QuickBooks sub-customer"),
     ]
 
     def __init__(self) -> None:
@@ -108,10 +110,11 @@ class CustomersScreen(LedgerScreen):
             if at is not None:
                 table.move_cursor(row=at)
         shown = "every client" if self.show_all else "the clients waiting"
+        jobs = " Matters go to QuickBooks as sub-customers (j)." if service.matters_as_jobs(self.firm) else ""
         self.query_one("#customers-summary", Static).update(
             (f"{len(waiting)} client(s) wait for your decision; their documents are not sent until then. "
              if waiting else "No client waits for a decision. ")
-            + f"Showing {shown} (a switches).")
+            + f"Showing {shown} (a switches).{jobs}")
         self.show_detail()
 
     def show_client(self, client_id: int) -> None:
@@ -218,6 +221,27 @@ class CustomersScreen(LedgerScreen):
 
         self.app.push_screen(PickerModal(f"Link {ident.client_name} to which QuickBooks customer?", rows, reasons),
                              chosen)
+
+    def action_jobs(self) -> None:
+        on = not service.matters_as_jobs(self.firm)
+        question = ("Send each matter's invoices, credit notes and payments to a QuickBooks sub-customer of its "
+                    "client's customer (named after the matter's reference and name)? Only before the first "
+                    "document is synced." if on else
+                    "Send every document to its client's QuickBooks customer again, matters no longer as "
+                    "sub-customers? Only before the first document is synced.")
+        self.app.push_screen(ConfirmModal(question, "Switch on" if on else "Switch off"),
+                             lambda yes: self.switch_jobs(on) if yes else None)
+
+    @work(thread=True, exclusive=True, group="customers")
+    def switch_jobs(self, on: bool) -> None:
+        done = with_own_firm(self.app, lambda firm: service.set_matters_as_jobs(firm, on), self.app.show_error)
+        if done is not None:
+            self.app.call_from_thread(self.jobs_switched, done)
+
+    def jobs_switched(self, on: bool) -> None:
+        self.notify("Matters go to QuickBooks as sub-customers." if on else
+                    "Every document goes to its client's QuickBooks customer.", title="Customers")
+        self.refresh_rows()
 
     @work(thread=True, exclusive=True, group="customers")
     def decide(self, decision: str, client_id: int, qbo_id: str | None = None) -> None:

@@ -359,3 +359,28 @@ async def test_the_dry_run_shows_the_job_a_matters_document_will_go_to(settings,
         assert preview.body["CustomerRef"]["value"] == job["qbo_id"]
     finally:
         firm.close()
+
+
+async def test_a_job_name_a_vendor_holds_parks_once_then_goes_under_the_next_number(settings, sandbox):
+    firm = await small_firm(settings, sandbox)
+    try:
+        await in_qbo(firm, lambda c: c.create("Vendor", {"DisplayName": "M-9 Will"}, requestid=None))
+        customers.set_matters_as_jobs(firm, True)
+        client = add_client(firm, "Testator Ltd").id
+        matter = add_matter(firm, client, "Will", reference="M-9")
+        inv = billing.create_invoice(firm, client_id=client, matter_id=matter.id, date="2026-10-01",
+                                     lines=[fee_line(firm)])
+        first = await sync.run_sync(firm)
+        assert first.pushed == 0 and first.parked == 1, first.as_json()
+        [parked] = sync.parked(firm)
+        assert parked.code == "customer_job_refused" and "M-9 Will" in parked.reason
+        assert "the next sync tries again" in parked.reason
+
+        again = await sync.run_sync(firm)
+        assert again.ok and again.pushed == 1, again.as_json()
+        [job] = customers.jobs(firm)
+        assert job["display_name"] == "M-9 Will (2)" and job["qbo_id"]
+        [pushed] = [i for i in qbo_objects(sandbox, firm, "Invoice") if i["DocNumber"] == inv.number]
+        assert pushed["CustomerRef"]["value"] == job["qbo_id"]
+    finally:
+        firm.close()
