@@ -212,3 +212,20 @@ async def test_j_switches_matters_as_sub_customers_and_shows_the_refusal_once_do
         said = " ".join(str(n.message) for n in app._notifications)
         assert "matters_as_jobs: 1 document(s) are already in QuickBooks" in said
         assert customers.matters_as_jobs(app.firm) is True
+
+
+async def test_the_monitor_shows_the_next_try_of_a_wait_outside_snapshots(sb):
+    from core.qbo import backoff
+
+    settings, _ = sb
+    firm = open_firm(settings)
+    try:
+        backoff.note(firm.db, "customer:5", "QuickBooks refused the name", rand=1.0)
+    finally:
+        firm.close()
+    app = create_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SyncMonitorScreen)
+        shown = str(app.screen.query_one("#waits").render())
+        assert shown.startswith("Next try: client 5's customer at ") and "after a 30 s wait (try 1)" in shown

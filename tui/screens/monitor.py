@@ -131,7 +131,7 @@ class SyncMonitorScreen(LedgerScreen):
         metered = self.query_one("#metered", Static)
         metered.update(text)
         metered.display = bool(text)
-        text = waits_text(sync_service.waits(self.firm))
+        text = "" if self.app.still else waits_text(sync_service.waits(self.firm))  # snapshots show no clock
         waits = self.query_one("#waits", Static)
         waits.update(text)
         waits.display = bool(text)
