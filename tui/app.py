@@ -37,6 +37,7 @@ SCREENS_BY_MODE = {
     "billing": ("tui.screens.billing", "BillingScreen"),
     "reports": ("tui.screens.reports", "ReportsScreen"),
     "trust": ("tui.screens.trust", "TrustScreen"),
+    "accounts": ("tui.screens.accounts", "ChartScreen"),
     "customers": ("tui.screens.customers", "CustomersScreen"),
 }
 
@@ -65,16 +66,22 @@ NAVIGATION = (
 # Reachable by key, help and palette, not listed in the footer (full at 80 columns).
 MORE_NAVIGATION = (
     ("trust", "Trust", "Client money: ledgers, statements, three-way reconciliation", "f7"),
-    ("customers", "Customers", "Which QuickBooks customer each client is: proposals to decide", "f8"),
+    ("accounts", "Accounts", "Chart of accounts and tax rates after set-up; their QBO maps", "f8"),
+    ("customers", "Customers", "Which QuickBooks customer each client is: proposals to decide", "f9"),
 )
 
 
 STILL_TODAY = dt.date(2026, 11, 16)
+# Every screen's and modal's stylesheet, read and parsed once at start-up: a screen that brings its own CSS_PATH
+# makes Textual re-parse every stylesheet of the app the first time it opens. Their rules name their screen.
+ALL_CSS = [Path(__file__).with_name("app.tcss"),
+           *sorted(Path(__file__).parent.glob("screens/*.tcss")), *sorted(Path(__file__).parent.glob("modals/*.tcss"))]
+
 
 class LedgerlinkApp(App[int]):
     """Setup checklist, mapper, sync monitor, billing and reports for one firm."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ALL_CSS
     TITLE = "Ledgerlink"
     COMMANDS = App.COMMANDS | {LedgerlinkCommands}
     MODES = {mode: _mode_factory(mode) for mode in SCREENS_BY_MODE}

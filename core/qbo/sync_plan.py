@@ -160,7 +160,8 @@ def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, custo
     elif row.doc_type in ("trust", "trust_payment"):
         payload = trust_push.journal_entry(doc, ctx, customers)
     elif kind == "apply":
-        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id, balances)
+        # An update gives the old application back first: QBO's balance kept since understates what it may take.
+        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id, balances if op == "create" else None)
     else:
         payload = P.credit_memo_payload(doc, ctx, customers, override)
     total = None if kind == "apply" else ledger_total(row.doc_type, doc)

@@ -126,13 +126,13 @@ def check_invoice(firm, *, lines: list[dict], client_id=None, date=None, matter_
     problems: list[str] = []
     spec = dict(client_id=client_id, matter_id=matter_id, date=date, due_date=due_date, number=None, lines=lines)
     draft = _draft_invoice(_Ctx(firm), spec, problems)
-    net = sum(line[5] for line in draft.lines)
-    tax = sum(line[6] for line in draft.lines)
+    net = sum(line.amount_minor for line in draft.lines)
+    tax = sum(line.tax_minor for line in draft.lines)
     rates: dict[int, list[int]] = {}
     for line in draft.lines:
-        rate = rates.setdefault(line[2], [0, 0])
-        rate[0] += line[5]
-        rate[1] += line[6]
+        rate = rates.setdefault(line.tax_rate_id, [0, 0])
+        rate[0] += line.amount_minor
+        rate[1] += line.tax_minor
     return InvoiceCheck(problems, net, tax, net + tax, len(draft.lines),
                         tuple((r, n, t) for r, (n, t) in rates.items()), draft.due_date)
 

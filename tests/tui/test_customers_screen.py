@@ -100,7 +100,7 @@ async def test_n_gives_a_new_customer_named_apart_and_slash_picks_another_by_sea
     app = create_app(settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("f8")
+        await pilot.press("f9")
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
@@ -139,7 +139,7 @@ async def test_a_bookkeeper_is_refused_by_the_service_and_nothing_changes(sb, mo
     app = create_app(settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("f8")
+        await pilot.press("f9")
         await settle(pilot)
         await pilot.press("l")
         await settle(pilot)
@@ -172,7 +172,7 @@ def test_customers_snapshots(snap_compare, sb, size):
 
     async def navigate(pilot):
         await settle(pilot)
-        await pilot.press("f8")
+        await pilot.press("f9")
         await settle(pilot)
 
     assert snap_compare(create_app(settings, still=True), terminal_size=size, run_before=navigate)
@@ -195,7 +195,7 @@ async def test_j_switches_matters_as_sub_customers_and_shows_the_refusal_once_do
     app = create_app(settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("f8")
+        await pilot.press("f9")
         await settle(pilot)
         await pilot.press("j")
         await settle(pilot)
