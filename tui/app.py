@@ -38,6 +38,7 @@ SCREENS_BY_MODE = {
     "reports": ("tui.screens.reports", "ReportsScreen"),
     "trust": ("tui.screens.trust", "TrustScreen"),
     "accounts": ("tui.screens.accounts", "ChartScreen"),
+    "customers": ("tui.screens.customers", "CustomersScreen"),
 }
 
 
@@ -66,6 +67,7 @@ NAVIGATION = (
 MORE_NAVIGATION = (
     ("trust", "Trust", "Client money: ledgers, statements, three-way reconciliation", "f7"),
     ("accounts", "Accounts", "Chart of accounts and tax rates after set-up; their QBO maps", "f8"),
+    ("customers", "Customers", "Which QuickBooks customer each client is: proposals to decide", "f9"),
 )
 
 
@@ -125,6 +127,8 @@ class LedgerlinkApp(App[int]):
         self.next_auto_sync = 0.0
         """time.monotonic() of the next minute's tick (0 before the first)."""
         self.sync_summary = ""
+        self.auto_sync_after = 0.0
+        """time.monotonic() before which the minute's tick does not sync (core.qbo.backoff; a save still does)."""
         self.sync_rates: deque[float] = deque(maxlen=60)
         self.opened = False
         """True once the opening worker has opened the firm and shown its first screen."""
@@ -240,6 +244,8 @@ class LedgerlinkApp(App[int]):
     def auto_sync_tick(self) -> bool:
         """While the app is open, push what is queued in the background (when sync is on); True if started."""
         self.next_auto_sync = time.monotonic() + self.AUTO_SYNC_SECONDS
+        if time.monotonic() < self.auto_sync_after:  # documents wait and the last run sent none: backing off
+            return False
         return self.sync_if_queued()
 
     def sync_if_queued(self) -> bool:
@@ -363,7 +369,10 @@ class LedgerlinkApp(App[int]):
                                                           owner="Ledgerlink TUI"))
             self.stop_sync = lambda: loop.call_soon_threadsafe(task.cancel)
             try:
-                return loop.run_until_complete(task)
+                summary = loop.run_until_complete(task)
+                if not summary.stopped:  # the minute's tick backs off while documents wait and none could go
+                    self.auto_sync_after = time.monotonic() + sync_service.next_run_in(firm, summary, 0.0)
+                return summary
             except asyncio.CancelledError:
                 return None
             finally:

@@ -213,6 +213,12 @@ def _waits(f: dict) -> str:
 _RENDER: dict[str, Callable[[dict], str]] = {
     "books_closed": lambda f: f["text"],
     "customer_undecided": lambda f: f["text"],
+    "customer_job_refused": lambda f: (f"QuickBooks did not make the sub-customer {f['name'] or '(unnamed)'} for matter "
+                                       f"{f['matter_id']}: {f['fault_message']}; the next sync tries again (under "
+                                       "another name when the name was taken)"),
+    "payment_spans_matters": lambda f: (f"{f['label']} pays invoices of more than one matter; with matters as "
+                                        "QuickBooks sub-customers a payment may only pay invoices of one matter: "
+                                        "record one payment per matter"),
     "answer_mismatch": lambda f: f["text"],
     "map_unusable": lambda f: f["message"],
     "sales_unmapped": lambda f: f"Account {f['account']} is not mapped to a Product/Service: {SALES_MAP_WHERE}",
@@ -317,6 +323,8 @@ _FIX: dict[str, Where | Callable[[dict], Where | None]] = {
     "qbo_differs": lambda f: Where("monitor", command=f"ledgerlink sync fix {f['doc_type']} {f['doc_id']}", key="x"),
     "books_closed": Where("quickbooks", "Account and settings", "ledgerlink lock show"),
     "customer_undecided": Where("billing", "clients", "ledgerlink customers list"),
+    "customer_job_refused": Where("monitor", command="ledgerlink customers list"),
+    "payment_spans_matters": Where("billing", "payments"),
     "answer_mismatch": Where("monitor", command="ledgerlink status"),
 }
 

@@ -38,6 +38,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "multicurrency": (False, bool),
     # CorePlus (metered) calls allowed a calendar month; None = no cap (5.15)
     "metered_cap": (None, int),
+    # a Payment's lines link only invoices/credit memos of its own CustomerRef, or also those of its jobs
+    # (sub-customers); the reference does not say (5.5, 5.7)
+    "job_payments": ("same_customer", ("same_customer", "parent_or_job")),
 }
 
 

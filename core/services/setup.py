@@ -38,9 +38,16 @@ def queue_counts(firm: Firm) -> dict[str, int]:
     return counts
 
 
+def _waits(firm: Firm) -> list[dict]:
+    from core.services.sync import waits
+
+    return waits(firm)
+
+
 def status_json(firm: Firm) -> dict:
     """{"firm": {...} or null, "steps": [...], "connection": {...} or null, "metered_reads": {"month", "count",
-    "budget", "warning"} or null, "queue": {state: n}}."""
+    "budget", "warning"} or null, "queue": {state: n}, "waits": [{"name", "reason", "attempt", "wait_seconds",
+    "next_try_at"}] (core.qbo.backoff)}."""
     info = None
     if firm_exists(firm):
         f = get_firm_info(firm)
@@ -59,5 +66,6 @@ def status_json(firm: Firm) -> dict:
         "connection": connection,
         "metered_reads": metered,
         "queue": queue_counts(firm),
+        "waits": _waits(firm) if info else [],
         **extras,
     }

@@ -34,7 +34,7 @@ def test_demo_is_deterministic_and_completes_the_ledger_steps(capsys, tmp_path):
     _, out, _ = run(capsys, tmp_path / "a.db", "status", "--json")
     status = json.loads(out)
     assert set(status) == {"firm", "steps", "connection", "metered_reads", "queue", "lock_date", "customers_waiting",
-                           "restore"}
+                           "restore", "waits"}
     assert all(s["ok"] for s in status["steps"][:8])
     assert status["queue"]["queued"] > 60
 
