@@ -107,11 +107,10 @@ def cmd_demo(args, settings: Settings) -> int:
               counted(s.payments, "payment"), counted(s.credit_notes, "credit note"),
               counted(s.trust_moves, "trust move"), counted(s.edits, "edit"), counted(s.deletions, "deletion")]
     print(f"Demo data in {settings.db}: {', '.join(counts)}.")
-    from core.services.ledger import STATEMENT_AS_OF
-
     for account, path in s.trust_statements:
-        print(f"Bank statement of {account}: {path}\n  try: ledgerlink trust statement import --account \"{account}\" "
-              f"{path}\n       ledgerlink trust reconcile --account \"{account}\" --as-of {STATEMENT_AS_OF}")
+        print(f"Bank statement of {account} to {s.statement_as_of}: {path}\n  try: ledgerlink trust statement import "
+              f"--account \"{account}\" {path}\n       ledgerlink trust reconcile --account \"{account}\" "
+              f"--as-of {s.statement_as_of}")
     return 0
 
 
