@@ -82,8 +82,10 @@ def trust_accounts(firm) -> list:
     return queries.list_bank_accounts(firm, "trust")
 
 
-def list_transactions(firm, client_id: int | None = None) -> list[TrustTransaction]:
-    return T.list_trust_transactions(firm, client_id)
+def list_transactions(firm, client_id: int | None = None, *,
+                      bank_account_id: int | None = None) -> list[TrustTransaction]:
+    """Trust documents by date, of one client and/or touching one trust account (either side of a transfer)."""
+    return T.list_trust_transactions(firm, client_id, bank_account_id=bank_account_id)
 
 
 def _day(date) -> str:
