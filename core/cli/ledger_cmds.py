@@ -168,22 +168,6 @@ def cmd_report(args, settings: Settings) -> int:
 
 
 # the command that does a checklist step, for an admin on the command line (the steps' own words name the TUI)
-CLI_STEPS = {
-    "accounting_system": "`ledgerlink init --country US` (or CA, UK, AU, NZ)",
-    "bank_account": "`ledgerlink setup bank operating NAME --account CODE --bank BANK`",
-    "trust_accounting": "`ledgerlink setup bank trust NAME --account CODE --bank BANK` or "
-                        "`ledgerlink setup no-client-money`",
-    "sales_tax": "`ledgerlink setup tax-rate NAME PERCENT`",
-    "feature_preview": "`ledgerlink setup preview on`",
-    "qbo_connected": "`ledgerlink connect`",
-    "qbo_zero_tax": "`ledgerlink pull`",
-    "map_sales": "`ledgerlink map suggest sales --apply` or `ledgerlink map set sales CODE QBO`",
-    "map_gl": "`ledgerlink map suggest gl --apply` or `ledgerlink map set gl CODE QBO`",
-    "map_tax": "`ledgerlink map suggest tax --apply` or `ledgerlink map set tax NAME QBO`",
-    "sync_enabled": "`ledgerlink sync enable`",
-}
-
-
 def _wrap(text: str, width: int = 80) -> str:
     """Wrapped with a hanging indent, never inside a `command` (it stays whole for copy and paste)."""
     parts = text.split("`")
@@ -204,10 +188,7 @@ def cmd_status(args, settings: Settings) -> int:
     print(f"{f['name']} ({f['country']}, {f['currency']}, {f['method']})" if f else f"No firm in {settings.db}")
     for step in status["steps"]:
         mark = {"done": "[x]", "warning": "[!]"}.get(step["state"], "[ ]")
-        text = f"{mark} {step['title']}: {step['message']}"
-        if step["state"] != "done" and step["id"] in CLI_STEPS and "`ledgerlink " not in step["message"]:
-            text += f" Command line: {CLI_STEPS[step['id']]}."
-        print(_wrap(text))
+        print(_wrap(f"{mark} {step['title']}: {step['message']}"))
     conn = status["connection"]
     print(f"QuickBooks: {conn.get('company_name') or conn.get('realm_id')} ({conn.get('environment')})"
           if conn else "QuickBooks: not connected")

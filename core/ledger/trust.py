@@ -33,6 +33,7 @@ from core.ledger.base import (
     reverse_version,
     writes,
 )
+from core.ledger.periods import LockedDate, locked_on
 from core.ledger.trust_models import TrustOverdraw, TrustTransaction
 from core.money import format_minor, parse_amount
 
@@ -109,12 +110,14 @@ def locked_until(firm: "Firm", bank_account_id: int) -> str | None:
                            [bank_account_id]).fetchone()[0]
 
 
+def reconciled(firm: "Firm", bank_account_id: int, what: str, date: str, bank_name: str) -> LockedDate | None:
+    """The problem when `date` is in a period a saved reconciliation of the account locks."""
+    return locked_on(what, date, locked_until(firm, bank_account_id), "trust_reconciled", bank_name)
+
+
 def lock_problem(firm: "Firm", bank_account_id: int, date: str, bank_name: str) -> str | None:
-    until = locked_until(firm, bank_account_id)
-    if until and date <= until:
-        return (f"date: {date} is in a reconciled period: {bank_name} is reconciled to {until}; "
-                f"date the posting after {until}")
-    return None
+    found = reconciled(firm, bank_account_id, "date", date, bank_name)
+    return found.text() if found else None
 
 
 def _transaction(r: dict) -> TrustTransaction:

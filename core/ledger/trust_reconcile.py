@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import ValidationError
 from core.ledger.base import audit, firm_row, now, parse_date, require_role, transaction
+from core.ledger.periods import on_or_before
 from core.ledger.trust import all_ledgers, book_balance, locked_until
 from core.ledger.trust_statement import LedgerItem, StatementLine, _trust_bank, ledger_items, statement_lines
 from core.money import format_minor
@@ -225,7 +226,7 @@ def reconcile(firm: "Firm", bank_account_id: int, as_of, *, save: bool = True,
     require_role(firm, "bookkeeper", "reconcile trust accounts")
     with transaction(firm):
         r = compute(firm, bank_account_id, as_of, today=today)
-        if not r.ok or (r.locked_until and r.as_of <= r.locked_until):
+        if not r.ok or on_or_before(r.as_of, r.locked_until):
             return r
         cur = firm.db.execute(
             "INSERT INTO trust_reconciliations (bank_account_id, as_of, statement_minor, outstanding_deposits_minor, "
