@@ -140,34 +140,33 @@ def cmd_report(args, settings: Settings) -> int:
         parse_day(args.as_of, "--as-of", example="2026-03-31")
     with _firm(settings, readonly=True) as firm:
         if args.name == "trial-balance":
-            report = ledger.trial_balance(firm)
-            cur = report.currency
+            tb = ledger.trial_balance(firm)
+            cur, body = tb.currency, tb.as_json()
             rows = [[r.code, r.name, format_minor(r.debit_minor, cur) if r.debit_minor else "",
-                     format_minor(r.credit_minor, cur) if r.credit_minor else ""] for r in report.rows]
-            rows.append(["", "Total", format_minor(report.total_debit_minor, cur),
-                         format_minor(report.total_credit_minor, cur)])
+                     format_minor(r.credit_minor, cur) if r.credit_minor else ""] for r in tb.rows]
+            rows.append(["", "Total", format_minor(tb.total_debit_minor, cur),
+                         format_minor(tb.total_credit_minor, cur)])
             text = f"Trial balance ({cur})\n" + _table(["Code", "Account", "Debit", "Credit"], rows, {2, 3})
         elif args.name == "aging":
-            report = ledger.aging(firm, args.as_of)
-            cur = report.currency
-            rows = [[r.client_name] + [format_minor(r.buckets[b], cur) for b in AGING_BUCKETS]
-                    + [format_minor(-r.credit_minor, cur), format_minor(r.total_minor, cur)] for r in report.rows]
-            rows.append(["Total"] + [format_minor(report.totals[b], cur) for b in AGING_BUCKETS]
-                        + [format_minor(-report.credit_minor, cur), format_minor(report.total_minor, cur)])
-            text = f"Accounts receivable aging as of {report.as_of} ({cur}), days past due\n" + _table(
+            ag = ledger.aging(firm, args.as_of)
+            cur, body = ag.currency, ag.as_json()
+            rows = [[a.client_name] + [format_minor(a.buckets[b], cur) for b in AGING_BUCKETS]
+                    + [format_minor(-a.credit_minor, cur), format_minor(a.total_minor, cur)] for a in ag.rows]
+            rows.append(["Total"] + [format_minor(ag.totals[b], cur) for b in AGING_BUCKETS]
+                        + [format_minor(-ag.credit_minor, cur), format_minor(ag.total_minor, cur)])
+            text = f"Accounts receivable aging as of {ag.as_of} ({cur}), days past due\n" + _table(
                 ["Client", "Current", "1-30", "31-60", "61-90", "Over 90", "Credit", "Total"], rows, set(range(1, 8)))
         else:
-            report = ledger.trust_ledger(firm)
-            cur = report.currency
-            rows = [[b.client_name, format_minor(b.balance_minor, cur)] for b in report.balances]
-            rows.append(["Total held for clients", format_minor(report.client_total_minor, cur)])
-            rows.append(["Trust bank balance", format_minor(report.trust_bank_minor, cur)])
+            tl = ledger.trust_ledger(firm)
+            cur, body = tl.currency, tl.as_json()
+            rows = [[t.client_name, format_minor(t.balance_minor, cur)] for t in tl.balances]
+            rows.append(["Total held for clients", format_minor(tl.client_total_minor, cur)])
+            rows.append(["Trust bank balance", format_minor(tl.trust_bank_minor, cur)])
             text = f"Client trust ledger ({cur})\n" + _table(["Client", "Balance"], rows, {1})
-        print(json.dumps(report.as_json(), indent=2) if args.json else text)
+        print(json.dumps(body, indent=2) if args.json else text)
     return 0
 
 
-# the command that does a checklist step, for an admin on the command line (the steps' own words name the TUI)
 def _wrap(text: str, width: int = 80) -> str:
     """Wrapped with a hanging indent, never inside a `command` (it stays whole for copy and paste)."""
     parts = text.split("`")

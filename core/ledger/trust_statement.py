@@ -272,7 +272,7 @@ def ledger_items(firm: "Firm", bank_account_id: int, as_of: str | None = None) -
         sql += " AND e.date <= ?"
         params.append(as_of)
     rows = firm.db.execute(sql + " GROUP BY e.id HAVING sum(l.amount_minor) != 0 ORDER BY e.date, e.id", params)
-    return [LedgerItem(*r[:9], bool(r[9])) for r in rows]
+    return [LedgerItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9])) for r in rows]
 
 
 # --- writes ------------------------------------------------------------------------------------------
@@ -305,8 +305,8 @@ def import_statement(firm: "Firm", bank_account_id: int, path: str | Path, *, da
     stamp = now()
     cur = firm.db.execute(
         "INSERT INTO trust_statements (bank_account_id, file_name, sha256, line_count, imported_at, imported_by) "
-        "VALUES (?, ?, ?, ?, ?, ?)", [bank_account_id, path.name, digest, len(lines), stamp, firm.user])
-    sid = cur.lastrowid
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id", [bank_account_id, path.name, digest, len(lines), stamp, firm.user])
+    sid: int = cur.fetchone()[0]
     firm.db.conn.executemany(
         "INSERT INTO trust_statement_lines (statement_id, bank_account_id, row_no, date, description, amount_minor, "
         "reference) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -149,7 +149,8 @@ def _map_truth(db, kind: str, step: str, what: str, uses: dict[str, set[int]]) -
                        replace(where, row=bad[0].ledger_id) if bad else where)
     items = {i.ledger_id: i for i in maps.ledger_items(db, kind)}
     refs = {r.qbo_id: r for r in maps.qbo_refs(db, kind)}
-    noted = [r for r in rows if r.status == "mapped" and maps.pair_note(kind, items[r.ledger_id], refs.get(r.qbo_id))]
+    noted = [r for r in rows if r.status == "mapped" and r.qbo_id is not None
+             and maps.pair_note(kind, items[r.ledger_id], refs.get(r.qbo_id))]
     if noted:
         return warning(step, _flag_text(noted), replace(where, row=noted[0].ledger_id))
     return done(step, f"Every {EVERY[kind]} is mapped ({len(needed_ids | (queued & listed))}).", where)
