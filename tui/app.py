@@ -308,18 +308,13 @@ class LedgerlinkApp(App[int]):
         self.header_info = header_info(name, self.settings.qbo.effective_environment(), qbo.connection(self.firm))
 
     def open_step(self, step_id: str) -> None:
-        """Open the screen that fixes checklist step `step_id` (on the setup stack)."""
+        """Open the place that fixes checklist step `step_id` (its fix: screen, tab, row)."""
+        from core.services import setup as setup_service
         from tui.screens import steps
 
-        target = steps.screen_for(step_id)
-        if isinstance(target, str):
-            self.action_open(target)
-            if step_id in steps.STEP_TABS:
-                self.screen.show_tab(steps.STEP_TABS[step_id])
-        else:
-            if self.current_mode != "setup":
-                self.switch_mode("setup")
-            self.push_screen(target())
+        step = next(s for s in setup_service.checklist(self.firm) if s.id == step_id)
+        if step.fix is not None:
+            steps.open_fix(self, step.fix)
 
     def action_open(self, mode: str) -> None:
         if not self.opened:  # the screens need the settings and the firm the opening worker reads

@@ -12,24 +12,10 @@ from dataclasses import dataclass
 
 import json
 from dataclasses import field
-from typing import Callable, Literal
+from typing import Callable
 
 from core.errors import Parked, QBOError
-
-Screen = Literal["mapping", "monitor", "connect", "settings", "billing", "quickbooks"]
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a reason is fixed: a screen (and its tab), a CLI command, a key on the sync monitor."""
-
-    screen: Screen
-    tab: str | None = None
-    command: str | None = None
-    key: str | None = None
-
-    def as_json(self) -> dict:
-        return {"screen": self.screen, "tab": self.tab, "command": self.command, "key": self.key}
+from core.where import Where
 
 
 @dataclass(frozen=True)

@@ -79,12 +79,11 @@ from core.ledger.queries import (
     trust_ledger,
 )
 from core.ledger.base import parse_day
-from core.ledger.demo import STATEMENT_AS_OF
 from core.ledger.models import AGING_BUCKETS
 from core.ledger.templates import COUNTRIES
 
 __all__ = [
-    "AGING_BUCKETS", "COUNTRIES", "STATEMENT_AS_OF", "FEATURE_PREVIEWS", "build_demo", "import_csv", "parse_day",
+    "AGING_BUCKETS", "COUNTRIES", "FEATURE_PREVIEWS", "build_demo", "import_csv", "parse_day",
     "account_balance", "add_account", "add_bank_account", "add_client", "add_contact", "add_matter", "add_tax_rate",
     "aging", "apply_chart_template", "apply_credit", "client_credit", "client_credits", "create_firm",
     "create_invoice", "delete_credit_note", "delete_invoice", "edit_client", "edit_matter", "find_credit_note",

@@ -9,6 +9,7 @@ from core.checks import QBO_STEPS, StepResult, missing
 from core.ledger.checks import ledger_steps
 from core.ledger.queries import firm_exists, get_firm_info
 from core.services.context import Firm
+from core.where import Where
 from core.services import wiring  # noqa: F401  (QBO's client learns how to start the built-in sandbox)
 
 
@@ -28,7 +29,7 @@ def checklist(firm: Firm) -> list[StepResult]:
     if qbo is not None:
         steps += list(qbo.qbo_steps(firm))
     else:
-        steps += [missing(step, "Connect to QuickBooks first (Connect)") for step in QBO_STEPS]
+        steps += [missing(step, "Connect to QuickBooks first", Where("connect")) for step in QBO_STEPS]
     return steps
 
 
