@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -66,6 +67,18 @@ def _db(args: argparse.Namespace) -> Path:
     return args.sandbox_db or paths.sandbox_db_path()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C stops the server as it says, even when started from a script in the background (a non-interactive
+    shell starts background jobs with SIGINT ignored, and Python then never turns it into KeyboardInterrupt);
+    SIGTERM stops it the same clean way."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     from core.sandbox.served import start_embedded
 
@@ -106,6 +119,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  settings {summary['country']}:   " + ", ".join(f"{k}={v}" for k, v in summary["settings"].items()))
     print(f"  state file:    {sandbox.state.db_path}")
     print("Press Ctrl-C to stop.", flush=True)
+    _stop_on_signals()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

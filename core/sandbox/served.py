@@ -248,14 +248,15 @@ class SandboxProcess(_Consent):
         return self
 
     def stop(self) -> int | None:
-        """Interrupt the process (Ctrl-C) and wait for it; returns its exit status."""
+        """Stop the process as a service manager does (SIGTERM: a clean stop) and wait for it; returns its exit
+        status."""
         proc, self._proc = self._proc, None
         if proc is None:
             return None
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(10)
+                proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, assume, example, given, settings as hsettings, strategies as st
 
 from core.ledger.demo import ensure_ready
 from core.sandbox.tax import compute_tax as sandbox_compute_tax
@@ -60,6 +60,11 @@ def test_a_write_off_is_exact_and_priced_by_qbo_as_the_ledger_books_it(tmp_path,
         @given(lines=st.lists(LINE, min_size=1, max_size=8), group=st.integers(0, 50),
                credit=st.one_of(st.none(), st.tuples(st.integers(0, 50), st.integers(1, 100))),
                paid=st.one_of(st.just(0), st.integers(1, 99)), part=st.one_of(st.just(10_000), st.integers(1, 10_000)))
+        # always tried: a whole untouched invoice of several rates written off (the mirror) and a part of it (a split)
+        @example(lines=[(1_000, 12_345, 0), (2_500, 999, 1), (1_000, 50_000, 2)], group=0, credit=None, paid=0,
+                 part=10_000)
+        @example(lines=[(1_000, 12_345, 0), (2_500, 999, 1), (1_000, 50_000, 2)], group=0, credit=None, paid=0,
+                 part=3_333)
         def check(lines, group, credit, paid, part):
             pool = [taxed[group % len(taxed)], *zero] if cc == "US" else rates
             chosen = [pool[k % len(pool)] for _q, _p, k in lines]

@@ -36,7 +36,11 @@ def test_serve_prints_credentials_and_answers_until_interrupted(tmp_path):
         assert doc["token_endpoint"] == base + "/oauth2/v1/tokens/bearer"
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(10)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0
     assert db.exists()
 

@@ -24,7 +24,7 @@ def test_a_client_connects_and_writes_to_a_sandbox_in_another_process(tmp_path):
         assert found.json()["QueryResponse"]["totalCount"] == 1
         process = sb._proc
         assert process is not None and process.pid != os.getpid()
-    assert process.returncode == 0  # stopped cleanly by Ctrl-C when the block ends
+    assert process.returncode == 0  # stopped cleanly (SIGTERM) when the block ends
 
 
 def test_faults_given_at_start_apply_in_the_other_process(tmp_path):
