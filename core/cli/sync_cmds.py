@@ -48,6 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("doc_id", nargs="?", type=int)
     t.add_argument("--all", action="store_true", help="every parked document")
     t.set_defaults(func=cmd_retry)
+    h = actions.add_parser("history", help="what was pushed when, by whom, with QBO's id; each park reason's history")
+    h.add_argument("doc", nargs="?", metavar="DOC",
+                   help="one document: its number, a payment's reference, or KIND ID (`invoice 12`)")
+    h.add_argument("--search", metavar="TEXT", help="only documents whose number or client contains TEXT")
+    h.add_argument("--json", action="store_true", help="machine-readable output")
+    h.set_defaults(func=cmd_history)
     x = actions.add_parser("fix", help="fix a document parked because QuickBooks holds other figures")
     x.add_argument("doc_type", choices=("invoice", "payment", "credit_note"))
     x.add_argument("doc_id", type=int)
@@ -233,6 +239,36 @@ def cmd_parked(args, settings: Settings) -> int:
             hint = _map_hint(p.fix for p in rows)
             if hint:
                 print(hint)
+        return 0
+    finally:
+        firm.close()
+
+
+def cmd_history(args, settings: Settings) -> int:
+    from core.services import history
+
+    firm = _firm(settings, readonly=True)
+    try:
+        if args.doc:
+            doc = history.document(firm, *history.find(firm, args.doc))
+            if args.json:
+                print(json.dumps(doc.as_json(), indent=2))
+                return 0
+            d = doc.doc
+            print(f"{d.label} ({d.client}): QuickBooks id {d.qbo_id or '-'}, {d.state or 'not queued'}")
+            for e in doc.entries:
+                qbo = f" QBO {e.qbo_id}" if e.qbo_id else ""
+                version = f" v{e.version}" if e.version else ""
+                print(f"  {e.at[:19].replace('T', ' ')}  {e.who}: {e.what}{version}{qbo}  {e.text()}".rstrip())
+            return 0
+        rows = history.documents(firm, search=args.search)
+        if args.json:
+            print(json.dumps([r.as_json() for r in rows], indent=2))
+            return 0
+        for r in rows:
+            print(f"{r.last_at[:19].replace('T', ' ')}  {r.label:<22} {r.client[:24]:<24} {r.operation or '-':<7} "
+                  f"QBO {r.qbo_id or '-':<6} {r.state or '-':<7} {r.who}")
+        print(counted(len(rows), "document"))
         return 0
     finally:
         firm.close()
