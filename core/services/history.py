@@ -53,13 +53,15 @@ class DocRow:
     state: str | None  # the queue's state: queued, sending, done, parked
     requests: int
     parks: int
+    number: str = ""  # the document's number, or a payment's reference (its id without one)
 
     @property
     def who(self) -> str:
         return self.actor or BEFORE_HISTORY
 
     def as_json(self) -> dict:
-        return {"doc_type": self.doc_type, "doc_id": self.doc_id, "label": self.label, "client": self.client,
+        return {"doc_type": self.doc_type, "doc_id": self.doc_id, "label": self.label, "number": self.number,
+                "client": self.client,
                 "last_at": self.last_at, "actor": self.actor, "who": self.who, "operation": self.operation,
                 "qbo_id": self.qbo_id, "state": self.state, "requests": self.requests, "parks": self.parks}
 
@@ -165,7 +167,7 @@ def documents(firm, search: str | None = None, limit: int | None = None) -> list
     for t, i, number, client, last_at, requests, parks, state, qbo_id, actor, operation in firm.db.execute(
             sql, [*KINDS, *args]).fetchall():
         out.append(DocRow(t, i, f"{LABEL[t]} {number}", client, last_at, actor, _split(operation)[0], qbo_id, state,
-                          requests, parks))
+                          requests, parks, number))
     return out
 
 
