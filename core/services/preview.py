@@ -160,6 +160,49 @@ def tax_name(t: TaxRow) -> str:
     return t.name if "%" in t.name else f"{t.name} {t.percent}%"
 
 
+def draft_preview(firm, *, client_id: int, date: str, lines: list[dict], matter_id: int | None = None,
+                  due_date: str | None = None, invoice_id: int | None = None) -> InvoicePreview:
+    """A draft (the invoice form's, before it is saved) as the client would see it once saved, priced by the
+    ledger's own rules; an edited invoice keeps its number and what was paid on it. Refused with the ledger's
+    problems while the draft could not be saved."""
+    from core.errors import ValidationError
+    from core.money import parse_amount
+    from core.services.ledger import check_invoice
+
+    check = check_invoice(firm, lines=lines, client_id=client_id, date=date, matter_id=matter_id,
+                          due_date=due_date)
+    if check.problems:
+        raise ValidationError("The invoice cannot be previewed until it could be saved: " + check.problems[0],
+                              check.problems)
+    info = queries.get_firm_info(firm)
+    rates = {r.id: r for r in queries.list_tax_rates(firm)}
+    shown = []
+    for line in lines:
+        amount = check_invoice(firm, lines=[line], client_id=client_id, date=date).net_minor
+        rate = rates[line["tax_rate_id"]]
+        shown.append(PreviewLine(str(line.get("description") or ""), quantity(str(line.get("quantity") or "1")),
+                                 parse_amount(str(line["unit_price"]), info.currency, field="unit price"), amount,
+                                 rate.name, rate.rate_percent))
+    base = invoice_preview(firm, invoice_id) if invoice_id is not None else None
+    client = queries.get_client(firm, client_id)
+    matter = queries.get_matter(firm, matter_id) if matter_id else None
+    settled = base.settlements if base else ()
+    paid = sum(s.amount_minor for s in settled)
+    return InvoicePreview(
+        firm_name=info.name, firm_address=_company_address(firm), client_name=client.name,
+        client_address=tuple(a.strip() for a in (client.address or "").splitlines() if a.strip()),
+        client_email=client.email, matter=f"{matter.reference} {matter.name}" if matter else None,
+        number=base.number if base else "(number given on saving)", date=date, due_date=check.due_date,
+        terms=terms(date, check.due_date), currency=info.currency, lines=tuple(shown), subtotal_minor=check.net_minor,
+        taxes=tuple(TaxRow(rates[r].name, rates[r].rate_percent, net, tax) for r, net, tax in check.by_rate if tax),
+        tax_minor=check.tax_minor, total_minor=check.total_minor, settlements=settled,
+        balance_due_minor=check.total_minor - paid, status="draft")
+
+
+def status_note(p: InvoicePreview) -> str:
+    return "Draft: not saved yet." if p.status == "draft" else f"This invoice is {p.status}."
+
+
 SETTLED = {"payment": "Payment", "credit": "Credit note", "writeoff": "Written off"}
 
 
@@ -185,7 +228,7 @@ def render_text(p: InvoicePreview, width: int = 78) -> str:
     if p.matter:
         out.append(cut(f"Matter: {n(p.matter)}", width))
     if p.status != "posted":
-        out.append(f"This invoice is {p.status}.")
+        out.append(status_note(p))
     out += ["", f"{'Description':<{desc_w}} {'Qty':>6} {'Price':>11} {'Amount':>12} {'Tax':<15}", "-" * width]
     for ln in p.lines:
         wrapped = textwrap.wrap(n(ln.description), desc_w) or [""]  # the whole description, over several lines
@@ -225,7 +268,7 @@ def render_html(p: InvoicePreview) -> str:
     if p.matter:
         body.append(f"<p>Matter: {e(p.matter)}</p>")
     if p.status != "posted":
-        body.append(f"<p><strong>This invoice is {e(p.status)}.</strong></p>")
+        body.append(f"<p><strong>{e(status_note(p))}</strong></p>")
     body.append("<table><thead><tr><th>Description</th><th class=n>Qty</th><th class=n>Price</th>"
                 "<th class=n>Amount</th><th>Tax</th></tr></thead><tbody>")
     for ln in p.lines:
