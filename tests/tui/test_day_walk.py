@@ -24,9 +24,9 @@ from tui.screens.billing import BillingScreen
 from tui.screens.history import DocHistoryScreen, SyncHistoryScreen
 from tui.screens.monitor import SyncMonitorScreen
 from tui.screens.reconcile import ReconcileScreen
-from tui_helpers import choose, for_sandbox, retype, screen_text, settle, tab_to
+from tui_helpers import choose, for_sandbox, screen_text, settle, tab_to
 
-CLIENT = "Rivera Maritime Ltd"
+CLIENT = "Rivera Ltd"
 
 
 def _sandboxed():
@@ -53,6 +53,12 @@ async def demo_in_qbo(settings, sb) -> None:
 def day_settings(connected_copy):
     s = connected_copy("day-UK", demo_in_qbo, for_sandbox)[0]
     return s.model_copy(update={"ui": UISettings(auto_sync=False)})
+
+
+async def retype(pilot, widget_id: str, text: str) -> None:
+    """Tab to a field, clear it (End, Ctrl+U) and type `text`."""
+    await tab_to(pilot, widget_id)
+    await pilot.press("end", "ctrl+u", *text)
 
 
 def cells(table, row: int) -> list[str]:
@@ -91,31 +97,29 @@ async def test_a_bookkeepers_day_by_keys(day_settings):
         await pilot.pause()
         assert isinstance(app.screen, FormModal)
         await retype(pilot, "field-name", CLIENT)
-        await retype(pilot, "field-email", "ap@rivera.example")
-        await retype(pilot, "field-address", "4 Dock Road, Bristol")
-        await retype(pilot, "field-matter", "Charter dispute")
+        await retype(pilot, "field-matter", "Charter")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is billing
         await pilot.press("4")
-        assert row_of(billing.query_one("#client-table"), CLIENT)[1:] == ["ap@rivera.example", "", "1"]
+        assert row_of(billing.query_one("#client-table"), CLIENT)[1:] == ["", "", "1"]  # one open matter
         await pilot.press("5")
         matter = next(r for r in (cells(billing.query_one("#matter-table"), i)
                                   for i in range(billing.query_one("#matter-table").row_count)) if r[2] == CLIENT)
-        assert matter[1:] == ["Charter dispute", CLIENT, "open"]
+        assert matter[1:] == ["Charter", CLIENT, "open"]
 
         # -- an invoice of three lines at two tax rates
         await pilot.press("1", "n")
         await pilot.pause()
         form = app.screen
         assert isinstance(form, InvoiceModal)
-        await choose(pilot, "client", "Rivera")
+        await choose(pilot, "client", "Riv")
         await choose(pilot, "matter", matter[0])
-        for description, qty, price, rate in (("Advice on the charter", "2", "250.00", "Standard"),
-                                              ("Court fee", "1", "80.00", "Zero"),
-                                              ("Drafting the claim", "1.5", "200.00", "Standard")):
+        for description, qty, price, rate in (("Advice", "2", "250", "St"), ("Court fee", "1", "80", "Ze"),
+                                              ("Drafting", "1.5", "200", "St")):
             await retype(pilot, "description", description)
-            await retype(pilot, "quantity", qty)
+            if qty != "1":
+                await retype(pilot, "quantity", qty)
             await retype(pilot, "unit_price", price)
             await choose(pilot, "tax", rate)
             await pilot.press("ctrl+l")
@@ -142,11 +146,11 @@ async def test_a_bookkeepers_day_by_keys(day_settings):
         await pilot.press("down", "enter")
         await pilot.pause()
         assert form.query_one("#description").value == "Court fee"
-        await retype(pilot, "unit_price", "95.00")
+        await retype(pilot, "unit_price", "95")
         await pilot.press("ctrl+l")
         await pilot.pause()
         assert [cells(form.query_one("#lines"), i)[1] for i in range(3)] == [
-            "Advice on the charter", "Court fee", "Drafting the claim"]
+            "Advice", "Court fee", "Drafting"]
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is billing
@@ -157,7 +161,7 @@ async def test_a_bookkeepers_day_by_keys(day_settings):
         await cursor_to(pilot, table, 0, inv.number)
         await pilot.press("p")
         await pilot.pause()
-        await retype(pilot, "field-amount", "300.00")
+        await retype(pilot, "field-amount", "300")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert row_of(table, inv.number)[4] == "755.00"
@@ -168,7 +172,7 @@ async def test_a_bookkeepers_day_by_keys(day_settings):
         await pilot.press("e")
         await pilot.pause()
         assert isinstance(app.screen, FormModal)
-        await retype(pilot, "field-amount", "400.00")
+        await retype(pilot, "field-amount", "400")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert (await cursor_to(pilot, payments, 1, CLIENT))[4] == "400.00"
@@ -185,7 +189,7 @@ async def test_a_bookkeepers_day_by_keys(day_settings):
         # -- a credit note, then the rest written off
         await pilot.press("c")
         await pilot.pause()
-        await retype(pilot, "field-amount", "100.00")
+        await retype(pilot, "field-amount", "100")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert row_of(table, inv.number)[4] == "935.00"  # 100.00 + 20% tax credited
@@ -213,10 +217,10 @@ async def test_a_bookkeepers_day_by_keys(day_settings):
 
         # -- a search
         listed = table.row_count
-        await pilot.press("slash", *"rivera", "enter")
+        await pilot.press("slash", *"riv", "enter")
         await pilot.pause()
         assert [cells(table, i)[0] for i in range(table.row_count)] == [inv.number]
-        assert "Showing the rows with \"rivera\"" in screen_text(app)
+        assert "Showing the rows with \"riv\"" in screen_text(app)
         await pilot.press("slash", "escape")
         await pilot.pause()
         assert table.row_count == listed > 1
@@ -242,7 +246,7 @@ async def test_a_bookkeepers_day_by_keys(day_settings):
         await pilot.press("slash", *inv.number, "enter")
         await settle(pilot)
         shown = cells(history, 0)
-        assert history.row_count == 1 and shown[1:4] == [inv.number, CLIENT[:11] + "…", "create"]
+        assert history.row_count == 1 and shown[1:4] == [inv.number, CLIENT, "create"]
         assert shown[5:] == ["done", app.firm.user] and shown[4].isdigit()
         await pilot.press("enter")
         await settle(pilot)
