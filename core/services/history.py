@@ -25,6 +25,10 @@ LABEL = {"invoice": "Invoice", "payment": "Payment", "credit_note": "Credit note
 WHAT = {"ok": "pushed", "parked": "refused", "retry": "will retry", "gone": "gone from QBO", "stale": "stale",
         "parked_event": "parked", "retried": "retried", "resolved": "resolved"}
 
+# What a request wrote, in words (the entity part of sync_records.operation).
+ENTITY = {"invoice": "invoice", "payment": "payment", "credit_note": "credit note", "customer": "customer",
+          "apply": "credit application", "trust": "journal entry", "trust_payment": "journal entry"}
+
 # Each document kind's number (or reference), client and status, for the list and the search.
 _DOCS = """
 SELECT 'invoice' AS doc_type, i.id AS doc_id, i.number AS number, c.name AS client, i.status AS status
@@ -91,8 +95,7 @@ class Entry:
             return self.reason.render()
         if self.fault_code or self.fault_message:
             return " ".join(p for p in (self.fault_code, self.fault_message) if p)
-        bits = [b for b in (self.operation, self.entity if self.entity and self.entity != "invoice" else None) if b]
-        return " ".join(bits)
+        return " ".join(b for b in (self.operation, ENTITY.get(self.entity or "", self.entity)) if b)
 
     def as_json(self) -> dict:
         return {"at": self.at, "actor": self.actor, "who": self.who, "what": self.what,
@@ -151,8 +154,9 @@ def documents(firm, search: str | None = None, limit: int | None = None) -> list
     per AS (SELECT doc_type, doc_id, max(last_at) AS last_at, sum(requests) AS requests, sum(parks) AS parks
             FROM acts GROUP BY doc_type, doc_id)
     SELECT per.doc_type, per.doc_id, d.number, d.client, per.last_at, per.requests, per.parks, q.state, l.qbo_id,
-      (SELECT r.actor FROM sync_records r WHERE r.doc_type = per.doc_type AND r.doc_id = per.doc_id
-        ORDER BY r.id DESC LIMIT 1),
+      (SELECT actor FROM (SELECT at, actor FROM sync_records r WHERE r.doc_type = per.doc_type
+          AND r.doc_id = per.doc_id UNION ALL SELECT at, actor FROM sync_events e WHERE e.doc_type = per.doc_type
+          AND e.doc_id = per.doc_id) ORDER BY at DESC LIMIT 1),
       (SELECT r.operation FROM sync_records r WHERE r.doc_type = per.doc_type AND r.doc_id = per.doc_id
         ORDER BY r.id DESC LIMIT 1)
     FROM per JOIN docs d ON d.doc_type = per.doc_type AND d.doc_id = per.doc_id

@@ -191,8 +191,12 @@ class DocHistoryScreen(LedgerScreen):
             self.query_one("#doc-detail", Static).update("")
             return
         e = self.entries[min(table.cursor_row, len(self.entries) - 1)]
-        self.query_one("#doc-detail", Static).update(neutralise(f"{e.at[:19].replace('T', ' ')} UTC, {e.who}: "
-                                                                f"{e.what}. {e.text()}".rstrip(". ") + "."))
+        parts = [f"{e.at[:19].replace('T', ' ')} UTC", e.who, e.what]
+        if e.qbo_id:
+            parts.append(f"QBO id {e.qbo_id}")
+        if e.text():
+            parts.append(e.text())
+        self.query_one("#doc-detail", Static).update(neutralise(" · ".join(parts)))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -12,7 +12,7 @@ from core.services import preview as preview_service
 from tui.modals.text import TextModal
 from tui.workers import with_own_firm
 
-HTML_NOTE = "Esc closes. For an HTML copy: ledgerlink invoice preview {number} --html FILE"
+HTML_NOTE = "Esc closes · HTML: ledgerlink invoice preview {number} --html FILE"
 
 
 def preview_width(width: int) -> int:

@@ -120,7 +120,8 @@ class ReconcileScreen(TabbedScreen):
                          amount(t["qbo_total_minor"], differs))
         for what, label, qbo_id, ledger_minor, qbo_minor in difference_rows(result):
             docs.add_row(mark(True), cell(label, 24), Text(what, style="red"),
-                         amount(ledger_minor) if ledger_minor is not None else "-", f"QBO {qbo_id}",
+                         amount(ledger_minor) if ledger_minor is not None else "-",
+                         f"QBO {qbo_id}" if qbo_id != "-" else "-",
                          amount(qbo_minor) if qbo_minor is not None else "-")
         ar = self.query_one("#rec-ar", DataTable)
         ar.clear()
