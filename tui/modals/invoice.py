@@ -332,7 +332,7 @@ class InvoiceModal(ModalScreen[object]):
 
     # -- save and leave -----------------------------------------------------------------------
     def action_preview(self) -> None:
-        from tui.screens.preview import open_preview, preview_service
+        from tui.modals.preview import open_preview, preview_service
 
         draft = self.draft()
         problems = self.checked(draft).problems

@@ -177,7 +177,7 @@ class BillingScreen(TabbedScreen):
     def action_preview(self) -> None:
         inv = self.current_invoice()
         if inv is not None:
-            from tui.screens.preview import open_preview, preview_service
+            from tui.modals.preview import open_preview, preview_service
 
             open_preview(self, lambda firm: preview_service.invoice_preview(firm, inv.id))
 
