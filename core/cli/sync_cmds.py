@@ -9,6 +9,7 @@ import shutil
 import sys
 
 from core.errors import NotFound, ValidationError
+from core.money import format_minor
 from core.settings import Settings
 from core.text import counted
 
@@ -319,6 +320,7 @@ def cmd_reconcile(args, settings: Settings) -> int:
     firm = _firm(settings)
     try:
         result = asyncio.run(sync.reconcile(firm, full=args.full))
+        cur = result.currency
         if args.json:
             print(json.dumps(result.as_json(), indent=2))
         else:
@@ -330,12 +332,16 @@ def cmd_reconcile(args, settings: Settings) -> int:
                 print(f"  extra in QuickBooks: {e['entity']} {e['qbo_id']} {e['doc_number'] or ''}".rstrip())
             for d in result.different:
                 print(f"  different ({', '.join(d['fields'])}): {d['label']}")
-            for a in result.ar:
-                print(f"  receivable differs for client {a['client_id']}: ledger {a['ledger_minor']} vs "
-                      f"QuickBooks {a['qbo_minor']}")
-            for i in result.income:
-                print(f"  income differs for item {i['qbo_item_id']}: ledger {i['ledger_minor']} vs "
-                      f"QuickBooks {i['qbo_minor']}")
+            for a in (a for a in result.ar_clients if a["difference_minor"]):
+                print(f"  receivable differs for {a['client']} (client {a['client_id']}): ledger "
+                      f"{format_minor(a['ledger_minor'], cur)} vs QuickBooks {format_minor(a['qbo_minor'], cur)}")
+            for i in (i for i in result.income_items if i["difference_minor"]):
+                print(f"  income differs for {i['item']} (item {i['qbo_item_id']}): ledger "
+                      f"{format_minor(i['ledger_minor'], cur)} vs QuickBooks {format_minor(i['qbo_minor'], cur)}")
+            for t in result.documents:
+                print(f"  {t['doc_type'].replace('_', ' ')}s: ledger {t['ledger_count']} "
+                      f"({format_minor(t['ledger_total_minor'], cur)}), QuickBooks {t['qbo_count']} "
+                      f"({format_minor(t['qbo_total_minor'], cur)})")
             for note in result.notes:
                 print(f"  note: {note}")
         return 0 if result.ok else 1

@@ -134,3 +134,39 @@ async def test_reconcile_breakdown_lists_what_differs_then_agrees(sb_settings):
         docs = rows(screen.query_one("#rec-docs"))
         assert all(r[0] == "" for r in docs) and next(r for r in docs if r[1] == "Invoices")[2:5:2] == ["2", "2"]
         assert all(r[0] == "" for r in rows(screen.query_one("#rec-ar")))
+
+
+def test_reconcile_command_prints_and_carries_the_breakdown(connected_copy, monkeypatch, capsys):
+    import json
+
+    from core.cli import main
+    from core.services.context import open_firm
+
+    s, sb = connected_copy("tui-AU", connected_and_mapped, for_sandbox)
+    firm = open_firm(s)
+    try:
+        client = ledger.add_client(firm, "Acme Pty")
+        ledger.create_invoice(firm, client_id=client.id, date="2026-11-02", lines=first_invoice_lines(firm))
+    finally:
+        firm.close()
+    monkeypatch.setenv("LEDGERLINK_DB", str(s.db))
+    for key, value in (("ENVIRONMENT", "local"), ("API_BASE", sb.base_url), ("CLIENT_ID", sb.client_id),
+                       ("CLIENT_SECRET", sb.client_secret), ("REDIRECT_URI", sb.redirect_uri)):
+        monkeypatch.setenv(f"LEDGERLINK_QBO__{key}", value)
+    assert main(["reconcile"]) == 1  # the invoice is not in QuickBooks yet
+    out = capsys.readouterr().out
+    assert "missing in QuickBooks: invoice INV-00001" in out
+    assert "  invoices: ledger 1 (330.00), QuickBooks 0 (0.00)" in out
+    assert main(["sync"]) == 0
+    capsys.readouterr()
+    assert main(["reconcile", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is True and {"missing_in_qbo", "ar", "income", "trust"} <= set(data)  # the old keys stay
+    docs = {d["doc_type"]: d for d in data["breakdown"]["documents"]}
+    assert docs["invoice"] == {"doc_type": "invoice", "entity": "Invoice", "ledger_count": 1,
+                               "ledger_total_minor": 33000, "qbo_count": 1, "qbo_total_minor": 33000,
+                               "differences": 0}
+    assert data["breakdown"]["ar"] == [{"client_id": client.id, "client": "Acme Pty", "qbo_customer_id":
+                                        data["breakdown"]["ar"][0]["qbo_customer_id"], "ledger_minor": 33000,
+                                        "qbo_minor": 33000, "difference_minor": 0}]
+    assert [i["difference_minor"] for i in data["breakdown"]["income"]] == [0]
