@@ -31,14 +31,15 @@ ENTITY = {"invoice": "invoice", "payment": "payment", "credit_note": "credit not
 
 # Each document kind's number (or reference), client and status, for the list and the search.
 _DOCS = """
-SELECT 'invoice' AS doc_type, i.id AS doc_id, i.number AS number, c.name AS client, i.status AS status
-  FROM invoices i JOIN contacts c ON c.id = i.client_id
-UNION ALL SELECT 'credit_note', n.id, n.number, c.name, n.status
+SELECT 'invoice' AS doc_type, i.id AS doc_id, i.number AS number, c.name AS client, i.status AS status,
+  'Invoice' AS kind FROM invoices i JOIN contacts c ON c.id = i.client_id
+UNION ALL SELECT 'credit_note', n.id, n.number, c.name, n.status,
+  CASE n.kind WHEN 'writeoff' THEN 'Write-off' ELSE 'Credit note' END
   FROM credit_notes n JOIN contacts c ON c.id = n.client_id
-UNION ALL SELECT 'payment', p.id, coalesce(p.reference, CAST(p.id AS TEXT)), c.name, p.status
+UNION ALL SELECT 'payment', p.id, coalesce(p.reference, CAST(p.id AS TEXT)), c.name, p.status, 'Payment'
   FROM payments p JOIN contacts c ON c.id = p.client_id
-UNION ALL SELECT 'trust_payment', p.id, coalesce(p.reference, CAST(p.id AS TEXT)), c.name, p.status
-  FROM payments p JOIN contacts c ON c.id = p.client_id WHERE p.from_trust = 1
+UNION ALL SELECT 'trust_payment', p.id, coalesce(p.reference, CAST(p.id AS TEXT)), c.name, p.status,
+  'Payment from trust' FROM payments p JOIN contacts c ON c.id = p.client_id WHERE p.from_trust = 1
 """
 
 
@@ -153,7 +154,7 @@ def documents(firm, search: str | None = None, limit: int | None = None) -> list
     ),
     per AS (SELECT doc_type, doc_id, max(last_at) AS last_at, sum(requests) AS requests, sum(parks) AS parks
             FROM acts GROUP BY doc_type, doc_id)
-    SELECT per.doc_type, per.doc_id, d.number, d.client, per.last_at, per.requests, per.parks, q.state, l.qbo_id,
+    SELECT per.doc_type, per.doc_id, d.number, d.client, d.kind, per.last_at, per.requests, per.parks, q.state, l.qbo_id,
       (SELECT actor FROM (SELECT at, actor FROM sync_records r WHERE r.doc_type = per.doc_type
           AND r.doc_id = per.doc_id UNION ALL SELECT at, actor FROM sync_events e WHERE e.doc_type = per.doc_type
           AND e.doc_id = per.doc_id) ORDER BY at DESC LIMIT 1),
@@ -168,9 +169,9 @@ def documents(firm, search: str | None = None, limit: int | None = None) -> list
     if limit:
         sql += f" LIMIT {int(limit)}"
     out = []
-    for t, i, number, client, last_at, requests, parks, state, qbo_id, actor, operation in firm.db.execute(
+    for t, i, number, client, kind, last_at, requests, parks, state, qbo_id, actor, operation in firm.db.execute(
             sql, [*KINDS, *args]).fetchall():
-        out.append(DocRow(t, i, f"{LABEL[t]} {number}", client, last_at, actor, _split(operation)[0], qbo_id, state,
+        out.append(DocRow(t, i, f"{kind} {number}", client, last_at, actor, _split(operation)[0], qbo_id, state,
                           requests, parks, number))
     return out
 

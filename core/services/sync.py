@@ -284,6 +284,11 @@ def resend_with_tax(firm, doc_type: str, doc_id: int) -> str:
         link = S.get_link(firm.db, doc_type, doc_id)
         S.put_link(firm.db, replace(link, tax_override=dumps_lines(lines), pushed_version=None))
         S.requeue(firm.db, doc_type, doc_id)
+        token = S.ACTOR.set(firm.user)
+        try:
+            S.add_event(firm.db, doc_type, doc_id, doc.version, "retried")  # re-sent with the ledger's tax
+        finally:
+            S.ACTOR.reset(token)
     return f"{doc.label} goes again with the ledger's tax at the next sync."
 
 
