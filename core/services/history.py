@@ -138,10 +138,14 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def documents(firm, search: str | None = None, limit: int | None = None) -> list[DocRow]:
+def documents(firm, search: str | None = None, limit: int | None = None,
+              doc: tuple[str, int] | None = None) -> list[DocRow]:
     """Every document the sync has sent a request for or parked, newest activity first; `search` keeps those whose
-    number (a payment's reference) or client name contains it (any case)."""
+    number (a payment's reference) or client name contains it (any case); `doc` only that one."""
     where, args = "", []
+    one, one_args = "", []
+    if doc is not None:
+        one, one_args = "AND doc_type = ? AND doc_id = ?", [doc[0], doc[1]]
     if search and search.strip():
         where = "WHERE d.number LIKE ? ESCAPE '\\' OR d.client LIKE ? ESCAPE '\\'"
         args = [_like(search.strip())] * 2
@@ -149,8 +153,9 @@ def documents(firm, search: str | None = None, limit: int | None = None) -> list
     WITH docs AS ({_DOCS}),
     acts AS (
       SELECT doc_type, doc_id, max(at) AS last_at, count(*) AS requests, 0 AS parks FROM sync_records
-        WHERE doc_type IN ({', '.join('?' for _ in KINDS)}) GROUP BY doc_type, doc_id
-      UNION ALL SELECT doc_type, doc_id, max(at), 0, sum(event = 'parked') FROM sync_events GROUP BY doc_type, doc_id
+        WHERE doc_type IN ({', '.join('?' for _ in KINDS)}) {one} GROUP BY doc_type, doc_id
+      UNION ALL SELECT doc_type, doc_id, max(at), 0, sum(event = 'parked') FROM sync_events WHERE 1 {one}
+        GROUP BY doc_type, doc_id
     ),
     per AS (SELECT doc_type, doc_id, max(last_at) AS last_at, sum(requests) AS requests, sum(parks) AS parks
             FROM acts GROUP BY doc_type, doc_id)
@@ -170,7 +175,7 @@ def documents(firm, search: str | None = None, limit: int | None = None) -> list
         sql += f" LIMIT {int(limit)}"
     out = []
     for t, i, number, client, kind, last_at, requests, parks, state, qbo_id, actor, operation in firm.db.execute(
-            sql, [*KINDS, *args]).fetchall():
+            sql, [*KINDS, *one_args, *one_args, *args]).fetchall():
         out.append(DocRow(t, i, f"{kind} {number}", client, last_at, actor, _split(operation)[0], qbo_id, state,
                           requests, parks, number))
     return out
@@ -179,7 +184,7 @@ def documents(firm, search: str | None = None, limit: int | None = None) -> list
 def document(firm, doc_type: str, doc_id: int) -> DocHistory:
     """One document's history: every request's outcome and every park event, oldest first."""
     db = firm.db
-    doc = next((d for d in documents(firm) if d.doc_type == doc_type and d.doc_id == doc_id), None)
+    doc = next(iter(documents(firm, doc=(doc_type, doc_id))), None)
     if doc is None:
         raise NotFound(f"{LABEL.get(doc_type, doc_type)} {doc_id} has no sync history yet: it was never sent "
                        "to QuickBooks nor parked")

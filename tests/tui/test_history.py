@@ -170,3 +170,41 @@ def test_reconcile_command_prints_and_carries_the_breakdown(connected_copy, monk
                                         data["breakdown"]["ar"][0]["qbo_customer_id"], "ledger_minor": 33000,
                                         "qbo_minor": 33000, "difference_minor": 0}]
     assert [i["difference_minor"] for i in data["breakdown"]["income"]] == [0]
+
+
+async def test_a_long_history_shows_the_newest_and_the_search_reaches_the_rest(settings, make_app, monkeypatch):
+    from core.qbo import sync_store as S  # the records as the sync writes them
+    from core.services.context import open_firm
+    from tui.screens import history as history_screen
+    from tui_helpers import ready_firm
+
+    ready_firm(settings)
+    firm = open_firm(settings)
+    try:
+        fee = ledger.list_accounts(firm, subtypes=["fee_income"])[0]
+        rate = ledger.list_tax_rates(firm, active_only=True)[0]
+        numbers = []
+        for n, name in enumerate(("Acme Pty", "Borealis Ltd", "Cobalt & Co")):
+            client = ledger.add_client(firm, name)
+            inv = ledger.create_invoice(firm, client_id=client.id, date="2026-11-02", lines=[
+                {"description": "Advice", "account_id": fee.id, "tax_rate_id": rate.id, "quantity": "1",
+                 "unit_price": "10.00"}])
+            numbers.append(inv.number)
+            S.add_record(firm.db, doc_type="invoice", doc_id=inv.id, version=1, operation="invoice:create",
+                         request_id=f"r{n}", outcome="ok", response={"Id": str(40 + n)})
+            firm.db.execute("UPDATE sync_records SET at = ? WHERE request_id = ?", [f"2026-11-1{n}T09:00:00Z",
+                                                                                    f"r{n}"])
+    finally:
+        firm.close()
+    monkeypatch.setattr(history_screen, "SHOWN", 2)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(SyncHistoryScreen())
+        await settle(pilot)
+        table = app.screen.query_one("#history-table")
+        assert [r[1] for r in rows(table)] == [numbers[2], numbers[1]]  # the newest first
+        assert "The newest 2 shown: / searches them all" in str(app.screen.query_one("#history-note").render())
+        await pilot.press("slash", *"acme", "enter")
+        await settle(pilot)
+        assert [r[1:4] for r in rows(table)] == [[numbers[0], "Acme Pty", "create"]]

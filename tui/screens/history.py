@@ -17,6 +17,8 @@ from tui.screens.base import LedgerScreen
 from tui.widgets.text_input import TextInput
 from tui.workers import with_own_firm
 
+SHOWN = 500  # rows in the list; a search reaches every document
+
 SHORT = {"invoice": "", "credit_note": "", "payment": "Pmt ", "trust": "Trust ", "trust_payment": "TrustPmt "}
 
 
@@ -77,11 +79,14 @@ class SyncHistoryScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="history")
     def load(self) -> None:
         search = self.search_text
-        rows = with_own_firm(self.app, lambda firm: history.documents(firm, search=search), self.app.show_error)
+        rows = with_own_firm(self.app, lambda firm: history.documents(firm, search=search, limit=SHOWN + 1),
+                             self.app.show_error)
         if rows is not None:
             self.app.call_from_thread(self.show_rows, rows, search)
 
     def show_rows(self, rows: list[history.DocRow], search: str) -> None:
+        more = len(rows) > SHOWN
+        rows = rows[:SHOWN]
         self.rows = rows
         table = self.query_one("#history-table", DataTable)
         keep = table.cursor_row
@@ -92,7 +97,9 @@ class SyncHistoryScreen(LedgerScreen):
                           key=f"{r.doc_type}:{r.doc_id}")
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
-        if search:
+        if more:
+            note = f"The newest {SHOWN} shown: / searches them all by number or client."
+        elif search:
             note = f"{len(rows)} with \"{neutralise(search)}\": / to change, Esc in the search clears it."
         elif rows:
             note = f"{len(rows)} documents. Enter opens one's history; / searches by number or client."
