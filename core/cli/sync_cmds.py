@@ -266,13 +266,25 @@ def cmd_history(args, settings: Settings) -> int:
         if args.json:
             print(json.dumps([r.as_json() for r in rows], indent=2))
             return 0
+        if rows:  # 80 columns: the year and the seconds are in --json and in DOC's own history
+            print(f"{'When':<11} {'Document':<13} {'Client':<12} {'Op':<6} {'QBO':>5} {'State':<6} By")
         for r in rows:
-            print(f"{r.last_at[:19].replace('T', ' ')}  {r.label:<22} {r.client[:24]:<24} {r.operation or '-':<7} "
-                  f"QBO {r.qbo_id or '-':<6} {r.state or '-':<7} {r.who}")
+            print(f"{r.last_at[5:16].replace('T', ' '):<11} {_cut(_short(r), 13):<13} {_cut(r.client, 12):<12} "
+                  f"{r.operation or '-':<6} {r.qbo_id or '-':>5} {r.state or '-':<6} {r.who}")
         print(counted(len(rows), "document"))
         return 0
     finally:
         firm.close()
+
+
+def _short(row) -> str:
+    """A history row's document as the list shows it: its number (INV-, CR-, WO- say the kind), Pmt and a
+    payment's reference."""
+    return ("Pmt " if row.doc_type.endswith("payment") else "") + row.number
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def cmd_retry(args, settings: Settings) -> int:
