@@ -65,5 +65,10 @@ def test_upgrade_keeps_records_and_balances_and_marks_them_before_history(tmp_pa
     assert main(["--db", str(db), "sync", "history", "INV-00001", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["label"] == "Invoice INV-00001" and out["entries"][1]["who"] == "before history was kept"
+    assert main(["--db", str(db), "sync", "history", "--search", "wilson"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].split() == ["When", "Document", "Client", "Op", "QBO", "State", "By"]
+    assert listed[-1].endswith("documents") and all("Wils" in line for line in listed[1:-1])
+    assert all(line.endswith("before history was kept") for line in listed[1:-1])
     assert main(["--db", str(db), "sync", "history", "NOPE-1"]) == 1
     assert "No invoice, credit note or payment is numbered 'NOPE-1'" in capsys.readouterr().err
