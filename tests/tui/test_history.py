@@ -121,6 +121,8 @@ async def test_reconcile_breakdown_lists_what_differs_then_agrees(sb_settings):
         await pilot.press("3")
         income = rows(screen.query_one("#rec-income"))
         assert income and all(r[0] == "" and r[2] == r[3] for r in income)  # the unsent invoice is not counted
+        await pilot.press("4")
+        assert rows(screen.query_one("#rec-trust"))[0][:2] == ["", "agrees"]  # no client money here
         await pilot.press("2")
         text = screen_text(app)
         assert "Differences:" in text and "Acme Pty" in text and "≠" in text

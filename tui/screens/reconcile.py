@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from core.services import sync as sync_service
-from core.text import counted, neutralise
+from core.text import counted
 from tui.format import money_text
 from tui.screens.base import TabbedScreen, tab_bindings, tab_title
 from tui.screens.history import cell
@@ -21,6 +21,7 @@ from tui.workers import with_own_firm
 
 TYPE_TITLE = {"invoice": "Invoices", "credit_note": "Credit notes", "payment": "Payments"}
 DIFF = "≠"
+TRUST_CHECK = {"bank": "bank balance", "liability": "liability", "liability_customer": "client liability"}
 
 
 def mark(differs: bool) -> Text:
@@ -89,7 +90,7 @@ class ReconcileScreen(TabbedScreen):
         self.query_one("#rec-docs", DataTable).add_columns("", "Documents", "Ledger", "Total", "QBO", "Total")
         self.query_one("#rec-ar", DataTable).add_columns("", "Client", "Ledger", "QBO", "Difference")
         self.query_one("#rec-income", DataTable).add_columns("", "Product/service", "Ledger", "QBO", "Difference")
-        self.query_one("#rec-trust", DataTable).add_columns("", "Trust difference")
+        self.query_one("#rec-trust", DataTable).add_columns("", "Trust", "Account or client", "Ledger", "QBO")
         self.query_one("#rec-docs").focus()
         self.action_run()
 
@@ -138,11 +139,15 @@ class ReconcileScreen(TabbedScreen):
         trust = self.query_one("#rec-trust", DataTable)
         trust.clear()
         for t in result.trust:
-            trust.add_row(mark(True), cell(neutralise(", ".join(f"{k} {v}" for k, v in t.items())), 70))
+            what = TRUST_CHECK.get(t.get("check", ""), t.get("check", ""))
+            who = t.get("client") or t.get("account") or ""
+            theirs = t.get("qbo_minor")
+            trust.add_row(mark(True), what, cell(who, 30), amount(t.get("ledger_minor") or 0, True),
+                          amount(theirs, True) if theirs is not None else "not mapped")
         for note in result.notes:
-            trust.add_row("", cell(note, 70))
+            trust.add_row("", "note", cell(note, 60), "", "")
         if not result.trust and not result.notes:
-            trust.add_row("", "Trust balances agree (or the firm holds no client money).")
+            trust.add_row("", "agrees", "Trust balances agree (or the firm holds no client money).", "", "")
 
     def action_back(self) -> None:
         self.app.pop_screen()
