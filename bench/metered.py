@@ -74,7 +74,7 @@ def _edit_some(firm, n: int) -> int:
     return done
 
 
-def run(documents: int) -> dict:
+def run(documents: int, jobs: bool = False) -> dict:
     invoices, credits = documents * 60 // 100, documents * 5 // 100
     payments = documents - invoices - credits
     with tempfile.TemporaryDirectory() as tmp, running_sandbox(Path(tmp) / "sb.db", companies=["UK"]) as sb:
@@ -82,6 +82,10 @@ def run(documents: int) -> dict:
                                              log_file=Path(tmp) / "firm.log"), sb)
         firm = asyncio.run(demo_firm(settings, sb, clients=max(10, documents // 50), invoices=invoices,
                                      payments=payments, credits=credits, seed=5))
+        if jobs:  # matters as QBO sub-customers (core.qbo.jobs), switched on before the first sync
+            from core.services import customers
+
+            customers.set_matters_as_jobs(firm, True)
         meter = Meter()
         meter.install()
         try:
@@ -97,6 +101,9 @@ def run(documents: int) -> dict:
             third = asyncio.run(sync.reconcile(firm))
             third_reads, _ = meter.take()
             linked = firm.db.execute("SELECT count(*) FROM sync_links WHERE qbo_id IS NOT NULL").fetchone()[0]
+            made_jobs = firm.db.execute("SELECT count(*) FROM sync_jobs WHERE qbo_id IS NOT NULL").fetchone()[0]
+            spans = firm.db.execute("SELECT count(*) FROM sync_parked WHERE code = 'payment_spans_matters'"
+                                    ).fetchone()[0]
         finally:
             QBOClient.request = meter._orig
             firm.close()
@@ -110,14 +117,16 @@ def run(documents: int) -> dict:
         "edits_synced": {"documents": edited, "metered": edit_reads},
         "reconcile_after_edits": {"metered": third_reads, "mode": third.read.mode, "ok": third.ok},
         "loop_reconcile_metered": linked,
+        **({"jobs_made": made_jobs, "payments_parked_over_two_matters": spans} if jobs else {}),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="about 300 documents instead of 3,000")
+    parser.add_argument("--jobs", action="store_true", help="matters as QuickBooks sub-customers (firm setting)")
     args = parser.parse_args()
-    print(json.dumps(run(300 if args.small else 3000), indent=2))
+    print(json.dumps(run(300 if args.small else 3000, jobs=args.jobs), indent=2))
     return 0
 
 

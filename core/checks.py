@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from core.where import Where
+
 State = Literal["done", "missing", "warning"]
 
 LEDGER_STEPS = (
@@ -51,27 +53,45 @@ TITLES = {
 
 @dataclass(frozen=True)
 class StepResult:
+    """A step's state: `problem` says what is (or is not) there, `fix` where it is done (rendered, never parsed);
+    `code` 'no_firm' / 'needs_firm' when there is no firm yet."""
+
     id: str
     ok: bool
-    message: str
+    problem: str
     state: State = "missing"
+    fix: Where | None = None
+    code: str = ""
 
     @property
     def title(self) -> str:
         return TITLES[self.id]
 
+    def text(self, command: bool = True, place: bool = True) -> str:
+        """The sentence: the problem, then (unless done) where to fix it; `command` adds the CLI command,
+        `place` False leaves the place out (a screen that is that place)."""
+        if self.state == "done" or self.fix is None or not place:
+            return self.problem
+        end = "" if self.problem.endswith((".", "!", "?")) else "."
+        return f"{self.problem}{end} {self.fix.sentence(command)}"
+
+    @property
+    def message(self) -> str:
+        return self.text()
+
     def as_json(self) -> dict:
-        return {"id": self.id, "ok": self.ok, "state": self.state, "title": self.title, "message": self.message}
+        return {"id": self.id, "ok": self.ok, "state": self.state, "title": self.title, "message": self.message,
+                "fix": self.fix.as_json() if self.fix else None}
 
 
-def done(step_id: str, message: str) -> StepResult:
-    return StepResult(step_id, True, message, "done")
+def done(step_id: str, problem: str, fix: Where | None = None) -> StepResult:
+    return StepResult(step_id, True, problem, "done", fix)
 
 
-def missing(step_id: str, message: str) -> StepResult:
-    return StepResult(step_id, False, message, "missing")
+def missing(step_id: str, problem: str, fix: Where | None = None, code: str = "") -> StepResult:
+    return StepResult(step_id, False, problem, "missing", fix, code)
 
 
-def warning(step_id: str, message: str) -> StepResult:
+def warning(step_id: str, problem: str, fix: Where | None = None) -> StepResult:
     """Usable, but something deserves the admin's attention (ok stays True)."""
-    return StepResult(step_id, True, message, "warning")
+    return StepResult(step_id, True, problem, "warning", fix)

@@ -62,7 +62,19 @@ class ImportError_(ValidationError):
 
 
 class QBOError(LedgerlinkError):
-    pass
+    """An error from QuickBooks; core.qbo.faults sets the fault's fields when QuickBooks sent one, and the client
+    the request it answered (secrets scrubbed)."""
+
+    status: int | None = None
+    code: str | None = None
+    fault_message: str | None = None
+    detail: str | None = None
+    element: str | None = None
+    fault_type: str | None = None
+    intuit_tid: str | None = None
+    request: dict | None = None
+    response_text: str | None = None
+    retryable: bool = True  # False: a retry could apply a write twice
 
 
 class AuthError(QBOError):

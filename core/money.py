@@ -72,7 +72,8 @@ def parse_amount(text: str | int | Decimal, currency: str, *, field: str = "amou
     if not value.is_finite():
         raise ValidationError(f"{field}: '{text}' is not a number")
     exp = exponent(currency)
-    if value.as_tuple().exponent < -exp and value != value.quantize(Decimal(1).scaleb(-exp)):
+    places = value.as_tuple().exponent  # an int: the value is finite
+    if isinstance(places, int) and places < -exp and value != value.quantize(Decimal(1).scaleb(-exp)):
         raise ValidationError(
             f"{field}: {text} has more than {exp} decimal places, which {currency} does not allow"
         )

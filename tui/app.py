@@ -37,6 +37,8 @@ SCREENS_BY_MODE = {
     "billing": ("tui.screens.billing", "BillingScreen"),
     "reports": ("tui.screens.reports", "ReportsScreen"),
     "trust": ("tui.screens.trust", "TrustScreen"),
+    "accounts": ("tui.screens.accounts", "ChartScreen"),
+    "customers": ("tui.screens.customers", "CustomersScreen"),
 }
 
 
@@ -64,15 +66,22 @@ NAVIGATION = (
 # Reachable by key, help and palette, not listed in the footer (full at 80 columns).
 MORE_NAVIGATION = (
     ("trust", "Trust", "Client money: ledgers, statements, three-way reconciliation", "f7"),
+    ("accounts", "Accounts", "Chart of accounts and tax rates after set-up; their QBO maps", "f8"),
+    ("customers", "Customers", "Which QuickBooks customer each client is: proposals to decide", "f9"),
 )
 
 
 STILL_TODAY = dt.date(2026, 11, 16)
+# Every screen's and modal's stylesheet, read and parsed once at start-up: a screen that brings its own CSS_PATH
+# makes Textual re-parse every stylesheet of the app the first time it opens. Their rules name their screen.
+ALL_CSS = [Path(__file__).with_name("app.tcss"),
+           *sorted(Path(__file__).parent.glob("screens/*.tcss")), *sorted(Path(__file__).parent.glob("modals/*.tcss"))]
+
 
 class LedgerlinkApp(App[int]):
     """Setup checklist, mapper, sync monitor, billing and reports for one firm."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ALL_CSS
     TITLE = "Ledgerlink"
     COMMANDS = App.COMMANDS | {LedgerlinkCommands}
     MODES = {mode: _mode_factory(mode) for mode in SCREENS_BY_MODE}
@@ -118,6 +127,8 @@ class LedgerlinkApp(App[int]):
         self.next_auto_sync = 0.0
         """time.monotonic() of the next minute's tick (0 before the first)."""
         self.sync_summary = ""
+        self.auto_sync_after = 0.0
+        """time.monotonic() before which the minute's tick does not sync (core.qbo.backoff; a save still does)."""
         self.sync_rates: deque[float] = deque(maxlen=60)
         self.opened = False
         """True once the opening worker has opened the firm and shown its first screen."""
@@ -233,6 +244,8 @@ class LedgerlinkApp(App[int]):
     def auto_sync_tick(self) -> bool:
         """While the app is open, push what is queued in the background (when sync is on); True if started."""
         self.next_auto_sync = time.monotonic() + self.AUTO_SYNC_SECONDS
+        if time.monotonic() < self.auto_sync_after:  # documents wait and the last run sent none: backing off
+            return False
         return self.sync_if_queued()
 
     def sync_if_queued(self) -> bool:
@@ -295,18 +308,13 @@ class LedgerlinkApp(App[int]):
         self.header_info = header_info(name, self.settings.qbo.effective_environment(), qbo.connection(self.firm))
 
     def open_step(self, step_id: str) -> None:
-        """Open the screen that fixes checklist step `step_id` (on the setup stack)."""
+        """Open the place that fixes checklist step `step_id` (its fix: screen, tab, row)."""
+        from core.services import setup as setup_service
         from tui.screens import steps
 
-        target = steps.screen_for(step_id)
-        if isinstance(target, str):
-            self.action_open(target)
-            if step_id in steps.STEP_TABS:
-                self.screen.show_tab(steps.STEP_TABS[step_id])
-        else:
-            if self.current_mode != "setup":
-                self.switch_mode("setup")
-            self.push_screen(target())
+        step = next(s for s in setup_service.checklist(self.firm) if s.id == step_id)
+        if step.fix is not None:
+            steps.open_fix(self, step.fix)
 
     def action_open(self, mode: str) -> None:
         if not self.opened:  # the screens need the settings and the firm the opening worker reads
@@ -358,7 +366,10 @@ class LedgerlinkApp(App[int]):
                                                           automatic=getattr(self, "sync_automatic", False)))
             self.stop_sync = lambda: loop.call_soon_threadsafe(task.cancel)
             try:
-                return loop.run_until_complete(task)
+                summary = loop.run_until_complete(task)
+                if not summary.stopped:  # the minute's tick backs off while documents wait and none could go
+                    self.auto_sync_after = time.monotonic() + sync_service.next_run_in(firm, summary, 0.0)
+                return summary
             except asyncio.CancelledError:
                 return None
             finally:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 AREAS = ("core.cli.ledger_cmds", "core.cli.setup_cmds", "core.sandbox.cli", "core.cli.qbo_cmds",
          "core.cli.sync_cmds", "core.cli.trust_cmds", "core.cli.lock_cmds", "core.cli.customers_cmds",
-         "core.cli.doc_cmds")
+         "core.cli.doc_cmds", "core.cli.accounts_cmds")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -29,6 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     nw.add_argument("--name", help="its QuickBooks display name (default: the client's, numbered if taken)")
     nw.add_argument("--json", action="store_true")
     nw.set_defaults(func=cmd_new)
+    jb = cmds.add_parser("jobs", help="matters as QuickBooks sub-customers: show the setting, or switch it (admin)")
+    jb.add_argument("switch", nargs="?", choices=["on", "off"],
+                    help="on: each matter's documents go to a sub-customer of the client's customer (before the "
+                         "first document is synced)")
+    jb.add_argument("--json", action="store_true")
+    jb.set_defaults(func=cmd_jobs)
 
 
 def _money(minor: int, currency: str) -> str:
@@ -58,16 +64,21 @@ def cmd_list(args, settings: Settings) -> int:
 
     with _firm(settings, readonly=True) as firm:
         rows = customers.list_customers(firm)
+        on, jobs = customers.matters_as_jobs(firm), customers.jobs(firm)
     if args.proposed:
         rows = [r for r in rows if r.state == "proposed"]
     if args.json:
         print(json.dumps({"customers": [r.as_json() for r in rows],
-                          "proposed": sum(r.state == "proposed" for r in rows)}, indent=2))
+                          "proposed": sum(r.state == "proposed" for r in rows),
+                          "matters_as_jobs": on, "jobs": jobs}, indent=2))
         return 0
     if not rows:
         print("No client waits for a decision." if args.proposed else "The firm has no clients yet.")
     for r in rows:
         _print_identity(r)
+        for j in (j for j in jobs if j["client_id"] == r.client_id):
+            state = f"#{j['qbo_id']}" if j["qbo_id"] else "(not in QuickBooks yet)"
+            print(f"       sub-customer: {r.display_name}:{j['display_name']} {state}  (matter {j['reference']})")
     waiting = sum(r.state == "proposed" for r in rows)
     if waiting:
         print(f"{waiting} client(s) wait for your decision; their documents are not sent until then.")
@@ -98,3 +109,19 @@ def cmd_new(args, settings: Settings) -> int:
         ident = customers.new_customer(firm, args.client, args.name)
     return _done(args, ident, f"{ident.client_name} gets a new QuickBooks customer named {ident.display_name} with "
                               "the next sync.")
+
+
+def cmd_jobs(args, settings: Settings) -> int:
+    from core.services import customers
+
+    with _firm(settings, readonly=args.switch is None) as firm:
+        on = customers.matters_as_jobs(firm) if args.switch is None else \
+            customers.set_matters_as_jobs(firm, args.switch == "on")
+    if args.json:
+        print(json.dumps({"matters_as_jobs": on}))
+    elif on:
+        print("Matters as sub-customers: on. Each matter's invoices, credit notes and payments go to a QuickBooks "
+              "sub-customer of its client's customer.")
+    else:
+        print("Matters as sub-customers: off. Every document goes to its client's QuickBooks customer.")
+    return 0

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = cr.add_parser("list", help="posted credit notes and write-offs")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_credit_list)
-    ed = cr.add_parser("edit", help="change a credit note's amount (before tax) or date")
+    ed = cr.add_parser("edit", help="change a credit note's amount (before tax), a write-off's (gross) or the date")
     ed.add_argument("number", help="CR-00001, WO-00001 or the id")
     ed.add_argument("--amount")
     ed.add_argument("--date", help="YYYY-MM-DD")

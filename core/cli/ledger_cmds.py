@@ -107,11 +107,10 @@ def cmd_demo(args, settings: Settings) -> int:
               counted(s.payments, "payment"), counted(s.credit_notes, "credit note"),
               counted(s.trust_moves, "trust move"), counted(s.edits, "edit"), counted(s.deletions, "deletion")]
     print(f"Demo data in {settings.db}: {', '.join(counts)}.")
-    from core.services.ledger import STATEMENT_AS_OF
-
     for account, path in s.trust_statements:
-        print(f"Bank statement of {account}: {path}\n  try: ledgerlink trust statement import --account \"{account}\" "
-              f"{path}\n       ledgerlink trust reconcile --account \"{account}\" --as-of {STATEMENT_AS_OF}")
+        print(f"Bank statement of {account} to {s.statement_as_of}: {path}\n  try: ledgerlink trust statement import "
+              f"--account \"{account}\" {path}\n       ledgerlink trust reconcile --account \"{account}\" "
+              f"--as-of {s.statement_as_of}")
     return 0
 
 
@@ -141,48 +140,31 @@ def cmd_report(args, settings: Settings) -> int:
         parse_day(args.as_of, "--as-of", example="2026-03-31")
     with _firm(settings, readonly=True) as firm:
         if args.name == "trial-balance":
-            report = ledger.trial_balance(firm)
-            cur = report.currency
+            tb = ledger.trial_balance(firm)
+            cur, body = tb.currency, tb.as_json()
             rows = [[r.code, r.name, format_minor(r.debit_minor, cur) if r.debit_minor else "",
-                     format_minor(r.credit_minor, cur) if r.credit_minor else ""] for r in report.rows]
-            rows.append(["", "Total", format_minor(report.total_debit_minor, cur),
-                         format_minor(report.total_credit_minor, cur)])
+                     format_minor(r.credit_minor, cur) if r.credit_minor else ""] for r in tb.rows]
+            rows.append(["", "Total", format_minor(tb.total_debit_minor, cur),
+                         format_minor(tb.total_credit_minor, cur)])
             text = f"Trial balance ({cur})\n" + _table(["Code", "Account", "Debit", "Credit"], rows, {2, 3})
         elif args.name == "aging":
-            report = ledger.aging(firm, args.as_of)
-            cur = report.currency
-            rows = [[r.client_name] + [format_minor(r.buckets[b], cur) for b in AGING_BUCKETS]
-                    + [format_minor(-r.credit_minor, cur), format_minor(r.total_minor, cur)] for r in report.rows]
-            rows.append(["Total"] + [format_minor(report.totals[b], cur) for b in AGING_BUCKETS]
-                        + [format_minor(-report.credit_minor, cur), format_minor(report.total_minor, cur)])
-            text = f"Accounts receivable aging as of {report.as_of} ({cur}), days past due\n" + _table(
+            ag = ledger.aging(firm, args.as_of)
+            cur, body = ag.currency, ag.as_json()
+            rows = [[a.client_name] + [format_minor(a.buckets[b], cur) for b in AGING_BUCKETS]
+                    + [format_minor(-a.credit_minor, cur), format_minor(a.total_minor, cur)] for a in ag.rows]
+            rows.append(["Total"] + [format_minor(ag.totals[b], cur) for b in AGING_BUCKETS]
+                        + [format_minor(-ag.credit_minor, cur), format_minor(ag.total_minor, cur)])
+            text = f"Accounts receivable aging as of {ag.as_of} ({cur}), days past due\n" + _table(
                 ["Client", "Current", "1-30", "31-60", "61-90", "Over 90", "Credit", "Total"], rows, set(range(1, 8)))
         else:
-            report = ledger.trust_ledger(firm)
-            cur = report.currency
-            rows = [[b.client_name, format_minor(b.balance_minor, cur)] for b in report.balances]
-            rows.append(["Total held for clients", format_minor(report.client_total_minor, cur)])
-            rows.append(["Trust bank balance", format_minor(report.trust_bank_minor, cur)])
+            tl = ledger.trust_ledger(firm)
+            cur, body = tl.currency, tl.as_json()
+            rows = [[t.client_name, format_minor(t.balance_minor, cur)] for t in tl.balances]
+            rows.append(["Total held for clients", format_minor(tl.client_total_minor, cur)])
+            rows.append(["Trust bank balance", format_minor(tl.trust_bank_minor, cur)])
             text = f"Client trust ledger ({cur})\n" + _table(["Client", "Balance"], rows, {1})
-        print(json.dumps(report.as_json(), indent=2) if args.json else text)
+        print(json.dumps(body, indent=2) if args.json else text)
     return 0
-
-
-# the command that does a checklist step, for an admin on the command line (the steps' own words name the TUI)
-CLI_STEPS = {
-    "accounting_system": "`ledgerlink init --country US` (or CA, UK, AU, NZ)",
-    "bank_account": "`ledgerlink setup bank operating NAME --account CODE --bank BANK`",
-    "trust_accounting": "`ledgerlink setup bank trust NAME --account CODE --bank BANK` or "
-                        "`ledgerlink setup no-client-money`",
-    "sales_tax": "`ledgerlink setup tax-rate NAME PERCENT`",
-    "feature_preview": "`ledgerlink setup preview on`",
-    "qbo_connected": "`ledgerlink connect`",
-    "qbo_zero_tax": "`ledgerlink pull`",
-    "map_sales": "`ledgerlink map suggest sales --apply` or `ledgerlink map set sales CODE QBO`",
-    "map_gl": "`ledgerlink map suggest gl --apply` or `ledgerlink map set gl CODE QBO`",
-    "map_tax": "`ledgerlink map suggest tax --apply` or `ledgerlink map set tax NAME QBO`",
-    "sync_enabled": "`ledgerlink sync enable`",
-}
 
 
 def _wrap(text: str, width: int = 80) -> str:
@@ -205,10 +187,7 @@ def cmd_status(args, settings: Settings) -> int:
     print(f"{f['name']} ({f['country']}, {f['currency']}, {f['method']})" if f else f"No firm in {settings.db}")
     for step in status["steps"]:
         mark = {"done": "[x]", "warning": "[!]"}.get(step["state"], "[ ]")
-        text = f"{mark} {step['title']}: {step['message']}"
-        if step["state"] != "done" and step["id"] in CLI_STEPS and "`ledgerlink " not in step["message"]:
-            text += f" Command line: {CLI_STEPS[step['id']]}."
-        print(_wrap(text))
+        print(_wrap(f"{mark} {step['title']}: {step['message']}"))
     conn = status["connection"]
     print(f"QuickBooks: {conn.get('company_name') or conn.get('realm_id')} ({conn.get('environment')})"
           if conn else "QuickBooks: not connected")

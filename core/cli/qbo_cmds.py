@@ -88,10 +88,14 @@ async def _wait_for_redirect(pending, listen: bool, on_empty=None) -> str:
     loop = asyncio.get_running_loop()
     pasted: asyncio.Future[str] = loop.create_future()
 
+    def _deliver(line: str) -> None:
+        if not pasted.done():
+            pasted.set_result(line)
+
     def read_stdin() -> None:
         line = sys.stdin.readline()
         try:
-            loop.call_soon_threadsafe(lambda: pasted.done() or pasted.set_result(line))
+            loop.call_soon_threadsafe(_deliver, line)
         except RuntimeError:
             pass  # the callback won and the command has finished: the late line is not needed
 

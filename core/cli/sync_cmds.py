@@ -111,7 +111,8 @@ WATCH_LOOK = 0.25
 WATCH_SETTLE = 0.5
 """...and starts a run this long after it sees a document queued, so a burst of saves goes as one run."""
 WATCH_PERIOD = 30.0
-"""A run at least this often anyway (parked documents whose reason is gone go again)."""
+"""A run this long after the last one anyway (parked documents whose reason is gone go again); while documents
+wait and no run could send any, the wait doubles (with jitter) up to an hour (core.qbo.backoff)."""
 
 
 async def watch(firm, progress=None, *, look: float = WATCH_LOOK, settle: float = WATCH_SETTLE,
@@ -128,8 +129,10 @@ async def watch(firm, progress=None, *, look: float = WATCH_LOOK, settle: float 
         done += 1
         if summary.stopped or (runs is not None and done >= runs):
             return summary
-        since = time.monotonic()
-        while sync.queue_counts(firm).queued == 0 and time.monotonic() - since < period:
+        since, wait = time.monotonic(), sync.next_run_in(firm, summary, period)
+        # documents the run left queued (QuickBooks failing for now) wait for their backoff; a new save wakes it
+        left = sync.queue_counts(firm).queued
+        while sync.queue_counts(firm).queued <= left and time.monotonic() - since < wait:
             await asyncio.sleep(look)
         await asyncio.sleep(settle)
 

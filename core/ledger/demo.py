@@ -50,6 +50,7 @@ class DemoSummary:
     edits: int
     deletions: int
     trust_statements: tuple = ()  # (trust account name, statement CSV path) written next to the database
+    statement_as_of: str = ""  # the day those statements run to: reconcile them as of it
 
 
 def ensure_ready(firm: "Firm") -> None:
@@ -76,7 +77,6 @@ def ensure_ready(firm: "Firm") -> None:
 
 
 SEPARATE_TRUST = "Separate trust account"
-STATEMENT_AS_OF = "2026-12-31"
 
 
 def _trust_extras(firm: "Firm", trust_left: dict[int, int], money) -> int:
@@ -96,25 +96,33 @@ def _trust_extras(firm: "Firm", trust_left: dict[int, int], money) -> int:
     holders = [(cid, left) for cid, left in sorted(trust_left.items()) if left >= 20000]
     if len(banks) > 1:
         for cid, left in holders[::2]:
-            trust.trust_transfer(firm, client_id=cid, amount=money(left // 5), date="2026-12-20",
+            trust.trust_transfer(firm, client_id=cid, amount=money(left // 5), date="2026-10-20",
                                  from_account_id=main.id, to_account_id=banks[1].id, memo="To interest-bearing account",
                                  reference=f"TRF-{cid:05d}")
             trust_left[cid] -= left // 5
             moves += 1
     for cid, left in holders[1::3]:
-        trust.trust_refund(firm, client_id=cid, amount=money(trust_left[cid] // 10), date="2026-12-22",
+        trust.trust_refund(firm, client_id=cid, amount=money(trust_left[cid] // 10), date="2026-10-22",
                            memo="Unused retainer returned", reference=f"CHQ {2000 + cid}")
         moves += 1
     return moves
 
 
+def statement_as_of(today: dt.date | None = None) -> str:
+    """The day the demo's bank statements run to: the last day of the month before `today`, as a bank's
+    monthly statement does, so the printed reconciliation can be run on the day the demo is made."""
+    today = today or dt.date.today()
+    return (today.replace(day=1) - dt.timedelta(days=1)).isoformat()
+
+
 def write_trust_statements(firm: "Firm", directory: Path, stem: str, seed: int = 1,
-                           as_of: str = STATEMENT_AS_OF) -> list[tuple[str, Path]]:
+                           as_of: str | None = None) -> list[tuple[str, Path]]:
     """A bank statement CSV per trust account with activity, as the bank would export it up to `as_of`: every
     ledger movement cleared one to four days later, except the last few (outstanding deposits and cheques).
     Returns [(account name, file)]."""
     from core.ledger import trust_statement
 
+    as_of = as_of or statement_as_of()
     rng = random.Random(seed + 1)
     cur = firm_row(firm)["currency"]
     out = []
@@ -160,8 +168,9 @@ def build_demo(settings: Settings, *, country: str = "US", name: str = "Hartley 
         ensure_ready(firm)
         summary = fill(firm, clients=clients, invoices=invoices, payments=payments, credits=credits, seed=seed)
         db = Path(settings.db).expanduser()
-        statements = tuple(write_trust_statements(firm, db.parent, db.stem, seed))
-        return dataclasses.replace(summary, trust_statements=statements)
+        as_of = statement_as_of()
+        statements = tuple(write_trust_statements(firm, db.parent, db.stem, seed, as_of))
+        return dataclasses.replace(summary, trust_statements=statements, statement_as_of=as_of)
     finally:
         firm.close()
 

@@ -20,8 +20,8 @@ from core.ledger.base import (
     parse_rate_percent,
     require_role,
 )
-from core.ledger.models import Account, BankAccount, ChartTemplate, Contact, Matter, TaxRate, User
-from core.ledger.schema import ACCOUNT_TYPES, SUBTYPES
+from core.ledger.models import BankAccount, ChartTemplate, Contact, Matter, TaxRate, User
+from core.ledger.accounts import add_account, set_account_active  # noqa: F401  (they live in accounts)
 from core.ledger.tax_rates import check_components, insert_tax_rate
 from core.ledger.templates import check_country, load_template
 from core.settings import Settings
@@ -154,44 +154,6 @@ def set_feature_preview(firm: "Firm", name: str, enabled: bool) -> None:
             [name, int(bool(enabled)), now()],
         )
         audit(firm, "set_feature_preview", "feature_preview", None, f"{name}={'on' if enabled else 'off'}")
-
-
-@writes
-def add_account(firm: "Firm", *, code: str, name: str, type: str, subtype: str = "general") -> Account:
-    require_role(firm, "admin", "add accounts")
-    code, name = str(code or "").strip(), str(name or "").strip()
-    problems = []
-    if not code:
-        problems.append("code: an account needs a code")
-    if not name:
-        problems.append("name: an account needs a name")
-    if type not in ACCOUNT_TYPES:
-        problems.append(f"type: '{type}' is not an account type ({', '.join(ACCOUNT_TYPES)})")
-    if subtype not in SUBTYPES:
-        problems.append(f"subtype: '{subtype}' is not one of {', '.join(SUBTYPES)}")
-    elif type in ACCOUNT_TYPES and type not in SUBTYPES[subtype]:
-        problems.append(f"subtype: a {subtype.replace('_', ' ')} account must be of type "
-                        f"{' or '.join(sorted(SUBTYPES[subtype]))}, not {type}")
-    if problems:
-        raise ValidationError(problems[0], problems)
-    if firm.db.execute("SELECT 1 FROM accounts WHERE code = ?", [code]).fetchone():
-        raise Conflict(f"Account code {code} is already used")
-    with firm.db.atomic():
-        cur = firm.db.execute(
-            "INSERT INTO accounts (code, name, type, subtype) VALUES (?, ?, ?, ?)", [code, name, type, subtype]
-        )
-        audit(firm, "add_account", "account", cur.lastrowid, f"{code} {name}")
-    return queries.get_account(firm, cur.lastrowid)
-
-
-@writes
-def set_account_active(firm: "Firm", account_id: int, active: bool) -> Account:
-    require_role(firm, "admin", "change accounts")
-    get_row(firm, "accounts", account_id, "account")
-    with firm.db.atomic():
-        firm.db.execute("UPDATE accounts SET active = ? WHERE id = ?", [int(bool(active)), account_id])
-        audit(firm, "set_account_active", "account", account_id, "active" if active else "inactive")
-    return queries.get_account(firm, account_id)
 
 
 @writes

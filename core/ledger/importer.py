@@ -6,6 +6,7 @@ Row numbers count the header as row 1, as a spreadsheet shows them. Formats (hea
   invoices   number, client, matter (reference or name, optional), date, due_date (optional), description,
              account_code, quantity, unit_price, tax_rate (name); one row per line, rows grouped by number
   payments   client, date, amount, bank_account (name), invoice_number (optional: oldest first), reference
+  currency (clients and payments, optional): only the firm's home currency; another is refused at its row
 
 Each cell is checked against its column here, so a problem names its column because the check knows it; what
 the ledger still refuses afterwards is about the whole record and is reported at its `RECORD_COLUMN`.
@@ -31,10 +32,10 @@ if TYPE_CHECKING:
 
 COLUMNS = {
     "accounts": (("code", "name", "type"), ("subtype",)),
-    "clients": (("name",), ("email", "phone", "address", "matter")),
+    "clients": (("name",), ("email", "phone", "address", "matter", "currency")),
     "invoices": (("number", "client", "date", "description", "account_code", "quantity", "unit_price", "tax_rate"),
                  ("matter", "due_date")),
-    "payments": (("client", "date", "amount", "bank_account"), ("invoice_number", "reference")),
+    "payments": (("client", "date", "amount", "bank_account"), ("invoice_number", "reference", "currency")),
 }
 # Columns whose text may run over several lines.
 MULTILINE = frozenset({"address", "description"})
@@ -189,12 +190,26 @@ def _accounts(firm: "Firm", rows: Rows, report: _Report) -> int:
     return count
 
 
+def _home_currency(report: _Report, n: int, value: str | None, home: str, what: str) -> bool:
+    """A `currency` cell is the firm's home currency (or empty); a foreign-currency client or payment is refused."""
+    given = (value or "").strip().upper()
+    if given and given != home:
+        report.add("foreign_currency", n, "currency",
+                   f"currency: {what} in {given}, but the firm keeps its books in {home} only; foreign-currency "
+                   f"clients and payments are not supported yet, so record it in {home}")
+        return False
+    return True
+
+
 def _clients(firm: "Firm", rows: Rows, report: _Report) -> int:
     count = 0
     ids = _lookup(firm, "SELECT id, name FROM contacts WHERE kind = 'client'")
+    home = firm_currency(firm)
     for n, r in rows:
         if not r["name"]:
             report.add("missing", n, "name", "name: a contact needs a name")
+            continue
+        if not _home_currency(report, n, r.get("currency"), home, f"client {r['name']} is billed"):
             continue
         try:
             if r["name"] not in ids:
@@ -318,6 +333,7 @@ def _payments(firm: "Firm", rows: Rows, report: _Report) -> int:
                 report.add("deleted", n, "invoice_number", f"invoice {number} was deleted")
             elif client_ok and inv_client != clients[r["client"]]:
                 report.add("other_clients_invoice", n, "invoice_number", f"invoice {number} belongs to another client")
+        _home_currency(report, n, r.get("currency"), currency, "the payment is")
         _day(report, n, "date", r["date"], "date")
         amount = _money(report, n, "amount", r["amount"], currency, "amount")
         if amount is not None and amount <= 0:

@@ -30,7 +30,8 @@ def candidates(db: sqlite_utils.Database, doc_type: str, number: str, count: int
     table = _TABLE[doc_type]
     used = {r[0] for r in db.execute(f"SELECT number FROM {table} WHERE number LIKE ?", [prefix + "%"])}
     top = max((p[1] for p in (split_number(u[len(prefix):]) for u in used if u.startswith(prefix)) if p), default=0)
-    out, n = [], top + 1
+    out: list[str] = []
+    n = top + 1
     while len(out) < count:
         text = f"{prefix}{n:0{width}d}"
         if text not in used:

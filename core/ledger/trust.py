@@ -33,6 +33,7 @@ from core.ledger.base import (
     reverse_version,
     writes,
 )
+from core.ledger.periods import LockedDate, locked_on
 from core.ledger.trust_models import TrustOverdraw, TrustTransaction
 from core.money import format_minor, parse_amount
 
@@ -109,12 +110,14 @@ def locked_until(firm: "Firm", bank_account_id: int) -> str | None:
                            [bank_account_id]).fetchone()[0]
 
 
+def reconciled(firm: "Firm", bank_account_id: int, what: str, date: str, bank_name: str) -> LockedDate | None:
+    """The problem when `date` is in a period a saved reconciliation of the account locks."""
+    return locked_on(what, date, locked_until(firm, bank_account_id), "trust_reconciled", bank_name)
+
+
 def lock_problem(firm: "Firm", bank_account_id: int, date: str, bank_name: str) -> str | None:
-    until = locked_until(firm, bank_account_id)
-    if until and date <= until:
-        return (f"date: {date} is in a reconciled period: {bank_name} is reconciled to {until}; "
-                f"date the posting after {until}")
-    return None
+    found = reconciled(firm, bank_account_id, "date", date, bank_name)
+    return found.text() if found else None
 
 
 def _transaction(r: dict) -> TrustTransaction:
@@ -247,13 +250,27 @@ class _Move:
             p = self.problems
             raise ValidationError(p[0] if len(p) == 1 else f"{len(p)} problems: {p[0]}", p)
 
+    @property
+    def holder(self) -> dict:
+        """The client (a missing one is among the problems `fail` raises)."""
+        if self.client is None:
+            raise NotFound("client: there is no such client")
+        return self.client
+
+    def sure(self, bank: dict | None) -> dict:
+        """A trust bank account `trust_bank` found (a missing one is among the problems `fail` raises)."""
+        self.fail()
+        if bank is None:
+            raise ValidationError("bank account: the firm has no such trust bank account")
+        return bank
+
     def draw(self, bank: dict, amount: int, named: bool, verb: str) -> list[tuple[int | None, int]]:
-        ledgers = ledgers_of(self.firm, self.client["id"], bank["id"])
+        ledgers = ledgers_of(self.firm, self.holder["id"], bank["id"])
         matter_id = self.matter["id"] if self.matter else None
         plan = plan_draw(ledgers, amount, matter_id, named=named or matter_id is not None)
         if plan is None:
             balance = ledgers.get(matter_id, 0) if (named or matter_id is not None) else sum(ledgers.values())
-            raise overdraw(self.client["name"], self.matter["reference"] if self.matter else None, named,
+            raise overdraw(self.holder["name"], self.matter["reference"] if self.matter else None, named,
                            bank["name"], balance, amount, self.currency, verb)
         return plan
 
@@ -269,14 +286,14 @@ def _insert(firm: "Firm", m: _Move, kind: str, bank: dict, to_bank: dict | None,
     cur = firm.db.execute(
         "INSERT INTO trust_transactions (kind, client_id, matter_id, bank_account_id, to_bank_account_id, date, "
         "amount_minor, currency, payee, reference, memo, version, status, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'posted', ?, ?)",
-        [kind, m.client["id"], m.matter["id"] if m.matter else None, bank["id"], to_bank["id"] if to_bank else None,
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'posted', ?, ?) RETURNING id",
+        [kind, m.holder["id"], m.matter["id"] if m.matter else None, bank["id"], to_bank["id"] if to_bank else None,
          date, amount, m.currency, _text(payee), _text(reference), memo or "", stamp, stamp])
-    tid = cur.lastrowid
-    what = f"Trust {kind}: {m.client['name']}" + (f" ({_text(reference)})" if _text(reference) else "")
+    tid: int = cur.fetchone()[0]
+    what = f"Trust {kind}: {m.holder['name']}" + (f" ({_text(reference)})" if _text(reference) else "")
     post_entry(firm, date=date, doc_type="trust", doc_id=tid, doc_version=1, kind="post", memo=what, lines=lines)
     mark_dirty(firm, "trust", tid, 1)
-    audit(firm, f"trust_{kind}", "trust", tid, f"{m.client['name']} {fmt(amount, m.currency)} {bank['name']}"
+    audit(firm, f"trust_{kind}", "trust", tid, f"{m.holder['name']} {fmt(amount, m.currency)} {bank['name']}"
           + (f" -> {to_bank['name']}" if to_bank else "") + (f" ref {_text(reference)}" if _text(reference) else ""))
     return get_trust_transaction(firm, tid)
 
@@ -292,7 +309,7 @@ def trust_receipt(firm: "Firm", *, client_id: int, amount, date, matter_id: int 
     day, minor = m.date(date), m.amount(amount)
     bank = m.trust_bank(bank_account_id)
     m.unlocked(bank, day)
-    m.fail()
+    bank = m.sure(bank)
     liability = one_account(firm, "trust_liability", "trust money")
     mid = m.matter["id"] if m.matter else None
     lines = [(bank["gl_account_id"], minor, client_id, mid, None), (liability, -minor, client_id, mid, None)]
@@ -309,14 +326,14 @@ def _out(firm: "Firm", kind: str, client_id, amount, date, matter_id, bank_accou
     m.unlocked(bank, day)
     if kind == "disbursement" and payee is not None and not _text(payee):
         problems.append("payee: a disbursement names who is paid")
-    m.fail()
+    bank = m.sure(bank)
     plan = m.draw(bank, minor, named_matter, "paid out")
     liability = one_account(firm, "trust_liability", "trust money")
     lines = []
     for mid, part in plan:
         lines += [(liability, part, client_id, mid, None), (bank["gl_account_id"], -part, client_id, mid, None)]
     if kind == "refund":
-        payee = m.client["name"]
+        payee = m.holder["name"]
     return _insert(firm, m, kind, bank, None, day, minor, payee, reference, memo, lines)
 
 
@@ -353,7 +370,7 @@ def trust_transfer(firm: "Firm", *, client_id: int, amount, date, from_account_i
         problems.append(f"to account: a transfer needs two different trust accounts; both are {bank['name']}")
     m.unlocked(bank, day)
     m.unlocked(to_bank, day)
-    m.fail()
+    bank, to_bank = m.sure(bank), m.sure(to_bank)
     plan = m.draw(bank, minor, named_matter, "transferred")
     lines = []
     for mid, part in plan:
@@ -392,7 +409,7 @@ def reverse_trust(firm: "Firm", transaction_id: int, *, reason: str, date=None) 
         held = ledgers_of(firm, t.client_id, bid).get(mid, 0)
         if held < posted:
             ref = firm.db.execute("SELECT reference FROM matters WHERE id = ?", [mid]).fetchone() if mid else None
-            raise overdraw(m.client["name"], ref[0] if ref else None, True, m.banks[bid]["name"], held, posted,
+            raise overdraw(m.holder["name"], ref[0] if ref else None, True, m.banks[bid]["name"], held, posted,
                            m.currency, "taken back by the reversal")
     v = t.version + 1
     reverse_version(firm, date=day, doc_type="trust", doc_id=t.id, version=t.version, new_version=v,

@@ -12,6 +12,7 @@ date are then refused for that account.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -19,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import ValidationError
 from core.ledger.base import audit, firm_row, now, parse_date, require_role, transaction
+from core.ledger.periods import on_or_before
 from core.ledger.trust import all_ledgers, book_balance, locked_until
 from core.ledger.trust_statement import LedgerItem, StatementLine, _trust_bank, ledger_items, statement_lines
 from core.money import format_minor
@@ -161,8 +164,17 @@ def render(d: Difference, currency: str) -> str:
            "`ledgerlink trust statement import`"
 
 
-def compute(firm: "Firm", bank_account_id: int, as_of) -> Reconciliation:
+def not_after_today(as_of: str, today: dt.date | None = None) -> None:
+    """A reconciliation is of a day the bank has reported on: never after today."""
+    day = (today or dt.date.today()).isoformat()
+    if as_of > day:
+        raise ValidationError(f"--as-of: {as_of} is after today ({day}); a trust account is reconciled as of a day "
+                              f"its bank statement covers: {day} or earlier")
+
+
+def compute(firm: "Firm", bank_account_id: int, as_of, *, today: dt.date | None = None) -> Reconciliation:
     as_of = parse_date(as_of, "--as-of")
+    not_after_today(as_of, today)
     bank = _trust_bank(firm, bank_account_id)
     cur = firm_row(firm)["currency"]
     lines = statement_lines(firm, bank_account_id, as_of)
@@ -206,14 +218,15 @@ def _replace(r: Reconciliation, **kw) -> Reconciliation:
     return replace(r, **kw)
 
 
-def reconcile(firm: "Firm", bank_account_id: int, as_of, *, save: bool = True) -> Reconciliation:
+def reconcile(firm: "Firm", bank_account_id: int, as_of, *, save: bool = True,
+              today: dt.date | None = None) -> Reconciliation:
     """Compute the reconciliation; a balanced one dated after the account's last saved one is saved."""
     if not save:
-        return compute(firm, bank_account_id, as_of)
+        return compute(firm, bank_account_id, as_of, today=today)
     require_role(firm, "bookkeeper", "reconcile trust accounts")
     with transaction(firm):
-        r = compute(firm, bank_account_id, as_of)
-        if not r.ok or (r.locked_until and r.as_of <= r.locked_until):
+        r = compute(firm, bank_account_id, as_of, today=today)
+        if not r.ok or on_or_before(r.as_of, r.locked_until):
             return r
         cur = firm.db.execute(
             "INSERT INTO trust_reconciliations (bank_account_id, as_of, statement_minor, outstanding_deposits_minor, "

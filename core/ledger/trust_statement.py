@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import Conflict, ImportError_, NotFound, ValidationError
 from core.ledger.base import audit, firm_row, now, require_role, writes
+from core.ledger.periods import locked_on, on_or_before
 from core.ledger.trust import locked_until
 from core.money import parse_amount
 
@@ -271,7 +272,7 @@ def ledger_items(firm: "Firm", bank_account_id: int, as_of: str | None = None) -
         sql += " AND e.date <= ?"
         params.append(as_of)
     rows = firm.db.execute(sql + " GROUP BY e.id HAVING sum(l.amount_minor) != 0 ORDER BY e.date, e.id", params)
-    return [LedgerItem(*r[:9], bool(r[9])) for r in rows]
+    return [LedgerItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9])) for r in rows]
 
 
 # --- writes ------------------------------------------------------------------------------------------
@@ -297,15 +298,15 @@ def import_statement(firm: "Firm", bank_account_id: int, path: str | Path, *, da
         raise Conflict(f"{path.name} was already imported into {bank['name']} (statement {seen[0]}, "
                        f"{seen[1][:10]}); nothing was imported")
     until = locked_until(firm, bank_account_id)
-    locked = [f"row {p.row}, column date: {p.date} is in a reconciled period ({bank['name']} is reconciled to "
-              f"{until}); only lines after {until} can be imported" for p in lines if until and p.date <= until]
+    locked = [found.text() for p in lines if (found := locked_on(f"row {p.row}, column date", p.date, until,
+                                                                "trust_reconciled", bank["name"])) is not None]
     if locked:
         raise ImportError_(locked[0] if len(locked) == 1 else f"{len(locked)} problems: {locked[0]}", locked)
     stamp = now()
     cur = firm.db.execute(
         "INSERT INTO trust_statements (bank_account_id, file_name, sha256, line_count, imported_at, imported_by) "
-        "VALUES (?, ?, ?, ?, ?, ?)", [bank_account_id, path.name, digest, len(lines), stamp, firm.user])
-    sid = cur.lastrowid
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id", [bank_account_id, path.name, digest, len(lines), stamp, firm.user])
+    sid: int = cur.fetchone()[0]
     firm.db.conn.executemany(
         "INSERT INTO trust_statement_lines (statement_id, bank_account_id, row_no, date, description, amount_minor, "
         "reference) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -323,14 +324,14 @@ def _refs(text: str | None) -> set[str]:
 
 
 def _auto_match(firm: "Firm", bank_account_id: int) -> int:
-    until = locked_until(firm, bank_account_id) or ""
+    until = locked_until(firm, bank_account_id)
     by_amount: dict[int, list[LedgerItem]] = {}
     for i in ledger_items(firm, bank_account_id):
         if i.line_id is None and not i.marked_outstanding:
             by_amount.setdefault(i.amount_minor, []).append(i)
     count = 0
     for line in statement_lines(firm, bank_account_id):
-        if line.entry_id is not None or line.date <= until:
+        if line.entry_id is not None or on_or_before(line.date, until):
             continue
         day = dt.date.fromisoformat(line.date)
         words = _refs(line.reference) | _refs(line.description)
@@ -362,10 +363,10 @@ def _line(firm: "Firm", bank_account_id: int, line_id: int) -> StatementLine:
     found = next((x for x in statement_lines(firm, bank_account_id) if x.id == line_id), None)
     if found is None:
         raise NotFound(f"statement line: there is no line {line_id} on this account's statements")
-    until = locked_until(firm, bank_account_id)
-    if until and found.date <= until:
-        raise ValidationError(f"statement line {line_id} ({found.date}) is in a reconciled period (reconciled to "
-                              f"{until}); its match cannot change")
+    locked = locked_on(f"statement line {line_id}", found.date, locked_until(firm, bank_account_id),
+                       "trust_reconciled", _trust_bank(firm, bank_account_id)["name"])
+    if locked:
+        raise ValidationError(locked.text())
     return found
 
 

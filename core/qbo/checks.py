@@ -1,10 +1,12 @@
 """The six QBO steps of the setup checklist (core.checks.QBO_STEPS) and the `connection` object of
-`ledgerlink status --json`. Each step says what is missing and where to fix it.
+`ledgerlink status --json`. Each step says what is missing and where it is fixed (a Where: screen, tab, command,
+and for a map the first row to fix).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from core.checks import StepResult, done, missing, warning
 from core.ledger import tax
@@ -14,30 +16,35 @@ from core.qbo.metering import metered_reads
 from core.qbo.reference import flagged_maps, is_zero_rate
 from core.qbo.sync_currency import currency_problem
 from core.text import counted
+from core.where import Where
+
+
+CONNECT = Where("connect", command="ledgerlink connect")
+PULL = Where("connect", command="ledgerlink pull")
 
 
 def _connected(db, now: float) -> StepResult:
     conn = store.load_connection(db)
     if conn is None:
-        return missing("qbo_connected", "Not connected to QuickBooks: open Connect (or run `ledgerlink connect`) as a QuickBooks admin.")
+        return missing("qbo_connected", "Not connected to QuickBooks: connect as a QuickBooks admin", CONNECT)
     who = conn.company_name or f"company {conn.realm_id}"
     if conn.token_status == "rejected":
-        return missing("qbo_connected", f"QuickBooks refused the saved authorization for {who}: reconnect in Connect (or `ledgerlink connect`).")
+        return missing("qbo_connected", f"QuickBooks refused the saved authorization for {who}: reconnect", CONNECT)
     notice = expiry_notice(conn.refresh_expires_at, conn.refresh_hard_expires_at, now)
     if notice is not None and notice.expired:
-        return missing("qbo_connected", f"{notice.message()} ({who}: reconnect in Connect or `ledgerlink connect`.)")
+        return missing("qbo_connected", f"{notice.message().rstrip('.')} ({who}): reconnect", CONNECT)
     if db.execute("SELECT 1 FROM qbo_company WHERE id = 1").fetchone() is None:
-        return missing("qbo_connected", f"Connected to {who}, but its reference data was not pulled yet: refresh in Connect (or run `ledgerlink pull`).")
+        return missing("qbo_connected", f"Connected to {who}, but its reference data was not pulled yet: refresh it",
+                       PULL)
     currency = currency_problem(db)
     if currency is not None:
-        return missing("qbo_connected", currency.render())
+        return missing("qbo_connected", currency.render(), currency.fix)
     disagree = _tax_method_problem(db, who)
     if disagree:
-        return missing("qbo_connected", disagree)
+        return missing("qbo_connected", disagree, CONNECT)
     if notice is not None:
-        return warning("qbo_connected", f"Connected to {who} ({conn.environment}). {notice.message()} "
-                                        "(Connect, or `ledgerlink connect`.)")
-    return done("qbo_connected", f"Connected to {who} ({conn.environment}, realm {conn.realm_id}).")
+        return warning("qbo_connected", f"Connected to {who} ({conn.environment}). {notice.message()}", CONNECT)
+    return done("qbo_connected", f"Connected to {who} ({conn.environment}, realm {conn.realm_id}).", CONNECT)
 
 
 _METHOD_WORDS = {tax.SUBTOTAL: "on the taxable subtotal of each rate", tax.PER_LINE: "line by line"}
@@ -56,17 +63,18 @@ def _tax_method_problem(db, who: str) -> str | None:
     return (f"{who} is a {theirs} QuickBooks company, which works out sales tax "
             f"{_METHOD_WORDS[tax.tax_method(theirs)]}; this {ours} firm works it out "
             f"{_METHOD_WORDS[tax.tax_method(ours)]}, so every taxed total would differ: connect the firm's own "
-            f"{ours} company (Connect, or `ledgerlink connect`). Nothing is pushed until they agree.")
+            f"{ours} company; nothing is pushed until they agree")
 
 
 def _zero_tax(db) -> StepResult:
     if db.execute("SELECT 1 FROM qbo_company WHERE id = 1").fetchone() is None:
-        return missing("qbo_zero_tax", "Checked after the reference data is pulled: connect, then refresh in Connect.")
+        return missing("qbo_zero_tax", "Checked after the reference data is pulled: connect, then refresh", PULL)
     rows = db.execute("SELECT name, taxable, rate FROM qbo_tax_codes WHERE active = 1 AND present = 1").fetchall()
     zero = [name for name, taxable, rate in rows if is_zero_rate(taxable, rate)]
     if not zero:
-        return missing("qbo_zero_tax", "The QuickBooks company has no zero-rate tax code: create a 0% tax code in QuickBooks, then refresh in Connect.")
-    return done("qbo_zero_tax", f"Zero-rate tax code in QuickBooks: {zero[0]}.")
+        return missing("qbo_zero_tax", "The QuickBooks company has no zero-rate tax code: create a 0% tax code in "
+                       "QuickBooks, then refresh", PULL)
+    return done("qbo_zero_tax", f"Zero-rate tax code in QuickBooks: {zero[0]}.", PULL)
 
 
 def _flag_text(rows) -> str:
@@ -125,10 +133,9 @@ def _map_truth(db, kind: str, step: str, what: str, uses: dict[str, set[int]]) -
     rows = maps.list_map(db, kind)
     needed = [r for r in rows if r.required or (kind == "sales" and r.role in ("income", "expense"))]
     listed = {r.ledger_id for r in rows}
-    where = f"Mapping › {maps.KIND_TITLES[kind]}"
+    where = Where("mapping", kind, f"ledgerlink map suggest {kind} --apply")
     if not needed and not uses[kind]:
-        return missing(step, f"There is no {NONE_YET[kind]} in the ledger to map yet: set it up first, then open "
-                             f"{where}.")
+        return missing(step, f"There is no {NONE_YET[kind]} in the ledger to map yet: set it up first", where)
     queued = uses[kind]
     needed_ids = {r.ledger_id for r in needed}
     bad = [r for r in rows if (r.ledger_id in needed_ids or r.ledger_id in queued) and r.status != "mapped"]
@@ -138,20 +145,23 @@ def _map_truth(db, kind: str, step: str, what: str, uses: dict[str, set[int]]) -
                  + (" (used by waiting documents)" if r.ledger_id in queued else "") for r in bad]
         names += [f"{name} (inactive in the ledger, used by waiting documents)" for name in gone.values()]
         how = "not mapped, or mapped to an inactive or deleted QuickBooks reference"
-        return missing(step, f"{counted(len(names), what)} {how}: {_names(names)}. Open {where}.")
+        return missing(step, f"{counted(len(names), what)} {how}: {_names(names)}",
+                       replace(where, row=bad[0].ledger_id) if bad else where)
     items = {i.ledger_id: i for i in maps.ledger_items(db, kind)}
     refs = {r.qbo_id: r for r in maps.qbo_refs(db, kind)}
-    noted = [r for r in rows if r.status == "mapped" and maps.pair_note(kind, items[r.ledger_id], refs.get(r.qbo_id))]
+    noted = [r for r in rows if r.status == "mapped" and r.qbo_id is not None
+             and maps.pair_note(kind, items[r.ledger_id], refs.get(r.qbo_id))]
     if noted:
-        return warning(step, _flag_text(noted))
-    return done(step, f"Every {EVERY[kind]} is mapped ({len(needed_ids | (queued & listed))}).")
+        return warning(step, _flag_text(noted), replace(where, row=noted[0].ledger_id))
+    return done(step, f"Every {EVERY[kind]} is mapped ({len(needed_ids | (queued & listed))}).", where)
 
 
 def _sync_enabled(db) -> StepResult:
     on, since = store.sync_settings_row(db)
+    where = Where("mapping", "sync", "ledgerlink sync enable")
     if not on:
-        return missing("sync_enabled", "The Sales invoices synchronisation is off: switch it on in Mapping › Synchronisation (or `ledgerlink sync enable`).")
-    return done("sync_enabled", "Sales invoices are synchronised" + (f" from {since}." if since else "."))
+        return missing("sync_enabled", "The Sales invoices synchronisation is off: switch it on", where)
+    return done("sync_enabled", "Sales invoices are synchronised" + (f" from {since}." if since else "."), where)
 
 
 def qbo_steps(firm, *, clock=time.time) -> list[StepResult]:

@@ -8,30 +8,11 @@ the sync read Preferences once in that run (books may have been reopened since t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import sqlite_utils
 
+from core.ledger.periods import LockedDate, locked_on
 from core.qbo.client import dumps
-
-
-@dataclass(frozen=True)
-class BooksClosed:
-    label: str
-    date: str
-    close_date: str
-    code: str = "qbo_books_closed"
-    where: str = "QuickBooks: Settings > Account and settings > Advanced > Accounting > Close the books"
-
-    def text(self) -> str:
-        return (f"{self.label} is dated {self.date}, on or before the closing date {self.close_date} set in "
-                f"QuickBooks, which refuses it (the period is closed in QuickBooks): date a correction after "
-                f"{self.close_date} in the ledger, or have the QuickBooks admin move the closing date ({self.where}); "
-                "it goes with the next sync after that")
-
-    def as_json(self) -> dict:
-        return {"code": self.code, "label": self.label, "date": self.date, "close_date": self.close_date,
-                "where": self.where}
 
 
 def close_date_of(preferences: dict | None) -> str | None:
@@ -44,8 +25,9 @@ def book_close_date(db: sqlite_utils.Database) -> str | None:
     return close_date_of(json.loads(row[0])) if row else None
 
 
-def closed(close_date: str | None, label: str, date: str) -> BooksClosed | None:
-    return BooksClosed(label, date, close_date) if close_date and date and date <= close_date else None
+def closed(close_date: str | None, label: str, date: str) -> LockedDate | None:
+    """The problem (core.ledger.periods' shape, kind 'qbo_closed') when `date` is on or before the closing date."""
+    return locked_on(label, date, close_date, "qbo_closed")
 
 
 async def refresh_close_date(db: sqlite_utils.Database, client) -> str | None:

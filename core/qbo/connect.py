@@ -279,7 +279,7 @@ async def complete_connect_async(firm, redirect, app: AppConfig | None = None, *
     now = int(clock())
     state, code, realm = _check_callback(firm, params, now)
     token = await exchange_code(app, code)
-    now = token.received_at
+    received = token.received_at
     previous = store.load_connection(firm.db)
     values = dict(
         environment=app.environment,
@@ -290,8 +290,8 @@ async def complete_connect_async(firm, redirect, app: AppConfig | None = None, *
         refresh_token=token.refresh_token,
         access_expires_at=token.access_expires_at,
         refresh_expires_at=token.refresh_expires_at,
-        last_refresh_at=store.iso_from_epoch(now),
-        connected_at=store.iso_from_epoch(now),
+        last_refresh_at=store.iso_from_epoch(received),
+        connected_at=store.iso_from_epoch(received),
         connected_by=firm.user,
         token_status="ok",
         access_lifetime=token.access_lifetime,
@@ -317,7 +317,11 @@ async def complete_connect_async(firm, redirect, app: AppConfig | None = None, *
         "UPDATE qbo_connection SET company_name = ?, country = ? WHERE id = 1", [company_name, country]
     )
     log.info("connected to QBO realm %s (%s) by %s", realm, app.environment, firm.user)
-    return connection_info_of(store.load_connection(firm.db), probe)
+    saved = store.load_connection(firm.db)
+    if saved is None:
+        raise ConnectError("The QuickBooks connection was removed while it was being made (a disconnect from "
+                           "another window?): connect again")
+    return connection_info_of(saved, probe)
 
 
 def _forget_company(db) -> None:

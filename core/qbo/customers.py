@@ -167,7 +167,7 @@ def identities(db: sqlite_utils.Database, currency: str) -> list[Identity]:
     linked_names = {fold(by_id[q].display_name) for q in linked_ids if q in by_id}
 
     # Names already fixed (a link or a decided new name) are kept; the others are given in order, exact names first.
-    used: set[str] = set()
+    used: set[str] = {fold(r[0]) for r in db.execute("SELECT display_name FROM sync_jobs")}  # matters' sub-customers
     names: dict[int, str] = {}
     for cid, _name, _email in clients:
         fixed = links[cid][1] if cid in links else (decisions[cid][2] if cid in decisions else None)

@@ -22,7 +22,7 @@ from core.settings import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_REDIRECT_U
 
 log = logging.getLogger(__name__)
 
-_running: dict[Path, object] = {}
+_running: dict[Path, Any] = {}  # the sandbox's handles: QBO's client knows no sandbox type
 _lock = threading.Lock()
 # How to start the built-in sandbox: given by the services layer (core.services.wiring), since QBO's client knows
 # no sandbox. It takes the sandbox's database path and returns a handle with base_url, approve() and stop().

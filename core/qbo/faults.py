@@ -174,7 +174,7 @@ def describe(fault: Fault) -> str:
 def error_from_fault(fault: Fault, retry_after: float | None = None) -> QBOError:
     """The typed error for a fault, by HTTP status first, then by code."""
     status = fault.status or 0
-    code = int(fault.code) if (fault.code or "").isdigit() else None
+    code = int(fault.code) if fault.code and fault.code.isdigit() else None
     text = describe(fault)
     if status == 401 or code in (100, 120, 130, 3200):
         exc: QBOError = AuthError(f"QuickBooks refused the credentials: {text}. Reconnect to QuickBooks if this persists.")

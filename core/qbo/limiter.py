@@ -110,9 +110,8 @@ class Limiter:
                                            self._minute, now))
         if self.requests_per_second and len(self._starts) >= self.requests_per_second:
             waits.append(self._starts[-self.requests_per_second] + self._second - now)
-        if None in waits:
-            return None
-        return max(waits)
+        known = [w for w in waits if w is not None]
+        return max(known) if len(known) == len(waits) else None
 
     @asynccontextmanager
     async def request(self, batch: bool = False):

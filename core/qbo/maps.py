@@ -322,9 +322,9 @@ def list_map(db, kind: str) -> tuple[MapRow, ...]:
         elif not ref.active:
             status = "inactive"
             message = f"{item.name} is mapped to {ref.name}, which is inactive in QuickBooks: map it again"
-        elif kind == "tax" and component_problem(item, ref):
+        elif kind == "tax" and (problem := component_problem(item, ref)):
             status = "mismatch"
-            message = component_problem(item, ref)
+            message = problem
         else:
             status = "mapped"
             message = pair_note(kind, item, ref) or f"{item.name} → {ref.name}"

@@ -12,24 +12,10 @@ from dataclasses import dataclass
 
 import json
 from dataclasses import field
-from typing import Callable, Literal
+from typing import Callable
 
 from core.errors import Parked, QBOError
-
-Screen = Literal["mapping", "monitor", "connect", "settings", "billing", "quickbooks"]
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a reason is fixed: a screen (and its tab), a CLI command, a key on the sync monitor."""
-
-    screen: Screen
-    tab: str | None = None
-    command: str | None = None
-    key: str | None = None
-
-    def as_json(self) -> dict:
-        return {"screen": self.screen, "tab": self.tab, "command": self.command, "key": self.key}
+from core.where import Where
 
 
 @dataclass(frozen=True)
@@ -213,6 +199,12 @@ def _waits(f: dict) -> str:
 _RENDER: dict[str, Callable[[dict], str]] = {
     "books_closed": lambda f: f["text"],
     "customer_undecided": lambda f: f["text"],
+    "customer_job_refused": lambda f: (f"QuickBooks did not make the sub-customer {f['name'] or '(unnamed)'} for matter "
+                                       f"{f['matter_id']}: {f['fault_message']}; the next sync tries again (under "
+                                       "another name when the name was taken)"),
+    "payment_spans_matters": lambda f: (f"{f['label']} pays invoices of more than one matter; with matters as "
+                                        "QuickBooks sub-customers a payment may only pay invoices of one matter: "
+                                        "record one payment per matter"),
     "answer_mismatch": lambda f: f["text"],
     "map_unusable": lambda f: f["message"],
     "sales_unmapped": lambda f: f"Account {f['account']} is not mapped to a Product/Service: {SALES_MAP_WHERE}",
@@ -317,6 +309,8 @@ _FIX: dict[str, Where | Callable[[dict], Where | None]] = {
     "qbo_differs": lambda f: Where("monitor", command=f"ledgerlink sync fix {f['doc_type']} {f['doc_id']}", key="x"),
     "books_closed": Where("quickbooks", "Account and settings", "ledgerlink lock show"),
     "customer_undecided": Where("billing", "clients", "ledgerlink customers list"),
+    "customer_job_refused": Where("monitor", command="ledgerlink customers list"),
+    "payment_spans_matters": Where("billing", "payments"),
     "answer_mismatch": Where("monitor", command="ledgerlink status"),
 }
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from core.money import decimal_to_minor
+from core.qbo import jobs
 from core.qbo import sync_store as S
 from core.qbo.mirror import ReadInfo, read_documents
 from core.qbo.reconcile_trust import trust_differences
@@ -81,6 +82,7 @@ async def reconcile(firm, client, sources, *, full: bool = False) -> ReconcileRe
     by_id = {entity: {o["Id"]: o for o in objs} for entity, objs in qbo.items()}
     links = {(l.doc_type, l.doc_id): l for l in S.all_links(db)}
     customers = dict(db.execute("SELECT client_id, qbo_id FROM sync_customers WHERE qbo_id IS NOT NULL").fetchall())
+    job_state = jobs.JobState(bool(jobs.links(db)), jobs.links(db))  # a matter's documents are on its job
     missing, extra, different = [], [], []
     claimed: dict[str, set] = defaultdict(set)
     tally = {doc_type: {"doc_type": doc_type, "entity": entity, "ledger_count": 0, "ledger_total_minor": 0,
@@ -119,7 +121,9 @@ async def reconcile(firm, client, sources, *, full: bool = False) -> ReconcileRe
                 problems.append("total")
             if obj.get("TxnDate") and obj["TxnDate"] != doc.date:
                 problems.append("date")
-            if customers.get(doc.client_id) and (obj.get("CustomerRef") or {}).get("value") != customers[doc.client_id]:
+            expected = job_state.customers_for(db, doc_type, doc_id, doc, customers)
+            expected = expected if isinstance(expected, dict) else customers
+            if expected.get(doc.client_id) and (obj.get("CustomerRef") or {}).get("value") != expected[doc.client_id]:
                 problems.append("customer")
             if problems:
                 t["differences"] += 1
@@ -164,10 +168,13 @@ def _ar(firm, qbo, links, customers, cur, from_date) -> tuple[list, list]:
     if any("Balance" not in o for o in invoices):
         return [], ["QuickBooks did not report invoice balances: receivables per customer were not compared"]
     qbo_ar: dict[str, int] = defaultdict(int)
+    # a client's receivable in QBO includes its matters' jobs
+    parent_of = {job: customers.get(client) for job, client in jobs.parents(firm.db).items()}
     linked_ids = {l.qbo_id for (t, _), l in links.items() if t == "invoice" and l.qbo_id}
     for o in invoices:
         if o["Id"] in linked_ids:
-            qbo_ar[(o.get("CustomerRef") or {}).get("value")] += _minor(o.get("Balance"), cur)
+            ref = (o.get("CustomerRef") or {}).get("value")
+            qbo_ar[parent_of.get(ref) or ref] += _minor(o.get("Balance"), cur)
     ledger_ar: dict[int, int] = defaultdict(int)
     for inv in queries.list_invoices(firm, status="posted"):
         link = links.get(("invoice", inv.id))

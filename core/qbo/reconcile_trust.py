@@ -39,7 +39,7 @@ async def _entry_lines(client, account: str, cur: str) -> dict[str | None, int]:
     return dict(out)
 
 
-async def _by_customer(client, account: str, cur: str, notes: list[str]) -> dict[str | None, int]:
+async def _by_customer(client, account: str, cur: str) -> dict[str | None, int]:
     """The liability per customer, from the lines of the JournalEntries QBO holds on the account (QBO has no
     balance-by-customer report the API can read for an arbitrary account; the sandbox's own report is for tests
     to check this figure against, never for the product to lean on)."""
@@ -99,7 +99,7 @@ async def trust_differences(db, client, ctx) -> tuple[list[dict], list[str]]:
         ours = {c: s for c, s in db.execute(
             "SELECT client_id, sum(amount_minor) FROM journal_lines WHERE account_id = ? GROUP BY client_id",
             [acc.id]).fetchall() if s}
-        theirs = {k: v for k, v in (await _by_customer(client, ref.value, cur, notes)).items() if v}
+        theirs = {k: v for k, v in (await _by_customer(client, ref.value, cur)).items() if v}
         mine: dict = {}  # QBO customer id (or "client:<id>" when the client has none) -> ledger balance
         for c, amount in ours.items():
             mine[customers.get(c, f"client:{c}") if c is not None else None] = amount

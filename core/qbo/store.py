@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import overload
 
 import sqlite_utils
 
@@ -25,6 +26,16 @@ REF_TABLES = {
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@overload
+def iso_from_epoch(seconds: int | float) -> str:
+    ...
+
+
+@overload
+def iso_from_epoch(seconds: None) -> None:
+    ...
 
 
 def iso_from_epoch(seconds: int | float | None) -> str | None:

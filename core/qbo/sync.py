@@ -35,6 +35,7 @@ from core.qbo import payloads as P
 from core.ledger import numbers
 from core.qbo import backoff, closing, edits, replay
 from core.qbo import customers as CU
+from core.qbo import jobs as J
 from core.qbo import reasons as R
 from core.qbo import sync_compare as C
 from core.qbo import sync_store as S
@@ -107,6 +108,7 @@ class SyncEngine:
         self.fp = ""
         self.from_date: str | None = None
         self.blocked_customers: dict[int, Reason] = {}
+        self.jobs = J.JobState()  # matters as QBO sub-customers (core.qbo.jobs)
         self.close_date: str | None = None
         self.close_date_checked = False
         self.mirror_fresh = False
@@ -185,6 +187,8 @@ class SyncEngine:
                 await self._refresh_mirror()
             await self._read_unknown_copies([r for r in rows if self._updates(r)])
             await self._ensure_customers(rows, docs)
+            self.jobs = await J.prepare(self.db, self.salt, rows, docs, S.customer_ids(self.db), self.dispatch.call,
+                                        self.wire, S.now())
             steps = self._plan_rows(rows, docs)
             deferred = {k for keys in self._waiters.values() for k in keys}
             retry_in = self.dispatch.next_retry_in()
@@ -277,6 +281,11 @@ class SyncEngine:
         shut = closing.closed(self.close_date, doc_label(row.doc_type, doc), doc.date)
         if shut is not None and next_op(row, link) is not None:
             return self._park_local(row, R.books_closed(row.doc_type, row.doc_id, self.close_date, shut.text()))
+        if row.action == "upsert":
+            mapped = self.jobs.customers_for(self.db, row.doc_type, row.doc_id, doc, customers)
+            if isinstance(mapped, Reason):
+                return self._park_local(row, mapped)
+            customers = mapped
         last = edits.last_known(self.db, ENTITY[row.doc_type], link.qbo_id) if link.qbo_id else None
         try:
             step = build_step(self.salt, row, link, doc, self.ctx, customers, invoices, balances, last)

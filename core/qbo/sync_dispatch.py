@@ -20,6 +20,7 @@ from typing import Awaitable, Callable, Protocol
 import sqlite_utils
 
 from core.errors import AuthError, PermanentError, TransientError
+from core.qbo import backoff
 from core.qbo import reasons as R
 from core.qbo import sync_store as S
 from core.qbo.client import dumps
@@ -328,7 +329,7 @@ class Dispatcher:
                     S.note_retry(self.db, item["doc_type"], item["doc_id"], R.retry_note(exc))
         log.warning("Request %s failed for now, kept for a retry: %s", pending.request_id, exc)
         if worst < TRANSIENT_ATTEMPTS_PER_RUN:
-            wait = min(self.max_backoff, 2.0 ** worst) if self.max_backoff > 0 else 0.0
+            wait = backoff.schedule(worst, first=2.0, cap=self.max_backoff)
             tr.retry_later.append((time.time() + wait, pending))
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Literal, Protocol
 
+from core.money import decimal_to_minor
 from core.qbo import payloads as P
 from core.qbo import sync_compare as C
 from core.qbo import sync_store as S
@@ -125,6 +127,21 @@ def _newest_token(ours: str, last: dict | None) -> str:
     return theirs if theirs.isdigit() and str(ours).isdigit() and int(theirs) > int(ours) else ours
 
 
+def _given_back(balances: dict | None, last: dict | None, invoices: dict, currency: str) -> dict | None:
+    """QBO's open balances with a payment's own last application added back: what its update may apply. Without
+    QBO's last answer for it nothing is known of that application, so nothing is capped."""
+    if balances is None or last is None:
+        return None
+    back = dict(balances)
+    ledger_id = {str(qbo_id): inv for inv, qbo_id in invoices.items()}
+    for line in last.get("Line") or []:
+        for txn in line.get("LinkedTxn") or []:
+            inv = ledger_id.get(str(txn.get("TxnId")))
+            if txn.get("TxnType") == "Invoice" and inv in back:
+                back[inv] += decimal_to_minor(Decimal(str(line.get("Amount", 0))), currency)
+    return back
+
+
 def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, customers: dict,
                invoices: dict, balances: dict | None = None, last: dict | None = None) -> Step | None:
     """The next step of a document with its body, or None when it is up to date. Raises Parked.
@@ -156,11 +173,13 @@ def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, custo
     if row.doc_type == "invoice":
         payload = P.invoice_payload(doc, ctx, customers, override)
     elif row.doc_type == "payment":
-        payload = P.payment_payload(doc, ctx, customers, invoices, balances)
+        payload = P.payment_payload(doc, ctx, customers, invoices,
+                                    balances if op == "create" else _given_back(balances, last, invoices, ctx.currency))
     elif row.doc_type in ("trust", "trust_payment"):
         payload = trust_push.journal_entry(doc, ctx, customers)
     elif kind == "apply":
-        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id, balances)
+        # An update gives the old application back first: QBO's balance kept since understates what it may take.
+        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id, balances if op == "create" else None)
     else:
         payload = P.credit_memo_payload(doc, ctx, customers, override)
     total = None if kind == "apply" else ledger_total(row.doc_type, doc)

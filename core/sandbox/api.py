@@ -21,7 +21,7 @@ from starlette.responses import Response
 from core.sandbox import entities, faults, jsonfmt, ledger, query
 from core.sandbox.company import Company
 from core.sandbox.oauth import bearer
-from core.sandbox.connection import drop
+from core.sandbox.connection import Dropped, drop
 from core.sandbox.store import SandboxState
 
 log = logging.getLogger(__name__)
@@ -140,14 +140,14 @@ async def _after_admission(state: SandboxState, company: Company, request: Reque
             response = _dispatch(state, company, request, rest, payload, write=True)
             if requestid and response.status_code < 500:  # a system failure saved nothing: a retry runs afresh
                 state.remember(company.realm, requestid, response.status_code,
-                               response.headers.get("content-type", JSON_TYPE), response.body.decode())
+                               response.headers.get("content-type", JSON_TYPE), bytes(response.body).decode())
     else:
         try:
-            body = (await request.body()).decode() if request.method == "POST" else None
+            text = (await request.body()).decode() if request.method == "POST" else None
         except UnicodeDecodeError:
             return _fault(faults.query_parse("the query is not UTF-8 text"))
         with state.lock:
-            response = _dispatch(state, company, request, rest, body)
+            response = _dispatch(state, company, request, rest, text)
     if drop_after:
         await drop()
     return response

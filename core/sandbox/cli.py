@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--limits", metavar="SPEC", help="throttles (syntax below; default QBO's limits)")
     parser.add_argument("--company-setting", action="append", default=[], metavar="[CC:]KEY=VALUE",
                         help="a company setting (tax_overrides, tax_rounding, sparse_line, multicurrency, "
-                        "metered_cap) for every company or one country's; repeatable")
+                        "metered_cap, job_payments) for every company or one country's; repeatable")
     parser.add_argument("--access-token-lifetime", type=int, metavar="SECONDS",
                         help="seconds an access token lives (default 3600; e.g. 5 or 30 to test refreshes)")
     parser.add_argument("--refresh-rotation", choices=("always", "daily"),

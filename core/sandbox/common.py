@@ -7,7 +7,7 @@ import functools
 import json
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 from core import paths
 from core.sandbox import faults, jsonfmt
@@ -50,6 +50,18 @@ def ref_id(ref: Any) -> str | None:
         value = ref.get("value")
         return None if blank(value) else str(value)
     return None
+
+
+@overload
+def resolve(company: Company, etype: str, ref: Any, element: str, *, required: Literal[True],
+            allow_inactive: bool = False) -> dict:
+    ...
+
+
+@overload
+def resolve(company: Company, etype: str, ref: Any, element: str, *, required: bool = False,
+            allow_inactive: bool = False) -> dict | None:
+    ...
 
 
 def resolve(company: Company, etype: str, ref: Any, element: str, *, required: bool = False,

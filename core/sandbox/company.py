@@ -38,6 +38,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "multicurrency": (False, bool),
     # CorePlus (metered) calls allowed a calendar month; None = no cap (5.15)
     "metered_cap": (None, int),
+    # a Payment's lines link only invoices/credit memos of its own CustomerRef, or also those of its jobs
+    # (sub-customers); the reference does not say (5.5, 5.7)
+    "job_payments": ("same_customer", ("same_customer", "parent_or_job")),
 }
 
 
@@ -89,7 +92,7 @@ class CompanySettings(dict):
                 (self._company.realm, key, jsonfmt.dumps(value)),
             )
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
@@ -194,15 +197,15 @@ class Company:
             if record is not None and str(record.get(field, "")).strip():
                 self.unique[etype][str(record[field]).strip().lower()] = eid
         if etype in CUSTOMER_DOCS:
-            if old is not None and _ref(old, "CustomerRef"):
-                self.docs_of[_ref(old, "CustomerRef")].discard((etype, eid))
-            if record is not None and _ref(record, "CustomerRef"):
-                self.docs_of[_ref(record, "CustomerRef")].add((etype, eid))
+            if old is not None and (was := _ref(old, "CustomerRef")):
+                self.docs_of[was].discard((etype, eid))
+            if record is not None and (new := _ref(record, "CustomerRef")):
+                self.docs_of[new].add((etype, eid))
         if etype == "Customer":
-            if old is not None and _ref(old, "ParentRef"):
-                self.children[_ref(old, "ParentRef")].discard(eid)
-            if record is not None and _ref(record, "ParentRef"):
-                self.children[_ref(record, "ParentRef")].add(eid)
+            if old is not None and (was := _ref(old, "ParentRef")):
+                self.children[was].discard(eid)
+            if record is not None and (new := _ref(record, "ParentRef")):
+                self.children[new].add(eid)
 
     def next_id(self, etype: str) -> str:
         self.counters[etype] += 1
@@ -247,12 +250,9 @@ class Company:
         def undo() -> None:
             self.version += 1
             self._index(etype, old, eid, self.rows[etype].get(eid))
-            for table, key, value in ((self.rows[etype], eid, old), (self.updated, (etype, eid), updated),
-                                      (self.deleted[etype], eid, deleted)):
-                if value is None:
-                    table.pop(key, None)
-                else:
-                    table[key] = value
+            _restore(self.rows[etype], eid, old)
+            _restore(self.updated, (etype, eid), updated)
+            _restore(self.deleted[etype], eid, deleted)
             if etype == "Payment":
                 self._unindex_payment(eid)
                 if old is not None:
@@ -319,3 +319,9 @@ class Company:
         return self.applied.get((txn_type, str(txn_id)), {})
 
 
+def _restore(table: dict, key: Any, value: Any) -> None:
+    """Put back what a table held under `key` before a failed batch (None: it held nothing)."""
+    if value is None:
+        table.pop(key, None)
+    else:
+        table[key] = value

@@ -216,6 +216,8 @@ def _check_open_period(company: Company, etype: str, *records: dict) -> None:
 def _update_preferences(company: Company, payload: dict) -> dict:
     """Preferences take updates only (full or sparse; each section merged key by key), with the SyncToken check."""
     existing = company.get("Preferences", "1")
+    if existing is None:
+        raise faults.not_found()
     token = payload.get("SyncToken")
     if blank(token):
         raise faults.missing("SyncToken")
@@ -260,7 +262,7 @@ def create_tax_code(company: Company, payload: Any) -> dict:
     for n, detail in enumerate(details):
         rate_id = ref_id({"value": detail.get("TaxRateId")})
         if rate_id:
-            rate = resolve(company, "TaxRate", {"value": rate_id}, f"TaxRateDetails[{n}].TaxRateId")
+            rate = resolve(company, "TaxRate", {"value": rate_id}, f"TaxRateDetails[{n}].TaxRateId", required=True)
             made.append((rate, detail))
             continue
         rate_name = str(detail.get("TaxRateName") or "").strip()
@@ -275,7 +277,8 @@ def create_tax_code(company: Company, payload: Any) -> dict:
             raise faults.business("RateValue must be between 0 and 100.", "TaxRateDetails.RateValue")
         agency_id = str(detail.get("TaxAgencyId") or "1")
         if company.all("TaxAgency"):  # a state file seeded before TaxAgency existed has none to check against
-            agency_id = resolve(company, "TaxAgency", {"value": agency_id}, "TaxRateDetails.TaxAgencyId")["Id"]
+            agency_id = resolve(company, "TaxAgency", {"value": agency_id}, "TaxRateDetails.TaxAgencyId",
+                                required=True)["Id"]
         rate = {"Name": rate_name, "Description": rate_name, "Active": True, "RateValue": value,
                 "AgencyRef": {"value": agency_id}, "SpecialTaxType": "NONE", "DisplayType": "ReadOnly"}
         made.append((rate, detail))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 KINDS = ("500", "503", "429", "latency", "drop-before", "drop-after", "expire-token", "garbled")
 SCOPES = ("all", "read", "write", "oauth")
@@ -186,10 +187,13 @@ def parse_limits(spec: str | None, base: Limits | None = None) -> Limits:
             raise SpecError(f"{part!r}: expected one of {', '.join(_LIMIT_KEYS)} = VALUE, or off")
         name = _LIMIT_KEYS[key.strip()]
         try:
-            parsed = float(value) if name == "window" else (None if value.strip() == "none" else int(value))
+            if name == "window":
+                limits = replace(limits, window=float(value))
+            else:
+                count: dict[str, Any] = {name: None if value.strip() == "none" else int(value)}  # an int field
+                limits = replace(limits, **count)
         except ValueError as exc:
             raise SpecError(f"{part!r}: {exc}") from exc
-        limits = replace(limits, **{name: parsed})
     return limits
 
 

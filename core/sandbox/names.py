@@ -112,7 +112,13 @@ def build_customer(company: Company, body: dict, own_id: str | None) -> dict:
     record = dict(body)
     record["DisplayName"] = name
     record.setdefault("PrintOnCheckName", name)
-    parent = resolve(company, "Customer", body.get("ParentRef"), "ParentRef")
+    parent = resolve(company, "Customer", body.get("ParentRef"), "ParentRef", required=bool(body.get("Job")))
+    if parent is not None and own_id is not None and _under(company, parent, own_id):
+        raise faults.business("A customer cannot be its own parent or a sub-customer of its own sub-customers.",
+                              "ParentRef")
+    if body.get("BillWithParent") and parent is None:
+        raise faults.business("BillWithParent needs a ParentRef: only a sub-customer is billed with its parent.",
+                              "BillWithParent")
     record["Job"] = parent is not None
     record.setdefault("BillWithParent", False)
     if parent:
@@ -134,6 +140,19 @@ def build_customer(company: Company, body: dict, own_id: str | None) -> dict:
         raise faults.business("The currency of a customer with transactions cannot be changed.", "CurrencyRef")
     record.setdefault("Active", True)
     return record
+
+
+def _under(company: Company, parent: dict, own_id: str) -> bool:
+    """True when `parent` is `own_id` or one of its sub-customers (a cycle)."""
+    seen: set[str] = set()
+    node: dict | None = parent
+    while node is not None and node["Id"] not in seen:
+        if node["Id"] == own_id:
+            return True
+        seen.add(node["Id"])
+        up = ref_id(node.get("ParentRef"))
+        node = company.get("Customer", up) if up else None
+    return False
 
 
 def build_vendor(company: Company, body: dict, own_id: str | None) -> dict:

@@ -187,7 +187,6 @@ def _client_ok(state: SandboxState, request: Request, form) -> bool:
 ROTATIONS = ("always", "daily")
 """How a refresh treats the refresh token it was given (reference 2.5): `always` (the default, stricter) issues a
 new one and the one used is dead at once; `daily` returns the same one, still valid, until it is 24 h old."""
-HARD_LIFETIME = 5 * 365 * 24 * 3600
 ROTATION_AGE = 24 * 3600
 
 
@@ -204,7 +203,7 @@ def configure(state: SandboxState, *, access_token_lifetime: int | None = None, 
         if access_token_lifetime is not None:
             state.access_token_lifetime = int(access_token_lifetime)
         if refresh_rotation is not None and realm is not None:
-            state.refresh_rotation_of = {**getattr(state, "refresh_rotation_of", {}), str(realm): refresh_rotation}
+            state.refresh_rotation_of = {**state.refresh_rotation_of, str(realm): refresh_rotation}
         elif refresh_rotation is not None:
             state.refresh_rotation = refresh_rotation
             state.refresh_rotation_of = {}
@@ -213,7 +212,7 @@ def configure(state: SandboxState, *, access_token_lifetime: int | None = None, 
 
 
 def _rotation(state: SandboxState, realm: str) -> str:
-    return getattr(state, "refresh_rotation_of", {}).get(realm) or getattr(state, "refresh_rotation", "always")
+    return state.refresh_rotation_of.get(realm) or state.refresh_rotation
 
 
 def _hard_expires(state: SandboxState, grant_id: str) -> float:
@@ -222,7 +221,7 @@ def _hard_expires(state: SandboxState, grant_id: str) -> float:
 
     row = state.db.execute("SELECT expires FROM grants WHERE grant_id = ? AND kind = 'code'", (grant_id,)).fetchone()
     consented = (row[0] - CODE_LIFETIME) if row else state.now()
-    return consented + getattr(state, "refresh_hard_lifetime", HARD_LIFETIME)
+    return consented + state.refresh_hard_lifetime
 
 
 def _fault_answer(state: SandboxState, rule) -> Response | None:

@@ -87,7 +87,7 @@ def build_payment(company: Company, body: dict, own_id: str | None) -> dict:
                 raise faults.business(
                     f"The entity {txn_type} {txn_id} that you are trying to link does not exist. {txn_type} {txn_id}",
                     "Line.LinkedTxn")
-            if ref_id(txn.get("CustomerRef")) != customer["Id"]:
+            if ref_id(txn.get("CustomerRef")) != customer["Id"] and not _job_of(company, txn, customer):
                 raise faults.business(
                     f"{txn_type} {txn.get('DocNumber', txn_id)} belongs to another customer and cannot be linked "
                     "to this payment.", "Line.LinkedTxn")
@@ -165,3 +165,12 @@ def render_line(company: Company, payment_id: str, line: dict) -> dict:
     if txn.get("DocNumber"):
         extras.append(name_value("txnReferenceNumber", str(txn["DocNumber"])))
     return {**line, "LineEx": {"any": extras}}
+
+
+def _job_of(company: Company, txn: dict, customer: dict) -> bool:
+    """Under the lenient reading (setting job_payments = parent_or_job) a parent's payment may link its jobs'
+    documents; the default, stricter one links only documents of the payment's own customer."""
+    if company.settings["job_payments"] != "parent_or_job":
+        return False
+    owner = company.get("Customer", ref_id(txn.get("CustomerRef")) or "")
+    return bool(owner and ref_id(owner.get("ParentRef")) == customer["Id"])

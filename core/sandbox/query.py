@@ -11,6 +11,7 @@ filters on Active; MAXRESULTS defaults to 100, at most 1000 (4001).
 from __future__ import annotations
 
 import re
+from functools import partial
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -63,6 +64,8 @@ def _tokens(text: str) -> list[Token]:
             break
         pos = m.end()
         kind = m.lastgroup
+        if kind is None:  # every alternative of _TOKEN is a named group
+            break
         raw = m.group(kind)
         column = m.start(kind) + 1
         if kind == "bad":
@@ -273,6 +276,10 @@ def matches(record: dict, where: list[tuple[str, str, Any]]) -> bool:
     return True
 
 
+def _field_key(name: str, record: dict) -> tuple:
+    return _sort_key(field_value(record, name))
+
+
 def _sort_key(value: Any) -> tuple:
     if value is _MISSING or value is None:
         return (3, "")
@@ -301,7 +308,7 @@ def run(query: Query, records: list[dict], *, name_list: bool) -> dict:
         return {"totalCount": len(hits)}
     hits.sort(key=_id_key)
     for name, desc in reversed(query.order):
-        hits.sort(key=lambda r, n=name: _sort_key(field_value(r, n)), reverse=desc)
+        hits.sort(key=partial(_field_key, name), reverse=desc)
     page = hits[query.start - 1: query.start - 1 + query.max_results]
     if not page:
         return {}

@@ -61,10 +61,21 @@ class _Consent:
     """What a client of a served sandbox needs: its URLs, and a user's Approve (or Deny) on the consent page.
     Subclasses provide base_url, client_id, client_secret, redirect_uri and realm_ids."""
 
-    base_url: str
-    client_id: str
-    redirect_uri: str
-    realm_ids: dict[str, str]
+    @property
+    def base_url(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def client_id(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def redirect_uri(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def realm_ids(self) -> dict[str, str]:
+        raise NotImplementedError
 
     @property
     def discovery_url(self) -> str:
@@ -188,10 +199,29 @@ class SandboxProcess(_Consent):
         for setting in company_settings:  # "[CC:]KEY=VALUE"
             self.args += ["--company-setting", setting]
         self.log_path = self.db_path.with_suffix(".log")
-        self.base_url = ""
-        self.client_id = self.client_secret = self.redirect_uri = ""
-        self.realm_ids: dict[str, str] = {}
+        self.said = {"base_url": "", "client_id": "", "client_secret": "", "redirect_uri": ""}  # printed on start
+        self._realm_ids: dict[str, str] = {}
         self._proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.said["base_url"]
+
+    @property
+    def client_id(self) -> str:
+        return self.said["client_id"]
+
+    @property
+    def client_secret(self) -> str:
+        return self.said["client_secret"]
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.said["redirect_uri"]
+
+    @property
+    def realm_ids(self) -> dict[str, str]:
+        return self._realm_ids
 
     def start(self) -> "SandboxProcess":
         with open(self.log_path, "ab") as log:
@@ -203,12 +233,12 @@ class SandboxProcess(_Consent):
         for line in self._proc.stdout:
             key, _, value = line.strip().partition(": ")
             if line.startswith("QBO sandbox serving at "):
-                self.base_url = line.split()[-1]
+                self.said["base_url"] = line.split()[-1]
             elif key in ("client id", "client secret", "redirect URI"):
-                setattr(self, {"client id": "client_id", "client secret": "client_secret",
-                               "redirect URI": "redirect_uri"}[key], value.strip())
+                self.said[{"client id": "client_id", "client secret": "client_secret",
+                           "redirect URI": "redirect_uri"}[key]] = value.strip()
             elif key.startswith("company "):
-                self.realm_ids[key.split()[1]] = value.split()[-1]
+                self._realm_ids[key.split()[1]] = value.split()[-1]
             elif line.startswith("Press Ctrl-C"):
                 break
         if not self.base_url or self._proc.poll() is not None:

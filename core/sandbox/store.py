@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS metered (
 ) STRICT;
 """
 
+HARD_LIFETIME = 5 * 365 * 24 * 3600  # a refresh token's five-year limit from consent
+
 
 class SandboxState:
     """The whole sandbox: companies, OAuth client and grants, faults, limits, requestids, clock."""
@@ -92,6 +94,9 @@ class SandboxState:
         self.companies: dict[str, Company] = {}
         self.faults: list[FaultRule] = []
         self.limits = Limits()
+        self.refresh_rotation = "always"  # the token rotation (core.sandbox.oauth.set_tokens); per realm below
+        self.refresh_rotation_of: dict[str, str] = {}
+        self.refresh_hard_lifetime = HARD_LIFETIME
         self.set_faults(faults)
         self.set_limits(limits)
         self.db_path = Path(db_path)

@@ -27,9 +27,7 @@ def _entity(company: Company, kind: str | None, ref: object, element: str) -> di
     etype = ENTITY_KINDS.get(str(kind or "Customer"))
     if etype is None:
         raise faults.invalid_reference(element)
-    who = resolve(company, etype, ref, element, required=True)
-    assert who is not None
-    return who
+    return resolve(company, etype, ref, element, required=True)
 
 
 def _header(company: Company, record: dict, body: dict, total: Decimal, party: dict | None = None) -> None:
@@ -74,7 +72,8 @@ def build_journal_entry(company: Company, body: dict, own_id: str | None) -> dic
             raise faults.missing("AccountRef")
         account = _account(company, detail.get("AccountRef"), "Line.JournalEntryLineDetail.AccountRef")
         detail["AccountRef"] = named(account)
-        entity = detail.get("Entity") if isinstance(detail.get("Entity"), dict) else {}
+        given = detail.get("Entity")
+        entity: dict = given if isinstance(given, dict) else {}
         who = None
         if ref_id(entity.get("EntityRef")):
             who = _entity(company, entity.get("Type"), entity["EntityRef"], "Line.JournalEntryLineDetail.Entity.EntityRef")

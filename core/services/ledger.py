@@ -79,12 +79,11 @@ from core.ledger.queries import (
     trust_ledger,
 )
 from core.ledger.base import parse_day
-from core.ledger.demo import STATEMENT_AS_OF
 from core.ledger.models import AGING_BUCKETS
 from core.ledger.templates import COUNTRIES
 
 __all__ = [
-    "AGING_BUCKETS", "COUNTRIES", "STATEMENT_AS_OF", "FEATURE_PREVIEWS", "build_demo", "import_csv", "parse_day",
+    "AGING_BUCKETS", "COUNTRIES", "FEATURE_PREVIEWS", "build_demo", "import_csv", "parse_day",
     "account_balance", "add_account", "add_bank_account", "add_client", "add_contact", "add_matter", "add_tax_rate",
     "aging", "apply_chart_template", "apply_credit", "client_credit", "client_credits", "create_firm",
     "create_invoice", "delete_credit_note", "delete_invoice", "edit_client", "edit_matter", "find_credit_note",
@@ -126,13 +125,13 @@ def check_invoice(firm, *, lines: list[dict], client_id=None, date=None, matter_
     problems: list[str] = []
     spec = dict(client_id=client_id, matter_id=matter_id, date=date, due_date=due_date, number=None, lines=lines)
     draft = _draft_invoice(_Ctx(firm), spec, problems)
-    net = sum(line[5] for line in draft.lines)
-    tax = sum(line[6] for line in draft.lines)
+    net = sum(line.amount_minor for line in draft.lines)
+    tax = sum(line.tax_minor for line in draft.lines)
     rates: dict[int, list[int]] = {}
     for line in draft.lines:
-        rate = rates.setdefault(line[2], [0, 0])
-        rate[0] += line[5]
-        rate[1] += line[6]
+        rate = rates.setdefault(line.tax_rate_id, [0, 0])
+        rate[0] += line.amount_minor
+        rate[1] += line.tax_minor
     return InvoiceCheck(problems, net, tax, net + tax, len(draft.lines),
                         tuple((r, n, t) for r, (n, t) in rates.items()), draft.due_date)
 

@@ -9,6 +9,7 @@ from core.checks import QBO_STEPS, StepResult, missing
 from core.ledger.checks import ledger_steps
 from core.ledger.queries import firm_exists, get_firm_info
 from core.services.context import Firm
+from core.where import Where
 from core.services import wiring  # noqa: F401  (QBO's client learns how to start the built-in sandbox)
 
 
@@ -28,7 +29,7 @@ def checklist(firm: Firm) -> list[StepResult]:
     if qbo is not None:
         steps += list(qbo.qbo_steps(firm))
     else:
-        steps += [missing(step, "Connect to QuickBooks first (Connect)") for step in QBO_STEPS]
+        steps += [missing(step, "Connect to QuickBooks first", Where("connect")) for step in QBO_STEPS]
     return steps
 
 
@@ -38,9 +39,16 @@ def queue_counts(firm: Firm) -> dict[str, int]:
     return counts
 
 
+def _waits(firm: Firm) -> list[dict]:
+    from core.services.sync import waits
+
+    return waits(firm)
+
+
 def status_json(firm: Firm) -> dict:
     """{"firm": {...} or null, "steps": [...], "connection": {...} or null, "metered_reads": {"month", "count",
-    "budget", "warning"} or null, "queue": {state: n}}."""
+    "budget", "warning"} or null, "queue": {state: n}, "waits": [{"name", "reason", "attempt", "wait_seconds",
+    "next_try_at"}] (core.qbo.backoff)}."""
     info = None
     if firm_exists(firm):
         f = get_firm_info(firm)
@@ -59,5 +67,6 @@ def status_json(firm: Firm) -> dict:
         "connection": connection,
         "metered_reads": metered,
         "queue": queue_counts(firm),
+        "waits": _waits(firm) if info else [],
         **extras,
     }

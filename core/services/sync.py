@@ -22,7 +22,7 @@ from core.ledger.base import require_role
 from core.qbo import payloads as P
 from core.qbo import sync_store as S
 from core.qbo.client import dumps
-from core.qbo.reasons import Where, reason_of
+from core.qbo.reasons import ParkedFor, Where, reason_of
 from core.qbo.sync import (
     ENTITY, Progress, QueueCounts, Row, SyncEngine, SyncSummary, TotalDifference, build_step, doc_label, next_op,
     reconnect_message,
@@ -334,7 +334,8 @@ def _adjusted_rate(fields: dict) -> int | None:
 async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], None] | None = None,
                    client=None, poll_seconds: float = 30.0, owner: str = "ledgerlink sync",
                    automatic: bool = False) -> SyncSummary:
-    """Push what is queued. once=False keeps running, waking every poll_seconds, until cancelled.
+    """Push what is queued. once=False keeps running until cancelled, waking after poll_seconds, or later
+    while documents wait and none could go (next_run_in).
 
     Only one engine pushes a firm at a time (the TUI passes owner="Ledgerlink TUI"); another one
     returns at once with a message naming the running one. The sync history names the firm's user as the one
@@ -362,10 +363,26 @@ async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], No
             summary = await engine.run()
             if once or summary.stopped:
                 return summary
-            await asyncio.sleep(poll_seconds)
+            await asyncio.sleep(next_run_in(firm, summary, poll_seconds))
     finally:
         if own:
             await client.aclose()
+
+
+def next_run_in(firm, summary: SyncSummary, first: float) -> float:
+    """Seconds until a keep-running sync goes again by itself: `first`, growing (capped exponential with jitter,
+    at most an hour: core.qbo.backoff) while documents wait and no run could send any."""
+    from core.qbo import backoff
+
+    return backoff.after_run(firm.db, summary.pushed, summary.parked + summary.waiting, first=first)
+
+
+def waits(firm) -> list[dict]:
+    """The sync's waits not over yet, soonest first ({"name", "reason", "attempt", "wait_seconds",
+    "next_try_at"}; core.qbo.backoff): what `status --json` and the monitor show as the next try."""
+    from core.qbo import backoff
+
+    return backoff.waits(firm.db)
 
 
 @dataclass(frozen=True)
@@ -397,9 +414,11 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
 
     Customers not yet linked show as 'QBO-Customer-<client id>' references.
     """
+    from core.qbo import jobs
     from core.qbo.edits import last_known
 
     sources = FirmSources(firm)
+    matters = jobs.JobState(jobs.enabled(firm.db), jobs.links(firm.db), placeholders=True)
     ctx = sources.context()
     salt = S.salt(firm.db)
     customers = dict(firm.db.execute("SELECT client_id, qbo_id FROM sync_customers WHERE qbo_id IS NOT NULL"))
@@ -422,6 +441,10 @@ async def dry_run(firm, limit: int | None = None) -> list[PayloadPreview]:
         placeholder_i = {**{k: f"QBO-Invoice-{k}" for k in ctx.invoice_numbers}, **invoices}
         last = last_known(firm.db, ENTITY[row.doc_type], link.qbo_id) if link.qbo_id else None
         try:
+            if row.action == "upsert":  # a matter's document goes to its QBO sub-customer (core.qbo.jobs)
+                placeholder_c = matters.customers_for(firm.db, row.doc_type, row.doc_id, doc, placeholder_c)
+                if not isinstance(placeholder_c, dict):
+                    raise ParkedFor(placeholder_c)
             step = build_step(salt, row, link, doc, ctx, placeholder_c, placeholder_i, balances, last)
         except Parked as exc:
             reason = reason_of(exc)

@@ -82,8 +82,10 @@ def trust_accounts(firm) -> list:
     return queries.list_bank_accounts(firm, "trust")
 
 
-def list_transactions(firm, client_id: int | None = None) -> list[TrustTransaction]:
-    return T.list_trust_transactions(firm, client_id)
+def list_transactions(firm, client_id: int | None = None, *,
+                      bank_account_id: int | None = None) -> list[TrustTransaction]:
+    """Trust documents by date, of one client and/or touching one trust account (either side of a transfer)."""
+    return T.list_trust_transactions(firm, client_id, bank_account_id=bank_account_id)
 
 
 def _day(date) -> str:
@@ -178,7 +180,7 @@ def ledger(firm, client=None, matter=None) -> ClientLedgers:
     for (c, m, b), v in all_l.items():
         if not v or (cid is not None and c != cid) or (mid is not None and m != mid):
             continue
-        mm = matters.get(m)
+        mm = matters.get(m) if m is not None else None
         rows.append(LedgerBalance(c, names.get(c, str(c)), m, mm.reference if mm else None, mm.name if mm else None,
                                   b, banks.get(b, str(b)), v))
     rows.sort(key=lambda r: (r.client_name, r.matter_reference or "", r.bank_account_name))

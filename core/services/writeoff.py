@@ -240,7 +240,7 @@ async def create_writeoff_item_async(firm, account_id: int, name: str | None = N
         target = _target(firm, acc)  # the pull may have found the mapped account gone
         found = _items(firm).get(acc.id)
         created = found is None
-        if created:
+        if found is None:
             found = await _create_item(firm, client, acc, target, name)
             await pull_reference_async(firm, client=client)
     finally:
@@ -250,7 +250,7 @@ async def create_writeoff_item_async(firm, account_id: int, name: str | None = N
     message = f"{what} the QuickBooks product/service {found.name} for write-offs to {acc.label}"
     if requeued:
         message += f"; {requeued} parked write-off{'s' if requeued != 1 else ''} queued again"
-    return WriteoffItem(acc.id, found.value, found.name, created, requeued, message + ".")
+    return WriteoffItem(acc.id, found.value, found.name or found.value, created, requeued, message + ".")
 
 
 async def _create_item(firm, client, acc, target: str, name: str | None) -> P.Ref:

@@ -84,12 +84,13 @@ def test_fresh_firm_checklist_says_what_is_missing_and_where(settings):
 def test_ready_firm_passes_every_ledger_step_and_status_has_the_design_shape(firm):
     status = status_json(firm)
     assert set(status) == {"firm", "steps", "connection", "metered_reads", "queue", "lock_date", "customers_waiting",
-                           "restore"}
+                           "restore", "waits"}
     assert status["firm"]["name"] == "Hartley & Quinn LLP" and status["firm"]["currency"] == "USD"
     assert [s["id"] for s in status["steps"]] == list(STEP_IDS)
     assert all(s["ok"] for s in status["steps"][: len(LEDGER_STEPS)])
     assert all(set(s) >= {"id", "ok", "message"} for s in status["steps"])
     assert status["queue"] == {"queued": 0, "sending": 0, "done": 0, "parked": 0}
+    assert status["waits"] == []
     assert (status["lock_date"], status["customers_waiting"], status["restore"]) == (None, 0, None)
 
 

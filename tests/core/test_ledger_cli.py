@@ -34,7 +34,7 @@ def test_demo_is_deterministic_and_completes_the_ledger_steps(capsys, tmp_path):
     _, out, _ = run(capsys, tmp_path / "a.db", "status", "--json")
     status = json.loads(out)
     assert set(status) == {"firm", "steps", "connection", "metered_reads", "queue", "lock_date", "customers_waiting",
-                           "restore"}
+                           "restore", "waits"}
     assert all(s["ok"] for s in status["steps"][:8])
     assert status["queue"]["queued"] > 60
 
@@ -240,10 +240,23 @@ def test_status_fits_80_columns_and_names_the_commands(capsys, tmp_path):
     code, out, _ = run(capsys, db, "status")
     assert code == 0 and max(len(line) for line in out.splitlines()) <= 80
     text = " ".join(line.strip() for line in out.splitlines())
-    assert "Command line: `ledgerlink setup bank operating NAME --account CODE --bank BANK`." in text
+    assert "Open Setup › Bank accounts (or `ledgerlink setup bank operating NAME --account CODE --bank BANK`)." in text
     assert "`ledgerlink setup no-client-money`" in text and "`ledgerlink sync enable`" in text
     assert all(line.count("`") % 2 == 0 for line in out.splitlines())  # a command is never split over lines
-    assert "Command line" not in next(line for line in out.splitlines() if line.startswith("[x] Accounting method"))
+    assert "`" not in next(line for line in out.splitlines() if line.startswith("[x] Accounting method"))
+
+
+def test_status_json_gives_each_step_its_fix_as_data(capsys, tmp_path):
+    db = tmp_path / "f.db"
+    run(capsys, db, "init", "--country", "UK")
+    code, out, _ = run(capsys, db, "status", "--json")
+    steps = {s["id"]: s for s in json.loads(out)["steps"]}
+    assert steps["bank_account"]["fix"] == {"screen": "setup", "tab": "bank_accounts", "key": None, "row": None,
+                                            "command": "ledgerlink setup bank operating NAME --account CODE --bank BANK"}
+    assert steps["bank_account"]["message"].endswith(
+        "Open Setup › Bank accounts (or `ledgerlink setup bank operating NAME --account CODE --bank BANK`).")
+    assert steps["accrual_method"]["state"] == "done" and "Open" not in steps["accrual_method"]["message"]
+    assert steps["sync_enabled"]["fix"]["tab"] == "sync" and steps["qbo_connected"]["fix"]["screen"] == "connect"
 
 
 def test_command_line_mistakes_suggest_and_answer_json_when_asked(capsys, tmp_path):

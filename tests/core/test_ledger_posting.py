@@ -90,8 +90,9 @@ def test_credit_reverses_income_and_tax_and_writeoff_goes_to_bad_debts(ready):
         ("post", 1, ready.ar, -10625), ("post", 1, ready.fees, 10000), ("post", 1, ready.tax_gl, 625)])
     wo = L.issue_credit_note(ready.firm, invoice_id=inv.id, date="2026-02-06", kind="writeoff", amount="212.50")
     assert wo.number == "WO-00001"
+    # the rest of the invoice is written off with its tax reversed: 200.00 to bad debts, 12.50 back off the tax
     assert sorted(_lines_of(ready.firm, "credit_note", wo.id)) == sorted([
-        ("post", 1, ready.ar, -21250), ("post", 1, ready.bad_debt, 21250)])
+        ("post", 1, ready.ar, -21250), ("post", 1, ready.bad_debt, 20000), ("post", 1, ready.tax_gl, 1250)])
     assert L.get_invoice(ready.firm, inv.id).open_balance_minor == 0
     assert len(L.list_credit_notes(ready.firm, invoice_id=inv.id)) == 2
 

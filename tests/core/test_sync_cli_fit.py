@@ -54,5 +54,6 @@ def test_watch_runs_again_soon_after_a_document_is_queued(monkeypatch):
 
     monkeypatch.setattr(sync, "run_sync", fake_run_sync)
     monkeypatch.setattr(sync, "queue_counts", lambda firm: QueueCounts(queued=queued.pop(0) if queued else 0))
+    monkeypatch.setattr(sync, "next_run_in", lambda firm, summary, first: first)
     asyncio.run(sync_cmds.watch(object(), look=0.001, settle=0.001, period=60, runs=2))
     assert calls == [True, True] and queued == []  # it ran again once the save was seen, not after a minute

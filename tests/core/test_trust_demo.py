@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import shlex
 
 from core.cli import main
+from core.ledger.demo import statement_as_of
 
 
 def run(capsys, db, *args) -> tuple[int, str, str]:
@@ -32,16 +35,31 @@ def test_demo_statements_reconcile_with_outstanding_items_and_a_changed_line_fai
     assert _paid_from_trust(db) > 0
     statements = sorted(tmp_path.glob("demo.*.statement.csv"))
     assert len(statements) == 2 and all(str(p) in out for p in statements)
+    commands = hinted_commands(out)
+    assert len(commands) == 4
     outstanding = 0
-    for account in accounts:
-        slug = re.sub(r"[^a-z0-9]+", "-", account.lower()).strip("-")
-        path = tmp_path / f"demo.{slug}.statement.csv"
-        assert run(capsys, db, "trust", "statement", "import", "--account", account, str(path))[0] == 0
-        code, body, _ = run(capsys, db, "trust", "reconcile", "--account", account, "--as-of", "2026-12-31", "--json")
+    for imported, reconciled in zip(commands[::2], commands[1::2]):
+        assert imported[:3] == ["trust", "statement", "import"] and reconciled[:2] == ["trust", "reconcile"]
+        assert reconciled[-1] <= dt.date.today().isoformat()
+        assert run(capsys, db, *imported)[0] == 0
+        code, body, _ = run(capsys, db, *reconciled, "--json")
         rec = json.loads(body)
         assert code == 0 and rec["ok"], rec["differences"]
+        assert rec["saved_id"] and rec["as_of"] == reconciled[-1]
         outstanding += len(rec["outstanding_deposits"]) + len(rec["outstanding_cheques"])
     assert outstanding >= 1
+
+
+def hinted_commands(out: str) -> list[list[str]]:
+    """The `ledgerlink ...` commands the demo prints, split as a shell would."""
+    found = re.findall(r"(?:try:)?\s+ledgerlink (trust .+)$", out, flags=re.M)
+    return [shlex.split(line) for line in found]
+
+
+def test_the_statements_run_to_the_end_of_the_month_before_today():
+    assert statement_as_of(dt.date(2026, 12, 7)) == "2026-11-30"
+    assert statement_as_of(dt.date(2027, 1, 1)) == "2026-12-31"
+    assert statement_as_of(dt.date(2028, 3, 31)) == "2028-02-29"
 
 
 def test_the_demo_statement_is_deterministic_and_a_changed_line_says_where(capsys, tmp_path):
@@ -58,7 +76,7 @@ def test_the_demo_statement_is_deterministic_and_a_changed_line_says_where(capsy
     path.write_text("\n".join(lines) + "\n")
     account = json.loads(run(capsys, a, "trust", "ledger", "--json")[1])["accounts"][0]["account"]
     assert run(capsys, a, "trust", "statement", "import", "--account", account, str(path))[0] == 0
-    code, out, _ = run(capsys, a, "trust", "reconcile", "--account", account, "--as-of", "2026-12-31")
+    code, out, _ = run(capsys, a, "trust", "reconcile", "--account", account, "--as-of", statement_as_of())
     assert code == 1 and "DOES NOT BALANCE" in out and f"{path.name} row 3" in out
 
 

@@ -176,3 +176,19 @@ def test_an_ofx_statement_is_imported_and_matched(db, capsys, tmp_path):
     code, _, err = run(capsys, db, "trust", "statement", "import", "--account", "Trust", str(garbled))
     assert code == 1 and "the file cannot be read as OFX/QFX" in err and "Traceback" not in err
     assert dump(db) == before
+
+
+def test_a_reconciliation_dated_after_today_is_refused_naming_both_days(db, capsys, tmp_path):
+    import datetime as dt
+
+    assert run(capsys, db, "trust", "statement", "import", "--account", "Trust", str(write(tmp_path, STATEMENT)))[0] == 0
+    today = dt.date.today()
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    before = dump(db)
+    for extra in ((), ("--no-save",)):
+        code, out, err = run(capsys, db, "trust", "reconcile", "--account", "Trust", "--as-of", tomorrow, *extra)
+        assert code == 1 and out == ""
+        assert f"--as-of: {tomorrow} is after today ({today.isoformat()})" in err
+    assert dump(db) == before
+    code, out, _ = run(capsys, db, "trust", "reconcile", "--account", "Trust", "--as-of", today.isoformat(), "--json")
+    assert json.loads(out)["as_of"] == today.isoformat()

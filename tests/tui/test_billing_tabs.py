@@ -3,6 +3,8 @@ confirmations that name the document (issue 16, item 1)."""
 
 from __future__ import annotations
 
+import pytest
+
 from core.services import ledger
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import FormModal
@@ -26,6 +28,7 @@ def billed(firm) -> tuple[int, int, int]:
     return first.id, pay.id, note.id
 
 
+@pytest.mark.every_frame  # painted frame by frame, as the terminal does
 async def test_payment_and_credit_tabs_act_on_their_own_rows(settings):
     ready_firm(settings)
     from tui.app import create_app

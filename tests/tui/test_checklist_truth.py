@@ -64,3 +64,44 @@ async def test_a_tax_rate_that_differs_is_check_not_done(sb_settings):
         await pilot.pause()
         text = screen_text(app)
         assert "Check: " in text and "Done: " + gst.ledger_name not in text
+
+
+async def test_enter_or_f_on_a_failing_map_step_opens_its_tab_on_the_row_to_fix(sb_settings):
+    from textual.widgets import DataTable, OptionList
+
+    from tui.screens.mapper import MapperScreen
+    from tui.widgets.vlist import VirtualList
+
+    app = create_app(sb_settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        firm = app.firm
+        fees = [r for r in qbo.list_map(firm, "sales") if r.role == "income" and r.status == "mapped"]
+        target = fees[2]  # not the first row, where the cursor starts
+        qbo.unset_mapping(firm, "sales", target.ledger_id)
+        gst = [r for r in qbo.list_map(firm, "tax") if r.status == "mapped"][-1]  # not the first row either
+        qbo.unset_mapping(firm, "tax", gst.ledger_id)
+        step = steps(firm)["map_sales"]
+        assert step.fix.as_json() == {"screen": "mapping", "tab": "sales",
+                                      "command": "ledgerlink map suggest sales --apply", "key": None,
+                                      "row": target.ledger_id}
+        await pilot.press("f2")
+        await settle(pilot)
+        ids = [s.id for s in app.screen.steps]
+        app.screen.query_one(OptionList).highlighted = ids.index("map_sales")
+        await pilot.press("enter")
+        await settle(pilot)
+        mapper = app.screen
+        assert isinstance(mapper, MapperScreen) and mapper.tab == "sales"
+        assert mapper.query_one("#sales-left", VirtualList).current.key == str(target.ledger_id)
+        text = screen_text(app)
+        assert f"{target.ledger_name} is not mapped" in text and "Mapping ›" not in text  # it is here
+
+        await pilot.press("f2")
+        await settle(pilot)
+        app.screen.query_one(OptionList).highlighted = ids.index("map_tax")
+        await pilot.press("f")
+        await settle(pilot)
+        assert app.screen is mapper and mapper.tab == "tax"
+        table = mapper.query_one("#tax-rows", DataTable)
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == str(gst.ledger_id)

@@ -163,6 +163,87 @@ async def test_import_match_unmatch_outstanding_and_reconcile(settings, tmp_path
         assert "RECONCILED" in text and "(1) bank 1,500.00  (2) books 1,500.00  (3) clients 1,500.00" in text
 
 
+def form_error(app) -> str:
+    """The refusal a form shows in place, as one line."""
+    return " ".join(str(app.screen.query_one("#form-error").render()).split())
+
+
+async def test_v_on_a_trust_transaction_reverses_it_after_naming_it_and_asking_why(settings):
+    trust_firm(settings)
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_trust(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert [(t.kind, t.amount_minor) for t in screen.view.transactions] == [("receipt", 100000), ("receipt", 50000)]
+        assert "Reverse" in screen_text(app)
+        await pilot.press("v")  # Jane's 1,000.00 receipt, the first row
+        await settle(pilot)
+        assert type(app.screen).__name__ == "TrustForm"
+        text = screen_text(app).replace("\n", " ")
+        assert "Reverse trust receipt 1" in text and "Jane Roe, 1,000.00 USD" in text and "WIRE-1" in text
+        await pilot.press("ctrl+s")  # no reason: refused in place
+        await settle(pilot)
+        assert type(app.screen).__name__ == "TrustForm"
+        assert "reason: say why the trust transaction is reversed" in form_error(app)
+        await retype(pilot, "field-reason", "Wired to the wrong firm")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "TrustScreen"
+        first = screen.view.transactions[0]
+        assert (first.status, first.reversal_reason) == ("reversed", "Wired to the wrong firm")
+        assert not any(x.client_name == "Jane Roe" for x in screen.view.ledgers.ledgers)
+        assert "reversed 2026-11-16" in screen_text(app)
+        await pilot.press("v")  # already reversed: said, no form
+        await settle(pilot)
+        assert type(app.screen).__name__ == "TrustScreen"
+
+
+async def test_a_reversal_that_would_overdraw_or_falls_in_a_reconciled_period_is_refused_in_the_form(settings,
+                                                                                                      tmp_path):
+    trust_firm(settings)
+    from core.ledger import trust_reconcile, trust_statement
+    from core.services import ledger as L
+    from core.services.context import open_firm
+
+    statement = tmp_path / "jan.csv"
+    statement.write_text(STATEMENT)
+    firm = open_firm(settings)
+    try:
+        trust = L.list_bank_accounts(firm, "trust")[0]
+        trust_statement.import_statement(firm, trust.id, statement)
+        assert trust_reconcile.reconcile(firm, trust.id, "2026-01-31").saved_id
+        acme = next(c.id for c in L.list_clients(firm) if c.name == "Acme Ltd")
+        T.trust_disbursement(firm, client_id=acme, amount="450", date="2026-02-10", bank_account_id=trust.id,
+                             payee="Court")
+    finally:
+        firm.close()
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_trust(pilot)
+        await pilot.press("4", "down", "v")  # Acme's 500.00 receipt: 450.00 of it is paid out already
+        await settle(pilot)
+        await retype(pilot, "field-reason", "Bounced")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "TrustForm"
+        text = form_error(app)
+        assert "Trust overdraw: Acme Ltd holds 50.00 USD in trust; 500.00 USD cannot be taken back" in text
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        await pilot.press("up", "v")  # Jane's receipt, dated into the reconciled January
+        await settle(pilot)
+        await retype(pilot, "field-reason", "Wrong client")
+        await retype(pilot, "field-date", "2026-01-20")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "TrustForm"
+        text = form_error(app)
+        assert "2026-01-20 is in a reconciled period" in text and "reconciled to 2026-01-31" in text
+        assert app.screen.query_one("#form-error").has_class("-shown")
+
+
 SNAPSHOTS = {"balances": [], "matching": ["2"], "receive_form": ["r"], "reconciled": ["3", "c", "ctrl+s"],
              "transfer_form": ["t"]}
 

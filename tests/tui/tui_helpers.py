@@ -42,6 +42,13 @@ async def settle(pilot) -> None:
         if busy:  # an empty list would mean every worker
             await pilot.app.workers.wait_for_complete(busy)
         await pilot.pause()
+    # The footer fills in after a refresh; a loaded machine can take several frames.
+    from textual.widgets import Footer
+
+    for _ in range(50):
+        if all(f.children for f in pilot.app.screen.query(Footer)):
+            break
+        await pilot.pause()
 
 
 async def connected_and_mapped(settings, sb, country: str = "AU") -> None:

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
 from core.errors import LedgerlinkError
 from core.services import ledger
 from core.text import counted
+from tui.widgets.footer import KeyFooter
 from tui.format import money_text, plain_amount
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import problem_text
@@ -79,7 +80,9 @@ class InvoiceModal(ModalScreen[object]):
 
     def compose(self) -> ComposeResult:
         clients = [(c.name, c.id) for c in ledger.list_clients(self.firm)]
-        accounts = [(a.label, a.id) for a in ledger.list_accounts(self.firm, types=["Income", "Other Income"])]
+        kept = {line["account_id"] for line in self.lines}  # an edited invoice keeps an account made inactive since
+        accounts = [(a.label, a.id) for a in ledger.list_accounts(self.firm, types=["Income", "Other Income"])
+                    if a.active or a.id in kept]
         rates = [(r.name, r.id) for r in ledger.list_tax_rates(self.firm, active_only=True)]
         inv = self.invoice
         title = f"Edit invoice {inv.number}" if inv else "New invoice"
@@ -108,7 +111,7 @@ class InvoiceModal(ModalScreen[object]):
                 yield Select(rates, prompt="Tax rate", id="tax")
             yield Static("", id="invoice-problems", markup=False)
             yield Static("", id="invoice-total", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def matter_options(self, client_id) -> list[tuple[str, int]]:
         matters = ledger.list_matters(self.firm, client_id) if client_id else []

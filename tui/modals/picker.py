@@ -9,8 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
+from tui.widgets.footer import KeyFooter
 from tui.widgets.text_input import TextInput
 from tui.widgets.vlist import Row, VirtualList
 
@@ -38,7 +39,7 @@ class PickerModal(ModalScreen[str | None]):
             yield TextInput(placeholder="Type to filter", id="picker-filter")
             yield VirtualList(id="picker-list", empty_text="Nothing matches the filter")
             yield Static("", id="picker-reason", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(VirtualList).set_rows(self.rows)

@@ -8,10 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from core.errors import LedgerlinkError
 from core.text import counted
+from tui.widgets.footer import KeyFooter
 from tui.modals.form import problem_text
 
 
@@ -41,7 +42,7 @@ class SuggestModal(ModalScreen[int]):
         with Vertical(id="suggest-box"):
             yield Label("", id="suggest-title")
             yield SuggestTable(id="suggest-table", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

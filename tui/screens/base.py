@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, TabbedContent
+from textual.widgets import Input, TabbedContent
 
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import FirmHeader
 
 
@@ -18,7 +19,7 @@ class LedgerScreen(Screen):
     def compose(self) -> ComposeResult:
         yield FirmHeader()
         yield from self.compose_body()
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -31,12 +31,13 @@ def credit_edit_form(firm, note, numbers: dict[int, str]) -> FormModal:
     what = "write-off" if note.kind == "writeoff" else "credit note"
     fields = [
         Field("amount", "Amount" if note.kind == "writeoff" else "Amount before tax",
-              value=plain_amount(note.amount_minor)),
+              value=plain_amount(note.total_minor if note.kind == "writeoff" else note.amount_minor)),
         Field("date", "Date (YYYY-MM-DD)", value=note.date),
     ]
 
     def submit(v: dict):
-        amount = v["amount"] if v["amount"] != plain_amount(note.amount_minor) else None
+        shown = note.total_minor if note.kind == "writeoff" else note.amount_minor
+        amount = v["amount"] if v["amount"] != plain_amount(shown) else None
         return ledger.edit_credit_note(firm, note.id, date=v["date"], amount=amount)
 
     return FormModal(f"Edit {what} {note.number}", fields, submit,

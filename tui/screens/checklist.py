@@ -1,4 +1,5 @@
-"""The setup checklist: every step of DESIGN.md in order, its state, core's sentence, and progress."""
+"""The setup checklist: every step of DESIGN.md in order, its state, core's sentence, and progress. Enter or f
+goes to the step's fix (core.where.Where: the screen, its tab, on a map the row to fix)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class ChecklistScreen(LedgerScreen):
     BINDINGS = [
         Binding("n", "next_missing", "Next to do", id="checklist.next", tooltip="Jump to the first step still to do"),
         Binding("ctrl+r", "refresh_steps", "Refresh", id="checklist.refresh", tooltip="Check every step again"),
+        Binding("f", "fix", "Go to fix", id="checklist.fix",
+                tooltip="Open the place that fixes the highlighted step (on a map, at the row to fix)"),
     ]
 
     steps: list[StepResult]
@@ -57,7 +60,7 @@ class ChecklistScreen(LedgerScreen):
         grid.add_column(ratio=1)
         mark = Text(STATE_MARKS[step.state], style=self.get_component_rich_style(STATE_STYLES[step.state]))
         grid.add_row(mark, Text(step.title, style="bold"))
-        grid.add_row("", Text(step.message))
+        grid.add_row("", Text(step.text(command=False)))
         return grid
 
     def refresh_steps(self) -> None:
@@ -83,6 +86,18 @@ class ChecklistScreen(LedgerScreen):
                 return
         self.notify("Every step is done.")
 
+    def open_fix(self, step_id: str | None) -> None:
+        from tui.screens.steps import open_fix
+
+        step = next((s for s in self.steps if s.id == step_id), None)
+        if step is not None and step.fix is not None:
+            open_fix(self.app, step.fix)
+
+    def action_fix(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            self.open_fix(options.get_option_at_index(options.highlighted).id)
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.app.open_step(event.option.id)
+        self.open_fix(event.option.id)

@@ -6,7 +6,6 @@ Thousands of rows per pane: the panes are VirtualLists filled once per load and 
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from textual import work
@@ -63,11 +62,9 @@ def option_row(option) -> Row:
     return Row(option.qbo_id, option.name, note=option.type)
 
 
-def in_place(message: str) -> str:
-    """Core's sentences send the admin to "Mapping › <tab>"; on the mapper itself that is where they are."""
-    message = re.sub(r"[:,]? (?:then )?open Mapping › [A-Za-z ]+", "", message)
-    message = re.sub(r" Open Mapping › [A-Za-z ]+\.", "", message)
-    return message.replace("in Mapping › Synchronisation", "here")
+def row_text(row) -> str:
+    """A map row's state on the mapper itself: an unmapped row is to be mapped right here."""
+    return f"{row.ledger_name} is not mapped" if row.status == "unmapped" else row.message
 
 
 def diff_text(diff) -> str:
@@ -110,6 +107,8 @@ class MapperScreen(TabbedScreen):
         Binding("a", "add_row", "Add row", id="mapper.add", tooltip="Map another ledger item (GL and tax maps)"),
         Binding("w", "writeoff_items", "Write-off item", id="mapper.writeoff",
                 tooltip="The QBO product/service write-offs need: show it, or create it"),
+        Binding("f", "fix", "Go to fix", id="mapper.fix", show=False,
+                tooltip="Put the cursor on the first row this tab's checklist step still needs"),
         Binding("u", "refresh_qbo", "Refresh from QBO", id="mapper.refresh", tooltip="Pull QBO's lists again"),
         Binding("ctrl+s", "save_sync", "Save", id="mapper.save", tooltip="Save the synchronisation settings"),
         *tab_bindings("mapper", TABS),
@@ -230,7 +229,7 @@ class MapperScreen(TabbedScreen):
 
     def show_needs(self, steps: dict) -> None:
         for tab, step_ids in TAB_STEPS.items():
-            lines = [f"{STATE_WORDS[steps[s].state]}: {in_place(steps[s].message)}" for s in step_ids if s in steps]
+            lines = [f"{STATE_WORDS[steps[s].state]}: {steps[s].text(place=False)}" for s in step_ids if s in steps]
             widget = self.query_one(f"#need-{tab}", Static)
             widget.update("\n".join(lines))
             widget.set_class(all(steps[s].state == "done" for s in step_ids if s in steps), "-ok")
@@ -238,6 +237,16 @@ class MapperScreen(TabbedScreen):
     def refresh_needs(self) -> None:
         self.show_needs({s.id: s for s in setup_service.checklist(self.firm)})
         self.app.refresh_header()
+
+    def action_fix(self) -> None:
+        """The row the tab's checklist step names as its fix (core.where.Where.row)."""
+        steps = {s.id: s for s in setup_service.checklist(self.firm)}
+        fix = next((steps[s].fix for s in TAB_STEPS.get(self.tab, ()) if s in steps and steps[s].state != "done"),
+                   None)
+        if fix is None or fix.row is None or fix.tab is None:
+            self.notify("Nothing on this tab is waiting to be mapped.")
+            return
+        self.focus_row(fix.tab, fix.row)
 
     # -- the sales split pane -----------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -318,7 +327,7 @@ class MapperScreen(TabbedScreen):
         left = self.query_one("#sales-left", VirtualList).current
         right = self.query_one("#sales-right", VirtualList).current
         row = self.map_rows["sales"].get(int(left.key)) if left else None
-        text = in_place(row.message) if row else ""
+        text = row_text(row) if row else ""
         if right is not None:
             text += f"\nQBO: {right.text} ({right.note})"
         self.query_one("#sales-current", Static).update(text, layout=False)  # fixed height: no re-layout

@@ -39,6 +39,23 @@ def metered_text(reads) -> str:
     return text + f" ({reads.share}%): QuickBooks blocks reads past its allowance" if reads.warning else text
 
 
+WAIT_NAMES = {"watch": "the next run", "close_date": "QuickBooks' closing date"}
+
+
+def waits_text(waits: list[dict]) -> str:
+    """The soonest of the sync's waits (core.qbo.backoff) in words: what is tried again, and when."""
+    if not waits:
+        return ""
+    first = waits[0]
+    name = first["name"]
+    what = WAIT_NAMES.get(name) or (f"client {name.split(':', 1)[1]}'s customer" if name.startswith("customer:")
+                                    else name)
+    seconds = first["wait_seconds"]
+    wait = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+    more = f" (+{len(waits) - 1} more)" if len(waits) > 1 else ""
+    return f"Next try: {what} at {first['next_try_at'][11:19]} UTC, after a {wait} wait (try {first['attempt']}){more}"
+
+
 def detail_text(detail) -> str:
     """What support needs to replay a failure: QBO's fault, tid, request and response (secrets removed in core)."""
     doc = detail.doc
@@ -93,6 +110,7 @@ class SyncMonitorScreen(LedgerScreen):
         yield Static("", id="limiter")
         yield Static("", id="metered", markup=False)
         yield Static("", id="auto-sync", markup=False)
+        yield Static("", id="waits", markup=False)
         yield ParkedTable(id="parked", cursor_type="row")
         yield Static("", id="parked-reason", markup=False)
 
@@ -117,6 +135,10 @@ class SyncMonitorScreen(LedgerScreen):
         metered = self.query_one("#metered", Static)
         metered.update(text)
         metered.display = bool(text)
+        text = "" if self.app.still else waits_text(sync_service.waits(self.firm))  # snapshots show no clock
+        waits = self.query_one("#waits", Static)
+        waits.update(text)
+        waits.display = bool(text)
         self.refresh_parked()
         self.show_auto_sync()
         # idle, the bar shows no percentage: "0%" or "100%" read as a sync that stalled or just ran
@@ -199,7 +221,14 @@ class SyncMonitorScreen(LedgerScreen):
         from core.services import qbo  # core.qbo stays out of the TUI's start-up
 
         unmapped = qbo.doc_unmapped(self.firm, doc.doc_type, doc.doc_id)
-        if unmapped:  # the first account or tax rate of the document that is not mapped, found in the ledger
+        if doc.code.startswith("customer_"):  # which QBO customer the client is: decided on the customers screen
+            from core.services.customers import client_of_document
+
+            client = doc.fields.get("client_id") or client_of_document(self.firm, doc.doc_type, doc.doc_id)
+            self.app.action_open("customers")
+            if client is not None:
+                self.app.screen.show_client(int(client))
+        elif unmapped:  # the first account or tax rate of the document that is not mapped, found in the ledger
             self.app.action_open("mapping")
             self.app.screen.focus_row(*unmapped[0])
         elif doc.fix is not None and doc.fix.screen == "mapping" and doc.fix.tab:

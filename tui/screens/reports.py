@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +19,11 @@ from tui.workers import with_own_firm
 
 AGING_TITLES = (("current", "Current"), ("1-30", "1-30"), ("31-60", "31-60"), ("61-90", "61-90"),
                 ("over_90", "Over 90"))
+
+
+def credit_text(credit_minor: int) -> str:
+    """A client's credit on account as it reduces what they owe: 50.00 of credit is '-50.00'; none is ''."""
+    return money_text(-credit_minor) if credit_minor else ""
 
 
 def reconcile_text(result) -> str:
@@ -60,7 +66,8 @@ class ReportsScreen(TabbedScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#tb-table", DataTable).add_columns("Code", "Account", "Debit", "Credit")
-        self.query_one("#aging-table", DataTable).add_columns("Client", *(t for _, t in AGING_TITLES), "Total")
+        self.query_one("#aging-table", DataTable).add_columns("Client", *(t for _, t in AGING_TITLES), "Credit",
+                                                              "Total")
         self.query_one("#trust-table", DataTable).add_columns("Client", "Matter", "Balance")
         self.action_reload()
 
@@ -71,19 +78,22 @@ class ReportsScreen(TabbedScreen):
         if not ledger.firm_exists(self.firm):
             return
         tb = ledger.trial_balance(self.firm)
+        inactive = {a.id for a in ledger.list_accounts(self.firm) if not a.active}
         table = self.query_one("#tb-table", DataTable)
         table.clear()
         for row in tb.rows:
-            table.add_row(row.code, row.name, money_text(row.debit_minor) if row.debit_minor else "",
-                          money_text(row.credit_minor) if row.credit_minor else "")
+            cells = [row.code, row.name, money_text(row.debit_minor) if row.debit_minor else "",
+                     money_text(row.credit_minor) if row.credit_minor else ""]
+            table.add_row(*(Text(c, style="dim") for c in cells) if row.account_id in inactive else cells)
         table.add_row("", f"Total ({tb.currency})", money_text(tb.total_debit_minor), money_text(tb.total_credit_minor))
         aging = ledger.aging(self.firm)
         table = self.query_one("#aging-table", DataTable)
         table.clear()
-        for row in aging.rows:
+        for row in aging.rows:  # credit on account (overpayments) is taken off: the total is the receivable balance
             table.add_row(row.client_name, *(money_text(row.buckets[b]) for b, _ in AGING_TITLES),
-                          money_text(row.total_minor))
-        table.add_row("Total", *(money_text(aging.totals[b]) for b, _ in AGING_TITLES), money_text(aging.total_minor))
+                          credit_text(row.credit_minor), money_text(row.total_minor))
+        table.add_row("Total", *(money_text(aging.totals[b]) for b, _ in AGING_TITLES), credit_text(aging.credit_minor),
+                      money_text(aging.total_minor))
         trust = ledger.trust_ledger(self.firm)
         table = self.query_one("#trust-table", DataTable)
         table.clear()

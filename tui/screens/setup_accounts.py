@@ -34,7 +34,7 @@ class AccountsScreen(StepScreen):
 
     def compose_step(self) -> ComposeResult:
         yield DataTable(id="accounts", cursor_type="row", zebra_stripes=True)
-        yield Static("More accounts can be added later: then refresh the QBO link in Mapping.", classes="note")
+        yield Static("Later changes: Accounts (F8), where m also refreshes the QBO map.", classes="note")
 
     def on_mount(self) -> None:
         self.query_one("#accounts", DataTable).add_columns("Code", "Name", "Type", "Role")

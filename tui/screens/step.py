@@ -45,8 +45,9 @@ class StepScreen(LedgerScreen):
         results: list[StepResult] = [s for s in setup_service.checklist(self.firm) if s.id in self.STEP_IDS]
         lines: list[str] = []
         for step in results:
-            line = f"{STATE_WORDS[step.state]}: {step.message}"
-            if lines and step.message.startswith("Needs a firm first"):
+            here = step.code != "needs_firm"  # this screen is where the step is fixed
+            line = f"{STATE_WORDS[step.state]}: {step.text(command=False, place=not here)}"
+            if lines and step.code == "needs_firm":
                 continue  # the line above already says how to make the firm
             if line not in lines:
                 lines.append(line)

@@ -1,9 +1,11 @@
-"""Which screen fixes which checklist step."""
+"""Which screen a checklist step's fix (core.where.Where) names, and going there."""
 
 from __future__ import annotations
 
+from textual.app import App
 from textual.screen import Screen
 
+from core.where import Where
 from tui.screens.connect import ConnectScreen
 from tui.screens.setup_accounts import AccountsScreen
 from tui.screens.setup_banks import BankAccountsScreen
@@ -13,27 +15,36 @@ from tui.screens.setup_preview import FeaturePreviewScreen
 from tui.screens.setup_tax import SalesTaxScreen
 from tui.screens.setup_trust import TrustScreen
 
-STEP_SCREENS: dict[str, type[Screen] | str] = {
-    "accounting_system": BillingSetupScreen,
-    "chart_of_accounts": BillingSetupScreen,
-    "accrual_method": PreferencesScreen,
-    "bank_account": BankAccountsScreen,
-    "trust_accounting": TrustScreen,
-    "income_accounts": AccountsScreen,
+SETUP_PAGES: dict[str, type[Screen]] = {
+    "billing": BillingSetupScreen,
+    "preferences": PreferencesScreen,
+    "bank_accounts": BankAccountsScreen,
+    "trust": TrustScreen,
+    "accounts": AccountsScreen,
     "sales_tax": SalesTaxScreen,
     "feature_preview": FeaturePreviewScreen,
-    "qbo_connected": ConnectScreen,
-    "qbo_zero_tax": ConnectScreen,
-    "map_sales": "mapping",
-    "map_gl": "mapping",
-    "map_tax": "mapping",
-    "sync_enabled": "mapping",
 }
 
 
-STEP_TABS = {"map_sales": "sales", "map_gl": "gl", "map_tax": "tax", "sync_enabled": "sync"}
+def screen_for(fix: Where) -> type[Screen] | str:
+    """A screen class to push (Setup pages, Connect), or the name of the app mode (mapping, monitor, billing)."""
+    if fix.screen == "setup":
+        return SETUP_PAGES.get(fix.tab or "", BillingSetupScreen)
+    if fix.screen == "connect":
+        return ConnectScreen
+    return fix.screen
 
 
-def screen_for(step_id: str) -> type[Screen] | str:
-    """A screen class to push, or the name of the app mode (mapping) that fixes the step."""
-    return STEP_SCREENS.get(step_id, "setup")
+def open_fix(app: App, fix: Where) -> None:
+    """Open the place `fix` names: its screen, its tab, and on a map the row to fix under the cursor."""
+    target = screen_for(fix)
+    if isinstance(target, str):
+        app.action_open(target)  # LedgerlinkApp: opens a mode once the firm is read
+        if fix.row is not None and fix.tab:
+            app.screen.focus_row(fix.tab, fix.row)  # the mapper
+        elif fix.tab:
+            app.screen.show_tab(fix.tab)
+        return
+    if app.current_mode != "setup":
+        app.switch_mode("setup")
+    app.push_screen(target())

@@ -34,6 +34,7 @@ class TrustView:
     lines: tuple  # statement lines of the current account
     items: tuple  # ledger entries of the current account
     locked_until: str | None
+    transactions: tuple = ()  # trust documents touching the current account
 
 
 NO_FIRM = object()  # what the reader gives on a database without a firm yet
@@ -46,12 +47,15 @@ def read_view(firm, account_id: int | None) -> TrustView:
     accounts = tuple(S.trust_accounts(firm))
     lines: tuple = ()
     items: tuple = ()
+    moves: tuple = ()
     locked = None
     if account_id is not None:
         found, ledger_items = S.statement(firm, account_id)
         lines, items, locked = tuple(found), tuple(ledger_items), S.locked_until(firm, account_id)
+        moves = tuple(S.list_transactions(firm, bank_account_id=account_id))
     invoices = tuple(i for i in ledger.list_invoices(firm) if i.status == "posted" and i.open_balance_minor > 0)
-    return TrustView(S.ledger(firm), accounts, tuple(ledger.list_clients(firm)), invoices, lines, items, locked)
+    return TrustView(S.ledger(firm), accounts, tuple(ledger.list_clients(firm)), invoices, lines, items, locked,
+                     moves)
 
 
 class TrustScreen(TabbedScreen):
@@ -60,8 +64,10 @@ class TrustScreen(TabbedScreen):
 
     CSS_PATH = "trust.tcss"
     HELP_TITLE = "Trust"
-    TABS = (("balances", "Balances"), ("matching", "Matching"), ("reconcile", "Reconcile"))
-    TAB_FOCUS = {"balances": "#trust-ledgers", "matching": "#trust-lines", "reconcile": "#trust-result-box"}
+    TABS = (("balances", "Balances"), ("matching", "Matching"), ("reconcile", "Reconcile"),
+            ("transactions", "Transactions"))
+    TAB_FOCUS = {"balances": "#trust-ledgers", "matching": "#trust-lines", "reconcile": "#trust-result-box",
+                 "transactions": "#trust-moves"}
     BINDINGS = [
         Binding("r", "move('receive')", "Receive", id="trust.receive", tooltip="Client money received into trust"),
         Binding("d", "move('disburse')", "Disburse", id="trust.disburse", tooltip="Pay a third party from trust"),
@@ -77,6 +83,8 @@ class TrustScreen(TabbedScreen):
         Binding("o", "outstanding", "Outstanding", id="trust.outstanding",
                 tooltip="Keep the highlighted entry outstanding (not cleared yet)"),
         Binding("c", "reconcile", "Reconcile", id="trust.reconcile", tooltip="Three-way reconciliation as of a date"),
+        Binding("v", "reverse", "Reverse", id="trust.reverse",
+                tooltip="Reverse the highlighted trust transaction (a correction: it is never edited)"),
         Binding("g", "reload", "Reload", id="trust.reload", tooltip="Read the trust ledgers again"),
         *tab_bindings("trust", TABS),
     ]
@@ -99,12 +107,15 @@ class TrustScreen(TabbedScreen):
                 with VerticalScroll(id="trust-result-box"):
                     yield Static("c reconciles the account shown above as of a date.", id="trust-result",
                                  markup=False)
+            with TabPane(tab_title(4, "Transactions"), id="transactions"):
+                yield DataTable(id="trust-moves", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#trust-ledgers", DataTable).add_columns("Client", "Matter", "Account", "Balance")
         self.query_one("#trust-lines", DataTable).add_columns("Line", "Date", "Amount", "Description", "Matched")
         self.query_one("#trust-items", DataTable).add_columns("Entry", "Date", "Amount", "Reference", "State")
+        self.query_one("#trust-moves", DataTable).add_columns("Id", "Date", "Kind", "Client", "Amount", "State")
         self.query_one("#trust-ledgers", DataTable).focus()
         self.action_reload()
 
@@ -123,6 +134,8 @@ class TrustScreen(TabbedScreen):
             return tab == "matching" or (action == "import_statement" and tab == "reconcile")
         if action == "reconcile":
             return tab == "reconcile"
+        if action == "reverse":
+            return tab == "transactions"
         if action == "next_account":
             return tab != "balances"
         return True
@@ -195,6 +208,21 @@ class TrustScreen(TabbedScreen):
                           key=str(i.entry_id))
         if items.row_count:
             items.move_cursor(row=min(keep_item, items.row_count - 1))
+        self.show_transactions(view)
+
+    def show_transactions(self, view: TrustView) -> None:
+        names = {c.id: c.name for c in view.clients}
+        table = self.query_one("#trust-moves", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for t in view.transactions:
+            sign = -1 if t.kind in ("disbursement", "refund") or (
+                t.kind == "transfer" and t.bank_account_id == self.account_id) else 1
+            state = f"reversed {t.reversal_date}" if t.status == "reversed" else ""
+            table.add_row(str(t.id), t.date, t.kind, names.get(t.client_id, str(t.client_id))[:22],
+                          amount(sign * t.amount_minor), state, key=str(t.id))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1))
 
     # -- forms -------------------------------------------------------------------------------
     def _ready(self) -> bool:
@@ -236,6 +264,8 @@ class TrustScreen(TabbedScreen):
             self.notify(f"Imported {result.lines} lines: {result.matched} matched, {result.unmatched} to match.")
         elif hasattr(result, "adjusted_bank_minor"):
             self.show_result(result)
+        elif getattr(result, "status", None) == "reversed":
+            self.notify(f"Trust {kind} {result.id} reversed on {result.reversal_date}.")
         elif kind:
             self.notify(f"Trust {kind} {money_text(result.amount_minor)} recorded.")
         self.action_reload()
@@ -280,6 +310,25 @@ class TrustScreen(TabbedScreen):
         widget.update("\n".join([head, glance, *detail]))
         widget.set_class(not rec.ok, "-bad")
         self.show_tab("reconcile")
+
+    def action_reverse(self) -> None:
+        from tui.screens.trust_forms import reverse_form
+
+        if not self._ready():
+            return
+        tid = self._highlighted("#trust-moves")
+        found = next((t for t in self.view.transactions if t.id == tid), None)
+        if found is None:
+            self.notify("Highlight a trust transaction first.", severity="warning")
+            return
+        if found.status == "reversed":
+            self.notify(f"Trust {found.kind} {found.id} was already reversed on {found.reversal_date}.",
+                        severity="warning")
+            return
+        client = next((c.name for c in self.view.clients if c.id == found.client_id), str(found.client_id))
+        accounts = {a.id: a.name for a in self.view.accounts}
+        today = max(self.app.today().isoformat(), found.date)
+        self.app.push_screen(reverse_form(found, client, accounts, today), self.posted)
 
     # -- matching ----------------------------------------------------------------------------
     def _highlighted(self, table_id: str) -> int | None:

@@ -131,3 +131,21 @@ def reconcile_form(account_id: int, account_name: str, today: str) -> TrustForm:
     return TrustForm(f"Three-way reconciliation of {account_name}", fields,
                      lambda firm, v: S.reconcile(firm, account_id, v["as_of"], save=bool(v["save"])))
 
+
+
+def reverse_form(t, client: str, accounts: dict, day: str) -> TrustForm:
+    """Confirm a trust transaction's reversal: it names the transaction, client and amount and asks why."""
+    from core.services import trust as S
+    from tui.format import money_text
+
+    where = accounts.get(t.bank_account_id, str(t.bank_account_id))
+    if t.to_bank_account_id is not None:
+        where += f" to {accounts.get(t.to_bank_account_id, str(t.to_bank_account_id))}"
+    what = (f"Trust {t.kind} {t.id}: {client}, {money_text(t.amount_minor)} {t.currency}, {where}, dated {t.date}"
+            + (f", reference {t.reference}" if t.reference else "") + ".")
+    fields = [Field("reason", "Reason", placeholder="why it is reversed (kept in the audit log)"),
+              Field("date", "Reversal date (YYYY-MM-DD)", value=day)]
+    return TrustForm(f"Reverse trust {t.kind} {t.id}", fields,
+                     lambda firm, v: S.reverse(firm, t.id, reason=v["reason"] or "", date=v["date"] or None),
+                     note=what + " The exact opposite is posted; refused if a client ledger would go below zero "
+                                 "or the date is in a reconciled period.")

@@ -96,7 +96,11 @@ def test_credit_note_keeps_its_prefix_and_is_applied_by_a_zero_payment(firm):
     body = P.credit_memo_payload(note, ctx, {inv.client_id: "58"}).body()
     assert body["DocNumber"] == note.number and note.number.startswith("CR-")
     wo = P.credit_memo_payload(writeoff, ctx, {inv.client_id: "58"}).body()
-    assert wo["DocNumber"].startswith("WO-") and wo["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"]["value"] == "NON"
+    assert wo["DocNumber"].startswith("WO-")
+    # the write-off carries the invoice's tax treatment: its taxed share TAX, its zero-rated share NON
+    assert [ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for ln in wo["Line"]] == ["TAX", "NON"]
+    assert wo["TxnTaxDetail"]["TxnTaxCodeRef"] == ctx.tax[inv.lines[0].tax_rate_id].body()
+    assert writeoff.tax_minor > 0 and wo["TxnTaxDetail"]["TotalTax"] == Decimal(writeoff.tax_minor) / 100
     apply = P.apply_payload(note, ctx, {inv.client_id: "58"}, {inv.id: "130"}, "140").body()
     assert apply["TotalAmt"] == 0
     assert [l["LinkedTxn"][0] for l in apply["Line"]] == [{"TxnId": "130", "TxnType": "Invoice"},

@@ -131,6 +131,9 @@ EVERY_CODE = {
     "customer_undecided": {"client_id": 5, "text": "QuickBooks already has a customer named Cool Cars"},
     "answer_mismatch": {"doc_type": "invoice", "doc_id": 4, "qbo_id": "130", "mismatch": "answer_mismatch",
                         "text": "QuickBooks answered Invoice INV-4 with another document"},
+    "customer_job_refused": {"matter_id": 3, "name": "M-3 Estate", "fault_code": "6240",
+                             "fault_message": "Duplicate Name Exists Error"},
+    "payment_spans_matters": {"doc_type": "payment", "doc_id": 9, "label": "payment 9", "matters": [3, 4]},
 }
 
 
