@@ -48,7 +48,7 @@ async def test_history_names_who_pushed_and_each_park_reason(sb_settings):
         qbo.set_mapping(app.firm, "sales", account_id, qbo_id)
         await pilot.press("r")  # retry the first parked one by hand
         await settle(pilot)
-        app.auto_sync_tick()  # and the app's own minute tick pushes it
+        assert app.sync_if_queued()  # and the app pushes it by itself, as a save wakes it
         await settle(pilot)
 
         await pilot.press("h")
