@@ -339,6 +339,7 @@ class LedgerlinkApp(App[int]):
             self.notify("A sync is already running.")
             return
         self.sync_running = True
+        self.sync_automatic = quiet  # the history says "automatic" for the runs the app starts by itself
         self.sync_rates.clear()
         if not quiet and not self.screen_shows_sync():
             self.notify("Sync started.")
@@ -361,7 +362,8 @@ class LedgerlinkApp(App[int]):
             # down before sending it, so a cancelled run is replayed by the next one, never repeated.
             loop = asyncio.new_event_loop()
             task = loop.create_task(sync_service.run_sync(firm, once=True, progress=progress,
-                                                          owner="Ledgerlink TUI"))
+                                                          owner="Ledgerlink TUI",
+                                                          automatic=getattr(self, "sync_automatic", False)))
             self.stop_sync = lambda: loop.call_soon_threadsafe(task.cancel)
             try:
                 summary = loop.run_until_complete(task)

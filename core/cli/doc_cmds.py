@@ -46,6 +46,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     de.add_argument("--json", action="store_true")
     de.set_defaults(func=cmd_credit_delete)
 
+    p = sub.add_parser("invoice", help="an invoice as the client would see it")
+    inv = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    pv = inv.add_parser("preview", help="print the invoice as the client would see it, or write it as HTML")
+    pv.add_argument("number", help="INV-00001 or the id")
+    pv.add_argument("--html", metavar="FILE", help="write a standalone HTML page to FILE")
+    pv.add_argument("--json", action="store_true")
+    pv.set_defaults(func=cmd_invoice_preview)
+
 
 def _numbers(firm) -> dict[int, str]:
     from core.services import ledger
@@ -151,3 +159,26 @@ def cmd_credit_delete(args, settings: Settings) -> int:
         data = _credit_json(gone, _numbers(firm))
     return _say(args, {"credit_note": data}, f"Deleted {note.number} ({format_minor(note.total_minor, note.currency)}); "
                 "the deletion will be sent to QBO.")
+
+
+def cmd_invoice_preview(args, settings: Settings) -> int:
+    import shutil
+    from pathlib import Path
+
+    from core.errors import ValidationError
+    from core.services import preview
+
+    with _firm(settings, readonly=True) as firm:
+        doc = preview.invoice_preview(firm, args.number)
+    if args.html:
+        try:
+            Path(args.html).write_text(preview.render_html(doc), encoding="utf-8")
+        except OSError as exc:
+            raise ValidationError(f"--html {args.html}: cannot write the file ({exc.strerror})") from None
+    if args.json:
+        return _say(args, {"invoice": doc.as_json(), "html": args.html}, "")
+    if args.html:
+        print(f"Invoice {doc.number} written to {args.html}")
+        return 0
+    print(preview.render_text(doc, min(shutil.get_terminal_size((80, 24)).columns - 2, 100)))
+    return 0

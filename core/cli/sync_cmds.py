@@ -9,6 +9,7 @@ import shutil
 import sys
 
 from core.errors import NotFound, ValidationError
+from core.money import format_minor
 from core.settings import Settings
 from core.text import counted
 
@@ -48,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("doc_id", nargs="?", type=int)
     t.add_argument("--all", action="store_true", help="every parked document")
     t.set_defaults(func=cmd_retry)
+    h = actions.add_parser("history", help="what was pushed when, by whom, with QBO's id; each park reason's history")
+    h.add_argument("doc", nargs="?", metavar="DOC",
+                   help="one document: its number, a payment's reference, or KIND ID (`invoice 12`)")
+    h.add_argument("--search", metavar="TEXT", help="only documents whose number or client contains TEXT")
+    h.add_argument("--json", action="store_true", help="machine-readable output")
+    h.set_defaults(func=cmd_history)
     x = actions.add_parser("fix", help="fix a document parked because QuickBooks holds other figures")
     x.add_argument("doc_type", choices=("invoice", "payment", "credit_note"))
     x.add_argument("doc_id", type=int)
@@ -241,6 +248,48 @@ def cmd_parked(args, settings: Settings) -> int:
         firm.close()
 
 
+def cmd_history(args, settings: Settings) -> int:
+    from core.services import history
+
+    firm = _firm(settings, readonly=True)
+    try:
+        if args.doc:
+            doc = history.document(firm, *history.find(firm, args.doc))
+            if args.json:
+                print(json.dumps(doc.as_json(), indent=2))
+                return 0
+            d = doc.doc
+            print(f"{d.label} ({d.client}): QuickBooks id {d.qbo_id or '-'}, {d.state or 'not queued'}")
+            for e in doc.entries:
+                qbo = f" QBO {e.qbo_id}" if e.qbo_id else ""
+                version = f" v{e.version}" if e.version else ""
+                print(f"  {e.at[:19].replace('T', ' ')}  {e.who}: {e.what}{version}{qbo}  {e.text()}".rstrip())
+            return 0
+        rows = history.documents(firm, search=args.search)
+        if args.json:
+            print(json.dumps([r.as_json() for r in rows], indent=2))
+            return 0
+        if rows:  # 80 columns: the year and the seconds are in --json and in DOC's own history
+            print(f"{'When':<11} {'Document':<13} {'Client':<12} {'Op':<6} {'QBO':>5} {'State':<6} By")
+        for r in rows:
+            print(f"{r.last_at[5:16].replace('T', ' '):<11} {_cut(_short(r), 13):<13} {_cut(r.client, 12):<12} "
+                  f"{r.operation or '-':<6} {r.qbo_id or '-':>5} {r.state or '-':<6} {r.who}")
+        print(counted(len(rows), "document"))
+        return 0
+    finally:
+        firm.close()
+
+
+def _short(row) -> str:
+    """A history row's document as the list shows it: its number (INV-, CR-, WO- say the kind), Pmt and a
+    payment's reference."""
+    return ("Pmt " if row.doc_type.endswith("payment") else "") + row.number
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def cmd_retry(args, settings: Settings) -> int:
     from core.services import sync
 
@@ -286,6 +335,7 @@ def cmd_reconcile(args, settings: Settings) -> int:
     firm = _firm(settings)
     try:
         result = asyncio.run(sync.reconcile(firm, full=args.full))
+        cur = result.currency
         if args.json:
             print(json.dumps(result.as_json(), indent=2))
         else:
@@ -297,12 +347,16 @@ def cmd_reconcile(args, settings: Settings) -> int:
                 print(f"  extra in QuickBooks: {e['entity']} {e['qbo_id']} {e['doc_number'] or ''}".rstrip())
             for d in result.different:
                 print(f"  different ({', '.join(d['fields'])}): {d['label']}")
-            for a in result.ar:
-                print(f"  receivable differs for client {a['client_id']}: ledger {a['ledger_minor']} vs "
-                      f"QuickBooks {a['qbo_minor']}")
-            for i in result.income:
-                print(f"  income differs for item {i['qbo_item_id']}: ledger {i['ledger_minor']} vs "
-                      f"QuickBooks {i['qbo_minor']}")
+            for a in (a for a in result.ar_clients if a["difference_minor"]):
+                print(f"  receivable differs for {a['client']} (client {a['client_id']}): ledger "
+                      f"{format_minor(a['ledger_minor'], cur)} vs QuickBooks {format_minor(a['qbo_minor'], cur)}")
+            for i in (i for i in result.income_items if i["difference_minor"]):
+                print(f"  income differs for {i['item']} (item {i['qbo_item_id']}): ledger "
+                      f"{format_minor(i['ledger_minor'], cur)} vs QuickBooks {format_minor(i['qbo_minor'], cur)}")
+            for t in result.documents:
+                print(f"  {t['doc_type'].replace('_', ' ')}s: ledger {t['ledger_count']} "
+                      f"({format_minor(t['ledger_total_minor'], cur)}), QuickBooks {t['qbo_count']} "
+                      f"({format_minor(t['qbo_total_minor'], cur)})")
             for note in result.notes:
                 print(f"  note: {note}")
         return 0 if result.ok else 1

@@ -12,6 +12,9 @@ Checks, each listed in the result:
   income          net sales per mapped Product/Service: ledger invoice lines less credit lines against
                   the QBO lines that use the item
   trust           trust bank balances and client trust liability per customer (core.qbo.reconcile_trust)
+and the breakdown behind them, as data for the screens: `documents` (per type, the ledger's count and total
+against QBO's), `ar_clients` (every customer's receivable, ledger against QBO, differences first) and
+`income_items` (every item's net sales, likewise).
 Money is integer minor units with the firm's currency.
 """
 
@@ -45,6 +48,9 @@ class ReconcileResult:
     trust: tuple[dict, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     read: ReadInfo | None = None
+    documents: tuple[dict, ...] = ()
+    ar_clients: tuple[dict, ...] = ()
+    income_items: tuple[dict, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -56,7 +62,9 @@ class ReconcileResult:
                 "different": list(self.different), "ar": list(self.ar), "income": list(self.income), "trust": list(self.trust),
                 "notes": list(self.notes),
                 "read": None if self.read is None else {"mode": self.read.mode, "why": self.read.why,
-                                                        "since": self.read.since, "calls": self.read.calls}}
+                                                        "since": self.read.since, "calls": self.read.calls},
+                "breakdown": {"documents": list(self.documents), "ar": list(self.ar_clients),
+                              "income": list(self.income_items)}}
 
 
 def _minor(value, currency: str) -> int:
@@ -77,6 +85,8 @@ async def reconcile(firm, client, sources, *, full: bool = False) -> ReconcileRe
     job_state = jobs.JobState(bool(jobs.links(db)), jobs.links(db))  # a matter's documents are on its job
     missing, extra, different = [], [], []
     claimed: dict[str, set] = defaultdict(set)
+    tally = {doc_type: {"doc_type": doc_type, "entity": entity, "ledger_count": 0, "ledger_total_minor": 0,
+                        "qbo_count": 0, "qbo_total_minor": 0, "differences": 0} for doc_type, entity, _ in ENTITIES}
     checked = 0
     for doc_type, entity, table in ENTITIES:
         numbered = doc_type != "payment"
@@ -92,14 +102,20 @@ async def reconcile(firm, client, sources, *, full: bool = False) -> ReconcileRe
             checked += 1
             label = f"{doc_type.replace('_', ' ')} {number or doc_id}"
             obj = by_id[entity].get(link.qbo_id) if link and link.qbo_id else None
-            if obj is None:
-                missing.append({"doc_type": doc_type, "doc_id": doc_id, "label": label,
-                                "qbo_id": link.qbo_id if link else None})
-                continue
-            claimed[entity].add(obj["Id"])
             doc = sources.document(doc_type, doc_id)
             ledger_total = doc.amount_minor if doc_type == "payment" else doc.total_minor
+            t = tally[doc_type]
+            t["ledger_count"] += 1
+            t["ledger_total_minor"] += ledger_total
+            if obj is None:
+                t["differences"] += 1
+                missing.append({"doc_type": doc_type, "doc_id": doc_id, "label": label,
+                                "qbo_id": link.qbo_id if link else None, "ledger_total_minor": ledger_total})
+                continue
+            claimed[entity].add(obj["Id"])
             qbo_total = _minor(obj.get("TotalAmt"), cur)
+            t["qbo_count"] += 1
+            t["qbo_total_minor"] += qbo_total
             problems = []
             if qbo_total != ledger_total:
                 problems.append("total")
@@ -110,6 +126,7 @@ async def reconcile(firm, client, sources, *, full: bool = False) -> ReconcileRe
             if expected.get(doc.client_id) and (obj.get("CustomerRef") or {}).get("value") != expected[doc.client_id]:
                 problems.append("customer")
             if problems:
+                t["differences"] += 1
                 different.append({"doc_type": doc_type, "doc_id": doc_id, "label": label, "qbo_id": obj["Id"],
                                   "fields": problems, "ledger_total_minor": ledger_total,
                                   "qbo_total_minor": qbo_total})
@@ -120,14 +137,27 @@ async def reconcile(firm, client, sources, *, full: bool = False) -> ReconcileRe
                 continue
             ours = str(obj.get("PrivateNote") or "").startswith(MARKER)
             if ours or (entity != "Payment" and obj.get("DocNumber") in numbers):
+                t = next(v for v in tally.values() if v["entity"] == entity)
+                t["qbo_count"] += 1
+                t["qbo_total_minor"] += _minor(obj.get("TotalAmt"), cur)
+                t["differences"] += 1
                 extra.append({"entity": entity, "qbo_id": obj["Id"], "doc_number": obj.get("DocNumber"),
                               "total_minor": _minor(obj.get("TotalAmt"), cur),
                               "note": str(obj.get("PrivateNote") or "")})
-    ar, notes = _ar(firm, qbo, links, customers, cur, from_date)
-    income = _income(firm, qbo, claimed, ctx, cur)
+    ar_rows, notes = _ar(firm, qbo, links, customers, cur, from_date)
+    income_rows = _income(firm, qbo, claimed, ctx, cur)
     trust, trust_notes = await trust_differences(db, client, ctx)
+    ar = [{k: r[k] for k in ("client_id", "qbo_customer_id", "ledger_minor", "qbo_minor")}
+          for r in ar_rows if r["difference_minor"]]
+    income = [{k: r[k] for k in ("qbo_item_id", "ledger_minor", "qbo_minor")} for r in income_rows
+              if r["difference_minor"]]
     return ReconcileResult(cur, checked, tuple(missing), tuple(extra), tuple(different), tuple(ar), tuple(income),
-                           tuple(trust), tuple(notes) + tuple(trust_notes), read)
+                           tuple(trust), tuple(notes) + tuple(trust_notes), read, tuple(tally.values()),
+                           tuple(_differences_first(ar_rows)), tuple(_differences_first(income_rows)))
+
+
+def _differences_first(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: (r["difference_minor"] == 0, -abs(r["difference_minor"])))
 
 
 def _ar(firm, qbo, links, customers, cur, from_date) -> tuple[list, list]:
@@ -150,11 +180,14 @@ def _ar(firm, qbo, links, customers, cur, from_date) -> tuple[list, list]:
         link = links.get(("invoice", inv.id))
         if link and link.qbo_id:
             ledger_ar[inv.client_id] += inv.open_balance_minor
+    names = dict(firm.db.execute("SELECT id, name FROM contacts WHERE kind = 'client'").fetchall())
     out = []
     for client_id, qbo_id in sorted(customers.items()):
         ledger, theirs = ledger_ar.get(client_id, 0), qbo_ar.get(qbo_id, 0)
-        if ledger != theirs:
-            out.append({"client_id": client_id, "qbo_customer_id": qbo_id, "ledger_minor": ledger, "qbo_minor": theirs})
+        if ledger or theirs:
+            out.append({"client_id": client_id, "client": names.get(client_id, str(client_id)),
+                        "qbo_customer_id": qbo_id, "ledger_minor": ledger, "qbo_minor": theirs,
+                        "difference_minor": theirs - ledger})
     return out, []
 
 
@@ -183,8 +216,10 @@ def _income(firm, qbo, claimed, ctx, cur) -> list:
                 detail = line.get("SalesItemLineDetail")
                 if detail:
                     theirs[(detail.get("ItemRef") or {}).get("value")] += sign * _minor(line.get("Amount"), cur)
+    names = dict(db.execute("SELECT id, name FROM qbo_items").fetchall())
     out = []
     for item in sorted(set(ledger) | set(theirs), key=str):
-        if ledger.get(item, 0) != theirs.get(item, 0):
-            out.append({"qbo_item_id": item, "ledger_minor": ledger.get(item, 0), "qbo_minor": theirs.get(item, 0)})
+        mine, qbo_net = ledger.get(item, 0), theirs.get(item, 0)
+        out.append({"qbo_item_id": item, "item": names.get(item, str(item)), "ledger_minor": mine,
+                    "qbo_minor": qbo_net, "difference_minor": qbo_net - mine})
     return out

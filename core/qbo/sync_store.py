@@ -19,6 +19,10 @@ Tables (all STRICT):
   sync_pending   requests written before sending, removed with their outcome
   sync_records   one row per request outcome: request/response (secrets removed), fault, intuit_tid
   sync_parked    why a parked document waits, and whether a change of the maps may release it
+  sync_events    each park reason's life: parked (why), retried (by whom), resolved (sent at last)
+
+Who acts (the user who ran the sync, or 'automatic') is `ACTOR`, set by whoever starts the work
+(core.services.sync.run_sync, retry); it goes into sync_records.actor and sync_events.actor.
 
 and every statement on the ledger's outbox `sync_queue` that the engine makes (see "the queue").
 """
@@ -30,6 +34,7 @@ import os
 import secrets
 import socket
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Literal, NamedTuple
@@ -53,6 +58,26 @@ OP_LETTER = {"create": "C", "update": "U", "delete": "D", "query": "Q", "void": 
 MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
 MAX_BID = 10
+
+ACTOR: ContextVar[str | None] = ContextVar("ledgerlink_sync_actor", default=None)
+AUTOMATIC = "automatic"
+
+
+def actor() -> str:
+    from core.context import current_user
+
+    return ACTOR.get() or current_user()
+
+
+def add_event(db: sqlite_utils.Database, doc_type: str, doc_id: int, version: int | None, event: str,
+              reason: Reason | None = None) -> None:
+    """One step of a park reason's history (inside the caller's transaction)."""
+    db.execute(
+        "INSERT INTO sync_events (at, doc_type, doc_id, version, event, code, fields, reason, actor) "
+        "VALUES (?,?,?,?,?,?,?,?,?)",
+        [now(), doc_type, doc_id, version, event, reason.code if reason else None,
+         reason.fields_json() if reason else None, reason.render() if reason else None, actor()])
+
 
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -329,12 +354,12 @@ def add_record(
     """Keep one request's outcome for support (secrets removed)."""
     cur = db.execute(
         "INSERT INTO sync_records (at, doc_type, doc_id, version, operation, request_id, outcome, request, response, "
-        "fault_code, fault_message, intuit_tid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "fault_code, fault_message, intuit_tid, actor) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             now(), doc_type, doc_id, version, operation, request_id, outcome,
             scrub(dumps(request)) if request is not None else None,
             scrub(dumps(response)) if response is not None else None,
-            fault_code, scrub(fault_message) if fault_message else None, intuit_tid,
+            fault_code, scrub(fault_message) if fault_message else None, intuit_tid, actor(),
         ],
     )
     return cur.lastrowid
@@ -352,7 +377,7 @@ def compact_answer(entity: dict) -> dict:
 def records(db: sqlite_utils.Database, doc_type: str, doc_id: int) -> list[dict]:
     cur = db.execute(
         "SELECT id, at, version, operation, request_id, outcome, request, response, fault_code, fault_message, "
-        "intuit_tid FROM sync_records WHERE doc_type = ? AND doc_id = ? ORDER BY id",
+        "intuit_tid, actor FROM sync_records WHERE doc_type = ? AND doc_id = ? ORDER BY id",
         [doc_type, doc_id],
     )
     cols = [d[0] for d in cur.description]
@@ -454,13 +479,18 @@ def finish(db: sqlite_utils.Database, doc_type: str, doc_id: int, version: int, 
         "WHERE doc_type = ? AND doc_id = ? AND version = ?",
         [state, reason, now(), doc_type, doc_id, version])
     if state == "done":
-        db.execute("DELETE FROM sync_parked WHERE doc_type = ? AND doc_id = ?", [doc_type, doc_id])
+        if db.execute("DELETE FROM sync_parked WHERE doc_type = ? AND doc_id = ?", [doc_type, doc_id]).rowcount:
+            add_event(db, doc_type, doc_id, version, "resolved")
 
 
 def park(db: sqlite_utils.Database, row: Row, reason: Reason, kind: ParkKind, fp: str,
          record_id: int | None = None) -> None:
     """Park a document (inside the caller's transaction) unless the ledger has queued a newer version."""
     text = reason.render()
+    before = db.execute("SELECT version, code, fields FROM sync_parked WHERE doc_type = ? AND doc_id = ?",
+                        [row.doc_type, row.doc_id]).fetchone()
+    if before != (row.version, reason.code, reason.fields_json()):  # a local reason is checked again each run
+        add_event(db, row.doc_type, row.doc_id, row.version, "parked", reason)
     db.execute(
         "UPDATE sync_queue SET state = 'parked', reason = ?, updated_at = ? "
         "WHERE doc_type = ? AND doc_id = ? AND version = ?",
@@ -516,8 +546,11 @@ def requeue_parked(db: sqlite_utils.Database, doc_type: str | None = None, doc_i
         where += " AND doc_type = ? AND doc_id = ?"
         args = [doc_type, doc_id]
     with db.atomic():
+        docs = db.execute(f"SELECT doc_type, doc_id, version FROM sync_queue WHERE {where}", args).fetchall()
         n = db.execute(f"UPDATE sync_queue SET state = 'queued', next_attempt_at = NULL, attempts = 0, "
                        f"updated_at = ? WHERE {where}", [now(), *args]).rowcount
+        for t, i, v in docs:
+            add_event(db, t, i, v, "retried")
     return n
 
 

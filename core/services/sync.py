@@ -207,13 +207,21 @@ def retry(firm, doc_type: str, doc_id: int) -> bool:
     """Put one parked document back in the queue (the next sync sends it, asking QBO again at once)."""
     require_role(firm, "bookkeeper", "retry parked documents")
     _end_waits(firm)
-    return requeue_parked(firm.db, doc_type, doc_id) > 0
+    token = S.ACTOR.set(firm.user)
+    try:
+        return requeue_parked(firm.db, doc_type, doc_id) > 0
+    finally:
+        S.ACTOR.reset(token)
 
 
 def retry_all(firm) -> int:
     require_role(firm, "bookkeeper", "retry parked documents")
     _end_waits(firm)
-    return requeue_parked(firm.db)
+    token = S.ACTOR.set(firm.user)
+    try:
+        return requeue_parked(firm.db)
+    finally:
+        S.ACTOR.reset(token)
 
 
 def _end_waits(firm) -> None:
@@ -276,6 +284,11 @@ def resend_with_tax(firm, doc_type: str, doc_id: int) -> str:
         link = S.get_link(firm.db, doc_type, doc_id)
         S.put_link(firm.db, replace(link, tax_override=dumps_lines(lines), pushed_version=None))
         S.requeue(firm.db, doc_type, doc_id)
+        token = S.ACTOR.set(firm.user)
+        try:
+            S.add_event(firm.db, doc_type, doc_id, doc.version, "retried")  # re-sent with the ledger's tax
+        finally:
+            S.ACTOR.reset(token)
     return f"{doc.label} goes again with the ledger's tax at the next sync."
 
 
@@ -319,15 +332,18 @@ def _adjusted_rate(fields: dict) -> int | None:
 
 
 async def run_sync(firm, *, once: bool = True, progress: Callable[[Progress], None] | None = None,
-                   client=None, poll_seconds: float = 30.0, owner: str = "ledgerlink sync") -> SyncSummary:
+                   client=None, poll_seconds: float = 30.0, owner: str = "ledgerlink sync",
+                   automatic: bool = False) -> SyncSummary:
     """Push what is queued. once=False keeps running until cancelled, waking after poll_seconds, or later
     while documents wait and none could go (next_run_in).
 
     Only one engine pushes a firm at a time (the TUI passes owner="Ledgerlink TUI"); another one
-    returns at once with a message naming the running one.
+    returns at once with a message naming the running one. The sync history names the firm's user as the one
+    who pushed, or 'automatic' for a run the TUI started by itself (`automatic=True`).
     A rejected refresh token ends the run with `stopped` = "Reconnect to QuickBooks: ..." and loses nothing.
     """
     require_role(firm, "bookkeeper", "push documents to QuickBooks")
+    S.ACTOR.set(S.AUTOMATIC if automatic else firm.user)  # this task's own context: the history's "by whom"
     own = client is None
     if own:
         from core.qbo.connect import open_client

@@ -56,6 +56,8 @@ class InvoiceModal(ModalScreen[object]):
         Binding("ctrl+d", "drop_line", "Drop line", id="invoice.drop_line", priority=True,
                 tooltip="Remove the line being edited, the highlighted one, or the last"),
         Binding("ctrl+s", "save", "Save", id="invoice.save", tooltip="Post the invoice"),
+        Binding("ctrl+r", "preview", "Preview", id="invoice.preview",
+                tooltip="The invoice as the client would see it once saved"),
         Binding("escape", "cancel", "Cancel", id="invoice.cancel", tooltip="Close without saving"),
     ]
 
@@ -332,6 +334,17 @@ class InvoiceModal(ModalScreen[object]):
         self.redraw()
 
     # -- save and leave -----------------------------------------------------------------------
+    def action_preview(self) -> None:
+        from tui.modals.preview import open_preview, preview_service
+
+        draft = self.draft()
+        problems = self.checked(draft).problems
+        if problems:
+            self.notify("Nothing to preview yet: " + problems[0], severity="warning", markup=False)
+            return
+        invoice_id = self.invoice.id if self.invoice else None
+        open_preview(self, lambda firm: preview_service.draft_preview(firm, invoice_id=invoice_id, **draft))
+
     def action_save(self) -> None:
         draft = self.draft()
         problems = self.checked(draft).problems

@@ -46,6 +46,8 @@ class BillingScreen(TabbedScreen):
         Binding("m", "new_matter", "New matter", id="billing.matter", tooltip="Open a matter for this client"),
         Binding("o", "open_close_matter", "Open/close", id="billing.matter_open",
                 tooltip="Close the highlighted matter, or open it again"),
+        Binding("v", "preview", "Preview", id="billing.preview", show=False,
+                tooltip="The highlighted invoice as the client would see it"),
         Binding("slash", "search", "Search", id="billing.search",
                 tooltip="Show only the rows with every word typed (name, reference or number)"),
         *tab_bindings("billing", TABS),
@@ -171,6 +173,13 @@ class BillingScreen(TabbedScreen):
     def on_sync_finished(self, message: SyncFinished) -> None:
         """A background sync ended while this screen was up: show the new sync states."""
         self.refresh_lists()
+
+    def action_preview(self) -> None:
+        inv = self.current_invoice()
+        if inv is not None:
+            from tui.modals.preview import open_preview, preview_service
+
+            open_preview(self, lambda firm: preview_service.invoice_preview(firm, inv.id))
 
     def current_invoice(self):
         """The invoice highlighted on the Invoices tab; None (and said why) on another tab or an empty list."""

@@ -94,6 +94,10 @@ class SyncMonitorScreen(LedgerScreen):
         Binding("r", "retry", "Retry", id="monitor.retry", tooltip="Queue the highlighted parked document again"),
         Binding("R", "retry_all", "Retry all", id="monitor.retry_all", tooltip="Queue every parked document again"),
         Binding("v", "dry_run", "Dry run", id="monitor.dry_run", tooltip="The payloads the next sync would send"),
+        Binding("h", "history", "History", id="monitor.history",
+                tooltip="What was pushed when, by whom, with QBO's id; each park reason's history"),
+        Binding("o", "reconcile", "Reconcile", id="monitor.reconcile",
+                tooltip="Compare the ledger with QBO: documents, receivable per client, income per item"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -289,6 +293,16 @@ class SyncMonitorScreen(LedgerScreen):
             return
         self.notify(f"{counted(count, 'document')} queued again.")
         self.refresh_queue()
+
+    def action_history(self) -> None:
+        from tui.screens.history import SyncHistoryScreen
+
+        self.app.push_screen(SyncHistoryScreen())
+
+    def action_reconcile(self) -> None:
+        from tui.screens.reconcile import ReconcileScreen
+
+        self.app.push_screen(ReconcileScreen())
 
     def action_dry_run(self) -> None:
         self.notify("Building the payloads…")
