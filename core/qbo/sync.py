@@ -30,7 +30,7 @@ from typing import Callable
 
 import sqlite_utils
 
-from core.errors import Parked, PermanentError, TransientError
+from core.errors import Parked, PermanentError, SyncError, TransientError
 from core.qbo import payloads as P
 from core.ledger import numbers
 from core.qbo import backoff, closing, edits, replay
@@ -166,6 +166,12 @@ class SyncEngine:
             S.release_engine_lock(self.db)
         return self._summary()
 
+    def _context(self) -> P.PushContext:
+        """The firm's push context, read at the start of `run`."""
+        if self.ctx is None:
+            raise SyncError("The sync engine planned a document before reading the firm's QuickBooks settings")
+        return self.ctx
+
     # -- phases ---------------------------------------------------------------------------------
 
     def _due_rows(self, kinds) -> list[Row]:
@@ -267,8 +273,9 @@ class SyncEngine:
         st = self.run_state
         link = S.get_link(self.db, row.doc_type, row.doc_id)
         if doc is None:
-            return self._park_local(row, Reason("document_missing", {"doc_type": row.doc_type, "doc_id": row.doc_id,
-                                                                     "label": LABEL[row.doc_type]}))
+            self._park_local(row, Reason("document_missing", {"doc_type": row.doc_type, "doc_id": row.doc_id,
+                                                              "label": LABEL[row.doc_type]}))
+            return None
         if not link.in_qbo and link.apply_id is None and self.from_date and doc.date < self.from_date:
             with self.db.atomic():
                 S.finish(self.db, row.doc_type, row.doc_id, row.version, "done", R.before_sync_from(self.from_date))
@@ -277,22 +284,27 @@ class SyncEngine:
         if row.action == "upsert" and (row.doc_type == "invoice" or not link.in_qbo):
             blocked = self.blocked_customers.get(doc.client_id)
             if blocked:
-                return self._park_local(row, blocked)
+                self._park_local(row, blocked)
+                return None
         shut = closing.closed(self.close_date, doc_label(row.doc_type, doc), doc.date)
         if shut is not None and next_op(row, link) is not None:
-            return self._park_local(row, R.books_closed(row.doc_type, row.doc_id, self.close_date, shut.text()))
+            self._park_local(row, R.books_closed(row.doc_type, row.doc_id, self.close_date, shut.text()))
+            return None
         if row.action == "upsert":
             mapped = self.jobs.customers_for(self.db, row.doc_type, row.doc_id, doc, customers)
             if isinstance(mapped, Reason):
-                return self._park_local(row, mapped)
+                self._park_local(row, mapped)
+                return None
             customers = mapped
         last = edits.last_known(self.db, ENTITY[row.doc_type], link.qbo_id) if link.qbo_id else None
         try:
-            step = build_step(self.salt, row, link, doc, self.ctx, customers, invoices, balances, last)
+            step = build_step(self.salt, row, link, doc, self._context(), customers, invoices, balances, last)
         except P.WaitsForInvoice as exc:
-            return self._park_local(row, self._why_invoice_missing(exc))
+            self._park_local(row, self._why_invoice_missing(exc))
+            return None
         except Parked as exc:
-            return self._park_local(row, reason_of(exc))
+            self._park_local(row, reason_of(exc))
+            return None
         if step is None and C.standing(link):
             with self.db.atomic():
                 park(self.db, row, S.parked_reason(self.db, row.doc_type, row.doc_id) or C.from_link(link, doc, row),
@@ -318,7 +330,6 @@ class SyncEngine:
             park(self.db, row, reason, "local", self.fp)
         self.run_state.parked += 1
         log.info("Parked %s %s: %s", row.doc_type, row.doc_id, reason.render())
-        return None
 
     # -- customers ------------------------------------------------------------------------------
 
@@ -343,7 +354,7 @@ class SyncEngine:
             except TransientError as exc:  # every document of the phase needs the answer: wait for the next run
                 raise Unreachable(str(exc)) from None
 
-        plan = await CU.ensure(self.db, self.ctx.currency, sorted(needed), query)
+        plan = await CU.ensure(self.db, self._context().currency, sorted(needed), query)
         for cid, reason in plan.waiting.items():
             self.blocked_customers[cid] = R.customer_undecided(cid, reason.text())
         steps = []
@@ -498,8 +509,8 @@ class SyncEngine:
             applied = self._applied(body, S.invoices_by_qbo_id(self.db, _linked_invoices(body)))
         for invoice_id, minor in applied.items():
             link = S.get_link(self.db, "invoice", invoice_id)
-            known = item["op"] == "create" and link.qbo_balance_minor is not None
-            S.put_link(self.db, replace(link, qbo_balance_minor=link.qbo_balance_minor - minor if known else None))
+            known = link.qbo_balance_minor if item["op"] == "create" else None
+            S.put_link(self.db, replace(link, qbo_balance_minor=known - minor if known is not None else None))
 
     def _store_mismatch(self, item: dict, entity: dict, pending: S.Pending, wrong: replay.AnswerMismatch) -> None:
         """QBO answered with another document (a restored or copied database): link nothing, park for support,
