@@ -178,12 +178,14 @@ def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, custo
         rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op, body)
         return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label)
     if kind == "apply":
-        # An update gives the old application back first: QBO's balance kept since understates what it may take.
-        application = P.apply_payload(doc, ctx, customers, invoices, _held(link.qbo_id, "QuickBooks id", label),
-                                      balances if op == "create" else None)
-        body = application.body() if op == "create" else P.sparse(
-            application, _held(link.apply_id, "application id", label),
-            _held(link.apply_sync_token, "application SyncToken", label))
+        note_id = _held(link.qbo_id, "QuickBooks id", label)
+        if op == "create":
+            body = P.apply_payload(doc, ctx, customers, invoices, note_id, balances).body()
+        else:
+            # The update gives the old application back first: QBO's balance kept since understates what it may take.
+            apply_id = _held(link.apply_id, "application id", label)
+            token = _held(link.apply_sync_token, "application SyncToken", label)
+            body = P.sparse(P.apply_payload(doc, ctx, customers, invoices, note_id), apply_id, token)
         rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op, body)
         return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label)
     override = json.loads(link.tax_override) if link.tax_override else None
