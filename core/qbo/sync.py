@@ -649,7 +649,7 @@ class SyncEngine:
         try:
             current = await self.dispatch.call(self.wire.read(item["entity"], qbo_id))
         except PermanentError as exc:
-            if (getattr(exc, "code", None) or "") in GONE_CODES or getattr(exc, "status", None) == 404:
+            if (exc.code or "") in GONE_CODES or exc.status == 404:
                 current = {"status": "Deleted"}
             else:
                 return
