@@ -189,9 +189,9 @@ def cmd_sync(args, settings: Settings) -> int:
             for d in summary.differences:
                 print(f"  total differs: {d.label}: ledger {d.ledger_minor} vs QuickBooks {d.qbo_minor} (minor units)")
             parked = sync.parked(firm)
-            for p in parked[:SHOW_PARKED]:
-                print(f"  parked: {p.label}: {p.reason}")
-                for option in sync.fixes(p):
+            for doc in parked[:SHOW_PARKED]:
+                print(f"  parked: {doc.label}: {doc.reason}")
+                for option in sync.fixes(doc):
                     print(f"    fix: {option.command}")
             if len(parked) > SHOW_PARKED:
                 print(f"  ... and {len(parked) - SHOW_PARKED} more: `ledgerlink sync parked` lists them all")

@@ -11,10 +11,11 @@ import contextlib
 import datetime as dt
 import functools
 import re
+import sqlite3
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Iterable
 
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.errors import Conflict, LedgerError, NotFound, PermissionDenied, ValidationError
 
 if TYPE_CHECKING:
     from core.context import Firm
@@ -172,6 +173,13 @@ def require_role(firm: "Firm", needed: str = "bookkeeper", action: str = "make t
         )
 
 
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The rowid of the row an INSERT just wrote."""
+    if cur.lastrowid is None:
+        raise LedgerError("The database did not report the id of the row just written")
+    return cur.lastrowid
+
+
 def audit(firm: "Firm", action: str, entity: str, entity_id: int | None, detail: str = "") -> None:
     firm.db.execute(
         "INSERT INTO audit_log (at, user, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
@@ -247,7 +255,7 @@ def post_entry(firm: "Firm", *, date: str, doc_type: str, doc_id: int, doc_versi
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [date, doc_type, doc_id, doc_version, kind, memo, now(), firm.user],
     )
-    entry_id = cur.lastrowid
+    entry_id = inserted_id(cur)
     firm.db.conn.executemany(
         "INSERT INTO journal_lines (entry_id, account_id, amount_minor, client_id, matter_id, invoice_id) "
         "VALUES (?, ?, ?, ?, ?, ?)",

@@ -180,7 +180,8 @@ def fill(firm: "Firm", *, clients: int, invoices: int, payments: int, credits: i
     cur = firm_row(firm)["currency"]
     money = lambda minor: format_minor(minor, cur, grouping=False)  # noqa: E731
     # Clients and matters.
-    client_ids, matters_of = [], {}
+    client_ids: list[int] = []
+    matters_of: dict[int, list[int]] = {}
     existing = {c.name for c in queries.list_clients(firm)}
     n_matters = 0
     for k in range(clients):
@@ -215,6 +216,7 @@ def fill(firm: "Firm", *, clients: int, invoices: int, payments: int, credits: i
     zero = next(r.id for r in rates if r.rate_ppm == 0)
     # Invoices, in one bulk posting.
     specs = []
+    made: list[tuple[int, str, int | None]] = []  # client, date and matter of each spec
     for _ in range(invoices if client_ids else 0):
         cid = rng.choice(client_ids)
         date = BASE_DATE + dt.timedelta(days=rng.randint(0, 300))
@@ -225,13 +227,15 @@ def fill(firm: "Firm", *, clients: int, invoices: int, payments: int, credits: i
         if rng.random() < 0.4:
             lines.append(dict(description=rng.choice(RECOVERY), account_id=rng.choice(recoveries), quantity=1,
                               unit_price=money(rng.randint(1500, 45000)), tax_rate_id=rng.choice((rate, zero))))
-        specs.append(dict(client_id=cid, matter_id=rng.choice(matters_of[cid]) if matters_of[cid] else None,
+        matter = rng.choice(matters_of[cid]) if matters_of[cid] else None
+        made.append((cid, date.isoformat(), matter))
+        specs.append(dict(client_id=cid, matter_id=matter,
                           date=date.isoformat(), due_date=(date + dt.timedelta(days=rng.choice((14, 30, 30, 45)))).isoformat(),
                           lines=lines))
     invoice_ids = billing.post_invoices(firm, specs) if specs else []
     totals = dict(firm.db.execute(
         "SELECT invoice_id, sum(amount_minor + tax_minor) FROM invoice_lines GROUP BY invoice_id").fetchall())
-    info = {i: (s["client_id"], s["date"], s["matter_id"]) for i, s in zip(invoice_ids, specs)}
+    info = dict(zip(invoice_ids, made))
     # Trust receipts for about a third of the clients.
     trust_moves = 0
     trust_left: dict[int, int] = {}
@@ -244,16 +248,17 @@ def fill(firm: "Firm", *, clients: int, invoices: int, payments: int, credits: i
             trust_left[cid] = amount
             trust_moves += 1
     # Payments, in one bulk posting: full or part payments of distinct invoices.
-    pay_specs, paid = [], set()
+    pay_specs: list[dict] = []
+    paid: set[int] = set()
     operating = queries.list_bank_accounts(firm, "operating")[0].id
     for inv_id in rng.sample(invoice_ids, min(payments, len(invoice_ids))):
-        cid, date, _m = info[inv_id]
+        cid, issued, _m = info[inv_id]
         total = totals[inv_id]
         amount = total if rng.random() < 0.75 else max(1, total * rng.randint(20, 80) // 100)
         from_trust = trust_left.get(cid, 0) >= amount and rng.random() < 0.5
         if from_trust:
             trust_left[cid] -= amount
-        pay_date = dt.date.fromisoformat(date) + dt.timedelta(days=rng.randint(3, 60))
+        pay_date = dt.date.fromisoformat(issued) + dt.timedelta(days=rng.randint(3, 60))
         pay_specs.append(dict(client_id=cid, date=pay_date.isoformat(), amount=money(amount), bank_account_id=operating,
                               allocations=[(inv_id, money(amount))], from_trust=from_trust,
                               reference=f"DEP-{len(pay_specs) + 1:05d}"))

@@ -16,6 +16,7 @@ from core.ledger.base import (
     audit,
     firm_row,
     get_row,
+    inserted_id,
     now,
     parse_rate_percent,
     require_role,
@@ -172,8 +173,9 @@ def add_contact(firm: "Firm", name: str, kind: str = "client", *, email: str | N
             "INSERT INTO contacts (name, kind, email, phone, address) VALUES (?, ?, ?, ?, ?)",
             [name, kind, email, phone, address],
         )
-        audit(firm, "add_contact", "contact", cur.lastrowid, f"{kind}: {name}")
-    return queries.get_contact(firm, cur.lastrowid)
+        new_id = inserted_id(cur)
+        audit(firm, "add_contact", "contact", new_id, f"{kind}: {name}")
+    return queries.get_contact(firm, new_id)
 
 
 @writes
@@ -205,8 +207,9 @@ def add_matter(firm: "Firm", client_id: int, name: str, *, reference: str | None
         cur = firm.db.execute(
             "INSERT INTO matters (client_id, reference, name) VALUES (?, ?, ?)", [client_id, reference, name]
         )
-        audit(firm, "add_matter", "matter", cur.lastrowid, f"{reference} {name}")
-    return queries.get_matter(firm, cur.lastrowid)
+        new_id = inserted_id(cur)
+        audit(firm, "add_matter", "matter", new_id, f"{reference} {name}")
+    return queries.get_matter(firm, new_id)
 
 
 @writes
@@ -240,8 +243,9 @@ def add_bank_account(firm: "Firm", *, name: str, kind: str, bank_contact_id: int
             "INSERT INTO bank_accounts (name, kind, bank_contact_id, gl_account_id) VALUES (?, ?, ?, ?)",
             [name, kind, bank_contact_id, gl_account_id],
         )
-        audit(firm, "add_bank_account", "bank_account", cur.lastrowid, f"{kind}: {name} -> {label}")
-    return queries.get_bank_account(firm, cur.lastrowid)
+        new_id = inserted_id(cur)
+        audit(firm, "add_bank_account", "bank_account", new_id, f"{kind}: {name} -> {label}")
+    return queries.get_bank_account(firm, new_id)
 
 
 @writes

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from core.errors import Conflict, ValidationError
 from core.ledger import queries
-from core.ledger.base import audit, format_rate, parse_rate_percent, require_role, writes
+from core.ledger.base import audit, format_rate, inserted_id, parse_rate_percent, require_role, writes
 from core.ledger.models import TaxRate
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def insert_tax_rate(firm: "Firm", name: str, rate_ppm: int, exempt: bool,
     cur = firm.db.execute(
         "INSERT INTO tax_rates (name, rate_ppm, exempt, tax_account_id) VALUES (?, ?, ?, ?)",
         [name, rate_ppm, int(exempt), components[0][2] if components else None])
-    rate_id = cur.lastrowid
+    rate_id = inserted_id(cur)
     firm.db.conn.executemany(
         "INSERT INTO tax_rate_components (tax_rate_id, seq, name, rate_ppm, tax_account_id) VALUES (?, ?, ?, ?, ?)",
         [(rate_id, k, n, p, a) for k, (n, p, a) in enumerate(components, 1)])

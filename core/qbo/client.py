@@ -186,7 +186,7 @@ class QBOClient:
             error.response_text = scrub(response.text, self._secrets())
             if isinstance(error, TransientError) and not idempotent and response.status_code != 429:
                 error.retryable = False
-            log.info("QBO %s %s -> %s (%s)", method, path, response.status_code, getattr(error, "code", None))
+            log.info("QBO %s %s -> %s (%s)", method, path, response.status_code, error.code)
             raise error
         try:
             body = loads(response.text)

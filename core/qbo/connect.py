@@ -423,7 +423,7 @@ async def probe_permissions(client: QBOClient) -> ProbeResult:
                 await client.query(f"SELECT * FROM {what} MAXRESULTS 1")
             readable.append(label)
         except (PermanentError, AuthError) as exc:
-            log.info("QBO probe of %s failed: %s", label, getattr(exc, "code", None))
+            log.info("QBO probe of %s failed: %s", label, exc.code)
             missing.append(label)
     if missing:
         message = (

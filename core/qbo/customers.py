@@ -245,7 +245,7 @@ def plan(db: sqlite_utils.Database, currency: str, client_ids, live: dict[str, d
             continue
         if ident.state == "linked":
             linked[ident.client_id] = ident.qbo_id
-        elif ident.state == "proposed":
+        elif ident.proposal is not None:  # state "proposed"
             c = ident.proposal.customer
             waiting[ident.client_id] = CustomerUnconfirmed(ident.client_id, ident.client_name, c.id, c.display_name,
                                                            c.active)

@@ -99,8 +99,7 @@ def fault_of(answer: dict) -> Fault:
 
 
 def fault_of_error(exc: QBOError) -> Fault:
-    return Fault(getattr(exc, "code", None), getattr(exc, "fault_message", None) or str(exc),
-                 getattr(exc, "detail", None), getattr(exc, "element", None), getattr(exc, "intuit_tid", None))
+    return Fault(exc.code, exc.fault_message or str(exc), exc.detail, exc.element, exc.intuit_tid)
 
 
 def missing_fault() -> Fault:

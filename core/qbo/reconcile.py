@@ -167,9 +167,10 @@ def _ar(firm, qbo, links, customers, cur, from_date) -> tuple[list, list]:
     invoices = qbo["Invoice"]
     if any("Balance" not in o for o in invoices):
         return [], ["QuickBooks did not report invoice balances: receivables per customer were not compared"]
-    qbo_ar: dict[str, int] = defaultdict(int)
+    qbo_ar: dict[str | None, int] = defaultdict(int)  # None: an invoice with no CustomerRef
     # a client's receivable in QBO includes its matters' jobs
-    parent_of = {job: customers.get(client) for job, client in jobs.parents(firm.db).items()}
+    parent_of: dict[str | None, str | None] = {job: customers.get(client)
+                                               for job, client in jobs.parents(firm.db).items()}
     linked_ids = {l.qbo_id for (t, _), l in links.items() if t == "invoice" and l.qbo_id}
     for o in invoices:
         if o["Id"] in linked_ids:
@@ -195,7 +196,7 @@ def _income(firm, qbo, claimed, ctx, cur) -> list:
     """Net sales per mapped item: ledger lines (invoices less credit notes in QBO) against QBO lines."""
     db = firm.db
     item_of = {acc: ref.value for acc, ref in {**ctx.extra_items, **ctx.sales}.items()}
-    ledger: dict[str, int] = defaultdict(int)
+    ledger: dict[str | None, int] = defaultdict(int)
     linked = {(t, i) for t, i, q in db.execute(
         "SELECT doc_type, doc_id, qbo_id FROM sync_links WHERE qbo_id IS NOT NULL").fetchall()}
     for doc_type, sql, sign in (
@@ -207,7 +208,7 @@ def _income(firm, qbo, claimed, ctx, cur) -> list:
         for doc_id, account_id, amount in db.execute(sql).fetchall():
             if (doc_type, doc_id) in linked and account_id in item_of:
                 ledger[item_of[account_id]] += sign * amount
-    theirs: dict[str, int] = defaultdict(int)
+    theirs: dict[str | None, int] = defaultdict(int)  # None: a line with no ItemRef
     for entity, sign in (("Invoice", 1), ("CreditMemo", -1)):
         for obj in qbo[entity]:
             if obj["Id"] not in claimed[entity]:

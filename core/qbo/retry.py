@@ -47,10 +47,10 @@ class RetryPolicy:
 
     def delay(self, attempt: int, error: TransientError) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        hint = getattr(error, "retry_after", None)
+        hint = error.retry_after
         if hint is not None:
             return min(hint * self.time_scale, self.max_backoff * self.time_scale) if hint > 0 else 0.0
-        if getattr(error, "status", None) == 429:
+        if error.status == 429:
             return self.default_retry_after * self.time_scale
         backoff = min(self.max_backoff, self.base_delay * (2 ** (attempt - 1)))
         return self.jitter(backoff) * self.time_scale
@@ -63,7 +63,7 @@ class RetryPolicy:
             try:
                 return await attempt_fn(attempt)
             except TransientError as exc:
-                if attempt >= self.max_attempts or getattr(exc, "retryable", True) is False:
+                if attempt >= self.max_attempts or not exc.retryable:
                     raise
                 wait = self.delay(attempt, exc)
                 if on_retry is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal, Protocol
 
+from core.errors import SyncError
 from core.money import decimal_to_minor
 from core.qbo import payloads as P
 from core.qbo import sync_compare as C
@@ -127,6 +128,13 @@ def _newest_token(ours: str, last: dict | None) -> str:
     return theirs if theirs.isdigit() and str(ours).isdigit() and int(theirs) > int(ours) else ours
 
 
+def _held(value: str | None, what: str, label: str) -> str:
+    """An id or SyncToken of the stored link that the write next_op chose from that link needs."""
+    if value is None:
+        raise SyncError(f"{label}: the stored link to QuickBooks has no {what}")
+    return value
+
+
 def _given_back(balances: dict | None, last: dict | None, invoices: dict, currency: str) -> dict | None:
     """QBO's open balances with a payment's own last application added back: what its update may apply. Without
     QBO's last answer for it nothing is known of that application, so nothing is capped."""
@@ -169,7 +177,19 @@ def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, custo
             body = {"Id": link.qbo_id, "SyncToken": link.sync_token}
         rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op, body)
         return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label)
+    if kind == "apply":
+        note_id = _held(link.qbo_id, "QuickBooks id", label)
+        if op == "create":
+            body = P.apply_payload(doc, ctx, customers, invoices, note_id, balances).body()
+        else:
+            # The update gives the old application back first: QBO's balance kept since understates what it may take.
+            apply_id = _held(link.apply_id, "application id", label)
+            token = _held(link.apply_sync_token, "application SyncToken", label)
+            body = P.sparse(P.apply_payload(doc, ctx, customers, invoices, note_id), apply_id, token)
+        rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op, body)
+        return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label)
     override = json.loads(link.tax_override) if link.tax_override else None
+    payload: P.InvoicePayload | P.PaymentPayload | P.CreditMemoPayload | trust_push.JournalEntry
     if row.doc_type == "invoice":
         payload = P.invoice_payload(doc, ctx, customers, override)
     elif row.doc_type == "payment":
@@ -177,19 +197,15 @@ def build_step(salt: str, row: Row, link: S.Link, doc, ctx: P.PushContext, custo
                                     balances if op == "create" else _given_back(balances, last, invoices, ctx.currency))
     elif row.doc_type in ("trust", "trust_payment"):
         payload = trust_push.journal_entry(doc, ctx, customers)
-    elif kind == "apply":
-        # An update gives the old application back first: QBO's balance kept since understates what it may take.
-        payload = P.apply_payload(doc, ctx, customers, invoices, link.qbo_id, balances if op == "create" else None)
     else:
         payload = P.credit_memo_payload(doc, ctx, customers, override)
-    total = None if kind == "apply" else ledger_total(row.doc_type, doc)
+    total = ledger_total(row.doc_type, doc)
     taxed = kind in ("invoice", "credit_note")
     if op == "create":
         body = payload.body()
-    elif kind == "apply":
-        body = P.sparse(payload, link.apply_id, link.apply_sync_token)
     else:
-        body = full_update(payload.body(), last, link.qbo_id, _newest_token(link.sync_token, last))
+        body = full_update(payload.body(), last, _held(link.qbo_id, "QuickBooks id", label),
+                           _newest_token(_held(link.sync_token, "SyncToken", label), last))
     rid = S.request_id(salt, kind, row.doc_id, row.version, link.generation, link.tries, op, body)
     return Step(kind, row.doc_type, row.doc_id, row.version, op, entity, body, rid, label, total,
                 doc.tax_minor if taxed else None, tuple(C.ledger_rates(doc, ctx)) if taxed else (),

@@ -41,6 +41,7 @@ from typing import Iterable, Literal, NamedTuple
 
 import sqlite_utils
 
+from core.errors import SyncError
 from core.logs import redact
 from core.qbo.client import dumps, loads
 from core.qbo.reasons import Reason
@@ -362,6 +363,8 @@ def add_record(
             fault_code, scrub(fault_message) if fault_message else None, intuit_tid, actor(),
         ],
     )
+    if cur.lastrowid is None:
+        raise SyncError("The database did not report the id of the sync record just written")
     return cur.lastrowid
 
 

@@ -136,7 +136,8 @@ def build_customer(company: Company, body: dict, own_id: str | None) -> dict:
     record.setdefault("PreferredDeliveryMethod", "Print")
     old = company.get("Customer", own_id) if own_id else None
     record["CurrencyRef"] = _party_currency(company, body, ref_id((old or {}).get("CurrencyRef")))
-    if old and record["CurrencyRef"]["value"] != ref_id(old.get("CurrencyRef")) and company.customer_docs(own_id):
+    if (old and own_id and record["CurrencyRef"]["value"] != ref_id(old.get("CurrencyRef"))
+            and company.customer_docs(own_id)):
         raise faults.business("The currency of a customer with transactions cannot be changed.", "CurrencyRef")
     record.setdefault("Active", True)
     return record

@@ -107,7 +107,8 @@ def build_sales_form(company: Company, etype: str, body: dict, own_id: str | Non
     customer = resolve(company, "Customer", body.get("CustomerRef"), "CustomerRef", required=True)
     record = {k: v for k, v in body.items() if k not in ("Line", "TxnTaxDetail")}
     lines = _sales_lines(company, body.get("Line"))
-    sent = body.get("TxnTaxDetail") if isinstance(body.get("TxnTaxDetail"), dict) else {}
+    sent_tax = body.get("TxnTaxDetail")
+    sent = sent_tax if isinstance(sent_tax, dict) else {}
     items = [line for line in lines if line["DetailType"] == "SalesItemLineDetail"]
     subtotal, total, tax_detail = apply_sales_tax(company, record, items, customer, sent)
     _number_lines(lines, keep_ids=existing is not None)

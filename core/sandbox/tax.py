@@ -187,11 +187,12 @@ def apply_sales_tax(company: Company, record: dict, items: list[dict], customer:
             raise faults.business(
                 f"Make sure all your transactions have a {TAX_WORD[company.country]} rate before you save.",
                 "Line.SalesItemLineDetail.TaxCodeRef")
-        code = resolve(company, "TaxCode", detail.get("TaxCodeRef"), "Line.SalesItemLineDetail.TaxCodeRef")
-        detail["TaxCodeRef"] = {"value": code["Id"]}
+        tax_code = resolve(company, "TaxCode", detail.get("TaxCodeRef"), "Line.SalesItemLineDetail.TaxCodeRef",
+                           required=True)
+        detail["TaxCodeRef"] = {"value": tax_code["Id"]}
         if mode == "NotApplicable":
             continue
-        rates = code_rates(company, code)
+        rates = code_rates(company, tax_code)
         rate_of.update((rate["Id"], rate) for rate, _ in rates)
         total_percent = sum((p for _, p in rates), Decimal(0))
         net = line["Amount"] if mode == "TaxExcluded" else line["Amount"] * 100 / (100 + total_percent)

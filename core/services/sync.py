@@ -68,7 +68,7 @@ class FirmSources:
         messages: dict = {}
         for kind in mapped:
             for row in maps.list_map(db, kind):
-                if row.status == "mapped":
+                if row.status == "mapped" and row.qbo_id is not None:
                     mapped[kind][row.ledger_id] = P.Ref(value=row.qbo_id, name=row.qbo_name)
                 elif row.status in ("inactive", "gone", "mismatch"):
                     messages[(kind, row.ledger_id)] = row.message
@@ -116,7 +116,7 @@ class FirmSources:
 
 def _writeoff_items(db, accounts: dict, gl: dict) -> dict:
     """For each bad-debt account mapped in the GL map, an active QBO Item whose sales post to that QBO account."""
-    out = {}
+    out: dict[int, P.Ref] = {}
     targets = {acc_id: ref.value for acc_id, ref in gl.items()
                if acc_id in accounts and accounts[acc_id].subtype == "bad_debt"}
     if not targets:

@@ -6,9 +6,10 @@ from collections import Counter
 
 import pytest
 
+from core.errors import SyncError
 from core.ledger import billing, queries
 from core.qbo import sync_store as S
-from core.qbo.sync import Row, SyncEngine, next_op, queue_counts
+from core.qbo.sync import Row, SyncEngine, build_step, next_op, queue_counts
 
 from .conftest import MappedSources
 from .memqbo import SimulatedCrash
@@ -53,6 +54,15 @@ def test_next_op_walks_a_credit_note_through_its_two_objects():
     assert next_op(deleting, done) == ("apply", "delete")
     assert next_op(deleting, S.Link("credit_note", 1, qbo_id="5", sync_token="1")) == ("credit_note", "delete")
     assert next_op(deleting, S.Link("credit_note", 1)) is None
+
+
+def test_an_update_whose_link_lost_its_synctoken_is_refused_not_sent_with_a_null_token():
+    row = Row("credit_note", 1, 2, "upsert", "queued")
+    link = S.Link("credit_note", 1, qbo_id="5", sync_token="1", pushed_version=2, pushed_action="upsert",
+                  apply_id="9", apply_sync_token=None, apply_version=1)
+    with pytest.raises(SyncError) as err:
+        build_step("abc234", row, link, None, None, {}, {})
+    assert str(err.value) == "Credit note: the stored link to QuickBooks has no application SyncToken"
 
 
 def test_request_ids_are_short_deterministic_and_change_with_version_generation_and_try():
