@@ -21,6 +21,7 @@ Money is integer minor units with the firm's currency.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -85,7 +86,8 @@ async def reconcile(firm, client, sources, *, full: bool = False) -> ReconcileRe
     job_state = jobs.JobState(bool(jobs.links(db)), jobs.links(db))  # a matter's documents are on its job
     missing, extra, different = [], [], []
     claimed: dict[str, set] = defaultdict(set)
-    tally = {doc_type: {"doc_type": doc_type, "entity": entity, "ledger_count": 0, "ledger_total_minor": 0,
+    # per document type: counts and totals (int) beside the type's names (str), as reconcile --json shows them
+    tally: dict[str, dict[str, Any]] = {doc_type: {"doc_type": doc_type, "entity": entity, "ledger_count": 0, "ledger_total_minor": 0,
                         "qbo_count": 0, "qbo_total_minor": 0, "differences": 0} for doc_type, entity, _ in ENTITIES}
     checked = 0
     for doc_type, entity, table in ENTITIES:
