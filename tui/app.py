@@ -297,6 +297,11 @@ class LedgerlinkApp(App[int]):
         return f"Automatic sync: on, seconds after each save; next run in {left} s."
 
     def on_unmount(self) -> None:
+        # a save's wake-up timer may still fire while the app closes: it must not reach the closed firm
+        self.quitting = True
+        if self.wake_timer is not None:
+            self.wake_timer.stop()
+            self.wake_timer = None
         if self._owns_firm and self._firm is not None:
             self._firm.close()
 

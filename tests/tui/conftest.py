@@ -42,3 +42,14 @@ def _paint_only_when_looked_at(request, monkeypatch):
         return None
 
     monkeypatch.setattr(Compositor, "render_update", render_update)
+
+
+
+@pytest.fixture(autouse=True)
+def _shorter_idle_ticks(monkeypatch):
+    """After every key Pilot sleeps in 20 ms ticks until one passes with the process idle (under 5% CPU): about
+    a third of a keyboard walk's wall time. 10 ms ticks with the same 5% rule wait for the same quiet."""
+    from textual import _wait
+
+    monkeypatch.setattr(_wait, "SLEEP_GRANULARITY", 1 / 100)
+    monkeypatch.setattr(_wait, "SLEEP_IDLE", 1 / 100 / 20)

@@ -100,6 +100,7 @@ async def test_no_color_draws_the_focused_fields_border_heavy(settings, no_color
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("enter")  # the first step: the firm's name and template
+        await settle(pilot)
         await tab_to(pilot, "firm-name")
         await pilot.pause()
         name = app.screen.query_one("#firm-name")
