@@ -161,13 +161,18 @@ class CustomersScreen(LedgerScreen):
         self.app.push_screen(ConfirmModal(question, "Link"),
                              lambda yes: self.decide("link", ident.client_id, customer.id) if yes else None)
 
-    def action_new(self) -> None:
+    def undecided(self):
+        """The highlighted client when it still waits on a decision (a linked one is said so), else None."""
         ident = self.highlighted()
-        if ident is None:
-            return
-        if ident.state == "linked":
+        if ident is not None and ident.state == "linked":
             self.notify(f"{ident.client_name} is already linked to a QuickBooks customer.", severity="warning",
                         markup=False)
+            return None
+        return ident
+
+    def action_new(self) -> None:
+        ident = self.undecided()
+        if ident is None:
             return
         name = service.new_name(self.firm, ident.client_id)
         instead = (f" instead of linking it to {ident.proposal.customer.display_name} "
@@ -179,12 +184,8 @@ class CustomersScreen(LedgerScreen):
                              lambda yes: self.decide("new", ident.client_id) if yes else None)
 
     def action_other(self) -> None:
-        ident = self.highlighted()
+        ident = self.undecided()
         if ident is None:
-            return
-        if ident.state == "linked":
-            self.notify(f"{ident.client_name} is already linked to a QuickBooks customer.", severity="warning",
-                        markup=False)
             return
         self.notify("Reading the QuickBooks customers…", timeout=3)
         self.read_customers(ident)
