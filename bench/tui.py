@@ -112,7 +112,8 @@ def child_mapper(db: str) -> None:
 
     async def auto(pilot):
         app = pilot.app
-        await pilot.pause()
+        while not app.opened:  # F3 waits for the opening worker (the firm and settings)
+            await pilot.pause(0.05)
         start = time.perf_counter()
         await pilot.press("f3")
         await app.workers.wait_for_complete()
@@ -169,8 +170,9 @@ def big_firm(db: Path) -> None:
 
 
 def run_child(*args: str, env: dict | None = None) -> dict:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True, cwd=ROOT,
-                          env=env)
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT, env=env)
+    if proc.returncode:
+        sys.exit(f"bench/tui.py {args[0]} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
