@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import threading
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -57,25 +58,25 @@ class _Protocol(H11Protocol):
             transport_var.reset(token)
 
 
-class _Consent:
+class _Consent(ABC):
     """What a client of a served sandbox needs: its URLs, and a user's Approve (or Deny) on the consent page.
     Subclasses provide base_url, client_id, client_secret, redirect_uri and realm_ids."""
 
     @property
-    def base_url(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def base_url(self) -> str: ...
 
     @property
-    def client_id(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def client_id(self) -> str: ...
 
     @property
-    def redirect_uri(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def redirect_uri(self) -> str: ...
 
     @property
-    def realm_ids(self) -> dict[str, str]:
-        raise NotImplementedError
+    @abstractmethod
+    def realm_ids(self) -> dict[str, str]: ...
 
     @property
     def discovery_url(self) -> str:
