@@ -100,7 +100,9 @@ def _display_name(body: dict) -> str:
     return name or str(body.get("CompanyName") or "").strip()
 
 
-def build_customer(company: Company, body: dict, own_id: str | None) -> dict:
+def _named(company: Company, etype: str, body: dict, own_id: str | None) -> dict:
+    """The record of a customer or vendor with its DisplayName checked (present, no colon, tab or newline, unique
+    among customers, vendors and employees) and PrintOnCheckName defaulted to it."""
     name = _display_name(body)
     if not name:
         raise faults.missing("DisplayName")
@@ -108,10 +110,15 @@ def build_customer(company: Company, body: dict, own_id: str | None) -> dict:
         raise faults.Fault("2010", "Request has invalid or unsupported property",
                            "Property Name:DisplayName cannot contain a colon (:), tab or newline "
                            "specified is unsupported or invalid", "DisplayName")
-    _unique(company, "Customer", name, own_id, "customer, vendor or employee")
+    _unique(company, etype, name, own_id, "customer, vendor or employee")
     record = dict(body)
     record["DisplayName"] = name
     record.setdefault("PrintOnCheckName", name)
+    return record
+
+
+def build_customer(company: Company, body: dict, own_id: str | None) -> dict:
+    record = _named(company, "Customer", body, own_id)
     parent = resolve(company, "Customer", body.get("ParentRef"), "ParentRef", required=bool(body.get("Job")))
     if parent is not None and own_id is not None and _under(company, parent, own_id):
         raise faults.business("A customer cannot be its own parent or a sub-customer of its own sub-customers.",
@@ -124,9 +131,9 @@ def build_customer(company: Company, body: dict, own_id: str | None) -> dict:
     if parent:
         record["ParentRef"] = {"value": parent["Id"]}
         record["Level"] = parent.get("Level", 0) + 1
-        record["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{name}"
+        record["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{record['DisplayName']}"
     else:
-        record["FullyQualifiedName"] = name
+        record["FullyQualifiedName"] = record["DisplayName"]
     tax_code = resolve(company, "TaxCode", body.get("DefaultTaxCodeRef"), "DefaultTaxCodeRef")
     if tax_code is None and company.us and own_id is None:
         tax_code = default_tax_group(company)
@@ -157,17 +164,7 @@ def _under(company: Company, parent: dict, own_id: str) -> bool:
 
 
 def build_vendor(company: Company, body: dict, own_id: str | None) -> dict:
-    name = _display_name(body)
-    if not name:
-        raise faults.missing("DisplayName")
-    if ":" in name or "\t" in name or "\n" in name:
-        raise faults.Fault("2010", "Request has invalid or unsupported property",
-                           "Property Name:DisplayName cannot contain a colon (:), tab or newline "
-                           "specified is unsupported or invalid", "DisplayName")
-    _unique(company, "Vendor", name, own_id, "customer, vendor or employee")
-    record = dict(body)
-    record["DisplayName"] = name
-    record.setdefault("PrintOnCheckName", name)
+    record = _named(company, "Vendor", body, own_id)
     old = company.get("Vendor", own_id) if own_id else None
     record["CurrencyRef"] = _party_currency(company, body, ref_id((old or {}).get("CurrencyRef")))
     record.setdefault("Vendor1099", False)
