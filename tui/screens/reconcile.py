@@ -124,18 +124,15 @@ class ReconcileScreen(TabbedScreen):
                          amount(ledger_minor) if ledger_minor is not None else "-",
                          f"QBO {qbo_id}" if qbo_id != "-" else "-",
                          amount(qbo_minor) if qbo_minor is not None else "-")
-        ar = self.query_one("#rec-ar", DataTable)
-        ar.clear()
-        for r in result.ar_clients:
-            differs = bool(r["difference_minor"])
-            ar.add_row(mark(differs), cell(r["client"], 30), amount(r["ledger_minor"], differs),
-                       amount(r["qbo_minor"], differs), amount(r["difference_minor"], differs) if differs else "")
-        income = self.query_one("#rec-income", DataTable)
-        income.clear()
-        for r in result.income_items:
-            differs = bool(r["difference_minor"])
-            income.add_row(mark(differs), cell(r["item"], 30), amount(r["ledger_minor"], differs),
-                           amount(r["qbo_minor"], differs), amount(r["difference_minor"], differs) if differs else "")
+        for table_id, rows, name in (("#rec-ar", result.ar_clients, "client"),
+                                     ("#rec-income", result.income_items, "item")):
+            table = self.query_one(table_id, DataTable)
+            table.clear()
+            for r in rows:
+                differs = bool(r["difference_minor"])
+                table.add_row(mark(differs), cell(r[name], 30), amount(r["ledger_minor"], differs),
+                              amount(r["qbo_minor"], differs),
+                              amount(r["difference_minor"], differs) if differs else "")
         trust = self.query_one("#rec-trust", DataTable)
         trust.clear()
         for t in result.trust:
