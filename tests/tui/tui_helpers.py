@@ -36,7 +36,9 @@ def ready_firm(settings, country: str = "AU") -> None:
 
 
 async def settle(pilot) -> None:
-    """Wait for every worker and the messages they posted (not for a listener waiting on a browser)."""
+    """Wait for the firm to open, then for every worker and the messages they posted (not for a listener waiting
+    on a browser)."""
+    await _opened(pilot)
     for _ in range(2):
         busy = [w for w in pilot.app.workers if w.group != "callback"]
         if busy:  # an empty list would mean every worker
@@ -48,6 +50,21 @@ async def settle(pilot) -> None:
     for _ in range(50):
         if all(f.children for f in pilot.app.screen.query(Footer)):
             break
+        await pilot.pause()
+
+
+async def _opened(pilot) -> None:
+    """Until the opening worker has shown the first screen (or failed): it starts only after the first paint, so
+    a key pressed before it lands on the opening screen."""
+    app = pilot.app
+    for _ in range(500):
+        if getattr(app, "opened", True):
+            return
+        opening = [w for w in app.workers if w.group == "open"]
+        if opening and all(w.is_finished for w in opening):
+            return  # failed: the opening screen says why
+        if opening:
+            await app.workers.wait_for_complete(opening)
         await pilot.pause()
 
 
@@ -125,7 +142,7 @@ async def tab_to(pilot, widget_id: str) -> None:
         if focused is not None and focused.id == widget_id:
             return
         await pilot.press("tab")
-    raise AssertionError(f"Tab never reaches #{widget_id}")
+    raise AssertionError(f"Tab never reaches #{widget_id} on {pilot.app.screen!r}; focused {pilot.app.focused!r}; stack {pilot.app.screen_stack!r}")
 
 
 async def retype(pilot, widget_id: str, text: str) -> None:
