@@ -21,6 +21,56 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _parse_each_stylesheet_once():
+    """Every app parses the same CSS (its own files and every widget's DEFAULT_CSS) into a cache of its own:
+    about a third of an app's start-up. Parsing is a pure function of the text, where it was read from and the
+    theme's variables, so the test process keeps one cache for all its apps."""
+    from textual.css.stylesheet import Stylesheet
+
+    parse = Stylesheet._parse_rules
+    parsed: dict[tuple, list] = {}
+
+    def _parse_rules(self, css, read_from, is_default_rules=False, tie_breaker=0, scope=""):
+        key = (css, read_from, is_default_rules, tie_breaker, scope, tuple(sorted(self._variables.items())))
+        if key not in parsed:
+            parsed[key] = parse(self, css, read_from, is_default_rules, tie_breaker, scope)
+        return parsed[key]
+
+    Stylesheet._parse_rules = _parse_rules
+    yield
+    Stylesheet._parse_rules = parse
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _migrate_new_databases_from_one_template():
+    """Every test that makes a firm ran all the migration steps on an empty file. What they make of an empty file
+    is always the same, so the test process runs them once, through the real `migrate`, into memory and copies
+    the result into each new firm database with SQLite's backup API. Upgrades of existing files and every refusal
+    run the real steps."""
+    import sqlite3
+
+    from core import migrations
+
+    real = migrations.migrate
+    template: list[sqlite3.Connection] = []
+
+    def migrate(conn, path="the firm database"):
+        if migrations.inspect(conn).state != "new":
+            return real(conn, path)
+        if not template:
+            template.append(sqlite3.connect(":memory:", check_same_thread=False))
+            real(template[0], path)
+        if conn.in_transaction:
+            conn.commit()
+        template[0].backup(conn)
+        return 0, migrations.LATEST
+
+    migrations.migrate = migrate
+    yield
+    migrations.migrate = real
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(_env_file=None, db=tmp_path / "firm.db", log_file=tmp_path / "ledgerlink.log")
