@@ -1,12 +1,13 @@
 """Bookkeeping by keyboard: a new invoice (its lines checked as they are typed), an edit, a payment, a
 write-off, each queued for QBO, then synced from the monitor (the write-off parked until QBO has a bad-debt
-product, fixed by following the monitor to the map and refreshing from QBO); and the reports."""
+product, fixed by following the monitor to the map and refreshing from QBO); and the reports.
+
+`bookkeeping_by_keyboard` is walked by tests/tui/test_full_path.py, after the setup and connection walks."""
 
 from __future__ import annotations
 
 import re
 
-import pytest
 from textual.widgets import Select
 
 from core.services import ledger, qbo
@@ -18,20 +19,7 @@ from tui.modals.invoice import InvoiceModal
 from tui.screens.billing import BillingScreen
 from tui.screens.monitor import SyncMonitorScreen
 from tui.screens.reports import ReportsScreen
-from tui_helpers import (choose, connected_and_mapped, first_invoice_lines, for_sandbox, ready_firm, retype,
-                         screen_text, settle)
-
-
-@pytest.fixture
-def sb_settings(connected_copy):
-    return connected_copy("tui-AU", connected_and_mapped, for_sandbox)[0]
-
-
-async def test_invoice_edit_payment_writeoff_all_synced(sb_settings):
-    app = create_app(sb_settings, still=True)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await bookkeeping_by_keyboard(pilot)
+from tui_helpers import choose, first_invoice_lines, ready_firm, retype, screen_text, settle
 
 
 async def bookkeeping_by_keyboard(pilot) -> None:

@@ -1,5 +1,6 @@
 """Connecting to the local sandbox by pasting the redirect URL, then mapping all three maps and turning
-sync on, keyboard only, until the checklist is complete."""
+sync on, keyboard only, until the checklist is complete (`connect_and_map_by_keyboard`, walked by
+tests/tui/test_full_path.py at 80x24), and the mapper's own behaviours."""
 
 from __future__ import annotations
 
@@ -52,14 +53,6 @@ async def connect(pilot, sandbox, country: str = "AU") -> ConnectScreen:
 
 def states(app) -> dict[str, str]:
     return {s.id: s.state for s in setup_service.checklist(app.firm)}
-
-
-async def test_connect_by_paste_then_map_everything(sb_settings, sandbox):
-    app = create_app(sb_settings, still=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        assert isinstance(app.screen, ChecklistScreen)
-        await connect_and_map_by_keyboard(pilot, sandbox)
 
 
 async def connect_and_map_by_keyboard(pilot, sandbox, country: str = "AU") -> None:

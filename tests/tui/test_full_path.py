@@ -1,6 +1,7 @@
 """The whole keyboard path on a fresh database, in one session: every checklist step, connecting to the
 local sandbox by pasting the redirect URL, all three maps and the sync switch, then an invoice, its edit,
-a payment and a write-off, synced from the monitor (the parked write-off fixed on the way)."""
+a payment and a write-off, synced from the monitor (the parked write-off fixed on the way). At 80x24, the
+smallest terminal Ledgerlink supports, where the columns and labels are cut."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tui_helpers import for_sandbox, settle
 
 async def test_fresh_database_to_synced_documents(settings, sandbox):
     app = create_app(for_sandbox(settings, sandbox), still=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, ChecklistScreen)
         await walk_ledger_steps(pilot, "AU")

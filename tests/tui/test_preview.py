@@ -5,7 +5,6 @@ the draft as it would be saved, leaving the form as it was."""
 from __future__ import annotations
 
 from core.services import ledger
-from tui.app import create_app
 from tui.modals.invoice import InvoiceModal
 from tui.modals.text import TextModal
 from tui.screens.billing import BillingScreen

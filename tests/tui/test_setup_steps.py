@@ -1,4 +1,5 @@
-"""Keyboard-only walk through every ledger-side checklist step on a fresh database."""
+"""Keyboard-only walk through every ledger-side checklist step on a fresh database (`walk_ledger_steps`, walked
+by tests/tui/test_full_path.py at 80x24), and the steps' own refusals."""
 
 from __future__ import annotations
 
@@ -48,13 +49,6 @@ async def test_fresh_database_opens_on_the_checklist(make_app):
         assert "0 of 14 steps done" in str(app.screen.query_one("#checklist-progress-text").render())
         assert "New firm" in app.screen.query_one("FirmHeader").render().plain
         assert "local sandbox" in app.screen.query_one("FirmHeader").render().plain
-
-
-async def test_every_ledger_step_by_keyboard(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await walk_ledger_steps(pilot)
 
 
 async def walk_ledger_steps(pilot, country: str = "US") -> None:
