@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class KeyFooter(Footer):
@@ -23,7 +24,12 @@ class KeyFooter(Footer):
     def compose(self):
         if self._bindings_ready:
             self._shown = self._keys_shown(self.screen)
-        yield from super().compose()
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
+                # The key is bound to the footer's `compact`; starting it there skips a restyle to the key's own
+                # default and another back on every rebuild.
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
 
     def bindings_changed(self, screen: Screen) -> None:
         if (self._shown is not None and self.is_attached and screen is self.screen
