@@ -121,9 +121,9 @@ class MapperScreen(TabbedScreen):
         self.qbo_types: dict[str, str] = {}
         """QBO item id -> its type (Service, NonInventory), kept for the right pane's notes."""
         self.pending_focus: tuple[str, int] | None = None
+        """(map kind, ledger id) the cursor goes to once the maps are loaded (the monitor's go-to-fix)."""
         self.current_text = ""
         """What #sales-current shows."""
-        """(map kind, ledger id) the cursor goes to once the maps are loaded (the monitor's go-to-fix)."""
 
     def compose_body(self) -> ComposeResult:
         titles = {tab: tab_title(n, title) for n, (tab, title) in enumerate(self.TABS, 1)}

@@ -185,10 +185,17 @@ class VirtualList(ScrollView, can_focus=True):
             self.virtual_size = size
             return
         self.set_reactive(VirtualList.virtual_size, size)
+        self._scrollbar_changes.clear()  # as ScrollView._size_updated does before the same call
         self._scroll_update(size)
         if self._vertical_scrollbar is not None:  # a hidden bar is not told: it shows again with these
             self._vertical_scrollbar.window_virtual_size = size.height
             self._vertical_scrollbar.position = self.scroll_y
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual's ScrollView compares the compositor's content size with the virtual size; they always differ,
+        # so every layout pass of the screen (each key typed in any Input) redrew both scrollbars. `_fit` keeps
+        # the scrollbars right when the rows change; here only a change of the list's own size counts.
+        return super()._size_updated(size, self.virtual_size, container_size, layout)
 
     def on_resize(self) -> None:
         self._fit()
