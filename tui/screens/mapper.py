@@ -122,6 +122,8 @@ class MapperScreen(TabbedScreen):
         """QBO item id -> its type (Service, NonInventory), kept for the right pane's notes."""
         self.pending_focus: tuple[str, int] | None = None
         """(map kind, ledger id) the cursor goes to once the maps are loaded (the monitor's go-to-fix)."""
+        self.current_text = ""
+        """What #sales-current shows."""
 
     def compose_body(self) -> ComposeResult:
         titles = {tab: tab_title(n, title) for n, (tab, title) in enumerate(self.TABS, 1)}
@@ -330,7 +332,9 @@ class MapperScreen(TabbedScreen):
         text = row_text(row) if row else ""
         if right is not None:
             text += f"\nQBO: {right.text} ({right.note})"
-        self.query_one("#sales-current", Static).update(text, layout=False)  # fixed height: no re-layout
+        if text != self.current_text:  # both panes post this on every filter keystroke: repaint only a change
+            self.current_text = text
+            self.query_one("#sales-current", Static).update(text, layout=False)  # fixed height: no re-layout
 
     # Bindings that only mean something on some tabs are hidden on the others.
     ACTION_TABS = {"map": ("sales", "gl", "tax"), "unmap": ("sales", "gl", "tax"), "filter": ("sales",),

@@ -81,28 +81,39 @@ class VirtualList(ScrollView, can_focus=True):
         current = keep_key if keep_key is not None else (self.current.key if self.current else None)
         self.rows = list(rows)
         self._folded = [f"{r.text} {r.note}".casefold() for r in self.rows]
-        self._apply(current)
+        self._apply(current, self._match(self.filter_text.casefold().split()), rows_changed=True)
 
     def filter(self, text: str) -> None:
         """Show only rows containing every word of `text` (case-insensitive)."""
         if text == self.filter_text:
             return
+        before = self.filter_text.casefold().split()
+        words = text.casefold().split()
         self.filter_text = text
-        self._apply(self.current.key if self.current else None)
+        # Every old word inside some new word (typing on): only the rows shown now can still match.
+        narrowing = bool(before) and all(any(old in new for new in words) for old in before)
+        self._apply(self.current.key if self.current else None, self._match(words, self.shown if narrowing else None))
 
-    def _apply(self, keep_key: str | None) -> None:
-        words = self.filter_text.casefold().split()
+    def _match(self, words: list[str], within: list[int] | None = None) -> list[int]:
         folded = self._folded
-        if words:
-            self.shown = [i for i, s in enumerate(folded) if all(w in s for w in words)]
-        else:
-            self.shown = list(range(len(folded)))
+        if not words:
+            return list(range(len(folded)))
+        first, *rest = words
+        shown = [i for i in (range(len(folded)) if within is None else within) if first in folded[i]]
+        for word in rest:
+            shown = [i for i in shown if word in folded[i]]
+        return shown
+
+    def _apply(self, keep_key: str | None, shown: list[int], rows_changed: bool = False) -> None:
         position = 0
         if keep_key is not None:
-            for n, index in enumerate(self.shown):
+            for n, index in enumerate(shown):
                 if self.rows[index].key == keep_key:
                     position = n
                     break
+        if not rows_changed and shown == self.shown and position == self.cursor:
+            return  # the same rows and cursor: nothing on screen changes
+        self.shown = shown
         self._fit()
         self.cursor = position
         self.refresh()
@@ -165,10 +176,26 @@ class VirtualList(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, style + Style(strike=False))
 
     def _fit(self) -> None:
-        """Size the scrollable area to the shown rows (only when it changes: a change costs a layout pass)."""
+        """Size the scrollable area to the shown rows without a layout pass of the screen: the list's own
+        region does not move; only a scrollbar appearing or going asks for a layout (Textual does that)."""
         size = Size(self.size.width, max(1, len(self.shown)))
-        if size != self.virtual_size:
+        if size == self.virtual_size:
+            return
+        if not self.container_size:  # not laid out yet
             self.virtual_size = size
+            return
+        self.set_reactive(VirtualList.virtual_size, size)
+        self._scrollbar_changes.clear()  # as ScrollView._size_updated does before the same call
+        self._scroll_update(size)
+        if self._vertical_scrollbar is not None:  # a hidden bar is not told: it shows again with these
+            self._vertical_scrollbar.window_virtual_size = size.height
+            self._vertical_scrollbar.position = self.scroll_y
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual's ScrollView compares the compositor's content size with the virtual size; they always differ,
+        # so every layout pass of the screen (each key typed in any Input) redrew both scrollbars. `_fit` keeps
+        # the scrollbars right when the rows change; here only a change of the list's own size counts.
+        return super()._size_updated(size, self.virtual_size, container_size, layout)
 
     def on_resize(self) -> None:
         self._fit()
