@@ -36,3 +36,11 @@ class OpeningScreen(LedgerScreen):
         """Opening cannot go on: say why, stop the spinner (q still quits)."""
         self.query_one("#opening-text", Static).update(message)
         self.query_one(LoadingIndicator).display = False
+
+    def on_screen_suspend(self) -> None:
+        # The opened firm's screens cover this one for the rest of the session: its spinner's timer would go on
+        # waking the app 16 times a second for nothing.
+        self.query_one(LoadingIndicator).auto_refresh = None
+
+    def on_screen_resume(self) -> None:
+        self.query_one(LoadingIndicator).auto_refresh = 1 / 16
