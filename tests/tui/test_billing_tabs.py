@@ -102,3 +102,58 @@ async def test_keys_on_an_empty_tab_say_so_and_never_touch_an_invoice(settings):
         assert not isinstance(app.screen, ConfirmModal)
         assert app.screen.query_one("#billing-tabs").active == "payments"
         assert "There is no payment" in " ".join(str(n.message) for n in app._notifications)
+
+
+async def test_v_voids_the_highlighted_invoice_or_payment_which_stays_listed_and_cannot_be_changed(settings):
+    ready_firm(settings)
+    from tui.app import create_app
+
+    app = create_app(settings, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        first_id, pay_id, _ = billed(app.firm)
+        await pilot.press("f5", "2")
+        await pilot.pause()
+        billing = app.screen
+
+        # The payment first: the confirmation names it; voided, it stays listed as void and pays nothing.
+        await pilot.press("V")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "Void payment CHQ-881" in app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert ledger.get_payment(app.firm, pay_id).status == "voided"
+        assert ledger.get_invoice(app.firm, first_id).open_balance_minor == ledger.get_invoice(
+            app.firm, first_id).total_minor
+        row = next(line for line in screen_text(app).splitlines() if "CHQ-881" in line)
+        assert "void" in row and "0.00" in row
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.screen is billing  # no form for a voided payment
+        assert "Payment CHQ-881 was voided" in " ".join(str(n.message) for n in app._notifications)
+
+        # The invoice with a credit note applied is refused with the ledger's reason; the other is voided.
+        await pilot.press("1")
+        await pilot.pause()
+        table = billing.query_one("#invoice-table")
+        numbers = [inv.number for inv in billing.invoices]
+        table.move_cursor(row=numbers.index("INV-00002"))
+        await pilot.press("V", "y")
+        await pilot.pause()
+        assert ledger.get_invoice(app.firm, billing.invoices[numbers.index("INV-00002")].id).status == "posted"
+        assert "credit note applied" in " ".join(str(n.message) for n in app._notifications)
+        table.move_cursor(row=numbers.index("INV-00001"))
+        await pilot.press("V")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "Void invoice INV-00001" in app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert ledger.get_invoice(app.firm, first_id).status == "voided"
+        row = next(line for line in screen_text(app).splitlines() if "INV-00001" in line)
+        assert "void" in row and "0.00" in row
+
+        # Credit notes have no void in QuickBooks: the key says so and changes nothing.
+        await pilot.press("3", "V")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmModal)
+        assert "no void for a credit note" in " ".join(str(n.message) for n in app._notifications)

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from core.errors import LedgerlinkError
-from core.services import ledger
+from core.services import ledger, locks
 from core.services import sync as sync_service
 from core.text import counted
 from tui.format import money_text, plain_amount
@@ -46,6 +46,8 @@ class BillingScreen(TabbedScreen):
         Binding("m", "new_matter", "New matter", id="billing.matter", tooltip="Open a matter for this client"),
         Binding("o", "open_close_matter", "Open/close", id="billing.matter_open",
                 tooltip="Close the highlighted matter, or open it again"),
+        Binding("V", "void", "Void", id="billing.void", show=False,
+                tooltip="Void the highlighted invoice or payment: it stays, with its number and zero amounts"),
         Binding("v", "preview", "Preview", id="billing.preview", show=False,
                 tooltip="The highlighted invoice as the client would see it"),
         Binding("slash", "search", "Search", id="billing.search",
@@ -94,13 +96,16 @@ class BillingScreen(TabbedScreen):
         numbers = {i.id: i.number for i in ledger.list_invoices(self.firm)}
         self.invoice_numbers = numbers
         states = sync_service.doc_states(self.firm, "invoice")
-        self.invoices = self.fill("invoice-table", [i for i in ledger.list_invoices(self.firm) if i.status == "posted"],
+        shown = ("posted", "voided")  # a voided document stays, with its number, as in QuickBooks
+        self.invoices = self.fill("invoice-table", [i for i in ledger.list_invoices(self.firm) if i.status in shown],
                                   lambda inv: (inv.number, inv.client_name, inv.date, money_text(inv.total_minor),
-                                               money_text(inv.open_balance_minor), sync_word(states, inv.id)))
+                                               "void" if inv.status == "voided" else money_text(inv.open_balance_minor),
+                                               sync_word(states, inv.id)))
         pay_states = sync_service.doc_states(self.firm, "payment")
         self.payments = self.fill(
-            "payment-table", [p for p in ledger.list_payments(self.firm) if p.status == "posted"],
+            "payment-table", [p for p in ledger.list_payments(self.firm) if p.status in shown],
             lambda pay: (pay.date, names.get(pay.client_id, "?"),
+                         "void" if pay.status == "voided" else
                          ", ".join(numbers.get(a.invoice_id, "?") for a in pay.allocations) or "on account",
                          pay.reference or "", money_text(pay.amount_minor), "trust" if pay.from_trust else "bank",
                          sync_word(pay_states, pay.id)))
@@ -119,7 +124,8 @@ class BillingScreen(TabbedScreen):
         self.matters = self.fill("matter-table", matters,
                                  lambda m: (m.reference, m.name, names.get(m.client_id, "?"),
                                             "open" if m.open else "closed"))
-        note = f"{counted(len(self.invoices), 'invoice')}. n new, e edit, x delete, p payment, c credit, w write-off."
+        note = (f"{counted(len(self.invoices), 'invoice')}. n new, e edit, x delete, V void, p payment, c credit, "
+                "w write-off.")
         if self.search_text:
             note = f"Showing the rows with \"{self.search_text}\": / to change, Esc in the search clears it."
         elif not self.invoices and not clients:
@@ -194,6 +200,16 @@ class BillingScreen(TabbedScreen):
             self.notify(f"There is no {what} to work on.", severity="warning")
             return None
         return rows[min(table.cursor_row, len(rows) - 1)]
+
+    def live(self, doc):
+        """`doc`, or None (and said why) when it was voided: a voided document is kept, never changed."""
+        if doc is not None and doc.status == "voided":
+            label = f"invoice {doc.number}" if hasattr(doc, "number") else self.payment_label(doc)
+            what = label[0].upper() + label[1:]
+            self.notify(f"{what} was voided; a voided document cannot be changed.", severity="warning",
+                        markup=False)
+            return None
+        return doc
 
     def payment_label(self, pay) -> str:
         if pay.reference:
@@ -283,42 +299,65 @@ class BillingScreen(TabbedScreen):
         self.app.push_screen(InvoiceModal(self.firm, ledger.get_invoice(self.firm, invoice_id)), self.done)
 
     def action_edit_invoice(self) -> None:
-        inv = self.current_invoice()
+        inv = self.live(self.current_invoice())
         if inv is not None:
             self.edit_invoice(inv.id)
 
     def action_delete_invoice(self) -> None:
-        inv = self.current_invoice()
+        inv = self.live(self.current_invoice())
         if inv is not None:
             self.ask_delete(f"invoice {inv.number} ({money_text(inv.total_minor)})", f"Invoice {inv.number}",
                             lambda: ledger.delete_invoice(self.firm, inv.id))
 
     def ask_delete(self, what: str, done_what: str, delete) -> None:
         """Confirm naming the document, then delete it (the ledger reverses it; QBO is told at the next sync)."""
+        self.ask(f"Delete {what}? The ledger reverses it and the deletion will be sent to QBO.", "Delete",
+                 "Not deleted", f"{done_what} deleted; the deletion will be sent to QBO.", delete)
 
+    def ask_void(self, what: str, done_what: str, void) -> None:
+        """Confirm naming the document, then void it (it stays at zero; QBO voids it at the next sync)."""
+        self.ask(f"Void {what}? It keeps its number with zero amounts, the ledger reverses it, and the void will "
+                 "be sent to QBO.", "Void", "Not voided", f"{done_what} voided; the void will be sent to QBO.", void)
+
+    def ask(self, question: str, yes_label: str, refused_title: str, done_text: str, change) -> None:
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
             try:
-                delete()
+                change()
             except LedgerlinkError as exc:
-                self.notify(problem_text(exc), title="Not deleted", severity="error", markup=False)
+                self.notify(problem_text(exc), title=refused_title, severity="error", markup=False)
                 return
-            self.notify(f"{done_what} deleted; the deletion will be sent to QBO.", markup=False)
+            self.notify(done_text, markup=False)
             self.refresh_lists()
             self.app.wake_sync()
 
-        self.app.push_screen(ConfirmModal(f"Delete {what}? The ledger reverses it and the deletion will be "
-                                          "sent to QBO.", "Delete"), answered)
+        self.app.push_screen(ConfirmModal(question, yes_label), answered)
+
+    def action_void(self) -> None:
+        if self.tab == "invoices":
+            inv = self.live(self.current_invoice())
+            if inv is not None:
+                self.ask_void(f"invoice {inv.number} ({money_text(inv.total_minor)})", f"Invoice {inv.number}",
+                              lambda: locks.void_invoice(self.firm, inv.id))
+        elif self.tab == "payments":
+            pay = self.live(self.current("payment-table", self.payments, "payment"))
+            if pay is not None:
+                label = self.payment_label(pay)
+                self.ask_void(f"{label} ({money_text(pay.amount_minor)})", label[0].upper() + label[1:],
+                              lambda: locks.void_payment(self.firm, pay.id))
+        else:
+            self.notify("Invoices (1) and payments (2) can be voided; QuickBooks has no void for a credit note or "
+                        "write-off (x deletes one).", severity="warning")
 
     def action_edit_payment(self) -> None:
-        pay = self.current("payment-table", self.payments, "payment")
+        pay = self.live(self.current("payment-table", self.payments, "payment"))
         if pay is not None:
             self.app.push_screen(payment_edit_form(self.firm, pay, self.payment_label(pay),
                                                    self.invoice_numbers), self.done)
 
     def action_delete_payment(self) -> None:
-        pay = self.current("payment-table", self.payments, "payment")
+        pay = self.live(self.current("payment-table", self.payments, "payment"))
         if pay is not None:
             label = self.payment_label(pay)
             self.ask_delete(f"{label} ({money_text(pay.amount_minor)})", label[0].upper() + label[1:],
@@ -341,7 +380,7 @@ class BillingScreen(TabbedScreen):
         return max(self.app.today().isoformat(), inv.date)
 
     def action_payment(self) -> None:
-        inv = self.current_invoice()
+        inv = self.live(self.current_invoice())
         if inv is None:
             return
         operating = [(b.name, b.id) for b in ledger.list_bank_accounts(self.firm, "operating")]
@@ -365,7 +404,7 @@ class BillingScreen(TabbedScreen):
                                        note="The payment is posted and queued for QBO."), self.done)
 
     def action_credit(self, kind: str) -> None:
-        inv = self.current_invoice()
+        inv = self.live(self.current_invoice())
         if inv is None:
             return
         prefix = self.app.settings.ledger.writeoff_prefix if kind == "writeoff" else self.app.settings.ledger.credit_prefix
