@@ -33,3 +33,16 @@ async def test_widening_the_filter_from_rows_that_fit_keeps_the_highlighted_row_
         assert vlist.current.key == "159"
         assert any(line.strip() == "row 159" for line in visible_text(vlist))  # was scrolled to the top, out of view
         assert vlist.vertical_scrollbar.display and vlist.vertical_scrollbar.position == vlist.scroll_offset.y
+
+
+async def test_a_long_list_shows_every_row_it_has_room_for_and_no_horizontal_scrollbar():
+    # The rows are cut to the width, yet a vertical scrollbar made the list wider than its content: a horizontal
+    # scrollbar with nothing to scroll to took the last row.
+    app = ListApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        vlist = app.query_one(VirtualList)
+        vlist.set_rows([Row(str(n), f"row {n}") for n in range(200)])
+        await pilot.pause()
+        assert vlist.vertical_scrollbar.display and not vlist.show_horizontal_scrollbar
+        assert vlist.scrollable_content_region.height == 12
+        assert [line.strip() for line in visible_text(vlist)] == [f"row {n}" for n in range(12)]

@@ -34,6 +34,7 @@ class VirtualList(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     VirtualList {
         height: 1fr;
+        overflow-x: hidden;  /* rows are cut to the width: there is nothing to scroll to */
         border: round $panel;
         background: $surface;
     }
