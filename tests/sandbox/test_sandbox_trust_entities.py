@@ -191,3 +191,15 @@ def test_a_sparse_account_update_must_carry_the_name(us, acct):
     ok = us.create("Account", {"Id": account["Id"], "SyncToken": account["SyncToken"], "sparse": True,
                                "Name": account["Name"], "Description": "Reserve"})
     assert ok["Description"] == "Reserve" and ok["CurrentBalance"] == account["CurrentBalance"]
+
+
+@pytest.mark.parametrize("entity", ["Customer", "Vendor"])
+def test_display_names_with_a_colon_tab_or_newline_or_none_are_refused(us, entity):
+    # Reference (Customer): names may not contain ':', tab or newline; customers and vendors share the check.
+    path = f"/{entity.lower()}"
+    for bad in ("Smith: Estate", "Smith\tEstate", "Smith\nEstate"):
+        fault = us.fault(us.post(path, {"DisplayName": bad}))
+        assert fault["code"] == "2010" and fault["element"] == "DisplayName", bad
+    missing = us.fault(us.post(path, {"DisplayName": "  "}))
+    assert missing["code"] == "2020" and missing["element"] == "DisplayName"
+    assert not us.ok(us.query(f"select * from {entity} where DisplayName like 'Smith%'"))["QueryResponse"].get(entity)
