@@ -20,7 +20,6 @@ def make_app(settings):
     yield make
 
 
-
 @pytest.fixture(autouse=True)
 def _paint_only_when_looked_at(request, monkeypatch):
     """A headless test app throws every painted frame away, and painting is most of a Pilot test's CPU: frames
@@ -42,7 +41,6 @@ def _paint_only_when_looked_at(request, monkeypatch):
         return None
 
     monkeypatch.setattr(Compositor, "render_update", render_update)
-
 
 
 @pytest.fixture(autouse=True)

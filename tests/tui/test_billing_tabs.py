@@ -3,6 +3,8 @@ confirmations that name the document (issue 16, item 1)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from core.services import ledger
@@ -28,15 +30,26 @@ def billed(firm) -> tuple[int, int, int]:
     return first.id, pay.id, note.id
 
 
-@pytest.mark.every_frame  # painted frame by frame, as the terminal does
-async def test_payment_and_credit_tabs_act_on_their_own_rows(settings):
+@contextlib.asynccontextmanager
+async def billed_app(settings):
+    """The app at 80x24 on a ready firm that `billed` filled: (app, pilot, (invoice, payment, credit note ids))."""
     ready_firm(settings)
     from tui.app import create_app
 
     app = create_app(settings, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        first_id, pay_id, note_id = billed(app.firm)
+        yield app, pilot, billed(app.firm)
+
+
+def said(app) -> str:
+    """Every notification the app has shown, as one text."""
+    return " ".join(str(n.message) for n in app._notifications)
+
+
+@pytest.mark.every_frame  # painted frame by frame, as the terminal does
+async def test_payment_and_credit_tabs_act_on_their_own_rows(settings):
+    async with billed_app(settings) as (app, pilot, (first_id, pay_id, note_id)):
         await pilot.press("f5")
         await pilot.pause()
         billing = app.screen
@@ -89,29 +102,17 @@ async def test_payment_and_credit_tabs_act_on_their_own_rows(settings):
 
 
 async def test_keys_on_an_empty_tab_say_so_and_never_touch_an_invoice(settings):
-    ready_firm(settings)
-    from tui.app import create_app
-
-    app = create_app(settings, still=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        billed(app.firm)
+    async with billed_app(settings) as (app, pilot, _):
         ledger.delete_payment(app.firm, ledger.list_payments(app.firm)[0].id)
         await pilot.press("f5", "2", "x")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmModal)
         assert app.screen.query_one("#billing-tabs").active == "payments"
-        assert "There is no payment" in " ".join(str(n.message) for n in app._notifications)
+        assert "There is no payment" in said(app)
 
 
 async def test_v_voids_the_highlighted_invoice_or_payment_which_stays_listed_and_cannot_be_changed(settings):
-    ready_firm(settings)
-    from tui.app import create_app
-
-    app = create_app(settings, still=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        first_id, pay_id, _ = billed(app.firm)
+    async with billed_app(settings) as (app, pilot, (first_id, pay_id, _)):
         await pilot.press("f5", "2")
         await pilot.pause()
         billing = app.screen
@@ -130,7 +131,7 @@ async def test_v_voids_the_highlighted_invoice_or_payment_which_stays_listed_and
         await pilot.press("e")
         await pilot.pause()
         assert app.screen is billing  # no form for a voided payment
-        assert "Payment CHQ-881 was voided" in " ".join(str(n.message) for n in app._notifications)
+        assert "Payment CHQ-881 was voided" in said(app)
 
         # The invoice with a credit note applied is refused with the ledger's reason; the other is voided.
         await pilot.press("1")
@@ -141,7 +142,7 @@ async def test_v_voids_the_highlighted_invoice_or_payment_which_stays_listed_and
         await pilot.press("V", "y")
         await pilot.pause()
         assert ledger.get_invoice(app.firm, billing.invoices[numbers.index("INV-00002")].id).status == "posted"
-        assert "credit note applied" in " ".join(str(n.message) for n in app._notifications)
+        assert "credit note applied" in said(app)
         table.move_cursor(row=numbers.index("INV-00001"))
         await pilot.press("V")
         await pilot.pause()
@@ -156,4 +157,4 @@ async def test_v_voids_the_highlighted_invoice_or_payment_which_stays_listed_and
         await pilot.press("3", "V")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmModal)
-        assert "no void for a credit note" in " ".join(str(n.message) for n in app._notifications)
+        assert "no void for a credit note" in said(app)

@@ -142,7 +142,9 @@ async def tab_to(pilot, widget_id: str) -> None:
         if focused is not None and focused.id == widget_id:
             return
         await pilot.press("tab")
-    raise AssertionError(f"Tab never reaches #{widget_id} on {pilot.app.screen!r}; focused {pilot.app.focused!r}; stack {pilot.app.screen_stack!r}")
+    app = pilot.app
+    raise AssertionError(f"Tab never reaches #{widget_id} on {app.screen!r} (focused: {app.focused!r}; "
+                         f"screens: {app.screen_stack!r})")
 
 
 async def retype(pilot, widget_id: str, text: str) -> None:

@@ -27,6 +27,11 @@ def sync_word(states: dict[int, str], doc_id: int) -> str:
     return SYNC_WORDS.get(states.get(doc_id, ""), "not queued")
 
 
+def upper_first(text: str) -> str:
+    """`text` with its first letter a capital, to start a sentence (`str.capitalize` lowers the rest)."""
+    return text[:1].upper() + text[1:]
+
+
 class BillingScreen(TabbedScreen):
     """Invoice keys work on the highlighted invoice; every change is queued for QBO in the same transaction."""
 
@@ -93,11 +98,12 @@ class BillingScreen(TabbedScreen):
             return
         clients = ledger.list_clients(self.firm)
         names = {c.id: c.name for c in clients}
-        numbers = {i.id: i.number for i in ledger.list_invoices(self.firm)}
+        invoices = ledger.list_invoices(self.firm)
+        numbers = {i.id: i.number for i in invoices}
         self.invoice_numbers = numbers
         states = sync_service.doc_states(self.firm, "invoice")
         shown = ("posted", "voided")  # a voided document stays, with its number, as in QuickBooks
-        self.invoices = self.fill("invoice-table", [i for i in ledger.list_invoices(self.firm) if i.status in shown],
+        self.invoices = self.fill("invoice-table", [i for i in invoices if i.status in shown],
                                   lambda inv: (inv.number, inv.client_name, inv.date, money_text(inv.total_minor),
                                                "void" if inv.status == "voided" else money_text(inv.open_balance_minor),
                                                sync_word(states, inv.id)))
@@ -201,15 +207,20 @@ class BillingScreen(TabbedScreen):
             return None
         return rows[min(table.cursor_row, len(rows) - 1)]
 
-    def live(self, doc):
-        """`doc`, or None (and said why) when it was voided: a voided document is kept, never changed."""
+    def live(self, doc, label):
+        """`doc`, or None (and said why, naming it by `label(doc)`) when it was voided: a voided document is kept,
+        never changed."""
         if doc is not None and doc.status == "voided":
-            label = f"invoice {doc.number}" if hasattr(doc, "number") else self.payment_label(doc)
-            what = label[0].upper() + label[1:]
-            self.notify(f"{what} was voided; a voided document cannot be changed.", severity="warning",
-                        markup=False)
+            self.notify(f"{upper_first(label(doc))} was voided; a voided document cannot be changed.",
+                        severity="warning", markup=False)
             return None
         return doc
+
+    def live_invoice(self):
+        return self.live(self.current_invoice(), lambda inv: f"invoice {inv.number}")
+
+    def live_payment(self):
+        return self.live(self.current("payment-table", self.payments, "payment"), self.payment_label)
 
     def payment_label(self, pay) -> str:
         if pay.reference:
@@ -299,12 +310,12 @@ class BillingScreen(TabbedScreen):
         self.app.push_screen(InvoiceModal(self.firm, ledger.get_invoice(self.firm, invoice_id)), self.done)
 
     def action_edit_invoice(self) -> None:
-        inv = self.live(self.current_invoice())
+        inv = self.live_invoice()
         if inv is not None:
             self.edit_invoice(inv.id)
 
     def action_delete_invoice(self) -> None:
-        inv = self.live(self.current_invoice())
+        inv = self.live_invoice()
         if inv is not None:
             self.ask_delete(f"invoice {inv.number} ({money_text(inv.total_minor)})", f"Invoice {inv.number}",
                             lambda: ledger.delete_invoice(self.firm, inv.id))
@@ -336,31 +347,31 @@ class BillingScreen(TabbedScreen):
 
     def action_void(self) -> None:
         if self.tab == "invoices":
-            inv = self.live(self.current_invoice())
+            inv = self.live_invoice()
             if inv is not None:
                 self.ask_void(f"invoice {inv.number} ({money_text(inv.total_minor)})", f"Invoice {inv.number}",
                               lambda: locks.void_invoice(self.firm, inv.id))
         elif self.tab == "payments":
-            pay = self.live(self.current("payment-table", self.payments, "payment"))
+            pay = self.live_payment()
             if pay is not None:
                 label = self.payment_label(pay)
-                self.ask_void(f"{label} ({money_text(pay.amount_minor)})", label[0].upper() + label[1:],
+                self.ask_void(f"{label} ({money_text(pay.amount_minor)})", upper_first(label),
                               lambda: locks.void_payment(self.firm, pay.id))
         else:
             self.notify("Invoices (1) and payments (2) can be voided; QuickBooks has no void for a credit note or "
                         "write-off (x deletes one).", severity="warning")
 
     def action_edit_payment(self) -> None:
-        pay = self.live(self.current("payment-table", self.payments, "payment"))
+        pay = self.live_payment()
         if pay is not None:
             self.app.push_screen(payment_edit_form(self.firm, pay, self.payment_label(pay),
                                                    self.invoice_numbers), self.done)
 
     def action_delete_payment(self) -> None:
-        pay = self.live(self.current("payment-table", self.payments, "payment"))
+        pay = self.live_payment()
         if pay is not None:
             label = self.payment_label(pay)
-            self.ask_delete(f"{label} ({money_text(pay.amount_minor)})", label[0].upper() + label[1:],
+            self.ask_delete(f"{label} ({money_text(pay.amount_minor)})", upper_first(label),
                             lambda: ledger.delete_payment(self.firm, pay.id))
 
     def action_edit_credit(self) -> None:
@@ -380,7 +391,7 @@ class BillingScreen(TabbedScreen):
         return max(self.app.today().isoformat(), inv.date)
 
     def action_payment(self) -> None:
-        inv = self.live(self.current_invoice())
+        inv = self.live_invoice()
         if inv is None:
             return
         operating = [(b.name, b.id) for b in ledger.list_bank_accounts(self.firm, "operating")]
@@ -404,7 +415,7 @@ class BillingScreen(TabbedScreen):
                                        note="The payment is posted and queued for QBO."), self.done)
 
     def action_credit(self, kind: str) -> None:
-        inv = self.live(self.current_invoice())
+        inv = self.live_invoice()
         if inv is None:
             return
         prefix = self.app.settings.ledger.writeoff_prefix if kind == "writeoff" else self.app.settings.ledger.credit_prefix

@@ -23,6 +23,8 @@ class OpeningScreen(LedgerScreen):
     def __init__(self, database: str | None) -> None:
         super().__init__()
         self.database = database
+        self.spin_every: float | None = None
+        """The spinner's refresh interval while another screen covers this one."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(opening_text(self.database), id="opening-text", markup=False)
@@ -40,7 +42,9 @@ class OpeningScreen(LedgerScreen):
     def on_screen_suspend(self) -> None:
         # The opened firm's screens cover this one for the rest of the session: its spinner's timer would go on
         # waking the app 16 times a second for nothing.
-        self.query_one(LoadingIndicator).auto_refresh = None
+        spinner = self.query_one(LoadingIndicator)
+        self.spin_every, spinner.auto_refresh = spinner.auto_refresh, None
 
     def on_screen_resume(self) -> None:
-        self.query_one(LoadingIndicator).auto_refresh = 1 / 16
+        if self.spin_every is not None:
+            self.query_one(LoadingIndicator).auto_refresh = self.spin_every
